@@ -16,7 +16,7 @@ function fill(text) {
 
 async function call(path, init = {}) {
   const res = await fetch(base + path, { ...init, signal: AbortSignal.timeout(15000) });
-  if (!res.ok && res.status !== 404) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
+  if (!res.ok && res.status !== 404 && res.status !== 409) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
   return res;
 }
 
@@ -35,8 +35,9 @@ const headers = { authorization: `Bearer ${token}`, 'content-type': 'application
 const realm = JSON.parse(fill(await readFile(realmFile, 'utf8')));
 const existing = await call(`/admin/realms/${realm.realm}`, { headers });
 if (existing.status === 404) {
-  await call('/admin/realms', { method: 'POST', headers, body: JSON.stringify(realm) });
-  console.log(`[keycloak] realm ${realm.realm} imported`);
+  const created = await call('/admin/realms', { method: 'POST', headers, body: JSON.stringify(realm) });
+  // 409: a concurrent start imported it first, which is just as good.
+  console.log(`[keycloak] realm ${realm.realm} ${created.status === 409 ? 'already imported' : 'imported'}`);
 } else {
   // Keep the demo logins in step with configuration when the realm already exists.
   for (const user of realm.users) {

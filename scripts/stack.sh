@@ -172,6 +172,8 @@ INFO
 }
 
 cmd="${1:-status}"; shift || true
+# Concurrent starts of one stack (two terminals, parallel test runs) queue up here.
+case "$cmd" in start-services|start-apps|stop) exec 9>"$STATE/.lock"; flock 9 ;; esac
 case "$cmd" in
   start-services)
     start_postgres; say "postgres up on $PG_PORT"
@@ -189,7 +191,8 @@ case "$cmd" in
     for s in "${targets[@]}"; do stop_one "$s"; done ;;
   status)
     for s in "${SERVICES[@]}" "${APPS[@]}"; do
-      pid="$(pid_of "$s")"; printf '%-10s %s\n' "$s" "${pid:+running (pid $pid)}${pid:-stopped}"
+      pid="$(pid_of "$s")"
+      if [ -n "$pid" ]; then printf '%-10s running (pid %s)\n' "$s" "$pid"; else printf '%-10s stopped\n' "$s"; fi
     done ;;
   logs)
     if [ $# -gt 0 ]; then tail -n 100 -F "$LOGS/$1.log"; else tail -n 20 -F "$LOGS"/*.log; fi ;;

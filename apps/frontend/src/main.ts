@@ -1,14 +1,16 @@
-import { NestFactory } from '@nestjs/core';
-import { Controller, Get, Module } from '@nestjs/common';
-import { hello } from '@archiver/config';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { bootstrap } from '@archiver/runtime';
+import { FrontendModule } from './frontend.module';
 
-@Controller()
-class H { @Get('health') h() { return { ok: hello() }; } }
-@Module({ controllers: [H] })
-class M {}
-async function main() {
-  const app = await NestFactory.create(M);
-  app.enableShutdownHooks();
-  await app.listen(3999, '127.0.0.1');
-}
-void main();
+void bootstrap('frontend', FrontendModule, (app) => {
+  app.set('trust proxy', 'loopback');
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Repository Archiver API')
+      .setDescription('Submit git repositories for archiving and follow each archive through its stages.')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from realm "archiver"' })
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document);
+});

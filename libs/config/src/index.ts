@@ -1,1 +1,4 @@
-export const hello = (): string => 'hi';
+export * from './app-config';
+export * from './config.module';
+export { configSchema } from './config.schema';
+export * from './stack-settings';

@@ -41,7 +41,7 @@ CREATE INDEX "archive_created_at_idx" ON "archive"("created_at" DESC);
 -- CreateIndex
 CREATE INDEX "archive_normalized_url_idx" ON "archive"("normalized_url");
 
--- At most one active archive per repository: concurrent identical submissions collapse
+-- At most one active archive per repository and user: concurrent identical submissions collapse
 -- onto the row that wins this index (Prisma's schema cannot express a partial index).
-CREATE UNIQUE INDEX "archive_active_normalized_url_key" ON "archive"("normalized_url")
+CREATE UNIQUE INDEX "archive_active_per_user_key" ON "archive"("requested_by", "normalized_url")
   WHERE "status" IN ('pending', 'queued', 'running');

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@archiver/config';
+import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
+import { HealthModule } from '@archiver/health';
+import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
+import { InjectProcessor } from './inject/inject.processor';
+import { InjectService } from './inject/inject.service';
+import { ReconcileService } from './inject/reconcile.service';
+
+@Module({
+  imports: [ConfigModule, DatabaseModule, QueueModule, HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator })],
+  providers: [InjectService, InjectProcessor, ReconcileService],
+})
+export class InjectorModule {}

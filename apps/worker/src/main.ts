@@ -1,0 +1,4 @@
+import { bootstrap } from '@archiver/runtime';
+import { WorkerModule } from './worker.module';
+
+void bootstrap('worker', WorkerModule);

@@ -1,0 +1,40 @@
+import { ConfigError, parseConfig } from './app-config';
+
+describe('parseConfig', () => {
+  const valid = {
+    DATABASE_URL: 'postgresql://u:p@127.0.0.1:5432/archiver',
+    REDIS_URL: 'redis://:secret@127.0.0.1:6379',
+    MINIO_ENDPOINT: 'http://127.0.0.1:9000',
+    MINIO_ACCESS_KEY: 'archiver',
+    MINIO_SECRET_KEY: 'secret-key',
+    MINIO_CONSOLE_URL: 'http://localhost:9001/',
+    KEYCLOAK_URL: 'http://localhost:8080/',
+  };
+
+  it('applies defaults and groups settings', () => {
+    const sut = parseConfig(valid);
+    expect(sut.http.ports).toEqual({ frontend: 3000, injector: 3001, worker: 3002 });
+    expect(sut.keycloak).toMatchObject({ url: 'http://localhost:8080', internalUrl: 'http://localhost:8080', realm: 'archiver' });
+    expect(sut.clone.allowedHosts).toEqual([]);
+    expect(sut.minio.consoleUrl).toBe('http://localhost:9001');
+  });
+
+  it('parses lists and numbers', () => {
+    const sut = parseConfig({ ...valid, ARCHIVER_ALLOWED_HOSTS: ' 127.0.0.0/8, ::1 ,localhost', CLONE_TIMEOUT_SECONDS: '30', FRONTEND_PORT: '8000' });
+    expect(sut.clone.allowedHosts).toEqual(['127.0.0.0/8', '::1', 'localhost']);
+    expect(sut.clone.timeoutMs).toBe(30_000);
+    expect(sut.http.ports.frontend).toBe(8000);
+  });
+
+  it.each([
+    ['DATABASE_URL', undefined],
+    ['DATABASE_URL', 'mysql://x'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['MINIO_ENDPOINT', 'not a url'],
+    ['FRONTEND_PORT', '70000'],
+    ['CLONE_MAX_BYTES', '-1'],
+  ])('names the bad setting %s=%s', (key, value) => {
+    expect(() => parseConfig({ ...valid, [key]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...valid, [key]: value })).toThrow(new RegExp(key));
+  });
+});

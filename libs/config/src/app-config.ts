@@ -1,0 +1,85 @@
+import os from 'node:os';
+import path from 'node:path';
+import { configSchema, RawConfig } from './config.schema';
+
+/** Typed settings, grouped by what uses them. */
+export interface AppConfig {
+  env: RawConfig['NODE_ENV'];
+  logLevel: RawConfig['LOG_LEVEL'];
+  http: { host: string; ports: { frontend: number; injector: number; worker: number }; publicUrl: string };
+  database: { url: string };
+  redis: { url: string };
+  minio: { endpoint: string; accessKey: string; secretKey: string; region: string; consoleUrl: string };
+  keycloak: {
+    /** The issuer base URL browsers and tokens use. */
+    url: string;
+    /** Where the apps reach Keycloak (differs from `url` inside Docker). */
+    internalUrl: string;
+    realm: string;
+    apiClient: string;
+    webClient: string;
+    webClientSecret?: string;
+  };
+  sessionSecret?: string;
+  clone: { allowedHosts: string[]; workDir: string; timeoutMs: number; maxBytes: number };
+  worker: { concurrency: number; uploadConcurrency: number };
+  reconcileIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseConfig(env: Record<string, string | undefined>): AppConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const c = result.data;
+  return {
+    env: c.NODE_ENV,
+    logLevel: c.LOG_LEVEL,
+    http: {
+      host: c.HTTP_HOST,
+      ports: { frontend: c.FRONTEND_PORT, injector: c.INJECTOR_PORT, worker: c.WORKER_PORT },
+      publicUrl: c.PUBLIC_URL.replace(/\/$/, ''),
+    },
+    database: { url: c.DATABASE_URL },
+    redis: { url: c.REDIS_URL },
+    minio: {
+      endpoint: c.MINIO_ENDPOINT,
+      accessKey: c.MINIO_ACCESS_KEY,
+      secretKey: c.MINIO_SECRET_KEY,
+      region: c.MINIO_REGION,
+      consoleUrl: c.MINIO_CONSOLE_URL.replace(/\/$/, ''),
+    },
+    keycloak: {
+      url: c.KEYCLOAK_URL.replace(/\/$/, ''),
+      internalUrl: (c.KEYCLOAK_INTERNAL_URL ?? c.KEYCLOAK_URL).replace(/\/$/, ''),
+      realm: c.KEYCLOAK_REALM,
+      apiClient: c.KEYCLOAK_API_CLIENT,
+      webClient: c.KEYCLOAK_WEB_CLIENT,
+      webClientSecret: c.KEYCLOAK_WEB_CLIENT_SECRET,
+    },
+    sessionSecret: c.SESSION_SECRET,
+    clone: {
+      allowedHosts: c.ARCHIVER_ALLOWED_HOSTS,
+      workDir: c.ARCHIVER_WORK_DIR ?? path.join(os.tmpdir(), 'archiver'),
+      timeoutMs: c.CLONE_TIMEOUT_SECONDS * 1000,
+      maxBytes: c.CLONE_MAX_BYTES,
+    },
+    worker: { concurrency: c.WORKER_CONCURRENCY, uploadConcurrency: c.UPLOAD_CONCURRENCY },
+    reconcileIntervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,
+  };
+}
+
+let cached: AppConfig | undefined;
+
+/** The process's configuration: read from the environment once, then cached. */
+export function loadConfig(): AppConfig {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

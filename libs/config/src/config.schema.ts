@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+// Every setting the apps read, validated once at start. Names match scripts/env.sh and
+// docker-compose.yml; README.md documents them.
+const port = z.coerce.number().int().min(1).max(65535);
+const url = z.url({ protocol: /^https?$/ });
+const positiveInt = z.coerce.number().int().positive();
+const list = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  FRONTEND_PORT: port.default(3000),
+  INJECTOR_PORT: port.default(3001),
+  WORKER_PORT: port.default(3002),
+  PUBLIC_URL: url.default('http://localhost:3000'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+  MINIO_ENDPOINT: url,
+  MINIO_ACCESS_KEY: z.string().min(3),
+  MINIO_SECRET_KEY: z.string().min(8),
+  MINIO_REGION: z.string().default('us-east-1'),
+  MINIO_CONSOLE_URL: url,
+  KEYCLOAK_URL: url,
+  KEYCLOAK_INTERNAL_URL: url.optional(),
+  KEYCLOAK_REALM: z.string().min(1).default('archiver'),
+  KEYCLOAK_API_CLIENT: z.string().min(1).default('archiver-api'),
+  KEYCLOAK_WEB_CLIENT: z.string().min(1).default('archiver-web'),
+  KEYCLOAK_WEB_CLIENT_SECRET: z.string().min(1).optional(),
+  SESSION_SECRET: z.string().min(32).optional(),
+  ARCHIVER_ALLOWED_HOSTS: list,
+  ARCHIVER_WORK_DIR: z.string().min(1).optional(),
+  CLONE_TIMEOUT_SECONDS: positiveInt.default(900),
+  CLONE_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
+  WORKER_CONCURRENCY: positiveInt.default(2),
+  UPLOAD_CONCURRENCY: positiveInt.default(8),
+  RECONCILE_INTERVAL_SECONDS: positiveInt.default(30),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,221 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from './generated/prisma/client';
+import { ArchiveListQuery, ArchiveRecord, ArchiveStats, ArchiveStatus, NewArchive, SnapshotStats, StageStats } from './archive.types';
+import { DatabaseError, DatabaseErrorCode, PrismaCode } from './database.error';
+import { PrismaService } from './prisma.service';
+
+/**
+ * The only code that touches the archive table. Stage stamps are written with COALESCE so a
+ * retried step never moves a timestamp that was already set, and every transition names
+ * the status it expects, so a late or duplicated job cannot move an archive backwards.
+ */
+@Injectable()
+export class ArchiveRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Records a pending archive, or returns the requester's active archive of the same
+   * repository: the partial unique index makes this hold under concurrent submissions.
+   */
+  async createOrFindActive(input: NewArchive): Promise<{ archive: ArchiveRecord; created: boolean }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return { archive: await this.prisma.archive.create({ data: input }), created: true };
+      } catch (error) {
+        if (!isPrismaCode(error, PrismaCode.UniqueViolation)) throw translate(error);
+      }
+      const active = await this.run(() =>
+        this.prisma.archive.findFirst({
+          where: { requestedBy: input.requestedBy, normalizedUrl: input.normalizedUrl, status: { in: ['pending', 'queued', 'running'] } },
+        }),
+      );
+      // The active one may have finished between the insert and this read; then insert again.
+      if (active) return { archive: active, created: false };
+    }
+    throw new DatabaseError(DatabaseErrorCode.Conflict, 'The repository is being submitted concurrently; try again');
+  }
+
+  findById(id: string): Promise<ArchiveRecord | null> {
+    return this.run(() => this.prisma.archive.findUnique({ where: { id } }));
+  }
+
+  async list(query: ArchiveListQuery): Promise<{ items: ArchiveRecord[]; total: number }> {
+    const where: Prisma.ArchiveWhereInput = { requestedBy: query.requestedBy, status: query.status };
+    const [items, total] = await this.run(() =>
+      this.prisma.$transaction([
+        this.prisma.archive.findMany({
+          where,
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          skip: (query.page - 1) * query.pageSize,
+          take: query.pageSize,
+        }),
+        this.prisma.archive.count({ where }),
+      ]),
+    );
+    return { items, total };
+  }
+
+  /** pending → queued, stamping injectedAt once. Null when the archive is not pending (already handled). */
+  markQueued(id: string, at: Date): Promise<ArchiveRecord | null> {
+    return this.transition(
+      Prisma.sql`status = 'queued', injected_at = COALESCE(injected_at, ${at})`,
+      id,
+      ['pending'],
+    );
+  }
+
+  /** queued → running for an attempt, stamping startedAt once. A retry finds it already running. */
+  markRunning(id: string, at: Date): Promise<ArchiveRecord | null> {
+    return this.transition(
+      Prisma.sql`status = 'running', started_at = COALESCE(started_at, ${at}),
+        injected_at = COALESCE(injected_at, ${at}), attempts = attempts + 1`,
+      id,
+      ['queued', 'running'],
+    );
+  }
+
+  /** Fixes where this archive's snapshot lives, once: every retry writes to the same prefix. */
+  claimSnapshotLocation(id: string, bucket: string, prefix: string): Promise<ArchiveRecord | null> {
+    return this.transition(
+      Prisma.sql`bucket = COALESCE(bucket, ${bucket}), prefix = COALESCE(prefix, ${prefix})`,
+      id,
+      ['running'],
+    );
+  }
+
+  markCompleted(id: string, stats: SnapshotStats, at: Date): Promise<ArchiveRecord | null> {
+    return this.transition(
+      Prisma.sql`status = 'completed', finished_at = COALESCE(finished_at, ${at}), error = NULL, error_code = NULL,
+        commit = ${stats.commit}, ref_count = ${stats.refCount}, file_count = ${stats.fileCount}, byte_count = ${stats.byteCount}`,
+      id,
+      ['running'],
+    );
+  }
+
+  markFailed(id: string, code: string, message: string, at: Date): Promise<ArchiveRecord | null> {
+    return this.transition(
+      Prisma.sql`status = 'failed', finished_at = COALESCE(finished_at, ${at}), error_code = ${code}, error = ${message}`,
+      id,
+      ['pending', 'queued', 'running'],
+    );
+  }
+
+  /** Keeps the reason of a failed attempt visible while the job waits for its retry. */
+  recordAttemptError(id: string, code: string, message: string): Promise<ArchiveRecord | null> {
+    return this.transition(Prisma.sql`error_code = ${code}, error = ${message}`, id, ['queued', 'running']);
+  }
+
+  /** Archives that have sat in `status` since before `before`: the reconciler re-enqueues them. */
+  findStale(status: 'pending' | 'queued', before: Date, limit: number): Promise<Pick<ArchiveRecord, 'id'>[]> {
+    const stamp = status === 'pending' ? 'createdAt' : 'injectedAt';
+    return this.run(() =>
+      this.prisma.archive.findMany({
+        where: { status, [stamp]: { lt: before } },
+        select: { id: true },
+        orderBy: { createdAt: 'asc' },
+        take: limit,
+      }),
+    );
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.run(() => this.prisma.archive.deleteMany({ where: { id } }));
+  }
+
+  countSnapshotsInBucket(bucket: string): Promise<number> {
+    return this.run(() => this.prisma.archive.count({ where: { bucket, status: 'completed' } }));
+  }
+
+  async stats(requestedBy?: string): Promise<ArchiveStats> {
+    const who = requestedBy === undefined ? Prisma.sql`TRUE` : Prisma.sql`requested_by = ${requestedBy}`;
+    const [counts, totals, stages, perHour] = await this.run(() =>
+      Promise.all([
+        this.prisma.$queryRaw<{ status: ArchiveStatus; n: number }[]>`
+          SELECT status, COUNT(*)::int AS n FROM archive WHERE ${who} GROUP BY status`,
+        this.prisma.$queryRaw<{ files: number | null; bytes: bigint | null }[]>`
+          SELECT SUM(file_count)::int AS files, SUM(byte_count)::bigint AS bytes FROM archive WHERE ${who} AND status = 'completed'`,
+        this.prisma.$queryRaw<Record<string, number | null>[]>`
+          SELECT ${stageAggregate('wait', Prisma.sql`injected_at - created_at`)},
+                 ${stageAggregate('inject', Prisma.sql`started_at - injected_at`)},
+                 ${stageAggregate('run', Prisma.sql`finished_at - started_at`)},
+                 ${stageAggregate('total', Prisma.sql`finished_at - created_at`)}
+          FROM archive WHERE ${who} AND status = 'completed'`,
+        this.prisma.$queryRaw<{ hour: Date; count: number }[]>`
+          SELECT date_trunc('hour', created_at) AS hour, COUNT(*)::int AS count FROM archive
+          WHERE ${who} AND created_at > now() - interval '24 hours' GROUP BY 1 ORDER BY 1`,
+      ]),
+    );
+    const s = stages[0] ?? {};
+    const stage = (name: string): StageStats => ({ meanMs: s[`${name}_mean`] ?? null, p95Ms: s[`${name}_p95`] ?? null });
+    return {
+      counts: { pending: 0, queued: 0, running: 0, completed: 0, failed: 0, ...Object.fromEntries(counts.map((c) => [c.status, c.n])) },
+      totals: { files: totals[0]?.files ?? 0, bytes: totals[0]?.bytes ?? 0n },
+      stages: { wait: stage('wait'), inject: stage('inject'), run: stage('run'), total: stage('total') },
+      perHour,
+    };
+  }
+
+  private async transition(set: Prisma.Sql, id: string, from: ArchiveStatus[]): Promise<ArchiveRecord | null> {
+    const allowed = Prisma.join(from.map((s) => Prisma.sql`${s}::"ArchiveStatus"`));
+    const rows = await this.run(() =>
+      this.prisma.$queryRaw<RawArchiveRow[]>`
+        UPDATE archive SET ${set}, updated_at = now() WHERE id = ${id}::uuid AND status IN (${allowed}) RETURNING *`,
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  private async run<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      return await query();
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+}
+
+function stageAggregate(name: string, interval: Prisma.Sql): Prisma.Sql {
+  const ms = Prisma.sql`EXTRACT(EPOCH FROM (${interval})) * 1000`;
+  return Prisma.sql`AVG(${ms})::float8 AS ${Prisma.raw(`${name}_mean`)},
+    percentile_cont(0.95) WITHIN GROUP (ORDER BY ${ms})::float8 AS ${Prisma.raw(`${name}_p95`)}`;
+}
+
+type RawArchiveRow = Record<string, unknown>;
+
+// Raw queries return column names; map them back to the model's field names.
+function fromRow(row: RawArchiveRow): ArchiveRecord {
+  return {
+    id: row.id as string,
+    url: row.url as string,
+    normalizedUrl: row.normalized_url as string,
+    status: row.status as ArchiveStatus,
+    requestedBy: row.requested_by as string,
+    createdAt: row.created_at as Date,
+    injectedAt: (row.injected_at as Date | null) ?? null,
+    startedAt: (row.started_at as Date | null) ?? null,
+    finishedAt: (row.finished_at as Date | null) ?? null,
+    updatedAt: row.updated_at as Date,
+    attempts: row.attempts as number,
+    errorCode: (row.error_code as string | null) ?? null,
+    error: (row.error as string | null) ?? null,
+    bucket: (row.bucket as string | null) ?? null,
+    prefix: (row.prefix as string | null) ?? null,
+    commit: (row.commit as string | null) ?? null,
+    refCount: (row.ref_count as number | null) ?? null,
+    fileCount: (row.file_count as number | null) ?? null,
+    byteCount: row.byte_count === null || row.byte_count === undefined ? null : BigInt(row.byte_count as bigint),
+  };
+}
+
+function isPrismaCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+function translate(error: unknown): Error {
+  if (error instanceof DatabaseError) return error;
+  if (isPrismaCode(error, PrismaCode.RecordNotFound)) return new DatabaseError(DatabaseErrorCode.NotFound, 'Archive not found', { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  if (/ECONNREFUSED|ETIMEDOUT|Can't reach database|Connection terminated|timeout exceeded|ENOTFOUND|P1001|P1017/i.test(message)) {
+    return new DatabaseError(DatabaseErrorCode.Unavailable, 'The database is unavailable; try again shortly', { cause: error });
+  }
+  return new DatabaseError(DatabaseErrorCode.Failed, `Database query failed: ${message}`, { cause: error });
+}

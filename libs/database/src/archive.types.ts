@@ -1,0 +1,39 @@
+import type { Archive } from './generated/prisma/client';
+
+export type ArchiveRecord = Archive;
+export type ArchiveStatus = Archive['status'];
+export const ARCHIVE_STATUSES = ['pending', 'queued', 'running', 'completed', 'failed'] as const satisfies readonly ArchiveStatus[];
+export const ACTIVE_STATUSES = ['pending', 'queued', 'running'] as const satisfies readonly ArchiveStatus[];
+
+export interface NewArchive {
+  url: string;
+  normalizedUrl: string;
+  requestedBy: string;
+}
+
+export interface ArchiveListQuery {
+  /** Only this user's archives; undefined lists everyone's (admins). */
+  requestedBy?: string;
+  status?: ArchiveStatus;
+  page: number;
+  pageSize: number;
+}
+
+export interface SnapshotStats {
+  commit: string | null;
+  refCount: number;
+  fileCount: number;
+  byteCount: bigint;
+}
+
+export interface StageStats {
+  meanMs: number | null;
+  p95Ms: number | null;
+}
+
+export interface ArchiveStats {
+  counts: Record<ArchiveStatus, number>;
+  totals: { files: number; bytes: bigint };
+  stages: { wait: StageStats; inject: StageStats; run: StageStats; total: StageStats };
+  perHour: { hour: Date; count: number }[];
+}

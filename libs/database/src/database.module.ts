@@ -1,0 +1,19 @@
+import { Global, Injectable, Module } from '@nestjs/common';
+import type { HealthIndicator } from '@archiver/health';
+import { ArchiveRepository } from './archive.repository';
+import { PrismaService } from './prisma.service';
+
+@Injectable()
+export class PostgresHealthIndicator implements HealthIndicator {
+  constructor(private readonly prisma: PrismaService) {}
+  check(): Promise<boolean> {
+    return this.prisma.ping();
+  }
+}
+
+@Global()
+@Module({
+  providers: [PrismaService, ArchiveRepository, PostgresHealthIndicator],
+  exports: [PrismaService, ArchiveRepository, PostgresHealthIndicator],
+})
+export class DatabaseModule {}

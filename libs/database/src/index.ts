@@ -1,0 +1,5 @@
+export * from './archive.repository';
+export * from './archive.types';
+export * from './database.error';
+export * from './database.module';
+export * from './prisma.service';

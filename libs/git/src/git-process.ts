@@ -1,0 +1,110 @@
+import { spawn, ChildProcessWithoutNullStreams } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { GitError, GitErrorCode } from './git.error';
+
+/** How git is found and run; passed in by the app (libs never read process.env). */
+export interface GitRuntimeOptions {
+  /** The git executable, looked up on `searchPath` when not absolute. Default `git`. */
+  readonly gitBinary?: string;
+  /**
+   * PATH given to git and the helpers it execs (git-remote-https...). Fixed rather than
+   * inherited so nothing in the service's environment (proxies, GIT_* variables) leaks in.
+   */
+  readonly searchPath?: string;
+}
+
+export const DEFAULT_SEARCH_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/**
+ * The whole environment git runs with: no system or global config (so no credential helper,
+ * url rewriting, proxy or hooks path from the host), no prompts, C locale so stderr can be
+ * matched, and no proxy variables so pinned addresses are the ones connected to.
+ */
+export function hardenedGitEnv(home: string, runtime: GitRuntimeOptions = {}): Record<string, string> {
+  return {
+    PATH: runtime.searchPath ?? DEFAULT_SEARCH_PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: home,
+    LC_ALL: 'C',
+    LANG: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ASKPASS: '/bin/false',
+    SSH_ASKPASS: '/bin/false',
+  };
+}
+
+/** Local, read-only git commands over a repository we cloned ourselves. */
+export function spawnGit(args: readonly string[], cwd: string, runtime: GitRuntimeOptions = {}): ChildProcessWithoutNullStreams {
+  return spawn(runtime.gitBinary ?? 'git', args, {
+    cwd,
+    env: hardenedGitEnv(tmpdir(), runtime),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+export interface RunGitOptions {
+  readonly cwd: string;
+  readonly runtime?: GitRuntimeOptions;
+  /** Exit codes that are answers rather than failures (e.g. 1 from `rev-parse --verify --quiet`). */
+  readonly okExitCodes?: readonly number[];
+  /** Receives stdout as it arrives instead of collecting it (for outputs that may be large). */
+  readonly onStdout?: (chunk: Buffer) => void;
+  /** Guard against runaway output when collecting stdout. */
+  readonly maxOutputBytes?: number;
+}
+
+export interface GitRunResult {
+  readonly exitCode: number;
+  readonly stdout: Buffer;
+}
+
+const STDERR_KEEP = 8 * 1024;
+
+/** Runs a short git command to completion; failures become GitError GIT_FAILED with stderr as detail. */
+export function runGit(args: readonly string[], options: RunGitOptions): Promise<GitRunResult> {
+  const limit = options.maxOutputBytes ?? 64 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const child = spawnGit(args, options.cwd, options.runtime);
+    const chunks: Buffer[] = [];
+    let collected = 0;
+    let stderr = '';
+    let failure: Error | undefined;
+    child.stdin.end();
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      try {
+        if (options.onStdout) return options.onStdout(chunk);
+      } catch (error) {
+        failure = error as Error;
+        child.kill('SIGTERM');
+        return;
+      }
+      collected += chunk.length;
+      if (collected > limit) {
+        failure = new GitError(GitErrorCode.GIT_FAILED, `git ${args[0]} produced more than ${limit} bytes of output`);
+        child.kill('SIGTERM');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < STDERR_KEEP) stderr += chunk.toString('utf8');
+    });
+    child.on('error', (error) => {
+      failure ??= new GitError(GitErrorCode.GIT_FAILED, `Could not run git: ${error.message}`, { cause: error });
+    });
+    child.on('close', (code, signal) => {
+      if (failure) return reject(failure);
+      const exitCode = code ?? -1;
+      if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) return resolve({ exitCode, stdout: Buffer.concat(chunks) });
+      const firstLine = stderr.trim().split('\n').pop() ?? '';
+      reject(
+        new GitError(GitErrorCode.GIT_FAILED, `git ${args[0]} failed (${signal ?? `exit ${exitCode}`}): ${firstLine}`, {
+          detail: stderr.trim(),
+        }),
+      );
+    });
+  });
+}

@@ -1,0 +1,70 @@
+import { GitError, GitErrorCode, redactCredentials } from './git.error';
+
+interface StderrRule {
+  readonly pattern: RegExp;
+  readonly code: GitErrorCode;
+  readonly transient?: boolean;
+  readonly message: (url: string, match: RegExpExecArray) => string;
+}
+
+/*
+ * git (run with LC_ALL=C) and curl phrase the same few situations in many ways; the first rule
+ * that matches wins, so specific phrasings come before generic ones. Unknown output falls back to
+ * GIT_FAILED with the stderr kept as detail for the logs.
+ */
+const RULES: readonly StderrRule[] = [
+  {
+    pattern: /returned error: 30[1278]\b|unable to update url base from redirection|too many redirects/i,
+    code: GitErrorCode.REDIRECT_BLOCKED,
+    message: (url) => `${url} redirected git elsewhere; redirects are only followed after being checked, and this one was not`,
+  },
+  {
+    pattern: /could not read (username|password)|authentication failed|terminal prompts disabled|returned error: 40[13]\b|HTTP Basic: Access denied/i,
+    code: GitErrorCode.AUTH_REQUIRED,
+    message: (url) => `Repository at ${url} requires authentication: it is private, or does not exist. Only public repositories can be archived`,
+  },
+  {
+    pattern: /repository '.*' not found|repository not found|returned error: 404\b|returned error: 410\b|does not appear to be a git repository|not valid: is this a git repository|not found: did you run git update-server-info/i,
+    code: GitErrorCode.NOT_FOUND,
+    message: (url) => `Repository not found at ${url}: check the URL, or it may be private`,
+  },
+  {
+    pattern: /transport '[^']*' not allowed|protocol '[^']*' is not supported/i,
+    code: GitErrorCode.BLOCKED_BY_POLICY,
+    message: (url) => `git refused the transport for ${url}: only http:// and https:// are allowed`,
+  },
+  {
+    pattern: /SSL certificate problem|server certificate verification failed|certificate (has expired|is not yet valid)|no alternative certificate subject name/i,
+    code: GitErrorCode.NETWORK,
+    transient: false,
+    message: (url) => `The TLS certificate of ${url} could not be verified; the server's HTTPS setup is broken`,
+  },
+  {
+    pattern: /returned error: (429|5\d\d)\b/i,
+    code: GitErrorCode.NETWORK,
+    message: (url, m) => `The server at ${url} answered HTTP ${m[1]} (busy or failing); will retry later`,
+  },
+  {
+    pattern:
+      /could not resolve host|failed to connect|couldn't connect|connection (refused|timed out|reset)|operation timed out|timed out after|RPC failed|early EOF|remote end hung up|transfer closed|empty reply from server|recv failure|send failure|SSL_ERROR_SYSCALL|GnuTLS recv error|unexpected disconnect|network is unreachable|no route to host/i,
+    code: GitErrorCode.NETWORK,
+    message: (url) => `Network problem while fetching ${url} (connection failed or was cut); will retry later`,
+  },
+  {
+    pattern: /no space left on device|disk quota exceeded/i,
+    code: GitErrorCode.GIT_FAILED,
+    transient: true,
+    message: () => 'The archiver ran out of disk space while cloning; will retry later',
+  },
+];
+
+/** Turns the stderr of a failed `git clone` into a GitError a person can act on. */
+export function gitErrorFromStderr(stderr: string, url: string, cause?: unknown): GitError {
+  const detail = redactCredentials(stderr.trim()).slice(-4000);
+  for (const rule of RULES) {
+    const match = rule.pattern.exec(stderr);
+    if (match) return new GitError(rule.code, rule.message(url, match), { transient: rule.transient, detail, cause });
+  }
+  const lastLine = detail.split('\n').filter((l) => l.trim() !== '').pop() ?? 'no output';
+  return new GitError(GitErrorCode.GIT_FAILED, `git could not clone ${url}: ${lastLine}`, { detail, cause });
+}

@@ -1,0 +1,83 @@
+/**
+ * Stable codes of everything that can go wrong while vetting, cloning or reading a repository.
+ * Never rename a value: codes are stored in the archive's `error` and mapped to HTTP statuses.
+ */
+export enum GitErrorCode {
+  /** The URL is malformed, uses a forbidden scheme, or carries credentials. */
+  INVALID_URL = 'INVALID_URL',
+  /** The host or one of its addresses is outside what the policy allows (loopback, private...). */
+  BLOCKED_BY_POLICY = 'BLOCKED_BY_POLICY',
+  /** The server redirected somewhere the policy does not allow, or too many times. */
+  REDIRECT_BLOCKED = 'REDIRECT_BLOCKED',
+  NOT_FOUND = 'NOT_FOUND',
+  /** The repository is private (or hidden behind a login); we never send credentials. */
+  AUTH_REQUIRED = 'AUTH_REQUIRED',
+  /** The clone grew past its size cap. */
+  TOO_LARGE = 'TOO_LARGE',
+  /** The clone did not finish before its wall-clock deadline. */
+  TIMED_OUT = 'TIMED_OUT',
+  /** Connection refused/reset, DNS hiccup, 5xx: worth another attempt later. */
+  NETWORK = 'NETWORK',
+  /** The caller's signal aborted the operation (e.g. the worker is shutting down). */
+  ABORTED = 'ABORTED',
+  /** The repository has no commits, for callers that treat that as a failure. */
+  EMPTY_REPOSITORY = 'EMPTY_REPOSITORY',
+  /** A programming or configuration mistake (bad allowlist entry, bad object id). */
+  INVALID_ARGUMENT = 'INVALID_ARGUMENT',
+  /** git failed for a reason we do not recognise; `detail` carries its (redacted) stderr. */
+  GIT_FAILED = 'GIT_FAILED',
+}
+
+/** Whether retrying the same request later may succeed, when the thrower does not say. */
+const TRANSIENT_BY_DEFAULT: Readonly<Record<GitErrorCode, boolean>> = {
+  [GitErrorCode.INVALID_URL]: false,
+  [GitErrorCode.BLOCKED_BY_POLICY]: false,
+  [GitErrorCode.REDIRECT_BLOCKED]: false,
+  [GitErrorCode.NOT_FOUND]: false,
+  [GitErrorCode.AUTH_REQUIRED]: false,
+  [GitErrorCode.TOO_LARGE]: false,
+  // A repository that did not fit the deadline once will not fit it next time either.
+  [GitErrorCode.TIMED_OUT]: false,
+  [GitErrorCode.NETWORK]: true,
+  [GitErrorCode.ABORTED]: true,
+  [GitErrorCode.EMPTY_REPOSITORY]: false,
+  [GitErrorCode.INVALID_ARGUMENT]: false,
+  [GitErrorCode.GIT_FAILED]: false,
+};
+
+export interface GitErrorOptions {
+  /** Overrides the code's default (e.g. a 5xx mapped to NETWORK is transient, a TLS failure is not). */
+  transient?: boolean;
+  /** Technical detail for logs (git's stderr); already redacted, never shown as the message. */
+  detail?: string;
+  cause?: unknown;
+}
+
+export class GitError extends Error {
+  override readonly name = 'GitError';
+  readonly transient: boolean;
+  readonly detail?: string;
+
+  constructor(
+    readonly code: GitErrorCode,
+    message: string,
+    options: GitErrorOptions = {},
+  ) {
+    super(redactCredentials(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.transient = options.transient ?? TRANSIENT_BY_DEFAULT[code];
+    if (options.detail !== undefined) this.detail = redactCredentials(options.detail);
+  }
+
+  static isGitError(value: unknown, code?: GitErrorCode): value is GitError {
+    return value instanceof GitError && (code === undefined || value.code === code);
+  }
+}
+
+/**
+ * URLs are vetted to carry no credentials, but git and servers echo URLs back (and a redirect
+ * target is not ours), so anything that looks like `scheme://user:secret@` is masked before it
+ * reaches a message or a log.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1***@');
+}

@@ -1,0 +1,33 @@
+import type { JobsOptions } from 'bullmq';
+
+/** Queue names. Never rename: they are stored in Redis and shared by producers and consumers. */
+export enum QueueName {
+  /** Recorded archives waiting for the injector. */
+  Pending = 'pending',
+  /** Injected archives waiting for a worker. */
+  Archive = 'archive',
+}
+
+/** Payloads carry ids only; the archive row is the source of truth. */
+export interface JobPayloads {
+  [QueueName.Pending]: { archiveId: string };
+  [QueueName.Archive]: { archiveId: string };
+}
+
+export type JobPayload<Q extends QueueName> = JobPayloads[Q];
+
+/** Retries with backoff for transient failures; permanent ones fail at once (UnrecoverableError). */
+export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
+  [QueueName.Pending]: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: 24 * 3600, count: 10000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  },
+  [QueueName.Archive]: {
+    attempts: 4,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: { age: 24 * 3600, count: 10000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  },
+};

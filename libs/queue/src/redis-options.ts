@@ -1,0 +1,23 @@
+import type { RedisOptions } from 'bullmq';
+
+/**
+ * ioredis options from a redis:// URL. Producers fail fast (no offline queue, one retry)
+ * so an HTTP request never hangs on a Redis outage; workers must retry forever
+ * (`maxRetriesPerRequest: null`, which BullMQ requires for blocking connections).
+ */
+export function redisOptions(url: string, role: 'producer' | 'worker'): RedisOptions {
+  const parsed = new URL(url);
+  const base: RedisOptions = {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0,
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+    connectTimeout: 5000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  };
+  return role === 'producer'
+    ? { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5000 }
+    : { ...base, maxRetriesPerRequest: null };
+}

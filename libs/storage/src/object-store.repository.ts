@@ -1,0 +1,341 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { pipeline, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OnModuleDestroy } from '@nestjs/common';
+import { type BucketItem, Client } from 'minio';
+import { MeasuringStream } from './measuring.stream';
+import { hasS3Code, StorageError, StorageErrorCode, toStorageError } from './storage.error';
+
+export interface ObjectStoreOptions {
+  /** `http(s)://host:port` of the S3 API. */
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  /** Longest wait for a connection plus the server's first response byte (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Upper bound on open sockets to the store; further requests queue (default 32). */
+  maxSockets?: number;
+  /** Attempts for calls that can be replayed, on transient failures only (default 3). */
+  retryAttempts?: number;
+  /** First retry delay; each further retry waits 4× longer (default 100 ms). */
+  retryBaseDelayMs?: number;
+}
+
+export interface StoredObject {
+  name: string;
+  size: number;
+}
+
+export interface ObjectStat {
+  size: number;
+  etag: string;
+  lastModified: Date;
+  contentType: string | undefined;
+}
+
+export interface PutResult {
+  etag: string;
+  size: number;
+}
+
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+// S3 DeleteObjects accepts at most 1000 keys per request.
+const REMOVE_BATCH_SIZE = 1000;
+const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60;
+// MinIO closes keep-alive connections idle for 30 s (internal/http/server.go DefaultIdleTimeout);
+// dropping ours earlier avoids reusing a socket the server is closing (ECONNRESET).
+const FREE_SOCKET_TIMEOUT_MS = 15_000;
+
+/** The only code that talks to MinIO. Every failure leaves as a StorageError. */
+export class ObjectStoreRepository implements OnModuleDestroy {
+  private readonly client: Client;
+  private readonly agent: http.Agent;
+  private readonly region: string;
+  private readonly retryAttempts: number;
+  private readonly retryBaseDelayMs: number;
+
+  constructor(options: ObjectStoreOptions) {
+    const url = parseEndpoint(options.endpoint);
+    const useSSL = url.protocol === 'https:';
+    const base = useSSL ? https : http;
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32, timeout: FREE_SOCKET_TIMEOUT_MS };
+    this.agent = useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.region = options.region;
+    this.retryAttempts = Math.max(1, options.retryAttempts ?? 3);
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+    this.client = new Client({
+      endPoint: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: options.accessKey,
+      secretKey: options.secretKey,
+      region: options.region,
+      // MinIO serves buckets as paths unless MINIO_DOMAIN is configured, which we never do.
+      pathStyle: true,
+      transport: withRequestTimeout(base, options.requestTimeoutMs ?? 30_000),
+      transportAgent: this.agent,
+      // minio-js retries 5xx once and logs with console.warn; `call` retries instead, and also
+      // on reset connections, and leaves the decision to the transient flag.
+      retryOptions: { disableRetry: true },
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.close();
+  }
+
+  /** Closes pooled connections; in-flight requests finish first. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** Creates the bucket unless it exists; safe when several workers race to create it. */
+  async ensureBucket(bucket: string): Promise<void> {
+    await this.call(`create bucket ${bucket}`, async () => {
+      try {
+        await this.client.makeBucket(bucket, this.region);
+      } catch (error) {
+        if (!hasS3Code(error, 'BucketAlreadyOwnedByYou')) throw error;
+      }
+    });
+  }
+
+  bucketExists(bucket: string): Promise<boolean> {
+    return this.call(`check bucket ${bucket}`, () => this.client.bucketExists(bucket));
+  }
+
+  /**
+   * Uploads `size` bytes from `stream`. The size is required: without it minio-js assumes a
+   * 5 TiB object and buffers ~528 MiB parts. A stream carrying a different number of bytes
+   * fails with INVALID instead of storing a truncated object. Not retried: a stream cannot
+   * be replayed.
+   */
+  async putStream(bucket: string, key: string, stream: Readable, size: number, contentType = DEFAULT_CONTENT_TYPE): Promise<PutResult> {
+    const action = `put ${bucket}/${key}`;
+    assertSize(size, action);
+    const measured = new MeasuringStream({ expectedSize: size, label: action });
+    // minio-js's multipart path watches only its own chunker for errors, so a failing source
+    // would leave its promise pending forever: race it against the source's failure.
+    const sourceFailed = new Promise<never>((_, reject) => pipeline(stream, measured, (error) => error && reject(error)));
+    const upload = this.client.putObject(bucket, key, measured, size, { 'Content-Type': contentType });
+    upload.catch(() => undefined);
+    try {
+      const result = await Promise.race([upload, sourceFailed]);
+      return { etag: result.etag, size };
+    } catch (error) {
+      // Unconsumed, the source would block its producer (one git process feeds all files).
+      measured.destroy();
+      // minio-js never aborts a failed multipart upload; its parts would stay on disk unseen.
+      // The put's own error is what the caller needs; a failed cleanup is retried by SnapshotWriter.abort().
+      await this.removeIncompleteUpload(bucket, key).catch(() => undefined);
+      throw toStorageError(error, action);
+    }
+  }
+
+  async putBuffer(bucket: string, key: string, body: Buffer, contentType = DEFAULT_CONTENT_TYPE): Promise<PutResult> {
+    const result = await this.call(`put ${bucket}/${key}`, () =>
+      this.client.putObject(bucket, key, body, body.length, { 'Content-Type': contentType }),
+    );
+    return { etag: result.etag, size: body.length };
+  }
+
+  /** The object's bytes. Errors while reading the stream itself are not translated. */
+  getObject(bucket: string, key: string): Promise<Readable> {
+    return this.call(`get ${bucket}/${key}`, () => this.client.getObject(bucket, key));
+  }
+
+  async statObject(bucket: string, key: string): Promise<ObjectStat> {
+    const stat = await this.call(`stat ${bucket}/${key}`, () => this.client.statObject(bucket, key));
+    const contentType = stat.metaData['content-type'];
+    return {
+      size: stat.size,
+      etag: stat.etag,
+      lastModified: stat.lastModified,
+      contentType: typeof contentType === 'string' ? contentType : undefined,
+    };
+  }
+
+  /** Every object under `prefix` (recursively), in key order, fetched page by page. */
+  async *listObjects(bucket: string, prefix: string): AsyncGenerator<StoredObject> {
+    const items = this.client.listObjectsV2(bucket, prefix, true) as unknown as AsyncIterable<BucketItem>;
+    try {
+      for await (const item of items) {
+        if (item.name !== undefined) yield { name: item.name, size: item.size };
+      }
+    } catch (error) {
+      throw toStorageError(error, `list ${bucket}/${prefix}`);
+    }
+  }
+
+  async listAllObjects(bucket: string, prefix: string): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    for await (const object of this.listObjects(bucket, prefix)) objects.push(object);
+    return objects;
+  }
+
+  /**
+   * Deletes every object under `prefix`, 1000 keys per request, and returns how many.
+   * An empty prefix is refused: it would wipe every snapshot of the repository.
+   */
+  async removePrefix(bucket: string, prefix: string): Promise<number> {
+    if (!prefix) throw new StorageError(StorageErrorCode.INVALID, `remove ${bucket}: refusing an empty prefix`);
+    let removed = 0;
+    let batch: string[] = [];
+    for await (const object of this.listObjects(bucket, prefix)) {
+      batch.push(object.name);
+      if (batch.length === REMOVE_BATCH_SIZE) {
+        removed += await this.removeBatch(bucket, batch);
+        batch = [];
+      }
+    }
+    if (batch.length) removed += await this.removeBatch(bucket, batch);
+    return removed;
+  }
+
+  /** Removes the bucket if it holds no objects; true if this call removed it. */
+  async removeBucketIfEmpty(bucket: string): Promise<boolean> {
+    try {
+      await this.call(`remove bucket ${bucket}`, () => this.client.removeBucket(bucket));
+      return true;
+    } catch (error) {
+      if (hasS3Code((error as StorageError).cause, 'BucketNotEmpty', 'NoSuchBucket')) return false;
+      throw error;
+    }
+  }
+
+  /** A URL anyone holding it can GET the object with until it expires. */
+  presignedGet(bucket: string, key: string, expirySeconds: number): Promise<string> {
+    if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > MAX_PRESIGN_SECONDS) {
+      throw new StorageError(StorageErrorCode.INVALID, `presign ${bucket}/${key}: expiry must be 1..${MAX_PRESIGN_SECONDS} s`);
+    }
+    return this.call(`presign ${bucket}/${key}`, () => this.client.presignedGetObject(bucket, key, expirySeconds));
+  }
+
+  /** Health check: true if the store answered an authenticated request in time. Never throws. */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+    });
+    try {
+      await Promise.race([this.client.listBuckets(), timeout]);
+      return true;
+    } catch {
+      // Health checks report, they do not fail: the caller turns false into "storage down".
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Aborts unfinished multipart uploads of exactly `key`; returns how many. */
+  removeIncompleteUpload(bucket: string, key: string): Promise<number> {
+    return this.abortUploads(bucket, key, (uploadKey) => uploadKey === key);
+  }
+
+  /** Aborts unfinished multipart uploads of every key under `prefix`; returns how many. */
+  removeIncompleteUploads(bucket: string, prefix: string): Promise<number> {
+    return this.abortUploads(bucket, prefix, () => true);
+  }
+
+  private async abortUploads(bucket: string, prefix: string, matches: (key: string) => boolean): Promise<number> {
+    const action = `abort uploads ${bucket}/${prefix}`;
+    const pending: { key: string; uploadId: string }[] = [];
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      const page = await this.call(action, () =>
+        this.client.listIncompleteUploadsQuery(bucket, prefix, keyMarker, uploadIdMarker, ''),
+      );
+      pending.push(...page.uploads.filter((upload) => matches(upload.key)));
+      if (!page.isTruncated) break;
+      keyMarker = page.nextKeyMarker;
+      uploadIdMarker = page.nextUploadIdMarker;
+    }
+    for (const upload of pending) {
+      await this.call(action, async () => {
+        try {
+          await this.client.abortMultipartUpload(bucket, upload.key, upload.uploadId);
+        } catch (error) {
+          // Finished or aborted since the listing: either way it is gone.
+          if (!hasS3Code(error, 'NoSuchUpload')) throw error;
+        }
+      });
+    }
+    return pending.length;
+  }
+
+  private async removeBatch(bucket: string, keys: string[]): Promise<number> {
+    const results = (await this.call(`remove ${keys.length} objects from ${bucket}`, () =>
+      this.client.removeObjects(bucket, keys),
+    )) as unknown[];
+    // minio-js returns the per-key failures of the quiet DeleteObjects answer.
+    const failures = results.filter(Boolean) as { Key?: string; Code?: string; Message?: string; Error?: { Key?: string; Code?: string; Message?: string } }[];
+    if (failures.length) {
+      const first = failures[0].Error ?? failures[0];
+      throw new StorageError(
+        StorageErrorCode.FAILED,
+        `remove from ${bucket}: ${failures.length} of ${keys.length} objects not deleted (${first.Key}: ${first.Code} ${first.Message ?? ''})`,
+      );
+    }
+    return keys.length;
+  }
+
+  /** Runs a replayable call, retrying transient failures with exponential backoff. */
+  private async call<T>(action: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const failure = toStorageError(error, action);
+        if (!failure.transient || attempt >= this.retryAttempts) throw failure;
+        await sleep(this.retryBaseDelayMs * 4 ** (attempt - 1));
+      }
+    }
+  }
+}
+
+function parseEndpoint(endpoint: string): URL {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new StorageError(StorageErrorCode.INVALID, `Object store endpoint "${endpoint}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new StorageError(StorageErrorCode.INVALID, `Object store endpoint must be http(s), got ${url.protocol}`);
+  }
+  // minio-js addresses the server root; a path would be silently dropped.
+  if (url.pathname !== '/' || url.search) {
+    throw new StorageError(StorageErrorCode.INVALID, `Object store endpoint must not have a path: ${endpoint}`);
+  }
+  return url;
+}
+
+function assertSize(size: number, action: string): void {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new StorageError(StorageErrorCode.INVALID, `${action}: size must be a non-negative integer, got ${size}`);
+  }
+}
+
+/**
+ * minio-js has no request timeout, so a stalled server would hang a worker forever. This
+ * bounds connecting plus waiting for the response head; the body is then left alone so
+ * slow readers of a download are not cut off.
+ */
+function withRequestTimeout(base: typeof http | typeof https, timeoutMs: number): Pick<typeof http, 'request'> {
+  const request = (options: http.RequestOptions, callback?: (response: http.IncomingMessage) => void) => {
+    const req = (base.request as typeof http.request)(options, (response) => {
+      req.setTimeout(0);
+      callback?.(response);
+    });
+    req.setTimeout(timeoutMs, () => {
+      const error = Object.assign(new Error(`no answer from object store within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      req.destroy(error);
+    });
+    return req;
+  };
+  return { request: request as typeof http.request };
+}

@@ -1,0 +1,40 @@
+import { StorageError, StorageErrorCode } from './storage.error';
+
+/** Every snapshot of a repository lives under this folder of the repository's bucket. */
+export const SNAPSHOTS_FOLDER = 'snapshots/';
+export const MANIFEST_FILE = 'manifest.json';
+export const BUNDLE_FILE = 'repo.bundle';
+export const FILES_FOLDER = 'files/';
+
+const ID_FRAGMENT_LENGTH = 8;
+
+/**
+ * `snapshots/20240102T030405Z-1a2b3c4d/`: the UTC time sorts snapshots chronologically in
+ * listings and the console; the id fragment keeps two snapshots in the same second apart and
+ * leads back to the archive row.
+ */
+export function snapshotPrefix(date: Date, archiveId: string): string {
+  if (Number.isNaN(date.getTime())) {
+    throw new StorageError(StorageErrorCode.INVALID, 'Snapshot date is not a valid date');
+  }
+  // The id becomes part of an object key: allow only what cannot change the key's structure.
+  if (!/^[A-Za-z0-9_-]+$/.test(archiveId)) {
+    throw new StorageError(StorageErrorCode.INVALID, `Archive id "${archiveId}" cannot name a snapshot`);
+  }
+  const stamp = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return `${SNAPSHOTS_FOLDER}${stamp}-${archiveId.slice(0, ID_FRAGMENT_LENGTH)}/`;
+}
+
+/** Where a snapshot's manifest lives; a snapshot is complete iff this object exists. */
+export function manifestKey(prefix: string): string {
+  return `${prefix}${MANIFEST_FILE}`;
+}
+
+export function bundleKey(prefix: string): string {
+  return `${prefix}${BUNDLE_FILE}`;
+}
+
+/** The object key of a file of the repository's tree, `path` as git lists it (`src/main.ts`). */
+export function fileKey(prefix: string, path: string): string {
+  return `${prefix}${FILES_FOLDER}${path}`;
+}

@@ -1,0 +1,4 @@
+export * from './fixture-git.command';
+export * from './fixture-repos.fixture';
+export * from './git-http.server';
+export * from './git-daemon.server';

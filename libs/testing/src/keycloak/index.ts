@@ -1,0 +1,2 @@
+export * from './keycloak-test.client';
+export * from './token-forge';

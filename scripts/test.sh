@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make test: an isolated test stack (its own ports and data, see env.sh), the apps built,
+# unit and integration tests run, and whatever this run started stopped again — also when
+# a test fails. Exits non-zero on any failure.
+set -euo pipefail
+export STACK=test
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+already_running=()
+for s in postgres redis minio keycloak frontend injector worker; do
+  bash scripts/stack.sh status | grep -q "^$s *running" && already_running+=("$s")
+done
+cleanup() {
+  local code=$? to_stop=()
+  for s in frontend injector worker keycloak minio redis postgres; do
+    [[ " ${already_running[*]:-} " == *" $s "* ]] || to_stop+=("$s")
+  done
+  [ ${#to_stop[@]} -eq 0 ] || bash scripts/stack.sh stop "${to_stop[@]}" >/dev/null 2>&1 || true
+  exit $code
+}
+trap cleanup EXIT INT TERM
+
+bash scripts/stack.sh start-services
+npm run --silent build
+mkdir -p artifacts
+node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --runInBand "$@"

@@ -1,0 +1,76 @@
+import { loadConfig } from '@archiver/config';
+import { AppName, AppProcess, freePort, startApp, startPrivateMinio, startPrivateRedis } from '@archiver/testing';
+
+interface Health {
+  status: 'ok' | 'error';
+  dependencies: Record<string, 'up' | 'down'>;
+}
+
+const health = async (app: AppProcess): Promise<{ status: number; body: Health }> => {
+  const res = await fetch(`${app.url}/health`);
+  return { status: res.status, body: (await res.json()) as Health };
+};
+
+const expected: Record<AppName, string[]> = {
+  frontend: ['keycloak', 'minio', 'postgres', 'redis'],
+  injector: ['postgres', 'redis'],
+  worker: ['minio', 'postgres', 'redis'],
+};
+
+describe('health endpoints of the real apps', () => {
+  const config = loadConfig();
+  const running: AppProcess[] = [];
+  const start = async (name: AppName, env: Record<string, string> = {}) => {
+    const app = await startApp(name, env);
+    running.push(app);
+    return app;
+  };
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((app) => app.stop()));
+  });
+
+  it.each(Object.keys(expected) as AppName[])('%s reports every dependency up with 200', async (name) => {
+    const { status, body } = await health(await start(name));
+    expect(status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.dependencies).sort()).toEqual(expected[name]);
+    expect(Object.values(body.dependencies).every((s) => s === 'up')).toBe(true);
+  });
+
+  it.each(['frontend', 'injector', 'worker'] as AppName[])('%s answers 503 with redis down once its Redis stops', async (name) => {
+    const redis = await startPrivateRedis();
+    const app = await start(name, { REDIS_URL: redis.url });
+    expect((await health(app)).status).toBe(200);
+    await redis.stop();
+    const { status, body } = await health(app);
+    expect(status).toBe(503);
+    expect(body.dependencies).toMatchObject({ redis: 'down', postgres: 'up' });
+  });
+
+  it.each(['frontend', 'worker'] as AppName[])('%s answers 503 with minio down once its MinIO stops', async (name) => {
+    const minio = await startPrivateMinio(config.minio.accessKey, config.minio.secretKey);
+    const app = await start(name, { MINIO_ENDPOINT: minio.url });
+    expect((await health(app)).status).toBe(200);
+    await minio.stop();
+    const { status, body } = await health(app);
+    expect(status).toBe(503);
+    expect(body.dependencies).toMatchObject({ minio: 'down', redis: 'up' });
+  });
+
+  it('reports postgres and keycloak down when they cannot be reached', async () => {
+    const closed = await freePort();
+    const app = await start('frontend', {
+      DATABASE_URL: config.database.url.replace(/@[^/]+\//, `@127.0.0.1:${closed}/`),
+      KEYCLOAK_INTERNAL_URL: `http://127.0.0.1:${closed}`,
+    });
+    const { status, body } = await health(app);
+    expect(status).toBe(503);
+    expect(body.dependencies).toEqual({ postgres: 'down', redis: 'up', minio: 'up', keycloak: 'down' });
+  });
+
+  it('stops at start with a message naming a missing or malformed setting', async () => {
+    await expect(startApp('worker', { DATABASE_URL: 'mysql://nope' }, 10_000)).rejects.toThrow(/exited with 78[\s\S]*DATABASE_URL/);
+    await expect(startApp('injector', { REDIS_URL: '' }, 10_000)).rejects.toThrow(/REDIS_URL/);
+  });
+});
