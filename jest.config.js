@@ -1,12 +1,13 @@
 // Jest runs in CommonJS mode; NestJS 12 is ESM-only, which Node 24 loads through
 // require(esm) — hence `node --experimental-vm-modules` in every test script.
-const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }];
-const moduleNameMapper = { '^@archiver/(.*)$': '<rootDir>/libs/$1/src' };
+const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }];
+// The generated Prisma client imports its own .ts files with .js extensions (ESM style).
+const moduleNameMapper = { '^@archiver/(.*)$': '<rootDir>/libs/$1/src', '^(\\.{1,2}/.*)\\.js$': '$1' };
 const common = { rootDir: __dirname, testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleNameMapper, moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'], testTimeout: 60000 },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'], setupFilesAfterEnv: ['<rootDir>/test/integration/jest.setup.ts'] },
   ],
 };

@@ -7,6 +7,8 @@ if (!(app in defaults)) {
   console.error(`usage: healthcheck.mjs ${Object.keys(defaults).join('|')}`);
   process.exit(2);
 }
+// A container probe outside the apps: it needs one port, not the whole validated config.
+// eslint-disable-next-line no-restricted-properties
 const port = process.env[`${app.toUpperCase()}_PORT`] || defaults[app];
 try {
   const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(4000) });

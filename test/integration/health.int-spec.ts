@@ -1,5 +1,5 @@
 import { loadConfig } from '@archiver/config';
-import { AppName, AppProcess, freePort, startApp, startPrivateMinio, startPrivateRedis } from '@archiver/testing';
+import { AppName, AppProcess, freePort, PrivateService, startApp, startPrivateMinio, startPrivateRedis } from '@archiver/testing';
 
 interface Health {
   status: 'ok' | 'error';
@@ -20,6 +20,7 @@ const expected: Record<AppName, string[]> = {
 describe('health endpoints of the real apps', () => {
   const config = loadConfig();
   const running: AppProcess[] = [];
+  const services: PrivateService[] = [];
   const start = async (name: AppName, env: Record<string, string> = {}) => {
     const app = await startApp(name, env);
     running.push(app);
@@ -28,6 +29,7 @@ describe('health endpoints of the real apps', () => {
 
   afterEach(async () => {
     await Promise.all(running.splice(0).map((app) => app.stop()));
+    await Promise.all(services.splice(0).map((service) => service.stop()));
   });
 
   it.each(Object.keys(expected) as AppName[])('%s reports every dependency up with 200', async (name) => {
@@ -40,6 +42,7 @@ describe('health endpoints of the real apps', () => {
 
   it.each(['frontend', 'injector', 'worker'] as AppName[])('%s answers 503 with redis down once its Redis stops', async (name) => {
     const redis = await startPrivateRedis();
+    services.push(redis);
     const app = await start(name, { REDIS_URL: redis.url });
     expect((await health(app)).status).toBe(200);
     await redis.stop();
@@ -50,6 +53,7 @@ describe('health endpoints of the real apps', () => {
 
   it.each(['frontend', 'worker'] as AppName[])('%s answers 503 with minio down once its MinIO stops', async (name) => {
     const minio = await startPrivateMinio(config.minio.accessKey, config.minio.secretKey);
+    services.push(minio);
     const app = await start(name, { MINIO_ENDPOINT: minio.url });
     expect((await health(app)).status).toBe(200);
     await minio.stop();

@@ -20,7 +20,7 @@ import { ApiExceptionFilter } from './api/api-exception.filter';
       redis: RedisHealthIndicator,
       minio: MinioHealthIndicator,
       keycloak: KeycloakHealthIndicator,
-    }),
+    }, [AuthModule]),
   ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
 })

@@ -1,4 +1,4 @@
-import { Controller, type ExecutionContext, Get } from '@nestjs/common';
+import { Controller, type ExecutionContext, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Public, Roles } from './auth.decorators';
 import { AuthError, AuthErrorCode } from './auth.error';
@@ -85,14 +85,17 @@ describe(KeycloakAuthGuard.name, () => {
     expect(verify).not.toHaveBeenCalled();
   });
 
-  it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'bearer a b', 'Token abc'])('answers 401 for the malformed header %j', async (header) => {
-    const { context, call } = httpContext('open', header);
-    const error = await rejection(sut.canActivate(context));
-    expect(error.code).toBe(AuthErrorCode.UNAUTHENTICATED);
-    expect(error.getStatus()).toBe(401);
-    expect(call.headers['www-authenticate']).toBe('Bearer realm="archiver", error="invalid_token"');
-    expect(verify).not.toHaveBeenCalled();
-  });
+  it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'bearer a b', 'Token abc'])(
+    'answers 401 for the malformed header %j',
+    async (header) => {
+      const { context, call } = httpContext('open', header);
+      const error = await rejection(sut.canActivate(context));
+      expect(error.code).toBe(AuthErrorCode.UNAUTHENTICATED);
+      expect(error.getStatus()).toBe(401);
+      expect(call.headers['www-authenticate']).toBe('Bearer realm="archiver", error="invalid_token"');
+      expect(verify).not.toHaveBeenCalled();
+    },
+  );
 
   it("answers 401 with the verifier's reason when it rejects the token", async () => {
     const { context, call } = httpContext('open', 'Bearer expired-token');
@@ -104,12 +107,18 @@ describe(KeycloakAuthGuard.name, () => {
   });
 
   it('answers 503 without a challenge when the verifier cannot reach Keycloak', async () => {
-    verify.mockRejectedValueOnce(AuthError.unavailable('Access tokens cannot be checked right now.'));
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    verify.mockRejectedValueOnce(
+      AuthError.unavailable('Access tokens cannot be checked right now.', new Error('GET http://kc/certs timed out')),
+    );
     const { context, call } = httpContext('open', 'Bearer demo-token');
     const error = await rejection(sut.canActivate(context));
     expect(error.getStatus()).toBe(503);
     expect(error.code).toBe(AuthErrorCode.UNAVAILABLE);
     expect(call.headers['www-authenticate']).toBeUndefined();
+    // The operator needs the internal cause; the client only gets the message.
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('GET http://kc/certs timed out'));
+    logged.mockRestore();
   });
 
   it('accepts a user with archiver-user and puts them on the request', async () => {

@@ -3,7 +3,14 @@ import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { IS_PUBLIC_KEY, REQUIRED_ROLES_KEY } from './auth.decorators';
 import { AuthError, AuthErrorCode } from './auth.error';
-import { ArchiverRole, AUTH_USER_RESOLVER, type AuthenticatedRequest, type AuthUser, type AuthUserResolver, toAuthUser } from './auth.types';
+import {
+  ArchiverRole,
+  AUTH_USER_RESOLVER,
+  type AuthenticatedRequest,
+  type AuthUser,
+  type AuthUserResolver,
+  toAuthUser,
+} from './auth.types';
 import { TokenVerifier } from './token-verifier';
 
 const BEARER = /^Bearer +([^\s]+) *$/i;

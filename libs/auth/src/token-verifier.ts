@@ -51,18 +51,15 @@ export class TokenVerifier {
     // expected `iss` and as the base of the JWKS fetch. In Docker those differ (tokens name the
     // public URL; the apps reach Keycloak by service name), so keycloak-connect gets the public
     // URL for the issuer check and the keys come from JwksClient on the internal URL.
-    const adapter = new Keycloak(
-      {},
-      {
-        realm: keycloak.realm,
-        'auth-server-url': keycloak.url,
-        resource: keycloak.apiClient,
-        'bearer-only': true,
-        'verify-token-audience': true,
-        'ssl-required': 'external',
-        'confidential-port': 0,
-      } as Keycloak.KeycloakConfig,
-    );
+    const adapter = new Keycloak({}, {
+      realm: keycloak.realm,
+      'auth-server-url': keycloak.url,
+      resource: keycloak.apiClient,
+      'bearer-only': true,
+      'verify-token-audience': true,
+      'ssl-required': 'external',
+      'confidential-port': 0,
+    } as Keycloak.KeycloakConfig);
     this.grantManager = adapter.grantManager as unknown as GrantManagerInternals;
     this.issuer = this.grantManager.realmUrl;
     this.keys = new JwksClient({

@@ -99,9 +99,9 @@ export function runGit(args: readonly string[], options: RunGitOptions): Promise
       if (failure) return reject(failure);
       const exitCode = code ?? -1;
       if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) return resolve({ exitCode, stdout: Buffer.concat(chunks) });
-      const firstLine = stderr.trim().split('\n').pop() ?? '';
+      const lastLine = stderr.trim().split('\n').pop() ?? '';
       reject(
-        new GitError(GitErrorCode.GIT_FAILED, `git ${args[0]} failed (${signal ?? `exit ${exitCode}`}): ${firstLine}`, {
+        new GitError(GitErrorCode.GIT_FAILED, `git ${args[0]} failed (${signal ?? `exit ${exitCode}`}): ${lastLine}`, {
           detail: stderr.trim(),
         }),
       );

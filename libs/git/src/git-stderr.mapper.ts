@@ -19,12 +19,15 @@ const RULES: readonly StderrRule[] = [
     message: (url) => `${url} redirected git elsewhere; redirects are only followed after being checked, and this one was not`,
   },
   {
-    pattern: /could not read (username|password)|authentication failed|terminal prompts disabled|returned error: 40[13]\b|HTTP Basic: Access denied/i,
+    pattern:
+      /could not read (username|password)|authentication failed|terminal prompts disabled|returned error: 40[13]\b|HTTP Basic: Access denied/i,
     code: GitErrorCode.AUTH_REQUIRED,
-    message: (url) => `Repository at ${url} requires authentication: it is private, or does not exist. Only public repositories can be archived`,
+    message: (url) =>
+      `Repository at ${url} requires authentication: it is private, or does not exist. Only public repositories can be archived`,
   },
   {
-    pattern: /repository '.*' not found|repository not found|returned error: 404\b|returned error: 410\b|does not appear to be a git repository|not valid: is this a git repository|not found: did you run git update-server-info/i,
+    pattern:
+      /repository '.*' not found|repository not found|returned error: 404\b|returned error: 410\b|does not appear to be a git repository|not valid: is this a git repository|not found: did you run git update-server-info/i,
     code: GitErrorCode.NOT_FOUND,
     message: (url) => `Repository not found at ${url}: check the URL, or it may be private`,
   },
@@ -34,7 +37,8 @@ const RULES: readonly StderrRule[] = [
     message: (url) => `git refused the transport for ${url}: only http:// and https:// are allowed`,
   },
   {
-    pattern: /SSL certificate problem|server certificate verification failed|certificate (has expired|is not yet valid)|no alternative certificate subject name/i,
+    pattern:
+      /SSL certificate problem|server certificate verification failed|certificate (has expired|is not yet valid)|no alternative certificate subject name/i,
     code: GitErrorCode.NETWORK,
     transient: false,
     message: (url) => `The TLS certificate of ${url} could not be verified; the server's HTTPS setup is broken`,
@@ -65,6 +69,10 @@ export function gitErrorFromStderr(stderr: string, url: string, cause?: unknown)
     const match = rule.pattern.exec(stderr);
     if (match) return new GitError(rule.code, rule.message(url, match), { transient: rule.transient, detail, cause });
   }
-  const lastLine = detail.split('\n').filter((l) => l.trim() !== '').pop() ?? 'no output';
+  const lastLine =
+    detail
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? 'no output';
   return new GitError(GitErrorCode.GIT_FAILED, `git could not clone ${url}: ${lastLine}`, { detail, cause });
 }

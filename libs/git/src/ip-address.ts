@@ -22,10 +22,11 @@ export interface IpRange {
 /** Parses dotted-quad IPv4 or IPv6 (optionally in brackets, zone id ignored); null otherwise. */
 export function parseIp(text: string): IpAddress | null {
   let value = text.trim();
-  if (value.startsWith('[') && value.endsWith(']')) value = value.slice(1, -1);
+  const bracketed = value.startsWith('[') && value.endsWith(']');
+  if (bracketed) value = value.slice(1, -1);
   const zone = value.indexOf('%');
   if (zone >= 0) value = value.slice(0, zone);
-  if (isIPv4(value)) return { family: 4, bytes: Uint8Array.from(value.split('.').map(Number)) };
+  if (isIPv4(value) && !bracketed) return { family: 4, bytes: Uint8Array.from(value.split('.').map(Number)) };
   if (isIPv6(value)) return { family: 6, bytes: parseIPv6(value) };
   return null;
 }
@@ -66,7 +67,12 @@ export function parseIpRange(text: string): IpRange | null {
 
 /** `::ffff:a.b.c.d` is the IPv4 host a.b.c.d as far as a socket is concerned. */
 export function unmapIPv4(address: IpAddress): IpAddress {
-  if (address.family === 6 && address.bytes.slice(0, 10).every((b) => b === 0) && address.bytes[10] === 0xff && address.bytes[11] === 0xff) {
+  if (
+    address.family === 6 &&
+    address.bytes.slice(0, 10).every((b) => b === 0) &&
+    address.bytes[10] === 0xff &&
+    address.bytes[11] === 0xff
+  ) {
     return { family: 4, bytes: address.bytes.slice(12) };
   }
   return address;
@@ -89,7 +95,7 @@ export function formatIp(address: IpAddress): string {
   for (let i = 0; i < 16; i += 2) groups.push(((address.bytes[i] ?? 0) << 8) | (address.bytes[i + 1] ?? 0));
   // RFC 5952: collapse the longest run (of two or more) of zero groups into '::'.
   let best = { start: -1, length: 1 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > best.length) best = { start: i, length: j - i };

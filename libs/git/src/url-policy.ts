@@ -86,7 +86,10 @@ export function normalizeRepositoryUrl(input: string): NormalizedRepositoryUrl {
   const protocol = parsed.protocol as 'http:' | 'https:';
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = parsed.port === '' ? (DEFAULT_PORTS[protocol] ?? 0) : Number(parsed.port);
-  const path = parsed.pathname.replace(/\/+$/, '').replace(/\.git$/, '').replace(/\/+$/, '');
+  const path = parsed.pathname
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .replace(/\/+$/, '');
   return { url: parsed.href, normalizedUrl: `${protocol}//${parsed.host}${path}`, host, port, protocol };
 }
 

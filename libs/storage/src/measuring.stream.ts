@@ -53,11 +53,11 @@ export class MeasuringStream extends Transform {
   }
 
   private sizeError(): StorageError {
-    const { expectedSize, label } = this.options;
-    const seen = this.bytesSeen > (expectedSize ?? 0) ? `more than ${expectedSize}` : `${this.bytesSeen}`;
-    return new StorageError(
-      StorageErrorCode.INVALID,
-      `${label}: declared ${expectedSize} bytes but the stream carried ${seen}`,
-    );
+    return sizeMismatchError(this.options.label, this.options.expectedSize ?? 0, this.bytesSeen);
   }
+}
+
+export function sizeMismatchError(label: string, expectedSize: number, bytesSeen: number): StorageError {
+  const seen = bytesSeen > expectedSize ? `more than ${expectedSize}` : `${bytesSeen}`;
+  return new StorageError(StorageErrorCode.INVALID, `${label}: declared ${expectedSize} bytes but the stream carried ${seen}`);
 }

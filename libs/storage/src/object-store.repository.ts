@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OnModuleDestroy } from '@nestjs/common';
 import { type BucketItem, Client } from 'minio';
 import { MeasuringStream } from './measuring.stream';
+import { keepAliveAgent, parseEndpoint, withRequestTimeout } from './object-store.connection';
 import { hasS3Code, StorageError, StorageErrorCode, toStorageError } from './storage.error';
 
 export interface ObjectStoreOptions {
@@ -44,9 +45,6 @@ const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 // S3 DeleteObjects accepts at most 1000 keys per request.
 const REMOVE_BATCH_SIZE = 1000;
 const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60;
-// MinIO closes keep-alive connections idle for 30 s (internal/http/server.go DefaultIdleTimeout);
-// dropping ours earlier avoids reusing a socket the server is closing (ECONNRESET).
-const FREE_SOCKET_TIMEOUT_MS = 15_000;
 
 /** The only code that talks to MinIO. Every failure leaves as a StorageError. */
 export class ObjectStoreRepository implements OnModuleDestroy {
@@ -59,9 +57,7 @@ export class ObjectStoreRepository implements OnModuleDestroy {
   constructor(options: ObjectStoreOptions) {
     const url = parseEndpoint(options.endpoint);
     const useSSL = url.protocol === 'https:';
-    const base = useSSL ? https : http;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32, timeout: FREE_SOCKET_TIMEOUT_MS };
-    this.agent = useSSL ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.agent = keepAliveAgent(useSSL, options.maxSockets ?? 32);
     this.region = options.region;
     this.retryAttempts = Math.max(1, options.retryAttempts ?? 3);
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
@@ -74,7 +70,7 @@ export class ObjectStoreRepository implements OnModuleDestroy {
       region: options.region,
       // MinIO serves buckets as paths unless MINIO_DOMAIN is configured, which we never do.
       pathStyle: true,
-      transport: withRequestTimeout(base, options.requestTimeoutMs ?? 30_000),
+      transport: withRequestTimeout(useSSL ? https : http, options.requestTimeoutMs ?? 30_000),
       transportAgent: this.agent,
       // minio-js retries 5xx once and logs with console.warn; `call` retries instead, and also
       // on reset connections, and leaves the decision to the transient flag.
@@ -86,7 +82,7 @@ export class ObjectStoreRepository implements OnModuleDestroy {
     this.close();
   }
 
-  /** Closes pooled connections; in-flight requests finish first. */
+  /** Destroys the pooled sockets, in use or not: call once nothing runs any more (shutdown). */
   close(): void {
     this.agent.destroy();
   }
@@ -120,7 +116,6 @@ export class ObjectStoreRepository implements OnModuleDestroy {
     // would leave its promise pending forever: race it against the source's failure.
     const sourceFailed = new Promise<never>((_, reject) => pipeline(stream, measured, (error) => error && reject(error)));
     const upload = this.client.putObject(bucket, key, measured, size, { 'Content-Type': contentType });
-    upload.catch(() => undefined);
     try {
       const result = await Promise.race([upload, sourceFailed]);
       return { etag: result.etag, size };
@@ -206,7 +201,7 @@ export class ObjectStoreRepository implements OnModuleDestroy {
   }
 
   /** A URL anyone holding it can GET the object with until it expires. */
-  presignedGet(bucket: string, key: string, expirySeconds: number): Promise<string> {
+  async presignedGet(bucket: string, key: string, expirySeconds: number): Promise<string> {
     if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > MAX_PRESIGN_SECONDS) {
       throw new StorageError(StorageErrorCode.INVALID, `presign ${bucket}/${key}: expiry must be 1..${MAX_PRESIGN_SECONDS} s`);
     }
@@ -246,9 +241,7 @@ export class ObjectStoreRepository implements OnModuleDestroy {
     let keyMarker = '';
     let uploadIdMarker = '';
     for (;;) {
-      const page = await this.call(action, () =>
-        this.client.listIncompleteUploadsQuery(bucket, prefix, keyMarker, uploadIdMarker, ''),
-      );
+      const page = await this.call(action, () => this.client.listIncompleteUploadsQuery(bucket, prefix, keyMarker, uploadIdMarker, ''));
       pending.push(...page.uploads.filter((upload) => matches(upload.key)));
       if (!page.isTruncated) break;
       keyMarker = page.nextKeyMarker;
@@ -272,7 +265,12 @@ export class ObjectStoreRepository implements OnModuleDestroy {
       this.client.removeObjects(bucket, keys),
     )) as unknown[];
     // minio-js returns the per-key failures of the quiet DeleteObjects answer.
-    const failures = results.filter(Boolean) as { Key?: string; Code?: string; Message?: string; Error?: { Key?: string; Code?: string; Message?: string } }[];
+    const failures = results.filter(Boolean) as {
+      Key?: string;
+      Code?: string;
+      Message?: string;
+      Error?: { Key?: string; Code?: string; Message?: string };
+    }[];
     if (failures.length) {
       const first = failures[0].Error ?? failures[0];
       throw new StorageError(
@@ -297,45 +295,8 @@ export class ObjectStoreRepository implements OnModuleDestroy {
   }
 }
 
-function parseEndpoint(endpoint: string): URL {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new StorageError(StorageErrorCode.INVALID, `Object store endpoint "${endpoint}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new StorageError(StorageErrorCode.INVALID, `Object store endpoint must be http(s), got ${url.protocol}`);
-  }
-  // minio-js addresses the server root; a path would be silently dropped.
-  if (url.pathname !== '/' || url.search) {
-    throw new StorageError(StorageErrorCode.INVALID, `Object store endpoint must not have a path: ${endpoint}`);
-  }
-  return url;
-}
-
 function assertSize(size: number, action: string): void {
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new StorageError(StorageErrorCode.INVALID, `${action}: size must be a non-negative integer, got ${size}`);
   }
-}
-
-/**
- * minio-js has no request timeout, so a stalled server would hang a worker forever. This
- * bounds connecting plus waiting for the response head; the body is then left alone so
- * slow readers of a download are not cut off.
- */
-function withRequestTimeout(base: typeof http | typeof https, timeoutMs: number): Pick<typeof http, 'request'> {
-  const request = (options: http.RequestOptions, callback?: (response: http.IncomingMessage) => void) => {
-    const req = (base.request as typeof http.request)(options, (response) => {
-      req.setTimeout(0);
-      callback?.(response);
-    });
-    req.setTimeout(timeoutMs, () => {
-      const error = Object.assign(new Error(`no answer from object store within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
-      req.destroy(error);
-    });
-    return req;
-  };
-  return { request: request as typeof http.request };
 }

@@ -21,7 +21,10 @@ export function snapshotPrefix(date: Date, archiveId: string): string {
   if (!/^[A-Za-z0-9_-]+$/.test(archiveId)) {
     throw new StorageError(StorageErrorCode.INVALID, `Archive id "${archiveId}" cannot name a snapshot`);
   }
-  const stamp = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
   return `${SNAPSHOTS_FOLDER}${stamp}-${archiveId.slice(0, ID_FRAGMENT_LENGTH)}/`;
 }
 

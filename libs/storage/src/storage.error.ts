@@ -81,6 +81,8 @@ const INVALID_CLIENT_ERRORS = new Set([
   'ExpiresParamError',
   'IncorrectSizeError',
   'TypeError',
+  // encodeURIComponent on a key holding a lone surrogate.
+  'URIError',
 ]);
 
 interface ErrorLike {

@@ -27,14 +27,9 @@ export function fixtureGitEnv(home: string): Record<string, string> {
 /** Runs git and returns stdout as a Buffer (names and blobs may be arbitrary bytes). */
 export function fixtureGit(args: readonly string[], cwd: string, home: string = cwd): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      { cwd, env: fixtureGitEnv(home), encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`git ${args.join(' ')} failed in ${cwd}: ${stderr.toString('utf8').trim() || error.message}`));
-        else resolve(stdout);
-      },
-    );
+    execFile('git', args, { cwd, env: fixtureGitEnv(home), encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`git ${args.join(' ')} failed in ${cwd}: ${stderr.toString('utf8').trim() || error.message}`));
+      else resolve(stdout);
+    });
   });
 }

@@ -22,7 +22,11 @@ export async function startGitDaemon(options: GitDaemonOptions): Promise<GitServ
     'git',
     ['daemon', '--reuseaddr', `--base-path=${options.root}`, '--export-all', '--listen=127.0.0.1', `--port=${port}`, options.root],
     // Own process group: the daemon forks a child per connection, and stop() ends them all.
-    { env: { PATH: FIXTURE_SEARCH_PATH, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+    {
+      env: { PATH: FIXTURE_SEARCH_PATH, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    },
   );
   let stderr = '';
   daemon.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4096)));

@@ -99,7 +99,9 @@ export class KeycloakTestClient {
     if (!id) throw new Error(`Keycloak created user ${username} but returned no Location header`);
     this.createdUsers.add(id);
     if (spec.realmRoles?.length) {
-      const roles = await Promise.all(spec.realmRoles.map(async (role) => (await this.adminCall(`/roles/${encodeURIComponent(role)}`)).json()));
+      const roles = await Promise.all(
+        spec.realmRoles.map(async (role) => (await this.adminCall(`/roles/${encodeURIComponent(role)}`)).json()),
+      );
       await this.adminCall(`/users/${id}/role-mappings/realm`, 'POST', roles);
     }
     return { id, username, password };

@@ -1,0 +1,100 @@
+import { GitError, GitErrorCode, redactCredentials } from './git.error';
+import { gitErrorFromStderr } from './git-stderr.mapper';
+
+const URL = 'https://git.example.org/o/r.git';
+
+describe(gitErrorFromStderr.name, () => {
+  it.each([
+    ["fatal: repository 'https://git.example.org/o/r.git/' not found", GitErrorCode.NOT_FOUND, false],
+    ['remote: Repository not found.\nfatal: repository not found', GitErrorCode.NOT_FOUND, false],
+    ["fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 404", GitErrorCode.NOT_FOUND, false],
+    ["fatal: 'x' does not appear to be a git repository", GitErrorCode.NOT_FOUND, false],
+    ["fatal: could not read Username for 'https://git.example.org': terminal prompts disabled", GitErrorCode.AUTH_REQUIRED, false],
+    [
+      "remote: HTTP Basic: Access denied\nfatal: Authentication failed for 'https://git.example.org/o/r.git/'",
+      GitErrorCode.AUTH_REQUIRED,
+      false,
+    ],
+    [
+      "fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 403",
+      GitErrorCode.AUTH_REQUIRED,
+      false,
+    ],
+    [
+      "fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 301",
+      GitErrorCode.REDIRECT_BLOCKED,
+      false,
+    ],
+    [
+      "fatal: unable to access 'https://git.example.org/o/r.git/': Failed to connect to git.example.org port 443 after 3 ms: Couldn't connect to server",
+      GitErrorCode.NETWORK,
+      true,
+    ],
+    [
+      "fatal: unable to access 'https://git.example.org/o/r.git/': Connection timed out after 300000 milliseconds",
+      GitErrorCode.NETWORK,
+      true,
+    ],
+    ["fatal: unable to access 'https://git.example.org/o/r.git/': Could not resolve host: git.example.org", GitErrorCode.NETWORK, true],
+    [
+      'error: RPC failed; curl 56 GnuTLS recv error (-9): A TLS packet with unexpected length was received.\nfatal: early EOF',
+      GitErrorCode.NETWORK,
+      true,
+    ],
+    ["fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 503", GitErrorCode.NETWORK, true],
+    [
+      "fatal: unable to access 'https://git.example.org/o/r.git/': SSL certificate problem: self-signed certificate",
+      GitErrorCode.NETWORK,
+      false,
+    ],
+    ["fatal: transport 'file' not allowed", GitErrorCode.BLOCKED_BY_POLICY, false],
+    ['fatal: write error: No space left on device', GitErrorCode.GIT_FAILED, true],
+    ['fatal: something nobody has seen before', GitErrorCode.GIT_FAILED, false],
+  ])('maps %j to %s (transient %s)', (stderr, code, transient) => {
+    const error = gitErrorFromStderr(stderr, URL);
+    expect(error).toBeInstanceOf(GitError);
+    expect(error).toMatchObject({ code, transient });
+    expect(error.message).toContain(code === GitErrorCode.GIT_FAILED && !transient ? 'nobody has seen before' : '');
+    expect(error.detail).toBe(stderr.trim());
+  });
+
+  it('gives actionable messages', () => {
+    expect(gitErrorFromStderr("fatal: repository 'x' not found", URL).message).toBe(
+      `Repository not found at ${URL}: check the URL, or it may be private`,
+    );
+    expect(gitErrorFromStderr('fatal: could not read Username', URL).message).toMatch(/requires authentication/);
+  });
+
+  it('does not mistake a URL containing "redirect" for a redirect', () => {
+    expect(gitErrorFromStderr("fatal: repository 'http://h/redirect/r/' not found", URL).code).toBe(GitErrorCode.NOT_FOUND);
+  });
+
+  it('never carries credentials from stderr into the error', () => {
+    const error = gitErrorFromStderr("fatal: unable to access 'https://bob:hunter2@git.example.org/': weird", URL);
+    expect(`${error.message} ${error.detail}`).not.toContain('hunter2');
+  });
+});
+
+describe(GitError.name, () => {
+  it('defaults transient from the code and lets the thrower override it', () => {
+    expect(new GitError(GitErrorCode.NETWORK, 'x').transient).toBe(true);
+    expect(new GitError(GitErrorCode.NOT_FOUND, 'x').transient).toBe(false);
+    expect(new GitError(GitErrorCode.TIMED_OUT, 'x').transient).toBe(false);
+    expect(new GitError(GitErrorCode.NETWORK, 'x', { transient: false }).transient).toBe(false);
+    expect(new GitError(GitErrorCode.ABORTED, 'x').transient).toBe(true);
+  });
+
+  it('is recognisable by code', () => {
+    const error = new GitError(GitErrorCode.TOO_LARGE, 'big');
+    expect(GitError.isGitError(error)).toBe(true);
+    expect(GitError.isGitError(error, GitErrorCode.TOO_LARGE)).toBe(true);
+    expect(GitError.isGitError(error, GitErrorCode.NOT_FOUND)).toBe(false);
+    expect(GitError.isGitError(new Error('big'))).toBe(false);
+    expect(error.name).toBe('GitError');
+  });
+
+  it('redacts user:password@ from messages', () => {
+    expect(redactCredentials('see https://u:p@h/x and http://tok@h2/y')).toBe('see https://***@h/x and http://***@h2/y');
+    expect(new GitError(GitErrorCode.GIT_FAILED, 'at https://u:p@h/x').message).toBe('at https://***@h/x');
+  });
+});

@@ -1,0 +1,156 @@
+import { createServer, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { GitError, GitErrorCode } from './git.error';
+import { preflightRepository, PreflightOptions } from './redirect-preflight';
+import { UrlPolicy } from './url-policy';
+
+type Route = (res: ServerResponse, path: string) => void;
+
+/** A loopback HTTP server whose answer per path the test decides; records what was asked. */
+async function startServer(routes: Record<string, Route>): Promise<{ base: string; port: number; hits: string[]; server: Server }> {
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    hits.push(path);
+    const route = routes[path.replace(/\?.*$/, '')];
+    if (route) route(res, path);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}`, port, hits, server };
+}
+
+const ok: Route = (res) =>
+  res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement' }).end('001e# service=git-upload-pack\n');
+const status =
+  (code: number): Route =>
+  (res) =>
+    res.writeHead(code).end();
+const redirectTo =
+  (location: string, code = 301): Route =>
+  (res) =>
+    res.writeHead(code, { location }).end();
+
+async function rejectionOf(work: Promise<unknown>): Promise<GitError> {
+  const error = await work.then(
+    () => new Error('expected a rejection'),
+    (e: unknown) => e,
+  );
+  if (!(error instanceof GitError)) throw error;
+  return error;
+}
+
+describe(preflightRepository.name, () => {
+  const servers: Server[] = [];
+  const policy = new UrlPolicy({ allowedHosts: ['127.0.0.0/8'] });
+  const options = (overrides: Partial<PreflightOptions> = {}): PreflightOptions => ({
+    policy,
+    signal: new AbortController().signal,
+    requestTimeoutMs: 2000,
+    maxRedirects: 5,
+    ...overrides,
+  });
+  const serve = async (routes: Record<string, Route>) => {
+    const started = await startServer(routes);
+    servers.push(started.server);
+    return started;
+  };
+
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('asks for the ref advertisement and keeps the URL when the server answers 200', async () => {
+    const { base, hits } = await serve({ '/o/r.git/info/refs': ok });
+    const start = await policy.check(`${base}/o/r.git/`);
+    await expect(preflightRepository(start, options())).resolves.toBe(start);
+    expect(hits).toEqual(['/o/r.git/info/refs?service=git-upload-pack']);
+  });
+
+  it('connects to the vetted address even for a name DNS does not know', async () => {
+    const { port } = await serve({ '/r.git/info/refs': ok });
+    const pinned = new UrlPolicy({ allowedHosts: ['127.0.0.1'], resolve: async () => [{ address: '127.0.0.1', family: 4 }] });
+    const start = await pinned.check(`http://git.fixture.test:${port}/r.git`);
+    await expect(preflightRepository(start, options({ policy: pinned }))).resolves.toBe(start);
+  });
+
+  it('follows vetted redirects, relative ones included, and returns the final base URL', async () => {
+    const { base } = await serve({
+      '/old.git/info/refs': redirectTo('/middle.git/info/refs?service=git-upload-pack', 302),
+      '/middle.git/info/refs': (res) => redirectTo(`${base}/new.git/info/refs?service=git-upload-pack`, 308)(res, ''),
+      '/new.git/info/refs': ok,
+    });
+    const final = await preflightRepository(await policy.check(`${base}/old.git`), options());
+    expect(final.url).toBe(`${base}/new.git`);
+    expect(final.normalizedUrl).toBe(`${base}/new`);
+  });
+
+  it.each([
+    ['http://169.254.169.254/latest/info/refs?service=git-upload-pack', 'link-local'],
+    ['http://10.0.0.1/r.git/info/refs?service=git-upload-pack', 'private'],
+    ['http://[::1]/r.git/info/refs?service=git-upload-pack', 'loopback'],
+    ['file:///etc/info/refs?service=git-upload-pack', 'https://'],
+    ['https://127.0.0.1/login', 'not a git endpoint'],
+  ])('refuses a redirect to %s', async (location, why) => {
+    const { base, hits } = await serve({ '/r.git/info/refs': redirectTo(location) });
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
+    expect(error.message).toContain(why);
+    expect(hits).toHaveLength(1);
+  });
+
+  it('does not repeat credentials from a redirect target', async () => {
+    const { base } = await serve({ '/r.git/info/refs': redirectTo('http://bob:hunter2@127.0.0.1/x/info/refs?service=git-upload-pack') });
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('gives up after the maximum number of hops', async () => {
+    const { base, hits } = await serve({ '/loop.git/info/refs': redirectTo('/loop.git/info/refs?service=git-upload-pack') });
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/loop.git`), options({ maxRedirects: 3 })));
+    expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
+    expect(hits).toHaveLength(4);
+  });
+
+  it.each([
+    [401, GitErrorCode.AUTH_REQUIRED, false],
+    [403, GitErrorCode.AUTH_REQUIRED, false],
+    [404, GitErrorCode.NOT_FOUND, false],
+    [410, GitErrorCode.NOT_FOUND, false],
+    [429, GitErrorCode.NETWORK, true],
+    [503, GitErrorCode.NETWORK, true],
+    [418, GitErrorCode.GIT_FAILED, false],
+    [302, GitErrorCode.REDIRECT_BLOCKED, false],
+  ])('maps HTTP %s to %s', async (code, expected, transient) => {
+    const { base } = await serve({ '/r.git/info/refs': status(code) });
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    expect(error).toMatchObject({ code: expected, transient });
+  });
+
+  it('reports a refused connection as transient', async () => {
+    const { base, server } = await serve({});
+    await new Promise((resolve) => server.close(resolve));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    expect(error).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
+  });
+
+  it('bounds a request that never answers', async () => {
+    const { base } = await serve({ '/r.git/info/refs': () => undefined });
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options({ requestTimeoutMs: 100 })));
+    expect(error).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
+    expect(error.message).toContain('did not answer within 100 ms');
+  });
+
+  it("rethrows the caller's abort reason", async () => {
+    const { base } = await serve({ '/r.git/info/refs': () => undefined });
+    const controller = new AbortController();
+    const reason = new GitError(GitErrorCode.TIMED_OUT, 'deadline');
+    setTimeout(() => controller.abort(reason), 50);
+    await expect(preflightRepository(await policy.check(`${base}/r.git`), options({ signal: controller.signal }))).rejects.toBe(reason);
+  });
+});

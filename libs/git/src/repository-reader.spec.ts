@@ -1,0 +1,165 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createFixtureRepos, fixtureBytes, fixtureGit, MULTI_FIXTURE_PATHS, type FixtureRepos } from '@archiver/testing';
+import { GitErrorCode } from './git.error';
+import { parseTreeLine, RepositoryReader, TreeEntry } from './repository-reader';
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+// The reader works on any bare repository, so these tests read the fixtures in place.
+describe(RepositoryReader.name, () => {
+  let base: string;
+  let repos: FixtureRepos;
+
+  beforeAll(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'archiver-reader-'));
+    repos = await createFixtureRepos(base);
+  });
+
+  afterAll(async () => {
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('lists refs with peeled annotated tags', async () => {
+    const sut = new RepositoryReader(repos.multi);
+    const refs = await sut.refs();
+    expect(refs.map((r) => r.name)).toEqual([
+      'refs/heads/feature/x',
+      'refs/heads/main',
+      'refs/heads/release',
+      'refs/tags/v1.0',
+      'refs/tags/v2.0',
+    ]);
+    const v2 = refs.find((r) => r.name === 'refs/tags/v2.0');
+    const main = refs.find((r) => r.name === 'refs/heads/main');
+    expect(v2?.peeledSha).toBe(main?.sha);
+    expect(refs.find((r) => r.name === 'refs/tags/v1.0')?.peeledSha).toBeUndefined();
+  });
+
+  it('finds the default branch and its commit, or null when there are no commits', async () => {
+    expect(await new RepositoryReader(repos.trunk).defaultBranch()).toBe('refs/heads/trunk');
+    expect(await new RepositoryReader(repos.multi).headCommit()).toMatch(/^[0-9a-f]{40}$/);
+    expect(await new RepositoryReader(repos.empty).headCommit()).toBeNull();
+    expect(await new RepositoryReader(repos.empty).refs()).toEqual([]);
+  });
+
+  it('refuses anything but an object id as the commit to list', async () => {
+    const sut = new RepositoryReader(repos.multi);
+    await expect(sut.listTree('--output=/tmp/x')).rejects.toMatchObject({ code: GitErrorCode.INVALID_ARGUMENT });
+    await expect(sut.listTree('HEAD')).rejects.toMatchObject({ code: GitErrorCode.INVALID_ARGUMENT });
+  });
+
+  it('keeps names that are not valid UTF-8, and their raw bytes', async () => {
+    const work = path.join(base, 'odd-names');
+    await fixtureGit(['init', '--quiet', work], base);
+    const rawName = Buffer.from([0x66, 0xff, 0x2e, 0x74, 0x78, 0x74]); // "f\xff.txt"
+    await writeFile(Buffer.concat([Buffer.from(`${work}/`), rawName]), 'odd\n');
+    await writeFile(path.join(work, '..dots'), 'dots\n');
+    await fixtureGit(['add', '--all'], work);
+    await fixtureGit(['commit', '--quiet', '-m', 'odd'], work);
+    const sut = new RepositoryReader(path.join(work, '.git'));
+    const entries = await sut.listTree((await sut.headCommit()) as string);
+    const odd = entries.find((e) => e.pathBytes.equals(rawName));
+    expect(odd?.path).toBe('f\ufffd.txt');
+    expect(entries.map((e) => e.path)).toContain('..dots');
+  });
+
+  it('streams blobs through a slow consumer without mixing them up', async () => {
+    const sut = new RepositoryReader(repos.multi);
+    const entries = await sut.listTree((await sut.headCommit()) as string);
+    const wanted = [MULTI_FIXTURE_PATHS.large, 'empty-file.txt', MULTI_FIXTURE_PATHS.symlink, MULTI_FIXTURE_PATHS.binary];
+    const ordered = wanted.map((p) => entries.find((e) => e.path === p) as TreeEntry);
+    const seen: Array<{ path: string; size: number; bytes: Buffer }> = [];
+    for await (const { entry, size, stream } of sut.blobs(ordered)) {
+      const chunks: Buffer[] = [];
+      // A writable that takes its time, so the reader has to wait on backpressure.
+      const slow = new Writable({
+        highWaterMark: 1024,
+        write(chunk: Buffer, _encoding, done) {
+          chunks.push(chunk);
+          setImmediate(done);
+        },
+      });
+      await pipeline(stream, slow);
+      seen.push({ path: entry.path, size, bytes: Buffer.concat(chunks) });
+    }
+    expect(seen.map((s) => s.path)).toEqual(wanted);
+    expect(seen[0]?.bytes.equals(fixtureBytes(1536 * 1024))).toBe(true);
+    expect(seen[1]).toMatchObject({ size: 0, bytes: Buffer.alloc(0) });
+    expect(seen[2]?.bytes.toString('utf8')).toBe(MULTI_FIXTURE_PATHS.symlinkTarget);
+    expect(seen[3]?.size).toBe(8 + 64 * 1024);
+  });
+
+  it('survives a consumer that destroys a stream, or stops iterating early', async () => {
+    const sut = new RepositoryReader(repos.multi);
+    const entries = await sut.listTree((await sut.headCommit()) as string);
+    const large = entries.find((e) => e.path === MULTI_FIXTURE_PATHS.large) as TreeEntry;
+    const readme = entries.find((e) => e.path === 'README.md') as TreeEntry;
+    const contents: string[] = [];
+    await sut.streamBlobs([large, readme, large], async ({ entry, stream }) => {
+      if (entry === large) stream.destroy();
+      else contents.push((await readAll(stream)).toString('utf8'));
+    });
+    expect(contents).toEqual([expect.stringContaining('# multi')]);
+    for await (const blob of sut.blobs([readme, large])) {
+      expect(blob.entry).toBe(readme);
+      break;
+    }
+  });
+
+  it('fails clearly for an object that is not in the repository', async () => {
+    const sut = new RepositoryReader(repos.trunk);
+    const ghost: TreeEntry = {
+      path: 'ghost',
+      pathBytes: Buffer.from('ghost'),
+      mode: '100644',
+      kind: 'file',
+      type: 'blob',
+      sha: 'f'.repeat(40),
+      size: 1,
+    };
+    await expect(sut.streamBlobs([ghost], async () => undefined)).rejects.toMatchObject({
+      code: GitErrorCode.GIT_FAILED,
+      message: expect.stringContaining('missing'),
+    });
+  });
+
+  it('writes a bundle of every ref, and none for an empty repository', async () => {
+    const bundle = await new RepositoryReader(repos.trunk).createBundle(path.join(base, 'trunk.bundle'));
+    expect(bundle?.sizeBytes).toBeGreaterThan(0);
+    const heads = (await fixtureGit(['bundle', 'list-heads', bundle!.path], base)).toString('utf8');
+    expect(heads).toContain('refs/heads/trunk');
+    expect(await new RepositoryReader(repos.empty).createBundle(path.join(base, 'empty.bundle'))).toBeNull();
+  });
+});
+
+describe(parseTreeLine.name, () => {
+  const sha = 'a'.repeat(40);
+
+  it('parses files, executables and symlinks and skips submodules', () => {
+    expect(parseTreeLine(Buffer.from(`100644 blob ${sha}     12\tdir/a b.txt`))).toMatchObject({
+      path: 'dir/a b.txt',
+      kind: 'file',
+      size: 12,
+    });
+    expect(parseTreeLine(Buffer.from(`100755 blob ${sha}      1\tbin/x`))?.kind).toBe('executable');
+    expect(parseTreeLine(Buffer.from(`120000 blob ${sha}      9\tlink`))?.kind).toBe('symlink');
+    expect(parseTreeLine(Buffer.from(`160000 commit ${sha}       -\tvendor/sub`))).toBeNull();
+  });
+
+  it('keeps tabs and newlines inside names (they are NUL-separated)', () => {
+    expect(parseTreeLine(Buffer.from(`100644 blob ${sha}      3\ta\tb\nc`))?.path).toBe('a\tb\nc');
+  });
+
+  it('rejects lines it does not understand', () => {
+    expect(() => parseTreeLine(Buffer.from(`040000 tree ${sha}       -\tdir`))).toThrow(/Unexpected/);
+    expect(() => parseTreeLine(Buffer.from('garbage'))).toThrow(/Unexpected/);
+  });
+});

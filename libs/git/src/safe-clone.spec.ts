@@ -1,0 +1,124 @@
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GitError, GitErrorCode } from './git.error';
+import { CloneRequest, SafeCloner } from './safe-clone';
+import { UrlPolicy } from './url-policy';
+
+async function rejectionOf(work: Promise<unknown>): Promise<GitError> {
+  const error = await work.then(
+    () => new Error('expected a rejection'),
+    (e: unknown) => e,
+  );
+  if (!(error instanceof GitError)) throw error;
+  return error;
+}
+
+// Cloning itself is exercised against real git servers in test/integration/git.int-spec.ts;
+// these cover what happens before git runs and how the target directory is treated.
+describe(SafeCloner.name, () => {
+  let base: string;
+  let server: Server;
+  let serverUrl: string;
+  let counter = 0;
+  const asked = new Set<string>();
+  const sut = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: ['127.0.0.0/8'] }) });
+  const request = (overrides: Partial<CloneRequest> = {}): CloneRequest => ({
+    url: `${serverUrl}/r.git`,
+    dir: path.join(base, `clone-${++counter}`),
+    deadlineMs: 10_000,
+    maxBytes: 1024 * 1024,
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'archiver-safe-clone-'));
+    server = createServer((req, res) => {
+      if (req.url?.startsWith('/hang/')) return; // never answers
+      // `/once-ok/<status>/`: the preflight gets a 200, git itself then gets <status>.
+      const onceOk = /^\/once-ok\/(\d{3})\//.exec(req.url ?? '');
+      if (onceOk) {
+        const key = req.url ?? '';
+        const first = !asked.has(key);
+        asked.add(key);
+        res.writeHead(first ? 200 : Number(onceOk[1]), { 'content-type': 'text/plain' }).end();
+        return;
+      }
+      const status = Number(/^\/(\d{3})\//.exec(req.url ?? '')?.[1] ?? 404);
+      res.writeHead(status).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it.each([{ deadlineMs: 0 }, { maxBytes: 0 }, { deadlineMs: Number.NaN }])('refuses %j', async (overrides) => {
+    expect((await rejectionOf(sut.clone(request(overrides)))).code).toBe(GitErrorCode.INVALID_ARGUMENT);
+  });
+
+  it('refuses to clone into a directory that has content, and leaves it alone', async () => {
+    const dir = path.join(base, 'occupied');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'keep.txt'), 'mine');
+    expect((await rejectionOf(sut.clone(request({ dir })))).code).toBe(GitErrorCode.INVALID_ARGUMENT);
+    expect(await readdir(dir)).toEqual(['keep.txt']);
+  });
+
+  it('checks the policy before touching the network or creating the directory', async () => {
+    const strict = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: [] }) });
+    const dir = path.join(base, 'never-created');
+    const error = await rejectionOf(strict.clone(request({ dir })));
+    expect(error.code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keeps an empty directory the caller prepared, but empty', async () => {
+    const dir = path.join(base, 'prepared');
+    await mkdir(dir);
+    expect((await rejectionOf(sut.clone(request({ dir, url: `${serverUrl}/404/r.git` })))).code).toBe(GitErrorCode.NOT_FOUND);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it.each([
+    ['401', GitErrorCode.AUTH_REQUIRED],
+    ['404', GitErrorCode.NOT_FOUND],
+    ['503', GitErrorCode.NETWORK],
+  ])('fails fast with the preflight answer %s', async (status, code) => {
+    expect((await rejectionOf(sut.clone(request({ url: `${serverUrl}/${status}/r.git` })))).code).toBe(code);
+  });
+
+  it.each([
+    ['404', GitErrorCode.NOT_FOUND],
+    ['401', GitErrorCode.AUTH_REQUIRED],
+    ['500', GitErrorCode.NETWORK],
+  ])("maps git's own failure on HTTP %s to %s and removes the directory", async (status, code) => {
+    const dir = path.join(base, `once-ok-${status}`);
+    const error = await rejectionOf(sut.clone(request({ dir, url: `${serverUrl}/once-ok/${status}/r.git` })));
+    expect(error.code).toBe(code);
+    expect(error.detail).toMatch(/fatal:/);
+    await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reports an aborted signal as ABORTED (transient: the job should run again)', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const error = await rejectionOf(sut.clone(request({ signal: controller.signal })));
+    expect(error).toMatchObject({ code: GitErrorCode.ABORTED, transient: true });
+  });
+
+  it('reports the deadline as TIMED_OUT, whichever step it interrupts', async () => {
+    const error = await rejectionOf(sut.clone(request({ url: `${serverUrl}/hang/r.git`, deadlineMs: 50 })));
+    expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
+  });
+
+  it('rejects a git:// URL as invalid', async () => {
+    expect((await rejectionOf(sut.clone(request({ url: 'git://127.0.0.1/r.git' })))).code).toBe(GitErrorCode.INVALID_URL);
+  });
+});

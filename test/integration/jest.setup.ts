@@ -1,0 +1,2 @@
+// Integration tests start real processes and wait on real services.
+jest.setTimeout(90_000);
