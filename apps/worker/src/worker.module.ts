@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@archiver/config';
+import { APP_CONFIG, AppConfig, ConfigModule } from '@archiver/config';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
+import { SafeCloner, UrlPolicy } from '@archiver/git';
 import { HealthModule } from '@archiver/health';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
+import { ArchiveProcessor } from './archive/archive.processor';
+import { ArchiveService } from './archive/archive.service';
 
 @Module({
   imports: [
@@ -12,6 +15,16 @@ import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
     QueueModule,
     StorageModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
+  ],
+  providers: [
+    {
+      provide: SafeCloner,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        new SafeCloner({ policy: new UrlPolicy({ allowedHosts: config.clone.allowedHosts }), tempDir: config.clone.workDir }),
+    },
+    ArchiveService,
+    ArchiveProcessor,
   ],
 })
 export class WorkerModule {}

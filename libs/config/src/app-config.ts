@@ -22,7 +22,7 @@ export interface AppConfig {
   };
   sessionSecret?: string;
   clone: { allowedHosts: string[]; workDir: string; timeoutMs: number; maxBytes: number };
-  worker: { concurrency: number; uploadConcurrency: number };
+  worker: { concurrency: number; uploadConcurrency: number; lockMs: number };
   reconcileIntervalMs: number;
 }
 
@@ -71,7 +71,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       timeoutMs: c.CLONE_TIMEOUT_SECONDS * 1000,
       maxBytes: c.CLONE_MAX_BYTES,
     },
-    worker: { concurrency: c.WORKER_CONCURRENCY, uploadConcurrency: c.UPLOAD_CONCURRENCY },
+    worker: { concurrency: c.WORKER_CONCURRENCY, uploadConcurrency: c.UPLOAD_CONCURRENCY, lockMs: c.WORKER_LOCK_SECONDS * 1000 },
     reconcileIntervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,
   };
 }

@@ -43,6 +43,7 @@ export const configSchema = z.object({
   CLONE_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
   WORKER_CONCURRENCY: positiveInt.default(2),
   UPLOAD_CONCURRENCY: positiveInt.default(8),
+  WORKER_LOCK_SECONDS: positiveInt.default(30),
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(30),
 });
 

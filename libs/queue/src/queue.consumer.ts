@@ -30,11 +30,21 @@ export abstract class QueueConsumer<Q extends QueueName> implements OnApplicatio
 
   protected abstract handle(payload: JobPayload<Q>, context: JobContext): Promise<void>;
 
-  start(concurrency: number): void {
+  /**
+   * `lockMs`: how long a job stays claimed without a heartbeat; a worker that dies mid-job
+   * (SIGKILL, OOM) releases its job to another worker after about this long.
+   */
+  start(concurrency: number, lockMs = 30_000): void {
     this.worker = new Worker<JobPayload<Q>>(
       this.queueName,
       (job) => this.handle(job.data, contextOf(job)),
-      { connection: redisOptions(this.config.redis.url, 'worker'), concurrency, autorun: true },
+      {
+        connection: redisOptions(this.config.redis.url, 'worker'),
+        concurrency,
+        autorun: true,
+        lockDuration: lockMs,
+        stalledInterval: lockMs,
+      },
     );
     this.worker.on('error', (error) => this.logger.warn({ msg: 'queue connection error', queue: this.queueName, error: error.message }));
     this.worker.on('failed', (job, error) =>
