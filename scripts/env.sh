@@ -64,8 +64,6 @@ REDIS_PASSWORD=$(gen)
 MINIO_ROOT_USER=archiver-$(gen | head -c 8)
 MINIO_ROOT_PASSWORD=$(gen)
 KEYCLOAK_ADMIN_PASSWORD=$(gen)
-KEYCLOAK_WEB_CLIENT_SECRET=$(gen)
-SESSION_SECRET=$(gen)$(gen)
 SECRETS
   umask 022
 fi

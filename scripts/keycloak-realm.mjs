@@ -20,6 +20,29 @@ async function call(path, init = {}) {
   return res;
 }
 
+/**
+ * Creates the client, or updates it in place (PUT by its internal id) so that running this
+ * again changes nothing. Protocol mappers are matched by name and created or updated one by
+ * one: a client PUT does not reliably touch them.
+ */
+async function syncClient(realmName, client) {
+  const clients = `/admin/realms/${realmName}/clients`;
+  const { protocolMappers = [], ...settings } = client;
+  const [found] = await (await call(`${clients}?clientId=${encodeURIComponent(client.clientId)}`, { headers })).json();
+  if (!found) {
+    await call(clients, { method: 'POST', headers, body: JSON.stringify(client) });
+    return;
+  }
+  await call(`${clients}/${found.id}`, { method: 'PUT', headers, body: JSON.stringify({ ...settings, id: found.id }) });
+  const mappersPath = `${clients}/${found.id}/protocol-mappers/models`;
+  const existing = await (await call(mappersPath, { headers })).json();
+  for (const mapper of protocolMappers) {
+    const current = existing.find((m) => m.name === mapper.name);
+    if (current) await call(`${mappersPath}/${current.id}`, { method: 'PUT', headers, body: JSON.stringify({ ...mapper, id: current.id }) });
+    else await call(mappersPath, { method: 'POST', headers, body: JSON.stringify(mapper) });
+  }
+}
+
 const tokenRes = await call('/realms/master/protocol/openid-connect/token', {
   method: 'POST',
   body: new URLSearchParams({
@@ -39,6 +62,9 @@ if (existing.status === 404) {
   // 409: a concurrent start imported it first, which is just as good.
   console.log(`[keycloak] realm ${realm.realm} ${created.status === 409 ? 'already imported' : 'imported'}`);
 } else {
+  // A realm imported by an older version of this file keeps its clients as they were; bring
+  // each client in the file up to date (e.g. archiver-web turning into a public PKCE client).
+  for (const client of realm.clients) await syncClient(realm.realm, client);
   // Keep the demo logins in step with configuration when the realm already exists.
   for (const user of realm.users) {
     const [found] = await (await call(`/admin/realms/${realm.realm}/users?exact=true&username=${user.username}`, { headers })).json();
@@ -46,5 +72,5 @@ if (existing.status === 404) {
     const credential = user.credentials[0];
     await call(`/admin/realms/${realm.realm}/users/${found.id}/reset-password`, { method: 'PUT', headers, body: JSON.stringify(credential) });
   }
-  console.log(`[keycloak] realm ${realm.realm} present; demo passwords synced`);
+  console.log(`[keycloak] realm ${realm.realm} present; clients and demo passwords synced`);
 }

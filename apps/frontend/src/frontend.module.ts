@@ -7,6 +7,9 @@ import { HealthModule } from '@archiver/health';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ApiExceptionFilter } from './api/api-exception.filter';
+import { ArchivesModule } from './archives/archives.module';
+import { StatsModule } from './stats/stats.module';
+import { WebModule } from './web/web.module';
 
 @Module({
   imports: [
@@ -21,6 +24,9 @@ import { ApiExceptionFilter } from './api/api-exception.filter';
       minio: MinioHealthIndicator,
       keycloak: KeycloakHealthIndicator,
     }, [AuthModule]),
+    ArchivesModule,
+    StatsModule,
+    WebModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
 })

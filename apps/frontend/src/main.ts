@@ -1,9 +1,11 @@
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { bootstrap } from '@archiver/runtime';
 import { FrontendModule } from './frontend.module';
+import { serveWebAssets } from './web/web-assets';
 
-void bootstrap('frontend', FrontendModule, (app) => {
+void bootstrap('frontend', FrontendModule, (app, config) => {
   app.set('trust proxy', 'loopback');
+  serveWebAssets(app, config);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

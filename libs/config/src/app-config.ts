@@ -18,9 +18,7 @@ export interface AppConfig {
     realm: string;
     apiClient: string;
     webClient: string;
-    webClientSecret?: string;
   };
-  sessionSecret?: string;
   clone: { allowedHosts: string[]; workDir: string; timeoutMs: number; maxBytes: number };
   worker: { concurrency: number; uploadConcurrency: number; lockMs: number };
   reconcileIntervalMs: number;
@@ -62,9 +60,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       realm: c.KEYCLOAK_REALM,
       apiClient: c.KEYCLOAK_API_CLIENT,
       webClient: c.KEYCLOAK_WEB_CLIENT,
-      webClientSecret: c.KEYCLOAK_WEB_CLIENT_SECRET,
     },
-    sessionSecret: c.SESSION_SECRET,
     clone: {
       allowedHosts: c.ARCHIVER_ALLOWED_HOSTS,
       workDir: c.ARCHIVER_WORK_DIR ?? path.join(os.tmpdir(), 'archiver'),

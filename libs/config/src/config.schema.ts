@@ -35,8 +35,6 @@ export const configSchema = z.object({
   KEYCLOAK_REALM: z.string().min(1).default('archiver'),
   KEYCLOAK_API_CLIENT: z.string().min(1).default('archiver-api'),
   KEYCLOAK_WEB_CLIENT: z.string().min(1).default('archiver-web'),
-  KEYCLOAK_WEB_CLIENT_SECRET: z.string().min(1).optional(),
-  SESSION_SECRET: z.string().min(32).optional(),
   ARCHIVER_ALLOWED_HOSTS: list,
   ARCHIVER_WORK_DIR: z.string().min(1).optional(),
   CLONE_TIMEOUT_SECONDS: positiveInt.default(900),

@@ -2,3 +2,4 @@ export * from './git';
 export * from './stack/app-process';
 export * from './keycloak';
 export * from './stack/private-services';
+export * from './browser';

@@ -1,0 +1,70 @@
+import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
+import { DatabaseError, DatabaseErrorCode } from '@archiver/database';
+import { GitError, GitErrorCode } from '@archiver/git';
+import { QueueError, QueueErrorCode } from '@archiver/queue';
+import { StorageError, StorageErrorCode } from '@archiver/storage';
+import { ApiError } from './api.error';
+import { toApiErrorResponse } from './api-error.mapper';
+
+describe(toApiErrorResponse.name, () => {
+  it.each<[GitErrorCode, number, string]>([
+    [GitErrorCode.INVALID_URL, 400, 'INVALID_URL'],
+    [GitErrorCode.BLOCKED_BY_POLICY, 400, 'BLOCKED_BY_POLICY'],
+    [GitErrorCode.NOT_FOUND, 400, 'UNKNOWN_HOST'],
+    [GitErrorCode.NETWORK, 503, 'NETWORK'],
+    [GitErrorCode.INVALID_ARGUMENT, 500, 'INTERNAL'],
+  ])('maps GitError %s to %d %s', (code, status, apiCode) => {
+    const { status: actual, body } = toApiErrorResponse(new GitError(code, 'Invalid repository URL "x": because'));
+    expect(actual).toBe(status);
+    expect(body.error.code).toBe(apiCode);
+  });
+
+  it('passes the policy message through, since it tells the person what to fix', () => {
+    const message = 'Refusing to fetch http://10.0.0.1/x: 10.0.0.1 is a private address.';
+    expect(toApiErrorResponse(new GitError(GitErrorCode.BLOCKED_BY_POLICY, message)).body.error.message).toBe(message);
+  });
+
+  it('keeps the body of an ApiError', () => {
+    expect(toApiErrorResponse(ApiError.notFound('No archive "x"'))).toEqual({
+      status: 404,
+      body: { error: { code: 'NOT_FOUND', message: 'No archive "x"' } },
+    });
+  });
+
+  it("explains body-parser's failures", () => {
+    const parse = new BadRequestException('Unexpected token', {
+      cause: Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed' }),
+    });
+    expect(toApiErrorResponse(parse)).toEqual({
+      status: 400,
+      body: { error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/not valid JSON.*\{"url"/) } },
+    });
+    const large = new PayloadTooLargeException('too large', {
+      cause: Object.assign(new Error('too large'), { type: 'entity.too.large', limit: 102400 }),
+    });
+    expect(toApiErrorResponse(large)).toEqual({
+      status: 413,
+      body: { error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('102400 bytes') } },
+    });
+    const charset = new HttpException('unsupported charset', 415, {
+      cause: Object.assign(new Error('x'), { type: 'charset.unsupported' }),
+    });
+    expect(toApiErrorResponse(charset).body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('maps the other libs without leaking their internals', () => {
+    expect(toApiErrorResponse(new QueueError(QueueErrorCode.Unavailable, 'redis://:secret@host'))).toEqual({
+      status: 503,
+      body: { error: { code: 'QUEUE_UNAVAILABLE', message: 'The queue is unavailable; try again shortly' } },
+    });
+    const storage = toApiErrorResponse(new StorageError(StorageErrorCode.FAILED, 'stat http://127.0.0.1:19000/b/k failed: AccessDenied'));
+    expect(storage.status).toBe(500);
+    expect(storage.body.error.message).not.toContain('127.0.0.1');
+    expect(toApiErrorResponse(new StorageError(StorageErrorCode.UNAVAILABLE, 'x')).status).toBe(503);
+    expect(toApiErrorResponse(new DatabaseError(DatabaseErrorCode.Unavailable, 'The database is unavailable')).status).toBe(503);
+    expect(toApiErrorResponse(new Error('boom'))).toEqual({
+      status: 500,
+      body: { error: { code: 'INTERNAL', message: expect.any(String) } },
+    });
+  });
+});

@@ -1,0 +1,62 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+
+/**
+ * Codes the API itself produces (the libs' codes — INVALID_URL, BLOCKED_BY_POLICY, QUEUE_UNAVAILABLE…
+ * — pass through unchanged). Never rename a value: clients match on them.
+ */
+export enum ApiErrorCode {
+  InvalidRequest = 'INVALID_REQUEST',
+  NotFound = 'NOT_FOUND',
+  /** The archive is pending, queued or running, so its snapshot cannot be deleted yet. */
+  ArchiveActive = 'ARCHIVE_ACTIVE',
+  /** The archive has no downloadable snapshot (not completed, or an empty repository). */
+  NoBundle = 'NO_BUNDLE',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+/**
+ * An error the API answers on purpose. Its body is already `{"error": {code, message}}`,
+ * which ApiExceptionFilter passes through as is; `message` is shown to people, so it says
+ * what to do next.
+ */
+export class ApiError extends HttpException {
+  constructor(
+    status: HttpStatus,
+    readonly code: string,
+    message: string,
+  ) {
+    super({ error: { code, message } } satisfies ApiErrorBody, status);
+    this.message = message;
+  }
+
+  static invalidRequest(message: string): ApiError {
+    return new ApiError(HttpStatus.BAD_REQUEST, ApiErrorCode.InvalidRequest, message);
+  }
+
+  static notFound(message: string): ApiError {
+    return new ApiError(HttpStatus.NOT_FOUND, ApiErrorCode.NotFound, message);
+  }
+}
+
+export class ApiErrorDetailView {
+  @ApiProperty({ description: 'Stable machine-readable code', example: 'INVALID_URL' })
+  code!: string;
+
+  @ApiProperty({
+    description: 'What went wrong and what to do about it, for people',
+    example: 'Invalid repository URL "ftp://x": only https:// and http:// repositories can be archived (got "ftp:")',
+  })
+  message!: string;
+}
+
+/** The body of every error answer, for the OpenAPI document. */
+export class ApiErrorView {
+  @ApiProperty({ type: ApiErrorDetailView })
+  error!: ApiErrorDetailView;
+}

@@ -1,0 +1,181 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ARCHIVE_STATUSES, type ArchiveRecord, type ArchiveStatus } from '@archiver/database';
+import { consoleUrlFor } from '@archiver/storage';
+import { ApiErrorDetailView } from '../api/api.error';
+
+// The REST contract (issue 3): clients, the web UI and scripts rely on these names. The classes
+// double as the OpenAPI schemas of /api/docs; `toArchiveView` is the only way a row becomes one.
+
+const nullableDate = (description: string) =>
+  ApiProperty({ type: String, format: 'date-time', nullable: true, description, example: '2025-01-02T03:04:05.678Z' });
+const nullableMs = (description: string) => ApiProperty({ type: Number, nullable: true, description, example: 1234 });
+
+export class ArchiveDurationsView {
+  @nullableMs('injectedAt − createdAt: time waiting for the injector')
+  waitMs!: number | null;
+
+  @nullableMs('startedAt − injectedAt: time waiting for a worker')
+  injectMs!: number | null;
+
+  @nullableMs('finishedAt − startedAt: cloning and uploading')
+  runMs!: number | null;
+
+  @nullableMs('finishedAt − createdAt: submission to outcome')
+  totalMs!: number | null;
+}
+
+export class ArchiveView {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ description: 'What is cloned: the submitted URL, parsed and re-serialised', example: 'https://host/owner/repo.git' })
+  url!: string;
+
+  @ApiProperty({
+    description: 'Identity of the repository (lowercase host, no .git, no trailing slash)',
+    example: 'https://host/owner/repo',
+  })
+  normalizedUrl!: string;
+
+  @ApiProperty({ enum: ARCHIVE_STATUSES, description: 'pending → queued → running → completed | failed' })
+  status!: ArchiveStatus;
+
+  @ApiProperty({ description: 'Keycloak subject (user id) of the submitter' })
+  requestedBy!: string;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  createdAt!: string;
+
+  @nullableDate('When the injector admitted it (status queued)')
+  injectedAt!: string | null;
+
+  @nullableDate('When a worker started cloning (status running)')
+  startedAt!: string | null;
+
+  @nullableDate('When it completed or failed')
+  finishedAt!: string | null;
+
+  @ApiProperty({ type: ArchiveDurationsView, description: 'Null where a stage has not happened yet' })
+  durations!: ArchiveDurationsView;
+
+  @ApiProperty({ description: 'Clone attempts so far' })
+  attempts!: number;
+
+  @ApiProperty({
+    type: ApiErrorDetailView,
+    nullable: true,
+    description: 'Why it failed, or why the last attempt failed while a retry waits',
+  })
+  error!: ApiErrorDetailView | null;
+
+  @ApiProperty({ type: String, nullable: true, description: "The repository's MinIO bucket, once a worker chose it" })
+  bucket!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'snapshots/20250102T030405Z-1a2b3c4d/' })
+  prefix!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Commit of the default branch HEAD (null for an empty repository)' })
+  commit!: string | null;
+
+  @ApiProperty({ type: Number, nullable: true })
+  refCount!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true })
+  fileCount!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Bytes of the files of the HEAD tree' })
+  byteCount!: number | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'MinIO console link to the snapshot; null until it has a location' })
+  consoleUrl!: string | null;
+}
+
+export class SubmittedArchiveView extends ArchiveView {
+  @ApiProperty({
+    description: 'True when this user already had an active archive of the repository: it is returned (HTTP 200) instead of a new one',
+  })
+  existing!: boolean;
+}
+
+export class ArchivePageView {
+  @ApiProperty({ type: [ArchiveView], description: 'Newest first' })
+  items!: ArchiveView[];
+
+  @ApiProperty({ description: 'Matching archives across all pages' })
+  total!: number;
+
+  @ApiProperty()
+  page!: number;
+
+  @ApiProperty()
+  pageSize!: number;
+}
+
+export class BatchItemView {
+  @ApiProperty({ description: 'The URL exactly as submitted' })
+  url!: string;
+
+  @ApiPropertyOptional({ type: ArchiveView, description: 'Present when the URL was accepted' })
+  archive?: ArchiveView;
+
+  @ApiPropertyOptional({ description: 'With `archive`: an active archive of the repository already existed' })
+  existing?: boolean;
+
+  @ApiPropertyOptional({ type: ApiErrorDetailView, description: 'Present when the URL was rejected; nothing was recorded for it' })
+  error?: ApiErrorDetailView;
+}
+
+export class BatchResultView {
+  @ApiProperty({ type: [BatchItemView], description: 'One item per submitted URL, in order' })
+  items!: BatchItemView[];
+}
+
+export class DownloadLinkView {
+  @ApiProperty({ description: "Presigned GET of the snapshot's repo.bundle (a git bundle of every ref)" })
+  url!: string;
+
+  @ApiProperty({ example: 300 })
+  expiresInSeconds!: number;
+
+  @ApiProperty({ description: 'Restores the repository from the downloaded file', example: 'git clone repo.bundle repo' })
+  cloneCommand!: string;
+}
+
+export function toArchiveView(record: ArchiveRecord, consoleBaseUrl: string): ArchiveView {
+  return {
+    id: record.id,
+    url: record.url,
+    normalizedUrl: record.normalizedUrl,
+    status: record.status,
+    requestedBy: record.requestedBy,
+    createdAt: record.createdAt.toISOString(),
+    injectedAt: iso(record.injectedAt),
+    startedAt: iso(record.startedAt),
+    finishedAt: iso(record.finishedAt),
+    durations: {
+      waitMs: between(record.createdAt, record.injectedAt),
+      injectMs: between(record.injectedAt, record.startedAt),
+      runMs: between(record.startedAt, record.finishedAt),
+      totalMs: between(record.createdAt, record.finishedAt),
+    },
+    attempts: record.attempts,
+    // A failed attempt's reason stays visible while its retry waits, so `error` is not only for `failed`.
+    error: record.error === null ? null : { code: record.errorCode ?? 'UNKNOWN', message: record.error },
+    bucket: record.bucket,
+    prefix: record.prefix,
+    commit: record.commit,
+    refCount: record.refCount,
+    fileCount: record.fileCount,
+    // Safe as a JSON number up to 8 PiB; a snapshot is capped far below that (CLONE_MAX_BYTES).
+    byteCount: record.byteCount === null ? null : Number(record.byteCount),
+    consoleUrl: record.bucket === null ? null : consoleUrlFor(consoleBaseUrl, record.bucket, record.prefix ?? ''),
+  };
+}
+
+function iso(date: Date | null): string | null {
+  return date === null ? null : date.toISOString();
+}
+
+function between(from: Date | null, to: Date | null): number | null {
+  return from === null || to === null ? null : to.getTime() - from.getTime();
+}

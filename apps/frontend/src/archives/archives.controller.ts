@@ -1,0 +1,122 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiPayloadTooLargeResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ArchiverRole, type AuthUser, CurrentUser, Roles } from '@archiver/auth';
+import { ApiErrorView } from '../api/api.error';
+import { JsonBodyInterceptor } from '../api/json-body.interceptor';
+import { ZodValidationPipe } from '../api/zod-validation.pipe';
+import {
+  ListArchivesQuery,
+  listArchivesQuerySchema,
+  SubmitArchiveBody,
+  submitArchiveSchema,
+  SubmitBatchBody,
+  submitBatchSchema,
+} from './archive.dto';
+import { ArchiveIdPipe } from './archive-id.pipe';
+import { ArchivePageView, ArchiveView, BatchResultView, DownloadLinkView, SubmittedArchiveView } from './archive.view';
+import { ArchivesService } from './archives.service';
+
+const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Archive id; anything else answers 404' });
+
+@ApiTags('archives')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ApiErrorView, description: 'Token missing, malformed, expired or not for this API' })
+@ApiForbiddenResponse({ type: ApiErrorView, description: 'The account lacks the role archiver-user (or archiver-admin where noted)' })
+@UseInterceptors(JsonBodyInterceptor)
+@Controller('api/archives')
+export class ArchivesController {
+  constructor(private readonly archives: ArchivesService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Submit a repository for archiving' })
+  @ApiAcceptedResponse({ type: SubmittedArchiveView, description: 'Recorded as pending and queued (`existing: false`)' })
+  @ApiOkResponse({ type: SubmittedArchiveView, description: 'You already have an active archive of this repository; it is returned' })
+  @ApiBadRequestResponse({
+    type: ApiErrorView,
+    description: 'INVALID_REQUEST, INVALID_URL, BLOCKED_BY_POLICY or UNKNOWN_HOST; nothing recorded',
+  })
+  @ApiPayloadTooLargeResponse({ type: ApiErrorView })
+  @ApiUnsupportedMediaTypeResponse({ type: ApiErrorView, description: 'The body must be application/json' })
+  async submit(
+    @Body(new ZodValidationPipe(submitArchiveSchema)) body: SubmitArchiveBody,
+    @CurrentUser() user: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SubmittedArchiveView> {
+    const submitted = await this.archives.submit(body.url, user);
+    res.status(submitted.existing ? HttpStatus.OK : HttpStatus.ACCEPTED);
+    return submitted;
+  }
+
+  @Post('batch')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Submit up to 100 repositories; each URL succeeds or fails on its own' })
+  @ApiAcceptedResponse({ type: BatchResultView })
+  @ApiBadRequestResponse({ type: ApiErrorView, description: 'The body is not {"urls": [1..100 strings]}; nothing recorded' })
+  @ApiPayloadTooLargeResponse({ type: ApiErrorView })
+  @ApiUnsupportedMediaTypeResponse({ type: ApiErrorView })
+  submitBatch(
+    @Body(new ZodValidationPipe(submitBatchSchema)) body: SubmitBatchBody,
+    @CurrentUser() user: AuthUser,
+  ): Promise<BatchResultView> {
+    return this.archives.submitBatch(body.urls, user);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List archives, newest first: your own, or everyone’s for archiver-admin' })
+  @ApiOkResponse({ type: ArchivePageView })
+  @ApiBadRequestResponse({ type: ApiErrorView })
+  list(
+    @Query(new ZodValidationPipe(listArchivesQuerySchema)) query: ListArchivesQuery,
+    @CurrentUser() user: AuthUser,
+  ): Promise<ArchivePageView> {
+    return this.archives.list(query, user);
+  }
+
+  @Get(':id')
+  @idParam
+  @ApiOperation({ summary: 'One archive with its stage timestamps and durations' })
+  @ApiOkResponse({ type: ArchiveView })
+  @ApiNotFoundResponse({ type: ApiErrorView, description: 'Unknown id, or another user’s archive' })
+  get(@Param('id', ArchiveIdPipe) id: string, @CurrentUser() user: AuthUser): Promise<ArchiveView> {
+    return this.archives.get(id, user);
+  }
+
+  @Get(':id/download')
+  @idParam
+  @ApiOperation({ summary: "A 5-minute link to the snapshot's git bundle and the command that restores it" })
+  @ApiOkResponse({ type: DownloadLinkView })
+  @ApiNotFoundResponse({ type: ApiErrorView, description: 'NOT_FOUND, or NO_BUNDLE when it has not completed or has no commits' })
+  download(@Param('id', ArchiveIdPipe) id: string, @CurrentUser() user: AuthUser): Promise<DownloadLinkView> {
+    return this.archives.downloadLink(id, user);
+  }
+
+  @Delete(':id')
+  @idParam
+  @Roles(ArchiverRole.ADMIN)
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: "Delete a finished archive and its snapshot's objects (archiver-admin)" })
+  @ApiNoContentResponse({ description: 'Deleted; the bucket too when this was its last snapshot' })
+  @ApiNotFoundResponse({ type: ApiErrorView })
+  @ApiConflictResponse({ type: ApiErrorView, description: 'ARCHIVE_ACTIVE: still pending, queued or running' })
+  @ApiServiceUnavailableResponse({ type: ApiErrorView, description: 'Object storage unavailable; nothing was deleted from the database' })
+  delete(@Param('id', ArchiveIdPipe) id: string): Promise<void> {
+    return this.archives.delete(id);
+  }
+}

@@ -1,0 +1,320 @@
+import { HttpStatus, Logger } from '@nestjs/common';
+import type { AuthUser } from '@archiver/auth';
+import type { AppConfig } from '@archiver/config';
+import { type ArchiveRecord, type ArchiveRepository, DatabaseError, DatabaseErrorCode } from '@archiver/database';
+import { GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
+import { QueueError, QueueErrorCode, QueueName, type QueueRepository } from '@archiver/queue';
+import { type ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
+import { ApiError } from '../api/api.error';
+import { ArchivesService, checkoutDirFor, DOWNLOAD_LINK_SECONDS } from './archives.service';
+
+const demo: AuthUser = { subject: 'sub-demo', username: 'demo', roles: ['archiver-user'], isAdmin: false };
+const other: AuthUser = { subject: 'sub-other', username: 'other', roles: ['archiver-user'], isAdmin: false };
+const admin: AuthUser = { subject: 'sub-admin', username: 'admin', roles: ['archiver-user', 'archiver-admin'], isAdmin: true };
+const config = { minio: { consoleUrl: 'http://console.test' } } as AppConfig;
+
+type MockOf<T, K extends keyof T> = { [P in K]: jest.Mock };
+
+let nextId = 0;
+function record(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
+  nextId++;
+  return {
+    id: `00000000-0000-4000-8000-${String(nextId).padStart(12, '0')}`,
+    url: 'http://127.0.0.1:8080/owner/repo.git',
+    normalizedUrl: 'http://127.0.0.1:8080/owner/repo',
+    status: 'pending',
+    requestedBy: demo.subject,
+    createdAt: new Date('2025-01-01T00:00:00.000Z'),
+    injectedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: new Date('2025-01-01T00:00:00.000Z'),
+    attempts: 0,
+    errorCode: null,
+    error: null,
+    bucket: null,
+    prefix: null,
+    commit: null,
+    refCount: null,
+    fileCount: null,
+    byteCount: null,
+    ...overrides,
+  };
+}
+
+const completed = (overrides: Partial<ArchiveRecord> = {}) =>
+  record({ status: 'completed', bucket: 'repo-bucket-1a2b', prefix: 'snapshots/20250101T000000Z-00000000/', ...overrides });
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+async function apiFailure(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await rejection(promise);
+  if (!(error instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(error)}`);
+  return error;
+}
+
+describe(ArchivesService.name, () => {
+  let sut: ArchivesService;
+  let archives: MockOf<ArchiveRepository, 'createOrFindActive' | 'findById' | 'list' | 'delete' | 'countSnapshotsInBucket'>;
+  let queues: MockOf<QueueRepository, 'enqueue'>;
+  let store: MockOf<
+    ObjectStoreRepository,
+    'removePrefix' | 'removeIncompleteUploads' | 'removeBucketIfEmpty' | 'statObject' | 'presignedGet'
+  >;
+  let resolve: jest.Mock;
+
+  beforeAll(() => Logger.overrideLogger(false));
+
+  beforeEach(() => {
+    archives = {
+      createOrFindActive: jest.fn(async (input: object) => ({ archive: record({ ...input }), created: true })),
+      findById: jest.fn(),
+      list: jest.fn(async () => ({ items: [], total: 0 })),
+      delete: jest.fn(async () => undefined),
+      countSnapshotsInBucket: jest.fn(async () => 0),
+    };
+    queues = { enqueue: jest.fn(async () => undefined) };
+    store = {
+      removePrefix: jest.fn(async () => 3),
+      removeIncompleteUploads: jest.fn(async () => 0),
+      removeBucketIfEmpty: jest.fn(async () => true),
+      statObject: jest.fn(async () => ({ size: 10, etag: 'e', lastModified: new Date(), contentType: undefined })),
+      presignedGet: jest.fn(async (bucket: string, key: string) => `http://minio.test/${bucket}/${key}?X-Amz-Signature=abc`),
+    };
+    resolve = jest.fn(async (host: string) => {
+      if (host === 'gone.example') throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+      if (host === 'internal.example') return [{ address: '10.1.2.3', family: 4 }];
+      return [{ address: '93.184.215.14', family: 4 }];
+    });
+    const policy = new UrlPolicy({ allowedHosts: ['127.0.0.0/8'], resolve });
+    sut = new ArchivesService(
+      config,
+      policy,
+      archives as unknown as ArchiveRepository,
+      queues as unknown as QueueRepository,
+      store as unknown as ObjectStoreRepository,
+    );
+  });
+
+  describe('submit', () => {
+    it('records the normalized repository as the token subject and queues it on pending', async () => {
+      const result = await sut.submit('HTTPS://Example.ORG/Owner/Repo.git/', demo);
+
+      expect(archives.createOrFindActive).toHaveBeenCalledWith({
+        url: 'https://example.org/Owner/Repo.git/',
+        normalizedUrl: 'https://example.org/Owner/Repo',
+        requestedBy: demo.subject,
+      });
+      expect(queues.enqueue).toHaveBeenCalledWith(QueueName.Pending, { archiveId: result.id });
+      expect(result).toMatchObject({ status: 'pending', existing: false, requestedBy: demo.subject });
+    });
+
+    it('returns the active archive of the same repository without queueing it again', async () => {
+      const active = record({ status: 'running' });
+      archives.createOrFindActive.mockResolvedValueOnce({ archive: active, created: false });
+
+      const result = await sut.submit('http://127.0.0.1:8080/owner/repo.git', demo);
+
+      expect(result).toMatchObject({ id: active.id, status: 'running', existing: true });
+      expect(queues.enqueue).not.toHaveBeenCalled();
+    });
+
+    it('still answers with the pending archive when Redis is down (the reconciler queues it later)', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      queues.enqueue.mockRejectedValueOnce(new QueueError(QueueErrorCode.Unavailable, 'Could not queue: ECONNREFUSED'));
+
+      const result = await sut.submit('http://127.0.0.1:8080/owner/repo.git', demo);
+
+      expect(result).toMatchObject({ status: 'pending', existing: false });
+      expect(warn).toHaveBeenCalledWith(expect.objectContaining({ archiveId: result.id, msg: expect.stringContaining('reconciler') }));
+      warn.mockRestore();
+    });
+
+    it.each<[string, string, GitErrorCode]>([
+      ['a forbidden scheme', 'ftp://x', GitErrorCode.INVALID_URL],
+      ['a file URL', 'file:///etc/passwd', GitErrorCode.INVALID_URL],
+      ['credentials', 'https://user:pw@example.org/x', GitErrorCode.INVALID_URL],
+      ['control characters', 'https://example.org/a\nb', GitErrorCode.INVALID_URL],
+      ['an overlong URL', `https://example.org/${'a'.repeat(3000)}`, GitErrorCode.INVALID_URL],
+      ['the metadata address', 'http://169.254.169.254/x', GitErrorCode.BLOCKED_BY_POLICY],
+      ['a private address', 'http://10.0.0.1/x', GitErrorCode.BLOCKED_BY_POLICY],
+      ['a host resolving to a private address', 'https://internal.example/x.git', GitErrorCode.BLOCKED_BY_POLICY],
+      ['a host without DNS records', 'https://gone.example/x.git', GitErrorCode.NOT_FOUND],
+    ])('refuses %s before recording or queueing anything', async (_name, url, code) => {
+      const error = await rejection(sut.submit(url, demo));
+
+      expect(error).toBeInstanceOf(GitError);
+      expect((error as GitError).code).toBe(code);
+      expect(archives.createOrFindActive).not.toHaveBeenCalled();
+      expect(queues.enqueue).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('submitBatch', () => {
+    it('answers each URL on its own, in order', async () => {
+      const result = await sut.submitBatch(['http://127.0.0.1:8080/a.git', 'ftp://x', 'http://10.0.0.1/x'], demo);
+
+      expect(result.items).toEqual([
+        { url: 'http://127.0.0.1:8080/a.git', archive: expect.objectContaining({ status: 'pending' }), existing: false },
+        { url: 'ftp://x', error: { code: 'INVALID_URL', message: expect.stringContaining('https://') } },
+        { url: 'http://10.0.0.1/x', error: { code: 'BLOCKED_BY_POLICY', message: expect.stringContaining('private') } },
+      ]);
+      expect(archives.createOrFindActive).toHaveBeenCalledTimes(1);
+      expect(queues.enqueue).toHaveBeenCalledTimes(1);
+      expect(result.items[0]!.archive).not.toHaveProperty('existing');
+    });
+
+    it('names an unknown host UNKNOWN_HOST, not NOT_FOUND (which means "no such archive")', async () => {
+      const result = await sut.submitBatch(['https://gone.example/x.git'], demo);
+      expect(result.items[0]!.error).toEqual({ code: 'UNKNOWN_HOST', message: expect.stringContaining('gone.example') });
+    });
+
+    it('fails as a whole when the database is down', async () => {
+      archives.createOrFindActive.mockRejectedValue(new DatabaseError(DatabaseErrorCode.Unavailable, 'The database is unavailable'));
+      await expect(sut.submitBatch(['http://127.0.0.1:8080/a.git', 'http://127.0.0.1:8080/b.git'], demo)).rejects.toBeInstanceOf(
+        DatabaseError,
+      );
+    });
+  });
+
+  describe('list', () => {
+    it("limits a user to their own archives and shows an admin everyone's", async () => {
+      archives.list.mockResolvedValue({ items: [record()], total: 41 });
+
+      const page = await sut.list({ status: 'failed', page: 3, pageSize: 20 }, demo);
+      await sut.list({ page: 1, pageSize: 20 }, admin);
+
+      expect(archives.list).toHaveBeenNthCalledWith(1, { status: 'failed', page: 3, pageSize: 20, requestedBy: demo.subject });
+      expect(archives.list).toHaveBeenNthCalledWith(2, { page: 1, pageSize: 20, requestedBy: undefined });
+      expect(page).toMatchObject({ total: 41, page: 3, pageSize: 20, items: [expect.objectContaining({ status: 'pending' })] });
+    });
+  });
+
+  describe('get', () => {
+    it("answers 404 for another user's archive and for an unknown id, and shows any archive to an admin", async () => {
+      const archive = record({ requestedBy: other.subject });
+      archives.findById.mockImplementation(async (id) => (id === archive.id ? archive : null));
+
+      expect((await apiFailure(sut.get(archive.id, demo))).getStatus()).toBe(HttpStatus.NOT_FOUND);
+      expect((await apiFailure(sut.get('00000000-0000-4000-8000-ffffffffffff', demo))).code).toBe('NOT_FOUND');
+      await expect(sut.get(archive.id, other)).resolves.toMatchObject({ id: archive.id });
+      await expect(sut.get(archive.id, admin)).resolves.toMatchObject({ id: archive.id });
+    });
+  });
+
+  describe('delete', () => {
+    it.each(['pending', 'queued', 'running'] as const)('refuses a %s archive with 409 and touches nothing', async (status) => {
+      archives.findById.mockResolvedValue(record({ status, bucket: 'b', prefix: 'snapshots/x/' }));
+
+      const error = await apiFailure(sut.delete('id'));
+
+      expect(error.getStatus()).toBe(HttpStatus.CONFLICT);
+      expect(error.message).toMatch(/wait until it finishes/);
+      expect(store.removePrefix).not.toHaveBeenCalled();
+      expect(archives.delete).not.toHaveBeenCalled();
+    });
+
+    it('removes the objects, then the row, then the bucket once no completed snapshot is left in it', async () => {
+      const archive = completed();
+      archives.findById.mockResolvedValue(archive);
+      const order: string[] = [];
+      store.removePrefix.mockImplementation(async () => (order.push('objects'), 1));
+      archives.delete.mockImplementation(async () => void order.push('row'));
+      store.removeBucketIfEmpty.mockImplementation(async () => (order.push('bucket'), true));
+
+      await sut.delete(archive.id);
+
+      expect(store.removeIncompleteUploads).toHaveBeenCalledWith(archive.bucket, archive.prefix);
+      expect(store.removePrefix).toHaveBeenCalledWith(archive.bucket, archive.prefix);
+      expect(archives.countSnapshotsInBucket).toHaveBeenCalledWith(archive.bucket);
+      expect(order).toEqual(['objects', 'row', 'bucket']);
+    });
+
+    it('keeps the bucket while other snapshots live in it', async () => {
+      archives.findById.mockResolvedValue(completed());
+      archives.countSnapshotsInBucket.mockResolvedValue(2);
+      await sut.delete('id');
+      expect(store.removeBucketIfEmpty).not.toHaveBeenCalled();
+    });
+
+    it('deletes a failed archive that never got a location without touching storage', async () => {
+      archives.findById.mockResolvedValue(record({ status: 'failed' }));
+      await sut.delete('id');
+      expect(store.removePrefix).not.toHaveBeenCalled();
+      expect(archives.delete).toHaveBeenCalledWith('id');
+      expect(store.removeBucketIfEmpty).not.toHaveBeenCalled();
+    });
+
+    it('treats a missing bucket as nothing left to remove', async () => {
+      archives.findById.mockResolvedValue(completed());
+      store.removeIncompleteUploads.mockRejectedValue(new StorageError(StorageErrorCode.NOT_FOUND, 'NoSuchBucket'));
+      await sut.delete('id');
+      expect(archives.delete).toHaveBeenCalledWith('id');
+    });
+
+    it('keeps the row when storage is down, so the delete can be repeated', async () => {
+      archives.findById.mockResolvedValue(completed());
+      store.removePrefix.mockRejectedValue(new StorageError(StorageErrorCode.UNAVAILABLE, 'ECONNREFUSED'));
+      await expect(sut.delete('id')).rejects.toBeInstanceOf(StorageError);
+      expect(archives.delete).not.toHaveBeenCalled();
+    });
+
+    it('answers 404 for an unknown id', async () => {
+      archives.findById.mockResolvedValue(null);
+      expect((await apiFailure(sut.delete('id'))).getStatus()).toBe(HttpStatus.NOT_FOUND);
+    });
+  });
+
+  describe('downloadLink', () => {
+    it('presigns the bundle for five minutes and says how to restore it', async () => {
+      const archive = completed({ normalizedUrl: 'https://example.org/owner/My.Repo' });
+      archives.findById.mockResolvedValue(archive);
+
+      const link = await sut.downloadLink(archive.id, demo);
+
+      expect(store.presignedGet).toHaveBeenCalledWith(archive.bucket, `${archive.prefix}repo.bundle`, DOWNLOAD_LINK_SECONDS);
+      expect(link).toEqual({
+        url: expect.stringContaining('repo.bundle'),
+        expiresInSeconds: 300,
+        cloneCommand: 'git clone repo.bundle My.Repo',
+      });
+    });
+
+    it('answers NO_BUNDLE before completion and for a snapshot without a bundle', async () => {
+      archives.findById.mockResolvedValueOnce(record({ status: 'running', bucket: 'b', prefix: 'p/' }));
+      expect((await apiFailure(sut.downloadLink('id', demo))).code).toBe('NO_BUNDLE');
+
+      archives.findById.mockResolvedValueOnce(completed());
+      store.statObject.mockRejectedValueOnce(new StorageError(StorageErrorCode.NOT_FOUND, 'NoSuchKey'));
+      const error = await apiFailure(sut.downloadLink('id', demo));
+      expect(error.code).toBe('NO_BUNDLE');
+      expect(error.getStatus()).toBe(HttpStatus.NOT_FOUND);
+      expect(store.presignedGet).not.toHaveBeenCalled();
+    });
+
+    it("hides another user's snapshot", async () => {
+      archives.findById.mockResolvedValue(completed({ requestedBy: other.subject }));
+      expect((await apiFailure(sut.downloadLink('id', demo))).code).toBe('NOT_FOUND');
+    });
+  });
+});
+
+describe(checkoutDirFor.name, () => {
+  it.each([
+    ['https://host/owner/repo', 'repo'],
+    ['https://host/owner/My.Repo', 'My.Repo'],
+    ['https://host/owner/a%20b;rm -rf', 'a-b-rm--rf'],
+    ['https://host/owner/..', 'repository'],
+    ['https://host', 'host'],
+    ['https://host/-x', 'x'],
+  ])('%s → %s', (url, dir) => {
+    expect(checkoutDirFor(url)).toBe(dir);
+  });
+});

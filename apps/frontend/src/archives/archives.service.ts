@@ -1,0 +1,218 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import type { AuthUser } from '@archiver/auth';
+import { APP_CONFIG, type AppConfig } from '@archiver/config';
+import { ACTIVE_STATUSES, ArchiveRepository, type ArchiveRecord, type ArchiveStatus } from '@archiver/database';
+import { GitError, UrlPolicy } from '@archiver/git';
+import { QueueError, QueueName, QueueRepository } from '@archiver/queue';
+import { bundleKey, ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
+import { ApiError, ApiErrorCode } from '../api/api.error';
+import { toApiErrorResponse } from '../api/api-error.mapper';
+import { archiveNotFound } from './archive-id.pipe';
+import {
+  ArchivePageView,
+  ArchiveView,
+  BatchItemView,
+  BatchResultView,
+  DownloadLinkView,
+  SubmittedArchiveView,
+  toArchiveView,
+} from './archive.view';
+
+export const DOWNLOAD_LINK_SECONDS = 5 * 60;
+// Each URL costs a DNS lookup and an insert; a few at a time keeps a 100-URL batch quick
+// without letting one request monopolise the database pool.
+const BATCH_CONCURRENCY = 8;
+
+export interface ArchiveListRequest {
+  status?: ArchiveStatus;
+  page: number;
+  pageSize: number;
+}
+
+/**
+ * The API's use cases. The frontend records an archive and hands it to the injector; every
+ * later stage belongs to the injector and the workers, which stamp the same row.
+ */
+@Injectable()
+export class ArchivesService {
+  private readonly logger = new Logger(ArchivesService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly policy: UrlPolicy,
+    private readonly archives: ArchiveRepository,
+    private readonly queues: QueueRepository,
+    private readonly store: ObjectStoreRepository,
+  ) {}
+
+  /**
+   * Vets the URL (syntax, scheme, credentials, and every address its host resolves to) before
+   * anything is written, so a refused URL leaves no trace. Returns the requester's active
+   * archive of the same repository instead of a second one (`existing: true`).
+   */
+  async submit(url: string, user: AuthUser): Promise<SubmittedArchiveView> {
+    const vetted = await this.policy.check(url);
+    const { archive, created } = await this.archives.createOrFindActive({
+      url: vetted.url,
+      normalizedUrl: vetted.normalizedUrl,
+      requestedBy: user.subject,
+    });
+    if (created) await this.enqueuePending(archive.id);
+    return { ...this.view(archive), existing: !created };
+  }
+
+  /**
+   * Each URL on its own: a refused URL becomes that item's error and the others go ahead.
+   * Identical URLs in one batch collapse into one archive through the same dedupe as
+   * concurrent single submissions. Failures that are not about a URL (database down) fail the
+   * whole request; items already recorded by then are found again (`existing`) on a retry.
+   */
+  async submitBatch(urls: string[], user: AuthUser): Promise<BatchResultView> {
+    const items = await mapWithConcurrency(urls, BATCH_CONCURRENCY, async (url): Promise<BatchItemView> => {
+      try {
+        const { existing, ...archive } = await this.submit(url, user);
+        return { url, archive, existing };
+      } catch (error) {
+        if (!(error instanceof GitError)) throw error;
+        return { url, error: toApiErrorResponse(error).body.error };
+      }
+    });
+    return { items };
+  }
+
+  /** Newest first; a user sees their own archives, an admin everyone's. */
+  async list(query: ArchiveListRequest, user: AuthUser): Promise<ArchivePageView> {
+    const { items, total } = await this.archives.list({ ...query, requestedBy: user.isAdmin ? undefined : user.subject });
+    return { items: items.map((archive) => this.view(archive)), total, page: query.page, pageSize: query.pageSize };
+  }
+
+  async get(id: string, user: AuthUser): Promise<ArchiveView> {
+    return this.view(await this.findVisible(id, user));
+  }
+
+  /**
+   * Removes a finished archive: its snapshot's objects first, then the row, then the bucket if
+   * no other completed snapshot lives there. In that order a storage failure leaves the row in
+   * place, so the admin can simply delete again; the reverse would orphan objects for good.
+   */
+  async delete(id: string): Promise<void> {
+    const archive = await this.archives.findById(id);
+    if (!archive) throw archiveNotFound(id);
+    if ((ACTIVE_STATUSES as readonly ArchiveStatus[]).includes(archive.status)) {
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        ApiErrorCode.ArchiveActive,
+        `Archive ${id} is ${archive.status}; wait until it finishes (completed or failed), then delete it`,
+      );
+    }
+    if (archive.bucket !== null && archive.prefix !== null) await this.removeSnapshotObjects(archive.bucket, archive.prefix);
+    await this.archives.delete(id);
+    if (archive.bucket !== null && (await this.archives.countSnapshotsInBucket(archive.bucket)) === 0) {
+      // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
+      const removed = await this.store.removeBucketIfEmpty(archive.bucket);
+      if (removed) this.logger.log({ msg: 'removed empty bucket', bucket: archive.bucket });
+    }
+    this.logger.log({ msg: 'deleted archive', archiveId: id, bucket: archive.bucket, prefix: archive.prefix });
+  }
+
+  /** A short-lived link to the snapshot's git bundle, and the command that restores it. */
+  async downloadLink(id: string, user: AuthUser): Promise<DownloadLinkView> {
+    const archive = await this.findVisible(id, user);
+    if (archive.status !== 'completed' || archive.bucket === null || archive.prefix === null) {
+      throw new ApiError(
+        HttpStatus.NOT_FOUND,
+        ApiErrorCode.NoBundle,
+        `Archive ${id} is ${archive.status}; its download exists once it has completed`,
+      );
+    }
+    const key = bundleKey(archive.prefix);
+    try {
+      await this.store.statObject(archive.bucket, key);
+    } catch (error) {
+      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
+      throw new ApiError(
+        HttpStatus.NOT_FOUND,
+        ApiErrorCode.NoBundle,
+        `Archive ${id} has no repo.bundle (a repository without commits has nothing to bundle)`,
+      );
+    }
+    return {
+      url: await this.store.presignedGet(archive.bucket, key, DOWNLOAD_LINK_SECONDS),
+      expiresInSeconds: DOWNLOAD_LINK_SECONDS,
+      cloneCommand: `git clone repo.bundle ${checkoutDirFor(archive.normalizedUrl)}`,
+    };
+  }
+
+  /** Another user's archive answers exactly like a missing one, so ids reveal nothing. */
+  private async findVisible(id: string, user: AuthUser): Promise<ArchiveRecord> {
+    const archive = await this.archives.findById(id);
+    if (!archive || (!user.isAdmin && archive.requestedBy !== user.subject)) throw archiveNotFound(id);
+    return archive;
+  }
+
+  /**
+   * The row is the source of truth and is already committed. If Redis is down the submission
+   * still succeeds (202, status pending): the injector's reconciler finds archives left
+   * pending without a job and enqueues them, so nothing is lost, only delayed.
+   */
+  private async enqueuePending(archiveId: string): Promise<void> {
+    try {
+      await this.queues.enqueue(QueueName.Pending, { archiveId });
+    } catch (error) {
+      if (!(error instanceof QueueError)) throw error;
+      this.logger.warn({ msg: 'enqueue failed; the reconciler will queue the archive', archiveId, error: error.message });
+    }
+  }
+
+  private async removeSnapshotObjects(bucket: string, prefix: string): Promise<void> {
+    try {
+      // Uploads a crashed worker left unfinished are invisible to listings but still take space.
+      await this.store.removeIncompleteUploads(bucket, prefix);
+      await this.store.removePrefix(bucket, prefix);
+    } catch (error) {
+      // The bucket is already gone: nothing of this snapshot is left to remove.
+      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
+    }
+  }
+
+  private view(archive: ArchiveRecord): ArchiveView {
+    return toArchiveView(archive, this.config.minio.consoleUrl);
+  }
+}
+
+/** `https://host/owner/My.Repo` → `My.Repo`: a directory name git accepts and no shell reinterprets. */
+export function checkoutDirFor(normalizedUrl: string): string {
+  const last = normalizedUrl.split('/').pop() ?? '';
+  const safe = decodeURIComponentSafe(last)
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+/, '');
+  return safe === '' ? 'repository' : safe;
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+async function mapWithConcurrency<T, R>(inputs: readonly T[], limit: number, run: (input: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(inputs.length);
+  let next = 0;
+  let failed = false;
+  const lanes = Array.from({ length: Math.min(limit, inputs.length) }, async () => {
+    // After one failure the request fails as a whole: stop starting new work for it.
+    while (next < inputs.length && !failed) {
+      const index = next++;
+      try {
+        results[index] = await run(inputs[index]);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}

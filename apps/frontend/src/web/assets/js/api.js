@@ -1,0 +1,63 @@
+// The REST API (issue 3's contract) as functions. Every call carries the access token; errors
+// come back as ApiError holding the API's own `{"error": {code, message}}`.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function createApi(apiBase, session) {
+  async function request(method, path, body) {
+    const headers = { accept: 'application/json', authorization: `Bearer ${await session.accessToken()}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response;
+    try {
+      response = await fetch(`${apiBase}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        // Our own API only: no cookies are sent or stored (there are none to steal).
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError(0, 'NETWORK', 'The archiver cannot be reached. Check your connection; the page retries on its own.');
+    }
+    const data = response.status === 204 ? undefined : await response.json().catch(() => undefined);
+    if (response.status === 401) {
+      // The token was refused (e.g. the session was revoked): a fresh sign-in fixes that.
+      await session.signInAgain();
+    }
+    if (!response.ok) {
+      const error = data?.error;
+      throw new ApiError(
+        response.status,
+        error?.code ?? `HTTP_${response.status}`,
+        error?.message ?? `The server answered ${response.status} ${response.statusText}. Try again in a moment.`,
+      );
+    }
+    return data;
+  }
+
+  const query = (params) => {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(params))
+      if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+    const text = search.toString();
+    return text ? `?${text}` : '';
+  };
+
+  return {
+    listArchives: ({ status, page, pageSize }) => request('GET', `/archives${query({ status, page, pageSize })}`),
+    getArchive: (id) => request('GET', `/archives/${encodeURIComponent(id)}`),
+    submit: (url) => request('POST', '/archives', { url }),
+    submitBatch: (urls) => request('POST', '/archives/batch', { urls }),
+    deleteArchive: (id) => request('DELETE', `/archives/${encodeURIComponent(id)}`),
+    downloadLink: (id) => request('GET', `/archives/${encodeURIComponent(id)}/download`),
+    stats: () => request('GET', '/stats'),
+  };
+}

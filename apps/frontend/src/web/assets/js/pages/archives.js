@@ -1,0 +1,148 @@
+// "/": submit repositories, then watch them in "My archives" below.
+import { archiveTable } from '../archive-table.js';
+import { card, notice } from '../components.js';
+import { h, mount, uid } from '../dom.js';
+
+/** The API takes at most this many URLs per batch request (issue 3). */
+const BATCH_LIMIT = 100;
+
+export function archivesPage(view, ctx) {
+  ctx.setTitle('Archives');
+  const list = archiveTable(ctx, {
+    caption: 'My archives, newest first',
+    emptyText: 'No archives here yet. Submit a repository above and it appears in this list.',
+  });
+  mount(
+    view,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, 'Archives'),
+      h('p', { class: 'lead' }, 'Submit git repositories to archive them into object storage, then follow each one through its stages.'),
+    ),
+    submitForm(ctx, () => list.refresh()),
+    card('My archives', list.element),
+  );
+  return () => list.dispose();
+}
+
+function submitForm(ctx, onSubmitted) {
+  const fieldId = uid('urls');
+  const hintId = uid('urls-hint');
+  const errorId = uid('urls-error');
+  const textarea = h('textarea', {
+    id: fieldId,
+    name: 'urls',
+    class: 'textarea',
+    rows: '4',
+    spellcheck: 'false',
+    autocapitalize: 'off',
+    autocomplete: 'off',
+    placeholder: 'https://github.com/owner/repository.git',
+    'aria-describedby': `${hintId} ${errorId}`,
+  });
+  const fieldError = h('p', { id: errorId, class: 'field-error', hidden: true });
+  const submit = h('button', { type: 'submit', class: 'button button-primary' }, 'Archive');
+  const formError = h('div');
+  const results = h('ol', { class: 'results', 'aria-live': 'polite', 'aria-relevant': 'additions text', 'data-testid': 'submit-results' });
+
+  const form = h(
+    'form',
+    { class: 'submit-form', novalidate: true, 'aria-describedby': hintId },
+    h('label', { for: fieldId, class: 'label' }, 'Repository URLs'),
+    h('p', { id: hintId, class: 'hint' }, 'One URL per line (http or https). Each URL gets its own result below.'),
+    textarea,
+    fieldError,
+    h('div', { class: 'form-actions' }, submit, h('span', { class: 'hint' }, 'Tip: Ctrl+Enter submits.')),
+    formError,
+    results,
+  );
+
+  textarea.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  textarea.addEventListener('input', () => setFieldError(''));
+
+  function setFieldError(message) {
+    fieldError.textContent = message;
+    fieldError.hidden = !message;
+    if (message) textarea.setAttribute('aria-invalid', 'true');
+    else textarea.removeAttribute('aria-invalid');
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const urls = textarea.value
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean);
+    if (urls.length === 0) {
+      setFieldError('Enter at least one repository URL.');
+      textarea.focus();
+      return;
+    }
+    submit.disabled = true;
+    submit.textContent = 'Submitting…';
+    form.setAttribute('aria-busy', 'true');
+    mount(formError);
+    try {
+      const outcomes = await submitAll(ctx.api, urls);
+      mount(results, outcomes.map(resultItem));
+      // Keep what needs attention: the lines that failed stay in the box to be fixed.
+      const failed = outcomes.filter((o) => o.kind === 'error').map((o) => o.url);
+      textarea.value = failed.join('\n');
+      if (failed.length > 0) textarea.focus();
+      onSubmitted();
+    } catch (error) {
+      // Nothing reached the API (or it refused the whole request): everything typed stays.
+      mount(formError, notice('error', error.message));
+    } finally {
+      submit.disabled = false;
+      submit.textContent = 'Archive';
+      form.removeAttribute('aria-busy');
+    }
+  });
+
+  return card('Archive repositories', form);
+}
+
+/** One outcome per URL: {url, kind: 'accepted'|'existing'|'error', archive?, message?}. */
+async function submitAll(api, urls) {
+  if (urls.length === 1) {
+    try {
+      const archive = await api.submit(urls[0]);
+      return [{ url: urls[0], kind: archive.existing ? 'existing' : 'accepted', archive }];
+    } catch (error) {
+      // A refusal of this URL (400) is its result; anything else is the whole request failing.
+      if (error.status === 400) return [{ url: urls[0], kind: 'error', message: error.message }];
+      throw error;
+    }
+  }
+  const outcomes = [];
+  for (let i = 0; i < urls.length; i += BATCH_LIMIT) {
+    const { items } = await api.submitBatch(urls.slice(i, i + BATCH_LIMIT));
+    for (const item of items) {
+      if (item.error) outcomes.push({ url: item.url, kind: 'error', message: item.error.message });
+      else outcomes.push({ url: item.url, kind: item.existing ? 'existing' : 'accepted', archive: item.archive });
+    }
+  }
+  return outcomes;
+}
+
+function resultItem(outcome) {
+  const labels = { accepted: 'Accepted', existing: 'Already in progress', error: 'Not accepted' };
+  const detail =
+    outcome.kind === 'error'
+      ? h('span', { class: 'result-message', 'data-testid': 'result-message' }, outcome.message)
+      : h(
+          'a',
+          { href: `/archives/${encodeURIComponent(outcome.archive.id)}`, class: 'result-link' },
+          outcome.kind === 'existing' ? 'Open the archive in progress' : 'Follow this archive',
+        );
+  return h(
+    'li',
+    { class: `result result-${outcome.kind}`, 'data-kind': outcome.kind },
+    h('span', { class: 'result-kind' }, labels[outcome.kind]),
+    h('span', { class: 'result-body' }, h('code', { class: 'result-url', title: outcome.url }, outcome.url), detail),
+  );
+}

@@ -1,0 +1,75 @@
+// History-API routing: links change the page without reloading it, so sign-in state, timers
+// and the tokens in memory survive navigation. The server answers the same HTML shell for
+// each of these paths (web.controller.ts, WEB_PAGE_PATHS), so reloads and shared links work.
+import { h, mount } from './dom.js';
+import { adminPage } from './pages/admin.js';
+import { archiveDetailPage } from './pages/archive-detail.js';
+import { archivesPage } from './pages/archives.js';
+import { notFoundPage } from './pages/messages.js';
+import { statsPage } from './pages/stats.js';
+
+const routes = [
+  { pattern: /^\/$/, nav: 'archives', render: archivesPage },
+  { pattern: /^\/archives\/([^/]+)\/?$/, nav: 'archives', render: archiveDetailPage },
+  { pattern: /^\/stats\/?$/, nav: 'stats', render: statsPage },
+  { pattern: /^\/admin\/?$/, nav: 'admin', render: adminPage },
+];
+
+export function startRouter({ main, api, session, onNavigate }) {
+  let dispose;
+
+  function render({ focus }) {
+    dispose?.();
+    dispose = undefined;
+    const path = window.location.pathname;
+    const route = routes.find((r) => r.pattern.test(path));
+    const params = route ? path.match(route.pattern).slice(1).map(decodeURIComponent) : [];
+    onNavigate?.(route?.nav);
+    const view = h('div', { class: 'page' });
+    mount(main, view);
+    const ctx = {
+      api,
+      session,
+      params,
+      query: new URLSearchParams(window.location.search),
+      navigate,
+      setTitle: (title) => (document.title = `${title} · Repository Archiver`),
+      /** Updates the query string for the current page without a history entry (filters, pages). */
+      replaceQuery: (params) => {
+        const search = new URLSearchParams();
+        for (const [key, value] of Object.entries(params))
+          if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+        const text = search.toString();
+        window.history.replaceState(null, '', `${window.location.pathname}${text ? `?${text}` : ''}`);
+      },
+    };
+    dispose = (route?.render ?? notFoundPage)(view, ctx) ?? undefined;
+    if (focus) {
+      // Move focus to the new page's heading so keyboard and screen-reader users start there.
+      const heading = view.querySelector('h1');
+      (heading ?? main).setAttribute('tabindex', '-1');
+      (heading ?? main).focus({ preventScroll: true });
+      window.scrollTo(0, 0);
+    }
+  }
+
+  function navigate(href) {
+    const url = new URL(href, window.location.origin);
+    if (url.pathname + url.search === window.location.pathname + window.location.search) return;
+    window.history.pushState(null, '', url.pathname + url.search);
+    render({ focus: true });
+  }
+
+  document.addEventListener('click', (event) => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const link = event.target instanceof Element ? event.target.closest('a[href]') : null;
+    if (!link || link.target || link.hasAttribute('download') || link.dataset.external !== undefined) return;
+    const url = new URL(link.href, window.location.origin);
+    if (url.origin !== window.location.origin || !routes.some((r) => r.pattern.test(url.pathname))) return;
+    event.preventDefault();
+    navigate(url.href);
+  });
+  window.addEventListener('popstate', () => render({ focus: true }));
+
+  render({ focus: false });
+}

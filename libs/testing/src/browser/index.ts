@@ -1,0 +1,3 @@
+export * from './chromium';
+export * from './keycloak-login';
+export * from './web-frontend';

@@ -1,0 +1,295 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import { loadConfig, loadStackSettings } from '@archiver/config';
+import { ArchiveRepository, PrismaService } from '@archiver/database';
+import { QueueName, redisOptions } from '@archiver/queue';
+import { bucketNameFor, bundleKey, fileKey, manifestKey, ObjectStoreRepository, snapshotPrefix } from '@archiver/storage';
+import {
+  type AppProcess,
+  createFixtureRepos,
+  type FixtureRepos,
+  type GitHttpServerHandle,
+  KeycloakTestClient,
+  startApp,
+  startGitHttpServer,
+  type TestUser,
+  uniqueName,
+} from '@archiver/testing';
+
+// Listing, reading, downloading and deleting archives through the REST API of a real frontend
+// process, against the test stack with real tokens. No injector or worker runs here: a test moves
+// an archive on through the repository and writes its snapshot to MinIO, as those processes would.
+
+const run = promisify(execFile);
+
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+interface ArchiveBody {
+  id: string;
+  url: string;
+  normalizedUrl: string;
+  status: string;
+  requestedBy: string;
+  existing?: boolean;
+  [key: string]: unknown;
+}
+
+describe('REST API: reading and removing archives', () => {
+  const config = loadConfig();
+  const stack = loadStackSettings();
+  const prisma = new PrismaService(config);
+  const archives = new ArchiveRepository(prisma);
+  const store = new ObjectStoreRepository(config.minio);
+  const pendingQueue = new Queue(QueueName.Pending, { connection: redisOptions(config.redis.url, 'producer') });
+  const keycloak = KeycloakTestClient.fromEnvironment();
+
+  let workDir: string;
+  let repos: FixtureRepos;
+  let git: GitHttpServerHandle;
+  let frontend: AppProcess;
+  const tokens: Record<'demo' | 'admin' | 'other', string> = {} as never;
+  let other: TestUser;
+
+  async function api(
+    method: string,
+    route: string,
+    options: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {},
+  ) {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${frontend.url}${route}`, { method, headers, body, signal: AbortSignal.timeout(20_000) });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // Not JSON (the docs page): tests look at the text.
+    }
+    return { status: response.status, headers: response.headers, body: parsed as never, text };
+  }
+  const submit = (url: string, token = tokens.demo) => api('POST', '/api/archives', { token, json: { url } });
+  const repoUrl = (name: string) => git.url(`${name}-${uniqueName('r')}`);
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(path.join(tmpdir(), 'archiver-api-'));
+    repos = await createFixtureRepos(workDir);
+    git = await startGitHttpServer({ root: repos.root });
+    frontend = await startApp('frontend');
+    other = await keycloak.createUser({ username: uniqueName('other'), realmRoles: ['archiver-user'] });
+    [tokens.demo, tokens.admin, tokens.other] = await Promise.all([
+      keycloak.passwordToken(stack.demo.username, stack.demo.password),
+      keycloak.passwordToken(stack.admin.username, stack.admin.password),
+      keycloak.passwordToken(other.username, other.password),
+    ]);
+  });
+
+  afterAll(async () => {
+    await frontend?.stop();
+    // Every URL this file submitted names its own fixture server's port: those rows are ours.
+    const mine = git ? await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: `${git.baseUrl}/` } } }) : [];
+    // No injector may pick these up later: drop their jobs, then the rows, then any snapshot objects.
+    await Promise.all(mine.map((a) => pendingQueue.remove(a.id).catch(() => 0)));
+    await prisma.archive.deleteMany({ where: { id: { in: mine.map((a) => a.id) } } });
+    for (const bucket of new Set(mine.map((a) => a.bucket).filter((b): b is string => b !== null))) {
+      if (await store.bucketExists(bucket)) {
+        await store.removePrefix(bucket, 'snapshots/');
+        await store.removeBucketIfEmpty(bucket);
+      }
+    }
+    await Promise.all([git?.stop(), keycloak.cleanup(), pendingQueue.close(), prisma.$disconnect()]);
+    store.close();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  describe('GET /api/archives', () => {
+    let lister: TestUser;
+    let listerToken: string;
+    const created: string[] = [];
+
+    beforeAll(async () => {
+      lister = await keycloak.createUser({ username: uniqueName('lister'), realmRoles: ['archiver-user'] });
+      listerToken = await keycloak.passwordToken(lister.username, lister.password);
+      for (let i = 0; i < 5; i++) created.push(((await submit(repoUrl(`list-${i}`), listerToken)).body as ArchiveBody).id);
+      await archives.markFailed(created[1], 'NOT_FOUND', 'Repository not found', new Date());
+    });
+
+    it('pages through your own archives, newest first', async () => {
+      const pages = await Promise.all([1, 2, 3].map((page) => api('GET', `/api/archives?page=${page}&pageSize=2`, { token: listerToken })));
+
+      expect(pages.map((p) => p.status)).toEqual([200, 200, 200]);
+      expect(pages.map((p) => (p.body as { items: unknown[] }).items.length)).toEqual([2, 2, 1]);
+      expect(pages[0].body).toMatchObject({ total: 5, page: 1, pageSize: 2 });
+      const ids = pages.flatMap((p) => (p.body as { items: ArchiveBody[] }).items.map((a) => a.id));
+      expect(ids).toEqual([...created].reverse());
+    });
+
+    it('defaults to page 1 of 20 and filters by status', async () => {
+      const all = await api('GET', '/api/archives', { token: listerToken });
+      expect(all.body).toMatchObject({ total: 5, page: 1, pageSize: 20 });
+
+      const failed = await api('GET', '/api/archives?status=failed', { token: listerToken });
+      expect(failed.body).toMatchObject({
+        total: 1,
+        items: [{ id: created[1], status: 'failed', error: { code: 'NOT_FOUND', message: 'Repository not found' } }],
+      });
+      const pending = await api('GET', '/api/archives?status=pending&pageSize=100', { token: listerToken });
+      expect((pending.body as { items: ArchiveBody[] }).items.map((a) => a.id)).toEqual([created[4], created[3], created[2], created[0]]);
+    });
+
+    it("shows an admin everyone's archives", async () => {
+      const response = await api('GET', '/api/archives?pageSize=100', { token: tokens.admin });
+      const ids = (response.body as { items: ArchiveBody[] }).items.map((a) => a.id);
+      expect(ids).toEqual(expect.arrayContaining(created));
+      expect((response.body as { total: number }).total).toBeGreaterThanOrEqual(5);
+    });
+
+    it.each([['status=done'], ['page=0'], ['pageSize=101'], ['page=abc']])('refuses ?%s with 400', async (query) => {
+      const response = await api('GET', `/api/archives?${query}`, { token: listerToken });
+      expect(response.status).toBe(400);
+      expect((response.body as ErrorBody).error.code).toBe('INVALID_REQUEST');
+    });
+
+    it('counts your archives by status in /api/stats; an admin sees at least as many', async () => {
+      const mine = await api('GET', '/api/stats', { token: listerToken });
+      expect(mine.status).toBe(200);
+      expect(mine.body).toMatchObject({
+        counts: { pending: 4, queued: 0, running: 0, completed: 0, failed: 1 },
+        totals: { files: 0, bytes: 0 },
+        stages: { wait: { meanMs: null, p95Ms: null }, inject: { meanMs: null, p95Ms: null }, run: { meanMs: null, p95Ms: null } },
+      });
+      const perHour = (mine.body as { perHour: Array<{ hour: string; count: number }> }).perHour;
+      expect(perHour.reduce((sum, h) => sum + h.count, 0)).toBe(5);
+      expect(perHour[0].hour).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00:00\.000Z$/);
+
+      const all = await api('GET', '/api/stats', { token: tokens.admin });
+      expect((all.body as { counts: { pending: number } }).counts.pending).toBeGreaterThanOrEqual(4);
+    });
+  });
+
+  describe('GET /api/archives/:id', () => {
+    it("hides another user's archive (404) from its owner's peers but not from an admin", async () => {
+      const theirs = (await submit(repoUrl('private'), tokens.other)).body as ArchiveBody;
+
+      const asDemo = await api('GET', `/api/archives/${theirs.id}`, { token: tokens.demo });
+      expect(asDemo.status).toBe(404);
+      expect(asDemo.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringContaining(theirs.id) } });
+      expect((await api('GET', `/api/archives/${theirs.id}/download`, { token: tokens.demo })).status).toBe(404);
+
+      const asOwner = await api('GET', `/api/archives/${theirs.id}`, { token: tokens.other });
+      expect(asOwner.status).toBe(200);
+      expect(asOwner.body).toMatchObject({ id: theirs.id, requestedBy: other.id });
+      const asAdmin = await api('GET', `/api/archives/${theirs.id}`, { token: tokens.admin });
+      expect(asAdmin.status).toBe(200);
+    });
+
+    it.each([['00000000-0000-4000-8000-000000000000'], ['not-a-uuid'], ["1' OR '1'='1"]])('answers 404 for the id %s', async (id) => {
+      const response = await api('GET', `/api/archives/${encodeURIComponent(id)}`, { token: tokens.demo });
+      expect(response.status).toBe(404);
+      expect((response.body as ErrorBody).error.code).toBe('NOT_FOUND');
+    });
+  });
+
+  describe('a completed snapshot: download and DELETE', () => {
+    it('presigns the bundle, restores with the given command, and is removed with its objects and bucket', async () => {
+      // Drive the archive through the stages the injector and a worker would, and store a real
+      // bundle of the fixture repository where a worker would put it.
+      const submitted = (await submit(repoUrl('snap'))).body as ArchiveBody;
+      expect((await api('GET', `/api/archives/${submitted.id}/download`, { token: tokens.demo })).body).toMatchObject({
+        error: { code: 'NO_BUNDLE' },
+      });
+      await pendingQueue.remove(submitted.id);
+      const bucket = bucketNameFor(submitted.normalizedUrl);
+      const prefix = snapshotPrefix(new Date(), submitted.id);
+      await archives.markQueued(submitted.id, new Date());
+      await archives.markRunning(submitted.id, new Date());
+      await archives.claimSnapshotLocation(submitted.id, bucket, prefix);
+      await store.ensureBucket(bucket);
+      const bundlePath = path.join(workDir, 'source.bundle');
+      await run('git', ['-C', repos.multi, 'bundle', 'create', bundlePath, '--all']);
+      await store.putBuffer(bucket, bundleKey(prefix), await readFile(bundlePath));
+      await store.putBuffer(bucket, fileKey(prefix, 'README.md'), Buffer.from('# multi\n'));
+      await store.putBuffer(bucket, manifestKey(prefix), Buffer.from('{}'));
+      const headCommit = (await run('git', ['-C', repos.multi, 'rev-parse', 'refs/heads/main'])).stdout.trim();
+      await archives.markCompleted(submitted.id, { commit: headCommit, refCount: 6, fileCount: 1, byteCount: 8n }, new Date());
+
+      const view = await api('GET', `/api/archives/${submitted.id}`, { token: tokens.demo });
+      expect(view.body).toMatchObject({ status: 'completed', bucket, prefix, commit: headCommit, fileCount: 1, byteCount: 8 });
+      expect((view.body as { consoleUrl: string }).consoleUrl).toBe(
+        `${config.minio.consoleUrl}/browser/${bucket}/${encodeURIComponent(prefix)}`,
+      );
+      const durations = (view.body as { durations: Record<string, number> }).durations;
+      expect(Object.values(durations).every((ms) => typeof ms === 'number' && ms >= 0)).toBe(true);
+
+      const download = await api('GET', `/api/archives/${submitted.id}/download`, { token: tokens.demo });
+      expect(download.status).toBe(200);
+      const link = download.body as { url: string; expiresInSeconds: number; cloneCommand: string };
+      expect(link.expiresInSeconds).toBe(300);
+      expect(link.cloneCommand).toMatch(/^git clone repo\.bundle snap-r-[0-9a-f]{8}$/);
+      const fetched = await fetch(link.url, { signal: AbortSignal.timeout(20_000) });
+      expect(fetched.status).toBe(200);
+      const restoreDir = await mkdtemp(path.join(workDir, 'restore-'));
+      await writeFile(path.join(restoreDir, 'repo.bundle'), Buffer.from(await fetched.arrayBuffer()));
+      const [cmd, ...args] = link.cloneCommand.split(' ');
+      await run(cmd, args, { cwd: restoreDir });
+      const restored = (await run('git', ['-C', path.join(restoreDir, args[2]), 'rev-parse', 'refs/remotes/origin/main'])).stdout.trim();
+      expect(restored).toBe(headCommit);
+
+      expect((await api('DELETE', `/api/archives/${submitted.id}`, { token: tokens.demo })).status).toBe(403);
+      const deleted = await api('DELETE', `/api/archives/${submitted.id}`, { token: tokens.admin });
+      expect(deleted.status).toBe(204);
+      expect(deleted.text).toBe('');
+      expect(await archives.findById(submitted.id)).toBeNull();
+      expect(await store.bucketExists(bucket)).toBe(false);
+      expect((await api('GET', `/api/archives/${submitted.id}`, { token: tokens.demo })).status).toBe(404);
+    });
+
+    it('keeps the bucket while another completed snapshot lives in it', async () => {
+      const url = repoUrl('two-snaps');
+      const bucket = bucketNameFor(url.replace(/\.git$/, ''));
+      const ids: string[] = [];
+      for (const when of [new Date(Date.now() - 1000), new Date()]) {
+        const id = ((await submit(url)).body as ArchiveBody).id;
+        ids.push(id);
+        const prefix = snapshotPrefix(when, id);
+        await archives.markQueued(id, new Date());
+        await archives.markRunning(id, new Date());
+        await archives.claimSnapshotLocation(id, bucket, prefix);
+        await store.ensureBucket(bucket);
+        await store.putBuffer(bucket, manifestKey(prefix), Buffer.from('{}'));
+        await archives.markCompleted(id, { commit: null, refCount: 0, fileCount: 0, byteCount: 0n }, new Date());
+      }
+
+      expect((await api('DELETE', `/api/archives/${ids[0]}`, { token: tokens.admin })).status).toBe(204);
+      expect(await store.bucketExists(bucket)).toBe(true);
+      expect(await store.listAllObjects(bucket, 'snapshots/')).toHaveLength(1);
+      // The empty-repository snapshot has no bundle to hand out.
+      expect((await api('GET', `/api/archives/${ids[1]}/download`, { token: tokens.demo })).body).toMatchObject({
+        error: { code: 'NO_BUNDLE' },
+      });
+      expect((await api('DELETE', `/api/archives/${ids[1]}`, { token: tokens.admin })).status).toBe(204);
+      expect(await store.bucketExists(bucket)).toBe(false);
+    });
+
+    it('refuses to delete an active archive (409) and deletes a failed one without a snapshot', async () => {
+      const pending = (await submit(repoUrl('busy'))).body as ArchiveBody;
+      const conflict = await api('DELETE', `/api/archives/${pending.id}`, { token: tokens.admin });
+      expect(conflict.status).toBe(409);
+      expect(conflict.body).toEqual({ error: { code: 'ARCHIVE_ACTIVE', message: expect.stringContaining('wait until it finishes') } });
+      expect(await archives.findById(pending.id)).not.toBeNull();
+
+      await archives.markFailed(pending.id, 'NOT_FOUND', 'Repository not found', new Date());
+      expect((await api('DELETE', `/api/archives/${pending.id}`, { token: tokens.admin })).status).toBe(204);
+      expect((await api('DELETE', `/api/archives/${pending.id}`, { token: tokens.admin })).status).toBe(404);
+    });
+  });
+});
