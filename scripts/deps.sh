@@ -75,9 +75,12 @@ if [ ! -x "$KEYCLOAK_HOME/bin/kc.sh" ]; then
   rm -f "$LOCAL/keycloak/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
 fi
 # Build-time options are baked once so every start can be `--optimized` (saves about a minute).
-if [ ! -f "$KEYCLOAK_HOME/.built" ]; then
+# One node per stack: a local cache, so a stale cluster member left in the database by a killed
+# Keycloak cannot stall the next start with JGroups join timeouts.
+kc_build_options=(--db=postgres --health-enabled=true --metrics-enabled=false --cache=local)
+if [ "$(cat "$KEYCLOAK_HOME/.built" 2>/dev/null)" != "${kc_build_options[*]}" ]; then
   ok "building the Keycloak server image for Postgres (about a minute)"
-  "$KEYCLOAK_HOME/bin/kc.sh" build --db=postgres --health-enabled=true --metrics-enabled=false >/dev/null
-  touch "$KEYCLOAK_HOME/.built"
+  "$KEYCLOAK_HOME/bin/kc.sh" build "${kc_build_options[@]}" >/dev/null
+  echo "${kc_build_options[*]}" > "$KEYCLOAK_HOME/.built"
 fi
 ok "present"

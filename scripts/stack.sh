@@ -51,7 +51,7 @@ start_postgres() {
   fi
   touch "$LOGS/postgres.log"; [ "$(id -u)" -ne 0 ] || chown postgres "$LOGS/postgres.log"
   as_pg "$PGBIN/pg_ctl" -D "$STATE/pg" -l "$LOGS/postgres.log" -w -t 60 start \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" >/dev/null
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" >/dev/null 9>&-
   wait_for postgres 30 psql_super -c 'select 1'
   psql_super <<SQL
 SELECT 'CREATE ROLE archiver LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'archiver')\gexec
@@ -81,13 +81,14 @@ pidfile $PIDS/redis.pid
 logfile $LOGS/redis.log
 CONF
   )
-  redis-server "$STATE/redis/redis.conf"
+  redis-server "$STATE/redis/redis.conf" 9>&-
   wait_for redis 20 redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$REDIS_PASSWORD" ping
 }
 
 spawn() { # name logfile command... — background process with a PID file
   local name="$1"; shift
-  nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # 9>&-: long-running children must not inherit the start lock (see the bottom of this file).
+  nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo $! > "$PIDS/$name.pid"
 }
 
@@ -173,7 +174,7 @@ INFO
 
 cmd="${1:-status}"; shift || true
 # Concurrent starts of one stack (two terminals, parallel test runs) queue up here.
-case "$cmd" in start-services|start-apps|stop) exec 9>"$STATE/.lock"; flock 9 ;; esac
+case "$cmd" in start-services|start-apps|stop) exec 9>"$STATE/.lock"; flock -w 600 9 || die "another start or stop of this stack holds $STATE/.lock" ;; esac
 case "$cmd" in
   start-services)
     start_postgres; say "postgres up on $PG_PORT"

@@ -18,6 +18,7 @@ import {
   startGitHttpServer,
   type TestUser,
   uniqueName,
+  waitFor,
 } from '@archiver/testing';
 
 // Listing, reading, downloading and deleting archives through the REST API of a real frontend
@@ -37,6 +38,20 @@ interface ArchiveBody {
   requestedBy: string;
   existing?: boolean;
   [key: string]: unknown;
+}
+
+/**
+ * These tests assert the states the frontend leaves archives in, so no injector may consume the
+ * stack's queue meanwhile; the pipeline tests run one (integration files run one at a time in
+ * `npm run test:integration`). Waits for such a run to end rather than failing obscurely.
+ */
+async function waitUntilNoInjector(queue: Queue): Promise<void> {
+  await waitFor(
+    'no injector consuming queue "pending" of the test stack (run integration files one at a time)',
+    async () => ((await queue.getWorkersCount()) === 0 ? true : undefined),
+    60_000,
+    500,
+  );
 }
 
 describe('REST API: reading and removing archives', () => {
@@ -81,6 +96,7 @@ describe('REST API: reading and removing archives', () => {
   const repoUrl = (name: string) => git.url(`${name}-${uniqueName('r')}`);
 
   beforeAll(async () => {
+    await waitUntilNoInjector(pendingQueue);
     workDir = await mkdtemp(path.join(tmpdir(), 'archiver-api-'));
     repos = await createFixtureRepos(workDir);
     git = await startGitHttpServer({ root: repos.root });
@@ -94,21 +110,26 @@ describe('REST API: reading and removing archives', () => {
   });
 
   afterAll(async () => {
-    await frontend?.stop();
-    // Every URL this file submitted names its own fixture server's port: those rows are ours.
-    const mine = git ? await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: `${git.baseUrl}/` } } }) : [];
-    // No injector may pick these up later: drop their jobs, then the rows, then any snapshot objects.
-    await Promise.all(mine.map((a) => pendingQueue.remove(a.id).catch(() => 0)));
-    await prisma.archive.deleteMany({ where: { id: { in: mine.map((a) => a.id) } } });
-    for (const bucket of new Set(mine.map((a) => a.bucket).filter((b): b is string => b !== null))) {
-      if (await store.bucketExists(bucket)) {
+    try {
+      await frontend?.stop();
+      // Every URL this file submitted names its own fixture server's port: those rows are ours.
+      const mine = git ? await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: `${git.baseUrl}/` } } }) : [];
+      // No injector may pick these up later: drop their jobs, then the rows, then any snapshot objects.
+      await Promise.all(mine.map((a) => pendingQueue.remove(a.id).catch(() => 0)));
+      await prisma.archive.deleteMany({ where: { id: { in: mine.map((a) => a.id) } } });
+      for (const bucket of new Set(mine.map((a) => a.bucket).filter((b): b is string => b !== null))) {
+        if (!(await store.bucketExists(bucket))) continue;
         await store.removePrefix(bucket, 'snapshots/');
         await store.removeBucketIfEmpty(bucket);
       }
+    } finally {
+      // Closed whatever happened above: an open Redis or Postgres handle would keep Jest from exiting.
+      const closed = await Promise.allSettled([git?.stop(), keycloak.cleanup(), pendingQueue.close(), prisma.$disconnect()]);
+      store.close();
+      if (workDir) await rm(workDir, { recursive: true, force: true });
+      const failure = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
     }
-    await Promise.all([git?.stop(), keycloak.cleanup(), pendingQueue.close(), prisma.$disconnect()]);
-    store.close();
-    if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
   describe('GET /api/archives', () => {

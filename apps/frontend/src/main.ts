@@ -5,6 +5,8 @@ import { serveWebAssets } from './web/web-assets';
 
 void bootstrap('frontend', FrontendModule, (app, config) => {
   app.set('trust proxy', 'loopback');
+  // Requests are small JSON documents (a batch of 100 URLs is well under this).
+  app.useBodyParser('json', { limit: '64kb' });
   serveWebAssets(app, config);
   const document = SwaggerModule.createDocument(
     app,

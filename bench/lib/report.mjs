@@ -1,0 +1,64 @@
+// The table printed by `make bench` (and copied into bench/README.md), and the issue's targets.
+
+/** Each target of issue 5 with whether this run met it (null when the phase did not run). */
+export function targets(r) {
+  const check = (section, test) => (r[section] ? test(r[section]) : null);
+  return {
+    ingest: check('ingest', (i) => i.ratio >= 0.5 && i.p99Ms <= 50 && i.lost === 0 && i.errors === 0),
+    pipeline: check('pipeline', (p) => p.ratio <= 1.2),
+    upload: check('upload', (u) => u.ratio >= 0.8),
+    memory: check('memory', (m) => m.workerPeakRssMb <= 300),
+    scale: check('scale', (s) => s.ratio >= 1.6),
+  };
+}
+
+const met = (v) => (v === null ? 'not run' : v ? 'met' : '**not met**');
+const n = (v, unit = '') => (v === null || v === undefined ? '–' : `${v}${unit}`);
+
+export function formatTable(r, d, env) {
+  const t = targets(r);
+  const rows = [['figure', 'measured', 'same-run baseline', 'ratio', 'target', '']];
+  const i = r.ingest;
+  rows.push([
+    'Ingest: `POST /api/archives` (20 conns, 15 s)',
+    i ? `${i.rps} req/s, p50 ${i.p50Ms} ms, p99 ${i.p99Ms} ms, ${i.errors} errors, lost ${i.lost}` : '–',
+    i ? `${i.baselineRps} req/s \`GET /config.json\`` + (d.ingest ? ` (\`/health\`: ${d.ingest.health.rps} req/s)` : '') : '–',
+    n(i?.ratio),
+    '≥ 0.5, p99 ≤ 50 ms, lost 0',
+    met(t.ingest),
+  ]);
+  const p = r.pipeline;
+  rows.push(['Pipeline: 3 large + 32 tiny repos, submit → all completed', p ? `${p.seconds} s` : '–', p ? `${p.baselineSeconds} s by hand` : '–', n(p?.ratio), '≤ 1.2', met(t.pipeline)]);
+  const u = r.upload;
+  rows.push([
+    'Upload: 10,000 files, uploader',
+    u ? `${u.objectsPerS} objects/s, ${u.mbPerS} MB/s` : '–',
+    u ? `${u.baselineObjectsPerS} objects/s raw putObject loop` : '–',
+    n(u?.ratio),
+    '≥ 0.8',
+    met(t.upload),
+  ]);
+  const m = r.memory;
+  const md = d.memory;
+  rows.push([
+    'Memory: worker peak RSS',
+    m ? `${m.workerPeakRssMb} MB` + (md ? ` (200 MiB binary: ${md.binary200MiB.peakRssMb}, 10k files: ${md.files10k.peakRssMb}; idle ${md.binary200MiB.startRssMb})` : '') : '–',
+    '–',
+    '–',
+    '≤ 300 MB',
+    met(t.memory),
+  ]);
+  const s = r.scale;
+  rows.push([
+    `Scale: 32 tiny repos, WORKER_CONCURRENCY=${env.workerConcurrency}`,
+    s ? `2 workers ${s.twoWorkersPerS} archives/s` : '–',
+    s ? `1 worker ${s.oneWorkerPerS} archives/s` : '–',
+    n(s?.ratio),
+    '≥ 1.6',
+    met(t.scale),
+  ]);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const line = (row) => `| ${row.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n') +
+    `\n\nMachine: ${r.machine.cores} cores, ${r.machine.memGiB} GiB.`;
+}

@@ -1,0 +1,108 @@
+// Ingest: authenticated POST /api/archives under autocannon against a frontend with no
+// injector or worker running, so every accepted archive must sit in Postgres (pending) with
+// its job waiting in the `pending` queue. Baseline: GET /config.json of the same app — public,
+// answered from memory, through the same Express/Nest stack and global auth guard.
+// /health is measured too, for information only: it pings Postgres, Redis, MinIO and
+// Keycloak on every call, so it is not a trivial route.
+import { db, log, queue, require, round, startApp, token } from '../lib/common.mjs';
+
+const CONNECTIONS = 20;
+const POST_SECONDS = 15;
+const BASELINE_SECONDS = 10;
+const HEALTH_SECONDS = 5;
+const WARMUP_SECONDS = 3;
+// An allowlisted loopback host (ARCHIVER_ALLOWED_HOSTS of the bench stack); nothing listens
+// there and nothing will fetch: no injector or worker runs during this phase.
+const TARGET = 'http://127.0.0.1:9';
+
+function cannon(options) {
+  const autocannon = require('autocannon');
+  return autocannon({ connections: CONNECTIONS, timeout: 10, ...options });
+}
+
+const summary = (r) => ({
+  rps: round(r.requests.average, 0),
+  p50Ms: round(r.latency.p50, 1),
+  p99Ms: round(r.latency.p99, 1),
+  errors: r.errors + r.timeouts + r.non2xx,
+  requests: r.requests.total,
+});
+
+async function post(frontendUrl, tag, seconds, accepted) {
+  const bearer = await token();
+  let n = 0;
+  return cannon({
+    url: frontendUrl,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/archives',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        // A distinct repository per request: a repeated URL would be answered from the dedupe.
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ url: `${TARGET}/${tag}/r/${n++}.git` }) }),
+        onResponse: (status, body) => {
+          if (status === 202) accepted.push(JSON.parse(body).id);
+        },
+      },
+    ],
+  });
+}
+
+/** Every 202'd archive must exist in Postgres and have its job in the `pending` queue. */
+async function countLost(ids) {
+  const found = new Set();
+  for (let i = 0; i < ids.length; i += 5000) {
+    const { rows } = await db().query('SELECT id FROM archive WHERE id = ANY($1::uuid[])', [ids.slice(i, i + 5000)]);
+    for (const row of rows) found.add(row.id);
+  }
+  const pending = queue('pending');
+  let lost = 0;
+  for (let i = 0; i < ids.length; i += 500) {
+    const jobs = await Promise.all(ids.slice(i, i + 500).map((id) => pending.getJob(id)));
+    jobs.forEach((job, k) => {
+      const id = ids[i + k];
+      if (!found.has(id) || !job || job.data?.archiveId !== id) lost++;
+    });
+  }
+  return lost;
+}
+
+async function cleanUp(tag) {
+  const { rows } = await db().query('DELETE FROM archive WHERE url LIKE $1 RETURNING id', [`${TARGET}/${tag}/%`]);
+  const pending = queue('pending');
+  for (let i = 0; i < rows.length; i += 500) await Promise.all(rows.slice(i, i + 500).map((r) => pending.remove(r.id)));
+  return rows.length;
+}
+
+export async function ingest() {
+  const tag = `bench-ingest-${Date.now()}`;
+  const frontend = await startApp('frontend');
+  const accepted = [];
+  try {
+    log('ingest: warm-up');
+    await cannon({ url: `${frontend.url}/config.json`, duration: WARMUP_SECONDS });
+    await post(frontend.url, `${tag}-warmup`, WARMUP_SECONDS, []);
+
+    log(`ingest: baseline GET /config.json, ${BASELINE_SECONDS} s x ${CONNECTIONS} connections`);
+    const baseline = summary(await cannon({ url: `${frontend.url}/config.json`, duration: BASELINE_SECONDS }));
+    log(`ingest: POST /api/archives, ${POST_SECONDS} s x ${CONNECTIONS} connections`);
+    const load = summary(await post(frontend.url, tag, POST_SECONDS, accepted));
+    log(`ingest: GET /health (information), ${HEALTH_SECONDS} s`);
+    const health = summary(await cannon({ url: `${frontend.url}/health`, duration: HEALTH_SECONDS }));
+
+    const lost = await countLost(accepted);
+    log(`ingest: ${accepted.length} accepted, ${lost} lost`);
+    return {
+      result: { ...pick(load), baselineRps: baseline.rps, ratio: round(load.rps / baseline.rps, 2), lost },
+      details: { connections: CONNECTIONS, seconds: POST_SECONDS, accepted: accepted.length, post: load, baselineConfigJson: baseline, health },
+    };
+  } finally {
+    await frontend.stop();
+    const removed = await cleanUp(tag).catch((error) => log(`ingest clean-up failed: ${error.message}`));
+    await cleanUp(`${tag}-warmup`).catch(() => undefined);
+    log(`ingest: removed ${removed} archives and their jobs`);
+  }
+}
+
+const pick = ({ rps, p50Ms, p99Ms, errors }) => ({ rps, p50Ms, p99Ms, errors });

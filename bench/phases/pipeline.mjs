@@ -1,0 +1,71 @@
+// Pipeline: every bench repository submitted through REST at once; wall time from the first
+// submit until the last archive is completed (max finished_at, so the poll interval does not
+// count). Baseline: the same repositories archived by hand (bench/lib/by-hand.mjs) with as
+// many in parallel as one worker runs (WORKER_CONCURRENCY) and the same upload parallelism.
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { archiveByHand, minioClient, removeBucket } from '../lib/by-hand.mjs';
+import { deleteArchives, env, log, mapLimit, round, startApp, submit, waitFinished } from '../lib/common.mjs';
+import { tinyNames } from '../lib/repos.mjs';
+
+export const pipelineOrder = () => ['history', 'files', 'binary', ...tinyNames()];
+
+/** Submits `names` and waits; returns seconds from the first submit to the last finished_at, and the rows. */
+export async function archiveThroughApi(ctx, names, { timeoutMs = 600_000 } = {}) {
+  const started = Date.now();
+  const ids = [];
+  for (const name of names) ids.push((await submit(ctx.frontend.url, ctx.git.url(name))).id);
+  const rows = await waitFinished(ids, { timeoutMs });
+  const failed = rows.filter((r) => r.status !== 'completed');
+  if (failed.length) throw new Error(`${failed.length} archive(s) failed: ${failed.map((r) => `${r.url}: ${r.error_code} ${r.error}`).join('; ')}`);
+  const end = Math.max(...rows.map((r) => r.finished_at.getTime()));
+  return { ids, rows, seconds: (end - started) / 1000 };
+}
+
+/** Stage times of one archive row, for the details file. */
+export function stages(row) {
+  const t = (d) => d.getTime();
+  return {
+    url: row.url.replace(/^http:\/\/127\.0\.0\.1:\d+\//, ''),
+    waitS: round((t(row.started_at) - t(row.created_at)) / 1000, 2),
+    runS: round((t(row.finished_at) - t(row.started_at)) / 1000, 2),
+    files: row.file_count,
+    mb: round(Number(row.byte_count) / 1e6, 1),
+  };
+}
+
+export async function pipeline(ctx, { workerArgs = [] } = {}) {
+  const names = pipelineOrder();
+  const worker = await startApp('worker', {}, { nodeArgs: workerArgs });
+  let api;
+  try {
+    log(`pipeline: ${names.length} repositories through the API (1 worker, WORKER_CONCURRENCY=${env.workerConcurrency})`);
+    api = await archiveThroughApi(ctx, names);
+    log(`pipeline: ${api.seconds.toFixed(1)} s`);
+  } finally {
+    await worker.stop();
+  }
+  if (api) await deleteArchives(ctx.frontend.url, api.ids);
+
+  log('pipeline: baseline by hand');
+  const client = minioClient();
+  const workDir = path.join(env.state, 'by-hand');
+  const buckets = names.map((_, i) => `bench-by-hand-${Date.now()}-${i}`);
+  await mkdir(workDir, { recursive: true });
+  let baselineSeconds;
+  try {
+    const started = Date.now();
+    await mapLimit(names, env.workerConcurrency, (name, i) =>
+      archiveByHand(client, ctx.git.url(name), { bucket: buckets[i], workDir, uploadConcurrency: env.uploadConcurrency }),
+    );
+    baselineSeconds = (Date.now() - started) / 1000;
+    log(`pipeline: baseline ${baselineSeconds.toFixed(1)} s`);
+  } finally {
+    for (const bucket of buckets) await removeBucket(client, bucket).catch((error) => log(`could not remove ${bucket}: ${error.message}`));
+    await rm(workDir, { recursive: true, force: true });
+  }
+  return {
+    result: { seconds: round(api.seconds, 2), baselineSeconds: round(baselineSeconds, 2), ratio: round(api.seconds / baselineSeconds, 2) },
+    details: { repositories: names.length, workerConcurrency: env.workerConcurrency, uploadConcurrency: env.uploadConcurrency, archives: api.rows.map(stages).filter((s) => !s.url.startsWith('tiny')) },
+  };
+}

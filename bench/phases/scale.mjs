@@ -1,0 +1,45 @@
+// Scale: archives/s of 1 vs 2 worker processes on the tiny repositories. The `archive` queue
+// is paused while the workers start and every archive is submitted and injected, so the
+// measured span — resume until the last finished_at — holds only the workers' work, not
+// process start-up or the API. Rounds run 1, 2, 2, 1 workers so drift hits both sides alike.
+import { deleteArchives, env, log, queue, round, startApp, submit, waitFinished } from '../lib/common.mjs';
+import { tinyNames } from '../lib/repos.mjs';
+
+async function measureRound(ctx, workers) {
+  const archive = queue('archive');
+  await archive.pause();
+  const procs = [];
+  let ids = [];
+  try {
+    for (let i = 0; i < workers; i++) procs.push(await startApp('worker'));
+    for (const name of tinyNames()) ids.push((await submit(ctx.frontend.url, ctx.git.url(name))).id);
+    await waitFinished(ids, { statuses: ['queued'], intervalMs: 50, timeoutMs: 60_000 });
+    const started = Date.now();
+    await archive.resume();
+    const rows = await waitFinished(ids, { intervalMs: 50 });
+    const failed = rows.filter((r) => r.status !== 'completed');
+    if (failed.length) throw new Error(`scale: ${failed.length} archive(s) failed: ${failed[0].error_code} ${failed[0].error}`);
+    const end = Math.max(...rows.map((r) => r.finished_at.getTime()));
+    return ids.length / ((end - started) / 1000);
+  } finally {
+    await archive.resume();
+    await Promise.all(procs.map((p) => p.stop()));
+    await deleteArchives(ctx.frontend.url, ids);
+  }
+}
+
+export async function scale(ctx) {
+  const perS = { 1: [], 2: [] };
+  for (const workers of [1, 2, 2, 1]) {
+    const rate = await measureRound(ctx, workers);
+    perS[workers].push(rate);
+    log(`scale: ${workers} worker(s): ${rate.toFixed(2)} archives/s`);
+  }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const one = mean(perS[1]);
+  const two = mean(perS[2]);
+  return {
+    result: { oneWorkerPerS: round(one, 2), twoWorkersPerS: round(two, 2), ratio: round(two / one, 2) },
+    details: { repositories: tinyNames().length, workerConcurrency: env.workerConcurrency, rounds: perS },
+  };
+}
