@@ -3,7 +3,17 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.local/**', 'artifacts/**', 'coverage/**', 'libs/database/src/generated/**', 'bench/results/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.local/**',
+      'artifacts/**',
+      'coverage/**',
+      'libs/database/src/generated/**',
+      'bench/results/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   prettier,
   {
@@ -12,7 +22,11 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read settings through @archiver/config (libs/config is the one place that reads the environment).' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read settings through @archiver/config (libs/config is the one place that reads the environment).',
+        },
       ],
     },
   },

@@ -16,7 +16,8 @@ function fill(text) {
 
 async function call(path, init = {}) {
   const res = await fetch(base + path, { ...init, signal: AbortSignal.timeout(15000) });
-  if (!res.ok && res.status !== 404 && res.status !== 409) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
+  if (!res.ok && res.status !== 404 && res.status !== 409)
+    throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
   return res;
 }
 
@@ -38,7 +39,8 @@ async function syncClient(realmName, client) {
   const existing = await (await call(mappersPath, { headers })).json();
   for (const mapper of protocolMappers) {
     const current = existing.find((m) => m.name === mapper.name);
-    if (current) await call(`${mappersPath}/${current.id}`, { method: 'PUT', headers, body: JSON.stringify({ ...mapper, id: current.id }) });
+    if (current)
+      await call(`${mappersPath}/${current.id}`, { method: 'PUT', headers, body: JSON.stringify({ ...mapper, id: current.id }) });
     else await call(mappersPath, { method: 'POST', headers, body: JSON.stringify(mapper) });
   }
 }
@@ -70,7 +72,11 @@ if (existing.status === 404) {
     const [found] = await (await call(`/admin/realms/${realm.realm}/users?exact=true&username=${user.username}`, { headers })).json();
     if (!found) continue;
     const credential = user.credentials[0];
-    await call(`/admin/realms/${realm.realm}/users/${found.id}/reset-password`, { method: 'PUT', headers, body: JSON.stringify(credential) });
+    await call(`/admin/realms/${realm.realm}/users/${found.id}/reset-password`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify(credential),
+    });
   }
   console.log(`[keycloak] realm ${realm.realm} present; clients and demo passwords synced`);
 }

@@ -29,7 +29,10 @@ async function loadEngine(schema) {
 }
 
 async function migrationList() {
-  const dirs = (await readdir(migrationsDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const dirs = (await readdir(migrationsDir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   const lockPath = path.join(migrationsDir, 'migration_lock.toml');
   return {
     baseDir: migrationsDir,
@@ -40,7 +43,10 @@ async function migrationList() {
         path: name,
         migrationFile: {
           path: 'migration.sql',
-          content: await readFile(path.join(migrationsDir, name, 'migration.sql'), 'utf8').then((ok) => ({ tag: 'ok', value: ok }), (e) => ({ tag: 'error', value: String(e) })),
+          content: await readFile(path.join(migrationsDir, name, 'migration.sql'), 'utf8').then(
+            (ok) => ({ tag: 'ok', value: ok }),
+            (e) => ({ tag: 'error', value: String(e) }),
+          ),
         },
       })),
     ),

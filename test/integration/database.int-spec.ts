@@ -6,7 +6,11 @@ describe('ArchiveRepository on the real Postgres', () => {
   const prisma = new PrismaService(loadConfig());
   const sut = new ArchiveRepository(prisma);
   const requestedBy = `test-${randomUUID()}`;
-  const newArchive = (name: string = randomUUID()) => ({ url: `https://example.org/${name}.git`, normalizedUrl: `https://example.org/${name}`, requestedBy });
+  const newArchive = (name: string = randomUUID()) => ({
+    url: `https://example.org/${name}.git`,
+    normalizedUrl: `https://example.org/${name}`,
+    requestedBy,
+  });
 
   afterAll(async () => {
     await prisma.archive.deleteMany({ where: { requestedBy } });
@@ -33,7 +37,10 @@ describe('ArchiveRepository on the real Postgres', () => {
     expect(await sut.markRunning(archive.id, new Date(Date.now() + 60))).toMatchObject({ startedAt: t2, attempts: 2 });
 
     await sut.claimSnapshotLocation(archive.id, 'bucket-a', 'snapshots/1/');
-    expect(await sut.claimSnapshotLocation(archive.id, 'bucket-b', 'snapshots/2/')).toMatchObject({ bucket: 'bucket-a', prefix: 'snapshots/1/' });
+    expect(await sut.claimSnapshotLocation(archive.id, 'bucket-b', 'snapshots/2/')).toMatchObject({
+      bucket: 'bucket-a',
+      prefix: 'snapshots/1/',
+    });
 
     const t3 = new Date(Date.now() + 30);
     const done = await sut.markCompleted(archive.id, { commit: 'abc', refCount: 2, fileCount: 3, byteCount: 4n }, t3);

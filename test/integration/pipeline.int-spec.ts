@@ -18,7 +18,8 @@ import {
 } from '@archiver/testing';
 
 const run = promisify(execFile);
-const git = async (args: string[], cwd?: string) => (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' })).stdout;
+const git = async (args: string[], cwd?: string) =>
+  (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' })).stdout;
 
 interface ArchiveView {
   id: string;
@@ -127,8 +128,16 @@ describe('archive pipeline end to end', () => {
     }
 
     // The manifest is there and right.
-    const manifest = JSON.parse((await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString()) as SnapshotManifest;
-    expect(manifest).toMatchObject({ archiveId: done.id, commit: head, fileCount: files.length, empty: false, defaultBranch: 'refs/heads/main' });
+    const manifest = JSON.parse(
+      (await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString(),
+    ) as SnapshotManifest;
+    expect(manifest).toMatchObject({
+      archiveId: done.id,
+      commit: head,
+      fileCount: files.length,
+      empty: false,
+      defaultBranch: 'refs/heads/main',
+    });
     expect(manifest.timestamps.finishedAt).toBe(done.finishedAt);
 
     // The bundle restores every ref with plain git.
@@ -145,7 +154,9 @@ describe('archive pipeline end to end', () => {
   it('archives a repository whose default branch is not main', async () => {
     const done = await settled((await submit(http.url('trunk'))).id);
     expect(done.status).toBe('completed');
-    const manifest = JSON.parse((await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString()) as SnapshotManifest;
+    const manifest = JSON.parse(
+      (await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString(),
+    ) as SnapshotManifest;
     expect(manifest.defaultBranch).toBe('refs/heads/trunk');
     expect(done.commit).toBe((await git(['rev-parse', 'trunk'], fixtures.trunk)).toString().trim());
   });
@@ -153,7 +164,9 @@ describe('archive pipeline end to end', () => {
   it('completes an empty repository with no files and says so', async () => {
     const done = await settled((await submit(http.url('empty'))).id);
     expect(done).toMatchObject({ status: 'completed', fileCount: 0, commit: null, refCount: 0 });
-    const manifest = JSON.parse((await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString()) as SnapshotManifest;
+    const manifest = JSON.parse(
+      (await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString(),
+    ) as SnapshotManifest;
     expect(manifest).toMatchObject({ empty: true, files: [], bundle: null });
   });
 
@@ -168,7 +181,9 @@ describe('archive pipeline end to end', () => {
 
   it('survives a worker killed with SIGKILL mid-clone: completed once, no temp dir left', async () => {
     const submitted = await submit(slowHttp.url('multi'));
-    await waitFor('the worker to start cloning', async () => ((await api<ArchiveView>('GET', `/api/archives/${submitted.id}`)).body.status === 'running' ? true : undefined));
+    await waitFor('the worker to start cloning', async () =>
+      (await api<ArchiveView>('GET', `/api/archives/${submitted.id}`)).body.status === 'running' ? true : undefined,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const worker = apps.find((a) => a.name === 'worker')!;
     await worker.kill();

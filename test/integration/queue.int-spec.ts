@@ -29,7 +29,11 @@ describe('BullMQ through Redis between processes', () => {
   });
 
   const newArchive = () =>
-    archives.createOrFindActive({ url: `https://example.org/${randomUUID()}.git`, normalizedUrl: `https://example.org/${randomUUID()}`, requestedBy });
+    archives.createOrFindActive({
+      url: `https://example.org/${randomUUID()}.git`,
+      normalizedUrl: `https://example.org/${randomUUID()}`,
+      requestedBy,
+    });
 
   it('injector stamps the archive and hands it to the archive queue', async () => {
     const { archive } = await newArchive();

@@ -18,12 +18,16 @@ import { WebModule } from './web/web.module';
     QueueModule,
     StorageModule,
     AuthModule,
-    HealthModule.forApp('frontend', {
-      postgres: PostgresHealthIndicator,
-      redis: RedisHealthIndicator,
-      minio: MinioHealthIndicator,
-      keycloak: KeycloakHealthIndicator,
-    }, [AuthModule]),
+    HealthModule.forApp(
+      'frontend',
+      {
+        postgres: PostgresHealthIndicator,
+        redis: RedisHealthIndicator,
+        minio: MinioHealthIndicator,
+        keycloak: KeycloakHealthIndicator,
+      },
+      [AuthModule],
+    ),
     ArchivesModule,
     StatsModule,
     WebModule,

@@ -8,7 +8,12 @@ import { InjectService } from './inject/inject.service';
 import { ReconcileService } from './inject/reconcile.service';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, QueueModule, HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator })],
+  imports: [
+    ConfigModule,
+    DatabaseModule,
+    QueueModule,
+    HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator }),
+  ],
   providers: [InjectService, InjectProcessor, ReconcileService],
 })
 export class InjectorModule {}

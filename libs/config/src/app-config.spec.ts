@@ -20,7 +20,12 @@ describe('parseConfig', () => {
   });
 
   it('parses lists and numbers', () => {
-    const sut = parseConfig({ ...valid, ARCHIVER_ALLOWED_HOSTS: ' 127.0.0.0/8, ::1 ,localhost', CLONE_TIMEOUT_SECONDS: '30', FRONTEND_PORT: '8000' });
+    const sut = parseConfig({
+      ...valid,
+      ARCHIVER_ALLOWED_HOSTS: ' 127.0.0.0/8, ::1 ,localhost',
+      CLONE_TIMEOUT_SECONDS: '30',
+      FRONTEND_PORT: '8000',
+    });
     expect(sut.clone.allowedHosts).toEqual(['127.0.0.0/8', '::1', 'localhost']);
     expect(sut.clone.timeoutMs).toBe(30_000);
     expect(sut.http.ports.frontend).toBe(8000);

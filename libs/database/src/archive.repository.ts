@@ -57,11 +57,7 @@ export class ArchiveRepository {
 
   /** pending → queued, stamping injectedAt once. Null when the archive is not pending (already handled). */
   markQueued(id: string, at: Date): Promise<ArchiveRecord | null> {
-    return this.transition(
-      Prisma.sql`status = 'queued', injected_at = COALESCE(injected_at, ${at})`,
-      id,
-      ['pending'],
-    );
+    return this.transition(Prisma.sql`status = 'queued', injected_at = COALESCE(injected_at, ${at})`, id, ['pending']);
   }
 
   /** queued → running for an attempt, stamping startedAt once. A retry finds it already running. */
@@ -76,11 +72,7 @@ export class ArchiveRepository {
 
   /** Fixes where this archive's snapshot lives, once: every retry writes to the same prefix. */
   claimSnapshotLocation(id: string, bucket: string, prefix: string): Promise<ArchiveRecord | null> {
-    return this.transition(
-      Prisma.sql`bucket = COALESCE(bucket, ${bucket}), prefix = COALESCE(prefix, ${prefix})`,
-      id,
-      ['running'],
-    );
+    return this.transition(Prisma.sql`bucket = COALESCE(bucket, ${bucket}), prefix = COALESCE(prefix, ${prefix})`, id, ['running']);
   }
 
   markCompleted(id: string, stats: SnapshotStats, at: Date): Promise<ArchiveRecord | null> {
@@ -157,8 +149,9 @@ export class ArchiveRepository {
 
   private async transition(set: Prisma.Sql, id: string, from: ArchiveStatus[]): Promise<ArchiveRecord | null> {
     const allowed = Prisma.join(from.map((s) => Prisma.sql`${s}::"ArchiveStatus"`));
-    const rows = await this.run(() =>
-      this.prisma.$queryRaw<RawArchiveRow[]>`
+    const rows = await this.run(
+      () =>
+        this.prisma.$queryRaw<RawArchiveRow[]>`
         UPDATE archive SET ${set}, updated_at = now() WHERE id = ${id}::uuid AND status IN (${allowed}) RETURNING *`,
     );
     return rows[0] ? fromRow(rows[0]) : null;
@@ -212,7 +205,8 @@ function isPrismaCode(error: unknown, code: string): boolean {
 
 function translate(error: unknown): Error {
   if (error instanceof DatabaseError) return error;
-  if (isPrismaCode(error, PrismaCode.RecordNotFound)) return new DatabaseError(DatabaseErrorCode.NotFound, 'Archive not found', { cause: error });
+  if (isPrismaCode(error, PrismaCode.RecordNotFound))
+    return new DatabaseError(DatabaseErrorCode.NotFound, 'Archive not found', { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   if (/ECONNREFUSED|ETIMEDOUT|Can't reach database|Connection terminated|timeout exceeded|ENOTFOUND|P1001|P1017/i.test(message)) {
     return new DatabaseError(DatabaseErrorCode.Unavailable, 'The database is unavailable; try again shortly', { cause: error });

@@ -35,20 +35,22 @@ export abstract class QueueConsumer<Q extends QueueName> implements OnApplicatio
    * (SIGKILL, OOM) releases its job to another worker after about this long.
    */
   start(concurrency: number, lockMs = 30_000): void {
-    this.worker = new Worker<JobPayload<Q>>(
-      this.queueName,
-      (job) => this.handle(job.data, contextOf(job)),
-      {
-        connection: redisOptions(this.config.redis.url, 'worker'),
-        concurrency,
-        autorun: true,
-        lockDuration: lockMs,
-        stalledInterval: lockMs,
-      },
-    );
+    this.worker = new Worker<JobPayload<Q>>(this.queueName, (job) => this.handle(job.data, contextOf(job)), {
+      connection: redisOptions(this.config.redis.url, 'worker'),
+      concurrency,
+      autorun: true,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+    });
     this.worker.on('error', (error) => this.logger.warn({ msg: 'queue connection error', queue: this.queueName, error: error.message }));
     this.worker.on('failed', (job, error) =>
-      this.logger.warn({ msg: 'job attempt failed', queue: this.queueName, jobId: job?.id, attempt: job?.attemptsMade, error: error.message }),
+      this.logger.warn({
+        msg: 'job attempt failed',
+        queue: this.queueName,
+        jobId: job?.id,
+        attempt: job?.attemptsMade,
+        error: error.message,
+      }),
     );
     this.logger.log({ msg: 'consuming', queue: this.queueName, concurrency });
   }

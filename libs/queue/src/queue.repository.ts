@@ -23,7 +23,9 @@ export class QueueRepository implements OnModuleDestroy {
     try {
       await this.queue(queue).add(queue, payload, { ...JOB_OPTIONS[queue], jobId: payload.archiveId });
     } catch (error) {
-      throw new QueueError(QueueErrorCode.Unavailable, `Could not queue the job on "${queue}": ${(error as Error).message}`, { cause: error });
+      throw new QueueError(QueueErrorCode.Unavailable, `Could not queue the job on "${queue}": ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 

@@ -4,7 +4,14 @@ import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRecord, ArchiveRepository } from '@archiver/database';
 import { RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError } from '@archiver/queue';
-import { bucketNameFor, ObjectStoreRepository, SnapshotFileSource, SnapshotManifest, snapshotPrefix, SnapshotWriter } from '@archiver/storage';
+import {
+  bucketNameFor,
+  ObjectStoreRepository,
+  SnapshotFileSource,
+  SnapshotManifest,
+  snapshotPrefix,
+  SnapshotWriter,
+} from '@archiver/storage';
 import { WorkDirs } from '../clone/work-dir';
 import { describeFailure } from './archive-failure';
 
@@ -96,7 +103,11 @@ export class ArchiveService {
       empty: commit === null,
     };
     await writer.writeManifest(manifest);
-    await this.archives.markCompleted(archive.id, { commit, refCount: refs.length, fileCount: files.length, byteCount: BigInt(byteCount) }, finishedAt);
+    await this.archives.markCompleted(
+      archive.id,
+      { commit, refCount: refs.length, fileCount: files.length, byteCount: BigInt(byteCount) },
+      finishedAt,
+    );
     this.logger.log({
       msg: commit ? 'archived' : 'archived an empty repository (no commits, no files)',
       archiveId: archive.id,
@@ -110,10 +121,20 @@ export class ArchiveService {
   private async fail(archive: Located, writer: SnapshotWriter, error: unknown, context: JobContext): Promise<never> {
     const failure = describeFailure(error);
     // Nothing half-written may look complete: the manifest is removed first, then the rest.
-    await writer.abort().catch((cleanup: Error) => this.logger.warn({ msg: 'could not remove a partial snapshot', archiveId: archive.id, error: cleanup.message }));
+    await writer
+      .abort()
+      .catch((cleanup: Error) =>
+        this.logger.warn({ msg: 'could not remove a partial snapshot', archiveId: archive.id, error: cleanup.message }),
+      );
     if (failure.transient && !context.lastAttempt) {
       await this.archives.recordAttemptError(archive.id, failure.code, `Attempt ${context.attempt} failed: ${failure.message}`);
-      this.logger.warn({ msg: 'attempt failed; will retry', archiveId: archive.id, attempt: context.attempt, code: failure.code, error: failure.message });
+      this.logger.warn({
+        msg: 'attempt failed; will retry',
+        archiveId: archive.id,
+        attempt: context.attempt,
+        code: failure.code,
+        error: failure.message,
+      });
       throw error;
     }
     await this.archives.markFailed(archive.id, failure.code, failure.message, new Date());
@@ -122,7 +143,10 @@ export class ArchiveService {
   }
 }
 
-async function* toSources(reader: RepositoryReader, entries: Awaited<ReturnType<RepositoryReader['listTree']>>): AsyncGenerator<SnapshotFileSource> {
+async function* toSources(
+  reader: RepositoryReader,
+  entries: Awaited<ReturnType<RepositoryReader['listTree']>>,
+): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(entries)) {
     yield { path: entry.path, size, mode: entry.mode, sha: entry.sha, stream };
   }

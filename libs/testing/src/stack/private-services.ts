@@ -12,7 +12,13 @@ export interface PrivateService {
   stop(): Promise<void>;
 }
 
-async function run(command: string, args: string[], env: NodeJS.ProcessEnv, ready: () => Promise<boolean>, dir: string): Promise<ChildProcess> {
+async function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: () => Promise<boolean>,
+  dir: string,
+): Promise<ChildProcess> {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
   await waitFor(`${path.basename(command)} to start`, async () => ((await ready().catch(() => false)) ? true : undefined), 30_000);
   child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -42,7 +48,13 @@ export async function startPrivateRedis(): Promise<PrivateService> {
       client.disconnect();
     }
   };
-  const child = await run('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {}, ping, dir);
+  const child = await run(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+    {},
+    ping,
+    dir,
+  );
   return { url: `redis://127.0.0.1:${port}`, stop: stopper(child) };
 }
 
