@@ -59,7 +59,8 @@ install_go() { # name module version
   local vfile="$LOCAL/bin/.$1.version"
   if [ ! -x "$LOCAL/bin/$1" ] || [ "$(cat "$vfile" 2>/dev/null)" != "$3" ]; then
     ok "building $1 $3 (takes a few minutes the first time)"
-    GOBIN="$LOCAL/bin" GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOPATH="${GOPATH:-$LOCAL/go}" go install "$2@$3"
+    # Only the binaries are project-local; Go keeps its module and build caches where it always does.
+    GOBIN="$LOCAL/bin" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install "$2@$3"
     echo "$3" > "$vfile"
   fi
 }
