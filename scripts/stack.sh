@@ -39,13 +39,29 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; 
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
 psql_super() { PGPASSWORD="$POSTGRES_SUPERUSER_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 
+# The postgres user must be able to reach its data dir inside the project. A checkout in a
+# private dir (e.g. made by mktemp -d, mode 700) blocks it, so grant traverse-only (o+x)
+# permission on the path where it is missing — nothing becomes listable or readable.
+grant_pg_traverse() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  local path="" part
+  IFS=/ read -ra parts <<<"${STATE#/}"
+  for part in "${parts[@]}"; do
+    path="$path/$part"
+    [ -d "$path" ] || break
+    runuser -u postgres -- test -x "$path" 2>/dev/null || chmod o+x "$path"
+  done
+}
+
 start_postgres() {
   [ -n "$(pid_of postgres)" ] && return 0
   need_port "$PG_PORT" postgres PG_PORT
+  mkdir -p "$STATE/pg"
+  grant_pg_traverse
   if [ ! -f "$STATE/pg/PG_VERSION" ]; then
     mkdir -p "$STATE/pg"
     local pw; pw="$(mktemp)"; echo "$POSTGRES_SUPERUSER_PASSWORD" > "$pw"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$STATE/pg" "$pw"; chmod 755 "$STATE"; fi
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$STATE/pg" "$pw"; fi
     as_pg "$PGBIN/initdb" -D "$STATE/pg" -U postgres --pwfile="$pw" --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log"
     rm -f "$pw"
   fi
