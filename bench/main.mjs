@@ -74,7 +74,11 @@ async function main() {
   const dir = path.join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-  const json = `${JSON.stringify(results, null, 2)}\n`;
+  // The shape of issue 5, in its order.
+  const ordered = Object.fromEntries(
+    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale'].filter((k) => k in results).map((k) => [k, results[k]]),
+  );
+  const json = `${JSON.stringify(ordered, null, 2)}\n`;
   await writeFile(path.join(dir, `${stamp}.json`), json);
   await writeFile(path.join(dir, `${stamp}.details.json`), `${JSON.stringify({ ...details, targets: targets(results) }, null, 2)}\n`);
   if (phases.length === ALL.length) {

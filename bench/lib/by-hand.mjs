@@ -8,7 +8,13 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { env, require, run } from './common.mjs';
 
-const gitEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: env.state, LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+const gitEnv = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: env.state,
+  LC_ALL: 'C',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+};
 const git = (args, cwd) => run('git', args, { cwd, env: gitEnv });
 export const SMALL_FILE_BYTES = 1024 * 1024;
 

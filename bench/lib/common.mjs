@@ -26,7 +26,12 @@ export const env = {
   state: path.join(ROOT, '.local/state/bench'),
   databaseUrl: need('DATABASE_URL'),
   redisUrl: need('REDIS_URL'),
-  minio: { endpoint: need('MINIO_ENDPOINT'), accessKey: need('MINIO_ACCESS_KEY'), secretKey: need('MINIO_SECRET_KEY'), region: process.env.MINIO_REGION || 'us-east-1' },
+  minio: {
+    endpoint: need('MINIO_ENDPOINT'),
+    accessKey: need('MINIO_ACCESS_KEY'),
+    secretKey: need('MINIO_SECRET_KEY'),
+    region: process.env.MINIO_REGION || 'us-east-1',
+  },
   keycloakUrl: need('KEYCLOAK_URL'),
   realm: process.env.KEYCLOAK_REALM || 'archiver',
   demo: { username: 'demo', password: need('DEMO_PASSWORD') },
@@ -124,13 +129,37 @@ export async function stopAllApps() {
 
 // ---------------------------------------------------------------- auth and REST
 const tokens = new Map();
+const logins = new Map();
+/** An access token of `user`, cached; one login at a time per user (Keycloak's brute-force guard fails concurrent ones). */
 export async function token(user = env.demo) {
   const cached = tokens.get(user.username);
   if (cached && cached.expiresAt > Date.now() + 60_000) return cached.token;
-  const res = await fetch(`${env.keycloakUrl}/realms/${env.realm}/protocol/openid-connect/token`, {
-    method: 'POST',
-    body: new URLSearchParams({ grant_type: 'password', client_id: 'archiver-cli', username: user.username, password: user.password, scope: 'openid' }),
-  });
+  if (!logins.has(user.username))
+    logins.set(
+      user.username,
+      login(user).finally(() => logins.delete(user.username)),
+    );
+  return logins.get(user.username);
+}
+
+async function login(user) {
+  let res;
+  // Two tries only: the realm locks an account after repeated failed logins.
+  for (let attempt = 1; ; attempt++) {
+    res = await fetch(`${env.keycloakUrl}/realms/${env.realm}/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'archiver-cli',
+        username: user.username,
+        password: user.password,
+        scope: 'openid',
+      }),
+    });
+    if (res.ok || attempt === 2) break;
+    log(`Keycloak token for ${user.username}: HTTP ${res.status} ${await res.text()}; retrying once`);
+    await sleep(3000);
+  }
   if (!res.ok) throw new Error(`Keycloak token for ${user.username}: HTTP ${res.status} ${await res.text()}`);
   const body = await res.json();
   tokens.set(user.username, { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 });
@@ -243,6 +272,28 @@ export function sampleRss(pid, intervalMs = 100) {
       peakKb = Math.max(peakKb, statusKb(pid, 'VmRSS'));
       const mb = (kb) => Math.round((kb / 1024) * 10) / 10;
       return { startRssMb: mb(startKb), peakRssMb: mb(peakKb), hwmMb: mb(statusKb(pid, 'VmHWM')) };
+    },
+  };
+}
+
+/** CPU seconds (user + system) `pid` has used so far, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Whole-machine CPU from /proc/stat; busy() since `start` as a fraction of all cores' time. */
+export function machineCpu() {
+  const read = () => {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3] + fields[4];
+    return { idle, all: fields.reduce((a, b) => a + b, 0) };
+  };
+  const start = read();
+  return {
+    busy() {
+      const now = read();
+      return 1 - (now.idle - start.idle) / (now.all - start.all);
     },
   };
 }

@@ -125,7 +125,8 @@ async function tiny(name, n) {
 export async function ensureRepos() {
   const stamp = path.join(REPOS_ROOT, '.version');
   const names = ['history', 'files', 'binary', ...tinyNames()];
-  const complete = existsSync(stamp) && (await readFile(stamp, 'utf8')) === VERSION && names.every((n) => existsSync(path.join(REPOS_ROOT, `${n}.git`)));
+  const complete =
+    existsSync(stamp) && (await readFile(stamp, 'utf8')) === VERSION && names.every((n) => existsSync(path.join(REPOS_ROOT, `${n}.git`)));
   if (!complete) {
     const started = Date.now();
     log('generating bench repositories (once)');

@@ -4,7 +4,7 @@
 // answered from memory, through the same Express/Nest stack and global auth guard.
 // /health is measured too, for information only: it pings Postgres, Redis, MinIO and
 // Keycloak on every call, so it is not a trivial route.
-import { db, log, queue, require, round, startApp, token } from '../lib/common.mjs';
+import { db, log, machineCpu, processCpuSeconds, queue, require, round, startApp, token } from '../lib/common.mjs';
 
 const CONNECTIONS = 20;
 const POST_SECONDS = 15;
@@ -27,6 +27,18 @@ const summary = (r) => ({
   errors: r.errors + r.timeouts + r.non2xx,
   requests: r.requests.total,
 });
+
+/** Runs `load` and adds how busy the frontend process (100% = one core) and the machine were. */
+async function measured(pid, seconds, load) {
+  const cpu0 = processCpuSeconds(pid);
+  const machine = machineCpu();
+  const result = summary(await load());
+  return {
+    ...result,
+    frontendCpuPct: round((100 * (processCpuSeconds(pid) - cpu0)) / seconds, 0),
+    machineBusyPct: round(100 * machine.busy(), 0),
+  };
+}
 
 async function post(frontendUrl, tag, seconds, accepted) {
   const bearer = await token();
@@ -85,17 +97,26 @@ export async function ingest() {
     await post(frontend.url, `${tag}-warmup`, WARMUP_SECONDS, []);
 
     log(`ingest: baseline GET /config.json, ${BASELINE_SECONDS} s x ${CONNECTIONS} connections`);
-    const baseline = summary(await cannon({ url: `${frontend.url}/config.json`, duration: BASELINE_SECONDS }));
+    const baseline = await measured(frontend.pid, BASELINE_SECONDS, () =>
+      cannon({ url: `${frontend.url}/config.json`, duration: BASELINE_SECONDS }),
+    );
     log(`ingest: POST /api/archives, ${POST_SECONDS} s x ${CONNECTIONS} connections`);
-    const load = summary(await post(frontend.url, tag, POST_SECONDS, accepted));
+    const load = await measured(frontend.pid, POST_SECONDS, () => post(frontend.url, tag, POST_SECONDS, accepted));
     log(`ingest: GET /health (information), ${HEALTH_SECONDS} s`);
-    const health = summary(await cannon({ url: `${frontend.url}/health`, duration: HEALTH_SECONDS }));
+    const health = await measured(frontend.pid, HEALTH_SECONDS, () => cannon({ url: `${frontend.url}/health`, duration: HEALTH_SECONDS }));
 
     const lost = await countLost(accepted);
     log(`ingest: ${accepted.length} accepted, ${lost} lost`);
     return {
       result: { ...pick(load), baselineRps: baseline.rps, ratio: round(load.rps / baseline.rps, 2), lost },
-      details: { connections: CONNECTIONS, seconds: POST_SECONDS, accepted: accepted.length, post: load, baselineConfigJson: baseline, health },
+      details: {
+        connections: CONNECTIONS,
+        seconds: POST_SECONDS,
+        accepted: accepted.length,
+        post: load,
+        baselineConfigJson: baseline,
+        health,
+      },
     };
   } finally {
     await frontend.stop();

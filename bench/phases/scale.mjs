@@ -2,7 +2,7 @@
 // is paused while the workers start and every archive is submitted and injected, so the
 // measured span — resume until the last finished_at — holds only the workers' work, not
 // process start-up or the API. Rounds run 1, 2, 2, 1 workers so drift hits both sides alike.
-import { deleteArchives, env, log, queue, round, startApp, submit, waitFinished } from '../lib/common.mjs';
+import { deleteArchives, env, log, machineCpu, queue, round, startApp, submit, waitFinished } from '../lib/common.mjs';
 import { tinyNames } from '../lib/repos.mjs';
 
 async function measureRound(ctx, workers) {
@@ -15,12 +15,14 @@ async function measureRound(ctx, workers) {
     for (const name of tinyNames()) ids.push((await submit(ctx.frontend.url, ctx.git.url(name))).id);
     await waitFinished(ids, { statuses: ['queued'], intervalMs: 50, timeoutMs: 60_000 });
     const started = Date.now();
+    const cpu = machineCpu();
     await archive.resume();
     const rows = await waitFinished(ids, { intervalMs: 50 });
+    const busy = cpu.busy();
     const failed = rows.filter((r) => r.status !== 'completed');
     if (failed.length) throw new Error(`scale: ${failed.length} archive(s) failed: ${failed[0].error_code} ${failed[0].error}`);
     const end = Math.max(...rows.map((r) => r.finished_at.getTime()));
-    return ids.length / ((end - started) / 1000);
+    return { perS: ids.length / ((end - started) / 1000), busy };
   } finally {
     await archive.resume();
     await Promise.all(procs.map((p) => p.stop()));
@@ -30,16 +32,24 @@ async function measureRound(ctx, workers) {
 
 export async function scale(ctx) {
   const perS = { 1: [], 2: [] };
+  const busy = { 1: [], 2: [] };
   for (const workers of [1, 2, 2, 1]) {
-    const rate = await measureRound(ctx, workers);
-    perS[workers].push(rate);
-    log(`scale: ${workers} worker(s): ${rate.toFixed(2)} archives/s`);
+    const measured = await measureRound(ctx, workers);
+    perS[workers].push(measured.perS);
+    busy[workers].push(measured.busy);
+    log(`scale: ${workers} worker(s): ${measured.perS.toFixed(2)} archives/s, machine CPU ${(100 * measured.busy).toFixed(0)}% busy`);
   }
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const one = mean(perS[1]);
   const two = mean(perS[2]);
   return {
     result: { oneWorkerPerS: round(one, 2), twoWorkersPerS: round(two, 2), ratio: round(two / one, 2) },
-    details: { repositories: tinyNames().length, workerConcurrency: env.workerConcurrency, rounds: perS },
+    details: {
+      repositories: tinyNames().length,
+      workerConcurrency: env.workerConcurrency,
+      rounds: { 1: perS[1].map((x) => round(x, 2)), 2: perS[2].map((x) => round(x, 2)) },
+      // Share of both cores in use while the workers ran: near 100% means no CPU was left to scale into.
+      machineBusyPct: { 1: round(100 * mean(busy[1]), 0), 2: round(100 * mean(busy[2]), 0) },
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Prisma } from './generated/prisma/client';
 import { ArchiveListQuery, ArchiveRecord, ArchiveStats, ArchiveStatus, NewArchive, SnapshotStats, StageStats } from './archive.types';
@@ -19,11 +20,17 @@ export class ArchiveRepository {
    */
   async createOrFindActive(input: NewArchive): Promise<{ archive: ArchiveRecord; created: boolean }> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        return { archive: await this.prisma.archive.create({ data: input }), created: true };
-      } catch (error) {
-        if (!isPrismaCode(error, PrismaCode.UniqueViolation)) throw translate(error);
-      }
+      // Raw SQL on the hot path of POST /api/archives: Prisma's create cost ~0.44 ms of CPU
+      // against ~0.29 ms for this statement, on a frontend that is CPU-bound under load
+      // (bench/README.md). A conflict — the requester already has an active archive of this
+      // repository (the partial unique index) — returns no row instead of throwing.
+      const inserted = await this.run(
+        () => this.prisma.$queryRaw<RawArchiveRow[]>`
+          INSERT INTO archive (id, url, normalized_url, requested_by, updated_at)
+          VALUES (${randomUUID()}::uuid, ${input.url}, ${input.normalizedUrl}, ${input.requestedBy}, now())
+          ON CONFLICT DO NOTHING RETURNING *`,
+      );
+      if (inserted[0]) return { archive: fromRow(inserted[0]), created: true };
       const active = await this.run(() =>
         this.prisma.archive.findFirst({
           where: { requestedBy: input.requestedBy, normalizedUrl: input.normalizedUrl, status: { in: ['pending', 'queued', 'running'] } },

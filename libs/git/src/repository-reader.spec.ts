@@ -50,6 +50,17 @@ describe(RepositoryReader.name, () => {
     expect(await new RepositoryReader(repos.empty).refs()).toEqual([]);
   });
 
+  it('reads refs, HEAD commit and default branch in one go, agreeing with the separate reads', async () => {
+    for (const dir of [repos.multi, repos.trunk, repos.empty]) {
+      const sut = new RepositoryReader(dir);
+      expect(await sut.head()).toEqual({
+        refs: await sut.refs(),
+        commit: await sut.headCommit(),
+        defaultBranch: await sut.defaultBranch(),
+      });
+    }
+  });
+
   it('refuses anything but an object id as the commit to list', async () => {
     const sut = new RepositoryReader(repos.multi);
     await expect(sut.listTree('--output=/tmp/x')).rejects.toMatchObject({ code: GitErrorCode.INVALID_ARGUMENT });
@@ -137,6 +148,7 @@ describe(RepositoryReader.name, () => {
     const heads = (await fixtureGit(['bundle', 'list-heads', bundle!.path], base)).toString('utf8');
     expect(heads).toContain('refs/heads/trunk');
     expect(await new RepositoryReader(repos.empty).createBundle(path.join(base, 'empty.bundle'))).toBeNull();
+    expect(await new RepositoryReader(repos.empty).createBundle(path.join(base, 'empty.bundle'), [])).toBeNull();
   });
 });
 

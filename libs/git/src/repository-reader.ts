@@ -37,6 +37,15 @@ export interface BlobContent {
   readonly stream: Readable;
 }
 
+/** What the archive needs to know before reading files: every ref, and what HEAD is. */
+export interface RepositoryHead {
+  readonly refs: GitRef[];
+  /** Commit of the default branch, or null for a repository without commits. */
+  readonly commit: string | null;
+  /** The branch HEAD points at, e.g. `refs/heads/trunk`; null if HEAD is detached. */
+  readonly defaultBranch: string | null;
+}
+
 export interface CreatedBundle {
   readonly path: string;
   readonly sizeBytes: number;
@@ -56,15 +65,22 @@ export class RepositoryReader {
   ) {}
 
   async refs(): Promise<GitRef[]> {
-    const { stdout } = await this.git(['for-each-ref', '--format=%(objectname)%00%(*objectname)%00%(refname)']);
-    return stdout
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => {
-        const [sha = '', peeled = '', name = ''] = line.split('\0');
-        return peeled === '' ? { name, sha } : { name, sha, peeledSha: peeled };
-      });
+    return (await this.listRefs()).map(({ ref }) => ref);
+  }
+
+  /**
+   * refs(), headCommit() and defaultBranch() together, in one git process where possible:
+   * a clone's HEAD nearly always names an existing branch at a commit, which for-each-ref marks.
+   * Otherwise (no commits, detached HEAD) it asks git the long way. Each git process costs the
+   * worker a fork of its whole address space on the event loop (~5 ms), for every archive.
+   */
+  async head(): Promise<RepositoryHead> {
+    const listed = await this.listRefs();
+    const refs = listed.map(({ ref }) => ref);
+    const current = listed.find((r) => r.isHead && r.type === 'commit' && r.ref.name.startsWith('refs/heads/'));
+    if (current) return { refs, commit: current.ref.sha, defaultBranch: current.ref.name };
+    const [commit, defaultBranch] = await Promise.all([this.headCommit(), this.defaultBranch()]);
+    return { refs, commit, defaultBranch };
   }
 
   /** The branch HEAD points at, e.g. `refs/heads/trunk`; null if HEAD is detached. */
@@ -121,12 +137,27 @@ export class RepositoryReader {
     for await (const blob of this.blobs(entries)) await onBlob(blob);
   }
 
-  /** `git bundle create <file> --all`; null for a repository without refs (git refuses empty bundles). */
-  async createBundle(outFile: string): Promise<CreatedBundle | null> {
-    if ((await this.refs()).length === 0) return null;
+  /**
+   * `git bundle create <file> --all`; null for a repository without refs (git refuses empty
+   * bundles). Pass the refs when already read, to save a git process.
+   */
+  async createBundle(outFile: string, knownRefs?: readonly GitRef[]): Promise<CreatedBundle | null> {
+    if ((knownRefs ?? (await this.refs())).length === 0) return null;
     const file = path.resolve(outFile);
     await this.git(['bundle', 'create', '--quiet', file, '--all']);
     return { path: file, sizeBytes: (await stat(file)).size };
+  }
+
+  private async listRefs(): Promise<{ ref: GitRef; isHead: boolean; type: string }[]> {
+    const { stdout } = await this.git(['for-each-ref', '--format=%(objectname)%00%(*objectname)%00%(refname)%00%(HEAD)%00%(objecttype)']);
+    return stdout
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [sha = '', peeled = '', name = '', head = '', type = ''] = line.split('\0');
+        return { ref: peeled === '' ? { name, sha } : { name, sha, peeledSha: peeled }, isHead: head === '*', type };
+      });
   }
 
   private git(args: string[], okExitCodes: number[] = [], onStdout?: (chunk: Buffer) => void) {

@@ -14,7 +14,7 @@ export interface MeasuringStreamOptions {
 /**
  * Passes bytes through unchanged while counting (and optionally hashing) them.
  *
- * Why enforce the size: minio-js reads a stream of up to one part (64 MiB) into memory and
+ * Why enforce the size: minio-js reads a stream of up to one part into memory and
  * uploads whatever it got, so a short stream would silently store a truncated object.
  */
 export class MeasuringStream extends Transform {

@@ -66,7 +66,8 @@ export class SnapshotWriter {
    * come from reading several at once. Small files are read into memory and uploaded
    * concurrently (bounded by `concurrency` and `maxBufferedBytes`) while the source moves on;
    * a large file is streamed straight through, which holds the source until it is stored.
-   * Peak memory: `maxBufferedBytes` plus one minio-js part (64 MiB) for the large file.
+   * Peak memory: `maxBufferedBytes` plus a few multipart parts for the large file (see
+   * ObjectStoreOptions.partSizeBytes).
    */
   uploadFiles(source: AsyncIterable<SnapshotFileSource>, options: UploadFilesOptions): Promise<SnapshotFileEntry[]> {
     return this.track(() => this.runUploadFiles(source, options));

@@ -67,7 +67,7 @@ export class ArchiveService {
       maxBytes: this.config.clone.maxBytes,
     });
     const reader = new RepositoryReader(gitDir);
-    const [refs, commit, defaultBranch] = await Promise.all([reader.refs(), reader.headCommit(), reader.defaultBranch()]);
+    const { refs, commit, defaultBranch } = await reader.head();
 
     await this.store.ensureBucket(archive.bucket);
     // Leftovers of an earlier attempt at this same snapshot go first.
@@ -77,7 +77,7 @@ export class ArchiveService {
     const files = commit
       ? await writer.uploadFiles(toSources(reader, await reader.listTree(commit)), { concurrency: this.config.worker.uploadConcurrency })
       : [];
-    const bundleFile = await reader.createBundle(path.join(workDir, 'repo.bundle'));
+    const bundleFile = await reader.createBundle(path.join(workDir, 'repo.bundle'), refs);
     const bundle = bundleFile ? await writer.uploadBundle(bundleFile.path) : null;
 
     const finishedAt = new Date();
