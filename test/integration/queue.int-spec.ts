@@ -44,8 +44,9 @@ describe('BullMQ through Redis between processes', () => {
       return row?.status === 'queued' ? row : undefined;
     });
     expect(queued.injectedAt!.getTime()).toBeGreaterThanOrEqual(archive.createdAt.getTime());
-    const job = await archiveQueue.getJob(archive.id);
-    expect(job?.data).toEqual({ archiveId: archive.id });
+    // The row is stamped just before the job is added, so wait for the job too.
+    const job = await waitFor('the archive job', async () => (await archiveQueue.getJob(archive.id)) ?? undefined);
+    expect(job.data).toEqual({ archiveId: archive.id });
   });
 
   it('the reconciler queues an archive whose enqueue was lost', async () => {
@@ -57,6 +58,7 @@ describe('BullMQ through Redis between processes', () => {
       20_000,
     );
     expect(queued).toBe(true);
-    expect((await archiveQueue.getJob(archive.id))?.data).toEqual({ archiveId: archive.id });
+    const job = await waitFor('the archive job', async () => (await archiveQueue.getJob(archive.id)) ?? undefined);
+    expect(job.data).toEqual({ archiveId: archive.id });
   });
 });
