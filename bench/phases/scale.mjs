@@ -1,7 +1,8 @@
 // Scale: archives/s of 1 vs 2 worker processes on the tiny repositories. The `archive` queue
 // is paused while the workers start and every archive is submitted and injected, so the
 // measured span — resume until the last finished_at — holds only the workers' work, not
-// process start-up or the API. Rounds run 1, 2, 2, 1 workers so drift hits both sides alike.
+// process start-up or the API. Rounds run 1, 2, 2, 1 workers so drift hits both sides alike; each side's best
+// round counts (other work on a shared machine only ever slows a round down).
 import { deleteArchives, env, log, machineCpu, queue, round, startApp, submit, waitFinished } from '../lib/common.mjs';
 import { tinyNames } from '../lib/repos.mjs';
 
@@ -39,9 +40,10 @@ export async function scale(ctx) {
     busy[workers].push(measured.busy);
     log(`scale: ${workers} worker(s): ${measured.perS.toFixed(2)} archives/s, machine CPU ${(100 * measured.busy).toFixed(0)}% busy`);
   }
-  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const one = mean(perS[1]);
-  const two = mean(perS[2]);
+  // Machine CPU of the round that counted for each side.
+  const busyOfBest = (n) => busy[n][perS[n].indexOf(Math.max(...perS[n]))];
+  const one = Math.max(...perS[1]);
+  const two = Math.max(...perS[2]);
   return {
     result: { oneWorkerPerS: round(one, 2), twoWorkersPerS: round(two, 2), ratio: round(two / one, 2) },
     details: {
@@ -49,7 +51,7 @@ export async function scale(ctx) {
       workerConcurrency: env.workerConcurrency,
       rounds: { 1: perS[1].map((x) => round(x, 2)), 2: perS[2].map((x) => round(x, 2)) },
       // Share of both cores in use while the workers ran: near 100% means no CPU was left to scale into.
-      machineBusyPct: { 1: round(100 * mean(busy[1]), 0), 2: round(100 * mean(busy[2]), 0) },
+      machineBusyPct: { 1: round(100 * busyOfBest(1), 0), 2: round(100 * busyOfBest(2), 0) },
     },
   };
 }
