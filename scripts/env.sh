@@ -31,7 +31,11 @@ case "$STACK" in
   dev) offset=0 ;;
   test) offset=10000 ;;
   bench) offset=20000 ;;
-  *) echo "STACK must be dev, test or bench (got '$STACK')" >&2; return 1 2>/dev/null || exit 1 ;;
+  # Extra test stacks, so several checkouts or people can run `make test` on one machine at once.
+  test1) offset=30000 ;;
+  test2) offset=40000 ;;
+  test3) offset=50000 ;;
+  *) echo "STACK must be dev, test, test1, test2, test3 or bench (got '$STACK')" >&2; return 1 2>/dev/null || exit 1 ;;
 esac
 
 STATE="${ARCHIVER_STATE_DIR:-$LOCAL/state/$STACK}"

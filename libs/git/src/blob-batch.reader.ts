@@ -78,6 +78,9 @@ export class BlobBatchReader {
   private readonly pipe: PipeReader;
   private stderr = '';
   private current: { body: Readable; remaining: () => number; idle: () => Promise<void> } | null = null;
+  /** Ids already written to git by prefetch() and not yet read, in order. */
+  private prefetched: string[] = [];
+  private nextPrefetched = 0;
 
   constructor(gitDir: string, runtime: GitRuntimeOptions = {}) {
     this.child = spawnGit(['cat-file', '--batch'], gitDir, runtime);
@@ -86,10 +89,33 @@ export class BlobBatchReader {
     this.pipe = new PipeReader(this.child.stdout);
   }
 
+  /**
+   * Asks git for the next objects in one write, ahead of read(), which must then ask for
+   * exactly these, in this order. Only the ids run ahead: git writes an object's bytes when
+   * they are read, so memory stays bounded. One write per object was a pipe round trip per
+   * file, and ~20% of the uploader's CPU on a tree of 10,000 small files (bench/README.md).
+   */
+  prefetch(objectIds: readonly string[]): void {
+    for (const id of objectIds) {
+      if (!OBJECT_ID.test(id)) throw new GitError(GitErrorCode.INVALID_ARGUMENT, `Not an object id: ${JSON.stringify(id)}`);
+    }
+    if (objectIds.length === 0) return;
+    this.prefetched = [...this.prefetched.slice(this.nextPrefetched), ...objectIds];
+    this.nextPrefetched = 0;
+    this.child.stdin.write(objectIds.map((id) => `${id}\n`).join(''));
+  }
+
   async read(objectId: string): Promise<BatchedBlob> {
     if (!OBJECT_ID.test(objectId)) throw new GitError(GitErrorCode.INVALID_ARGUMENT, `Not an object id: ${JSON.stringify(objectId)}`);
     await this.finishCurrent();
-    this.child.stdin.write(`${objectId}\n`);
+    if (this.nextPrefetched < this.prefetched.length) {
+      const expected = this.prefetched[this.nextPrefetched++];
+      if (expected !== objectId) {
+        throw new GitError(GitErrorCode.INVALID_ARGUMENT, `Read ${objectId} out of prefetch order (next is ${expected})`);
+      }
+    } else {
+      this.child.stdin.write(`${objectId}\n`);
+    }
     const header = await this.pipe.readLine();
     if (header === null) throw this.died();
     const [id, type, sizeText] = header.split(' ');

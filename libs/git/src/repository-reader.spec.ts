@@ -108,6 +108,23 @@ describe(RepositoryReader.name, () => {
     expect(seen[3]?.size).toBe(8 + 64 * 1024);
   });
 
+  it('streams more blobs than one prefetch window, in order, from an async source too', async () => {
+    const sut = new RepositoryReader(repos.multi);
+    const entries = await sut.listTree((await sut.headCommit()) as string);
+    const many = Array.from({ length: 600 }, (_, i) => entries[i % entries.length] as TreeEntry);
+    async function* slowly(): AsyncGenerator<TreeEntry> {
+      for (const entry of many) yield entry;
+    }
+    for (const source of [many, slowly()]) {
+      const seen: string[] = [];
+      for await (const { entry, size, stream } of sut.blobs(source)) {
+        expect((await readAll(stream)).length).toBe(size);
+        seen.push(entry.path);
+      }
+      expect(seen).toEqual(many.map((e) => e.path));
+    }
+  });
+
   it('survives a consumer that destroys a stream, or stops iterating early', async () => {
     const sut = new RepositoryReader(repos.multi);
     const entries = await sut.listTree((await sut.headCommit()) as string);

@@ -123,9 +123,13 @@ export class RepositoryReader {
   async *blobs(entries: Iterable<TreeEntry> | AsyncIterable<TreeEntry>): AsyncGenerator<BlobContent> {
     const batch = new BlobBatchReader(this.gitDir, this.runtime);
     try {
-      for await (const entry of entries) {
-        const { size, stream } = await batch.read(entry.sha);
-        yield { entry, size, stream };
+      // Ids go to git a window at a time (one pipe write each); contents still one by one.
+      for await (const window of windows(entries, PREFETCH_WINDOW)) {
+        batch.prefetch(window.map((entry) => entry.sha));
+        for (const entry of window) {
+          const { size, stream } = await batch.read(entry.sha);
+          yield { entry, size, stream };
+        }
       }
     } finally {
       await batch.close();
@@ -163,6 +167,21 @@ export class RepositoryReader {
   private git(args: string[], okExitCodes: number[] = [], onStdout?: (chunk: Buffer) => void) {
     return runGit(args, { cwd: this.gitDir, runtime: this.runtime, okExitCodes, onStdout });
   }
+}
+
+/** How many object ids blobs() sends to git ahead of reading them. */
+const PREFETCH_WINDOW = 256;
+
+async function* windows<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let window: T[] = [];
+  for await (const item of items) {
+    window.push(item);
+    if (window.length === size) {
+      yield window;
+      window = [];
+    }
+  }
+  if (window.length > 0) yield window;
 }
 
 /** `<mode> SP <type> SP <sha> SP+ <size> TAB <path>` (with -z the path is raw, unquoted bytes). */
