@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -232,8 +233,9 @@ describe('REST API: reading and removing archives', () => {
       const bucket = bucketNameFor(submitted.normalizedUrl);
       const prefix = snapshotPrefix(new Date(), submitted.id);
       await archives.markQueued(submitted.id, new Date());
-      await archives.markRunning(submitted.id, new Date());
-      await archives.claimSnapshotLocation(submitted.id, bucket, prefix);
+      const runId = randomUUID();
+      await archives.claimRun(submitted.id, runId, 60_000, new Date());
+      await archives.setSnapshotLocation(submitted.id, runId, bucket, prefix);
       await store.ensureBucket(bucket);
       const bundlePath = path.join(workDir, 'source.bundle');
       await run('git', ['-C', repos.multi, 'bundle', 'create', bundlePath, '--all']);
@@ -241,7 +243,7 @@ describe('REST API: reading and removing archives', () => {
       await store.putBuffer(bucket, fileKey(prefix, 'README.md'), Buffer.from('# multi\n'));
       await store.putBuffer(bucket, manifestKey(prefix), Buffer.from('{}'));
       const headCommit = (await run('git', ['-C', repos.multi, 'rev-parse', 'refs/heads/main'])).stdout.trim();
-      await archives.markCompleted(submitted.id, { commit: headCommit, refCount: 6, fileCount: 1, byteCount: 8n }, new Date());
+      await archives.markCompleted(submitted.id, runId, { commit: headCommit, refCount: 6, fileCount: 1, byteCount: 8n }, new Date());
 
       const view = await api('GET', `/api/archives/${submitted.id}`, { token: tokens.demo });
       expect(view.body).toMatchObject({ status: 'completed', bucket, prefix, commit: headCommit, fileCount: 1, byteCount: 8 });
@@ -283,11 +285,12 @@ describe('REST API: reading and removing archives', () => {
         ids.push(id);
         const prefix = snapshotPrefix(when, id);
         await archives.markQueued(id, new Date());
-        await archives.markRunning(id, new Date());
-        await archives.claimSnapshotLocation(id, bucket, prefix);
+        const runId = randomUUID();
+        await archives.claimRun(id, runId, 60_000, new Date());
+        await archives.setSnapshotLocation(id, runId, bucket, prefix);
         await store.ensureBucket(bucket);
         await store.putBuffer(bucket, manifestKey(prefix), Buffer.from('{}'));
-        await archives.markCompleted(id, { commit: null, refCount: 0, fileCount: 0, byteCount: 0n }, new Date());
+        await archives.markCompleted(id, runId, { commit: null, refCount: 0, fileCount: 0, byteCount: 0n }, new Date());
       }
 
       expect((await api('DELETE', `/api/archives/${ids[0]}`, { token: tokens.admin })).status).toBe(204);

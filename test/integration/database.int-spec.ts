@@ -31,21 +31,46 @@ describe('ArchiveRepository on the real Postgres', () => {
     expect(await sut.markQueued(archive.id, new Date(Date.now() + 50))).toBeNull();
 
     const t2 = new Date(Date.now() + 20);
-    const running = await sut.markRunning(archive.id, t2);
-    expect(running).toMatchObject({ status: 'running', startedAt: t2, attempts: 1 });
-    // A retry counts the attempt but keeps the first stamp.
-    expect(await sut.markRunning(archive.id, new Date(Date.now() + 60))).toMatchObject({ startedAt: t2, attempts: 2 });
-
-    await sut.claimSnapshotLocation(archive.id, 'bucket-a', 'snapshots/1/');
-    expect(await sut.claimSnapshotLocation(archive.id, 'bucket-b', 'snapshots/2/')).toMatchObject({
-      bucket: 'bucket-a',
-      prefix: 'snapshots/1/',
+    const runA = randomUUID();
+    const running = await sut.claimRun(archive.id, runA, 60_000, t2);
+    expect(running).toMatchObject({ status: 'running', startedAt: t2, attempts: 1, runId: runA });
+    // While run A's lease lives, no other run may take the archive over.
+    const runB = randomUUID();
+    expect(await sut.claimRun(archive.id, runB, 60_000, new Date())).toBeNull();
+    expect(await sut.describeClaim(archive.id)).toMatchObject({ state: 'held' });
+    // Once A gives it up, B may; the retry counts the run but keeps the first stamp, and A is fenced out.
+    await sut.releaseRun(archive.id, runA);
+    expect(await sut.claimRun(archive.id, runB, 60_000, new Date(Date.now() + 60))).toMatchObject({ startedAt: t2, attempts: 2 });
+    expect(await sut.renewRun(archive.id, runA, 60_000)).toBe(false);
+    expect(await sut.renewRun(archive.id, runB, 60_000)).toBe(true);
+    expect(await sut.setSnapshotLocation(archive.id, runA, 'bucket-a', 'snapshots/a/')).toBeNull();
+    expect(await sut.setSnapshotLocation(archive.id, runB, 'bucket-b', 'snapshots/b/')).toMatchObject({
+      bucket: 'bucket-b',
+      prefix: 'snapshots/b/',
     });
+    expect(await sut.markCompleted(archive.id, runA, { commit: 'abc', refCount: 2, fileCount: 3, byteCount: 4n }, new Date())).toBeNull();
+    expect(await sut.markRunFailed(archive.id, runA, 'X', 'stale run', new Date())).toBeNull();
+    // Nobody may fail an archive a live run holds, except that run.
+    expect(await sut.markFailed(archive.id, 'X', 'reconciler', new Date())).toBeNull();
 
     const t3 = new Date(Date.now() + 30);
-    const done = await sut.markCompleted(archive.id, { commit: 'abc', refCount: 2, fileCount: 3, byteCount: 4n }, t3);
+    const done = await sut.markCompleted(archive.id, runB, { commit: 'abc', refCount: 2, fileCount: 3, byteCount: 4n }, t3);
     expect(done).toMatchObject({ status: 'completed', finishedAt: t3, fileCount: 3, byteCount: 4n });
     expect(await sut.markFailed(archive.id, 'X', 'late failure', new Date())).toBeNull();
+    expect(await sut.claimRun(archive.id, randomUUID(), 60_000, new Date())).toBeNull();
+    expect(await sut.describeClaim(archive.id)).toEqual({ state: 'finished' });
+  });
+
+  it('lets a run take over an archive whose lease expired, and the reconciler fail it', async () => {
+    const { archive } = await sut.createOrFindActive(newArchive());
+    await sut.markQueued(archive.id, new Date());
+    const dead = randomUUID();
+    expect(await sut.claimRun(archive.id, dead, 1, new Date())).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the 1 ms lease runs out
+    expect(await sut.describeClaim(archive.id)).toEqual({ state: 'claimable' });
+    const unsettled = await sut.findUnsettled(new Date(Date.now() + 1000), 1000);
+    expect(unsettled.find((a) => a.id === archive.id)).toEqual({ id: archive.id, status: 'running', attempts: 1, leaseLive: false });
+    expect(await sut.markFailed(archive.id, 'RUNS_EXHAUSTED', 'gave up', new Date())).toMatchObject({ status: 'failed' });
   });
 
   it('collapses concurrent identical submissions onto one active archive', async () => {

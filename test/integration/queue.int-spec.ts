@@ -7,58 +7,147 @@ import { AppProcess, startApp, waitFor } from '@archiver/testing';
 
 // A job crosses Redis between two processes: this test produces on `pending` through the
 // project's QueueRepository; a real injector process consumes it and produces on `archive`.
+// Its reconciler repairs every way an archive can lose its job.
 describe('BullMQ through Redis between processes', () => {
   const config = loadConfig();
   const prisma = new PrismaService(config);
   const archives = new ArchiveRepository(prisma);
-  const queues = new QueueRepository(config);
-  const archiveQueue = new Queue(QueueName.Archive, { connection: redisOptions(config.redis.url, 'producer') });
+  const connection = redisOptions(config.redis.url, 'producer');
+  const pendingQueue = new Queue(QueueName.Pending, { connection });
+  const archiveQueue = new Queue(QueueName.Archive, { connection });
+  const queues = new QueueRepository(pendingQueue, archiveQueue);
   const requestedBy = `test-${randomUUID()}`;
   let injector: AppProcess;
 
   beforeAll(async () => {
-    injector = await startApp('injector', { RECONCILE_INTERVAL_SECONDS: '1' });
+    injector = await startApp('injector', { RECONCILE_INTERVAL_SECONDS: '1', ARCHIVE_MAX_RUNS: '3' });
   });
 
   afterAll(async () => {
     await injector?.stop();
     const ids = (await prisma.archive.findMany({ where: { requestedBy }, select: { id: true } })).map((a) => a.id);
-    await Promise.all(ids.map((id) => archiveQueue.remove(id)));
+    await Promise.all(ids.flatMap((id) => [archiveQueue.remove(id), pendingQueue.remove(id)]));
     await prisma.archive.deleteMany({ where: { requestedBy } });
-    await Promise.all([archiveQueue.close(), queues.onModuleDestroy(), prisma.$disconnect()]);
+    await Promise.all([archiveQueue.close(), pendingQueue.close(), prisma.$disconnect()]);
   });
 
-  const newArchive = () =>
-    archives.createOrFindActive({
-      url: `https://example.org/${randomUUID()}.git`,
-      normalizedUrl: `https://example.org/${randomUUID()}`,
-      requestedBy,
-    });
+  const newArchive = async () =>
+    (
+      await archives.createOrFindActive({
+        url: `https://example.org/${randomUUID()}.git`,
+        normalizedUrl: `https://example.org/${randomUUID()}`,
+        requestedBy,
+      })
+    ).archive;
+  const statusOf = async (id: string) => (await archives.findById(id))?.status;
+  const archiveJob = (id: string) => waitFor(`the archive job of ${id}`, async () => (await archiveQueue.getJob(id)) ?? undefined, 20_000);
+  /**
+   * A job that used up its attempts, holding the archive's id in Redis as BullMQ leaves it.
+   * Made while no injector consumes (see withoutInjector); LIFO puts it first in line.
+   */
+  const failedJob = async (queue: Queue, id: string) => {
+    await queue.add(queue.name, { archiveId: id }, { jobId: id, attempts: 1, lifo: true });
+    const job = await queue.getJob(id);
+    // moveToFailed needs the job's lock: take it the way a worker does.
+    const token = randomUUID();
+    const { Worker } = await import('bullmq');
+    const worker = new Worker(queue.name, null, { connection: { ...connection, maxRetriesPerRequest: null }, autorun: false });
+    const fetched = await worker.getNextJob(token);
+    expect(fetched?.id).toBe(job?.id);
+    await fetched!.moveToFailed(new Error('every attempt failed while the database was down'), token, false);
+    await worker.close();
+    expect(await queue.getJobState(id)).toBe('failed');
+  };
+
+  /** Stops the injector while `setUp` runs, then starts a fresh one (whose reconciler then repairs). */
+  const withoutInjector = async (setUp: () => Promise<void>) => {
+    await injector.stop();
+    await setUp();
+    injector = await startApp('injector', { RECONCILE_INTERVAL_SECONDS: '1', ARCHIVE_MAX_RUNS: '3' });
+  };
 
   it('injector stamps the archive and hands it to the archive queue', async () => {
-    const { archive } = await newArchive();
+    const archive = await newArchive();
     await queues.enqueue(QueueName.Pending, { archiveId: archive.id });
-
     const queued = await waitFor('archive to be queued', async () => {
       const row = await archives.findById(archive.id);
       return row?.status === 'queued' ? row : undefined;
     });
     expect(queued.injectedAt!.getTime()).toBeGreaterThanOrEqual(archive.createdAt.getTime());
-    // The row is stamped just before the job is added, so wait for the job too.
-    const job = await waitFor('the archive job', async () => (await archiveQueue.getJob(archive.id)) ?? undefined);
-    expect(job.data).toEqual({ archiveId: archive.id });
+    expect((await archiveJob(archive.id)).data).toEqual({ archiveId: archive.id });
   });
 
   it('the reconciler queues an archive whose enqueue was lost', async () => {
     // Recorded, but never enqueued: as if Redis had been down or the frontend crashed.
-    const { archive } = await newArchive();
-    const queued = await waitFor(
+    const archive = await newArchive();
+    await waitFor(
       'reconciler to pick up the lost archive',
-      async () => ((await archives.findById(archive.id))?.status === 'queued' ? true : undefined),
+      async () => ((await statusOf(archive.id)) === 'queued' ? true : undefined),
       20_000,
     );
-    expect(queued).toBe(true);
-    const job = await waitFor('the archive job', async () => (await archiveQueue.getJob(archive.id)) ?? undefined);
-    expect(job.data).toEqual({ archiveId: archive.id });
+    expect((await archiveJob(archive.id)).data).toEqual({ archiveId: archive.id });
+  });
+
+  it('re-queues pending and queued archives whose failed job still holds their id', async () => {
+    const pending = await newArchive();
+    const queued = await newArchive();
+    await archives.markQueued(queued.id, new Date());
+    await withoutInjector(async () => {
+      await failedJob(pendingQueue, pending.id);
+      await failedJob(archiveQueue, queued.id);
+    });
+
+    await waitFor('the pending archive to be injected', async () => ((await statusOf(pending.id)) === 'queued' ? true : undefined), 20_000);
+    await waitFor(
+      'the queued archive to get a live job',
+      async () => (['waiting', 'delayed', 'prioritized'].includes(await archiveQueue.getJobState(queued.id)) ? true : undefined),
+      20_000,
+    );
+    expect(['waiting', 'delayed', 'prioritized']).toContain(await archiveQueue.getJobState(pending.id));
+  });
+
+  it('re-queues a running archive whose run died (expired lease, no live job), and fails it once its runs are used up', async () => {
+    const crashed = await newArchive();
+    await archives.markQueued(crashed.id, new Date());
+    expect(await archives.claimRun(crashed.id, randomUUID(), 1, new Date())).not.toBeNull(); // a run that died at once
+    await withoutInjector(() => failedJob(archiveQueue, crashed.id));
+    await waitFor(
+      'the crashed run to be re-queued',
+      async () => (['waiting', 'delayed', 'prioritized'].includes(await archiveQueue.getJobState(crashed.id)) ? true : undefined),
+      20_000,
+    );
+    expect(await statusOf(crashed.id)).toBe('running');
+
+    const exhausted = await newArchive();
+    await archives.markQueued(exhausted.id, new Date());
+    for (let run = 0; run < 3; run++) {
+      expect(await archives.claimRun(exhausted.id, randomUUID(), 1, new Date())).not.toBeNull();
+      await waitFor('the lease to expire', async () =>
+        (await archives.describeClaim(exhausted.id)).state === 'claimable' ? true : undefined,
+      );
+    }
+    const failed = await waitFor(
+      'the exhausted archive to fail',
+      async () => {
+        const row = await archives.findById(exhausted.id);
+        return row?.status === 'failed' ? row : undefined;
+      },
+      20_000,
+    );
+    expect(failed).toMatchObject({ errorCode: 'RUNS_EXHAUSTED' });
+    expect(failed.error).toMatch(/Gave up after 3 runs/);
+    expect(failed.finishedAt).not.toBeNull();
+  });
+
+  it('leaves a running archive alone while its run holds a live lease', async () => {
+    const live = await newArchive();
+    await archives.markQueued(live.id, new Date());
+    await archives.claimRun(live.id, randomUUID(), 60_000, new Date());
+    // A canary recorded after it goes stale after it: once the reconciler has queued the
+    // canary, a pass has seen the running archive too.
+    const canary = await newArchive();
+    await waitFor('the canary to be reconciled', async () => ((await statusOf(canary.id)) === 'queued' ? true : undefined), 20_000);
+    expect(await archiveQueue.getJobState(live.id)).toBe('unknown');
+    expect(await statusOf(live.id)).toBe('running');
   });
 });

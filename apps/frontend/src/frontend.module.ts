@@ -15,7 +15,7 @@ import { WebModule } from './web/web.module';
   imports: [
     ConfigModule,
     DatabaseModule,
-    QueueModule,
+    QueueModule.forRoot('producer'),
     StorageModule,
     AuthModule,
     HealthModule.forApp(

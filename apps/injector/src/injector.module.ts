@@ -11,7 +11,7 @@ import { ReconcileService } from './inject/reconcile.service';
   imports: [
     ConfigModule,
     DatabaseModule,
-    QueueModule,
+    QueueModule.forRoot('consumer'),
     HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator }),
   ],
   providers: [InjectService, InjectProcessor, ReconcileService],

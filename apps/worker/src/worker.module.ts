@@ -7,12 +7,13 @@ import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ArchiveProcessor } from './archive/archive.processor';
 import { ArchiveService } from './archive/archive.service';
+import { WorkDirs } from './clone/work-dir';
 
 @Module({
   imports: [
     ConfigModule,
     DatabaseModule,
-    QueueModule,
+    QueueModule.forRoot('consumer'),
     StorageModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
@@ -23,6 +24,7 @@ import { ArchiveService } from './archive/archive.service';
       useFactory: (config: AppConfig) =>
         new SafeCloner({ policy: new UrlPolicy({ allowedHosts: config.clone.allowedHosts }), tempDir: config.clone.workDir }),
     },
+    WorkDirs,
     ArchiveService,
     ArchiveProcessor,
   ],

@@ -20,7 +20,17 @@ export interface AppConfig {
     webClient: string;
   };
   clone: { allowedHosts: string[]; workDir: string; timeoutMs: number; maxBytes: number };
-  worker: { concurrency: number; uploadConcurrency: number; lockMs: number };
+  worker: {
+    concurrency: number;
+    uploadConcurrency: number;
+    /** BullMQ's job lock: a dead worker's job moves on after about this long. */
+    lockMs: number;
+    /** A run's claim on its archive in the database; renewed while the run lives (ArchiveRepository.claimRun). */
+    leaseMs: number;
+    /** Runs an archive may start before it is failed: bounds crash loops and endless interruptions. */
+    maxRuns: number;
+  };
+  injector: { concurrency: number; lockMs: number };
   reconcileIntervalMs: number;
 }
 
@@ -67,7 +77,14 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       timeoutMs: c.CLONE_TIMEOUT_SECONDS * 1000,
       maxBytes: c.CLONE_MAX_BYTES,
     },
-    worker: { concurrency: c.WORKER_CONCURRENCY, uploadConcurrency: c.UPLOAD_CONCURRENCY, lockMs: c.WORKER_LOCK_SECONDS * 1000 },
+    worker: {
+      concurrency: c.WORKER_CONCURRENCY,
+      uploadConcurrency: c.UPLOAD_CONCURRENCY,
+      lockMs: c.WORKER_LOCK_SECONDS * 1000,
+      leaseMs: c.WORKER_LEASE_SECONDS * 1000,
+      maxRuns: c.ARCHIVE_MAX_RUNS,
+    },
+    injector: { concurrency: c.INJECTOR_CONCURRENCY, lockMs: c.INJECTOR_LOCK_SECONDS * 1000 },
     reconcileIntervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,
   };
 }

@@ -42,6 +42,10 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: positiveInt.default(2),
   UPLOAD_CONCURRENCY: positiveInt.default(8),
   WORKER_LOCK_SECONDS: positiveInt.default(30),
+  WORKER_LEASE_SECONDS: positiveInt.default(60),
+  ARCHIVE_MAX_RUNS: positiveInt.default(10),
+  INJECTOR_CONCURRENCY: positiveInt.default(16),
+  INJECTOR_LOCK_SECONDS: positiveInt.default(30),
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(30),
 });
 

@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Prisma } from './generated/prisma/client';
-import { ArchiveListQuery, ArchiveRecord, ArchiveStats, ArchiveStatus, NewArchive, SnapshotStats, StageStats } from './archive.types';
+import {
+  ArchiveListQuery,
+  ArchiveRecord,
+  ArchiveStats,
+  ArchiveStatus,
+  NewArchive,
+  SnapshotStats,
+  StageStats,
+  UnsettledArchive,
+} from './archive.types';
 import { DatabaseError, DatabaseErrorCode, PrismaCode } from './database.error';
 import { PrismaService } from './prisma.service';
 
@@ -67,53 +76,103 @@ export class ArchiveRepository {
     return this.transition(Prisma.sql`status = 'queued', injected_at = COALESCE(injected_at, ${at})`, id, ['pending']);
   }
 
-  /** queued → running for an attempt, stamping startedAt once. A retry finds it already running. */
-  markRunning(id: string, at: Date): Promise<ArchiveRecord | null> {
-    return this.transition(
-      Prisma.sql`status = 'running', started_at = COALESCE(started_at, ${at}),
-        injected_at = COALESCE(injected_at, ${at}), attempts = attempts + 1`,
-      id,
-      ['queued', 'running'],
+  /**
+   * Claims the archive for one run (one worker's attempt): queued → running, or running →
+   * running only when the previous run's lease has expired (its worker died, or lost contact
+   * and stopped). Stamps startedAt once and counts the run. Null when the archive is not
+   * claimable; `describeClaim` then says why.
+   */
+  claimRun(id: string, runId: string, leaseMs: number, at: Date): Promise<ArchiveRecord | null> {
+    return this.update(
+      Prisma.sql`status = 'running', run_id = ${runId}::uuid, run_expires_at = now() + ${leaseMs} * interval '1 millisecond',
+        started_at = COALESCE(started_at, ${at}), injected_at = COALESCE(injected_at, ${at}), attempts = attempts + 1`,
+      Prisma.sql`id = ${id}::uuid AND (status = 'queued'
+        OR (status = 'running' AND (run_expires_at IS NULL OR run_expires_at < now())))`,
     );
   }
 
-  /** Fixes where this archive's snapshot lives, once: every retry writes to the same prefix. */
-  claimSnapshotLocation(id: string, bucket: string, prefix: string): Promise<ArchiveRecord | null> {
-    return this.transition(Prisma.sql`bucket = COALESCE(bucket, ${bucket}), prefix = COALESCE(prefix, ${prefix})`, id, ['running']);
+  /** Why claimRun refused: finished (or gone), or another run holds a live lease until `until`. */
+  async describeClaim(id: string): Promise<{ state: 'gone' | 'finished' | 'held' | 'claimable'; until?: Date }> {
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<{ status: ArchiveStatus; until: Date | null; live: boolean }[]>`
+        SELECT status, run_expires_at AS until, (run_expires_at IS NOT NULL AND run_expires_at >= now()) AS live
+        FROM archive WHERE id = ${id}::uuid`,
+    );
+    const row = rows[0];
+    if (!row) return { state: 'gone' };
+    if (row.status === 'completed' || row.status === 'failed') return { state: 'finished' };
+    if (row.status === 'running' && row.live) return { state: 'held', until: row.until ?? undefined };
+    return { state: 'claimable' };
   }
 
-  markCompleted(id: string, stats: SnapshotStats, at: Date): Promise<ArchiveRecord | null> {
-    return this.transition(
+  /** Extends the run's lease; false when the run no longer holds the archive. */
+  async renewRun(id: string, runId: string, leaseMs: number): Promise<boolean> {
+    const row = await this.update(
+      Prisma.sql`run_expires_at = now() + ${leaseMs} * interval '1 millisecond'`,
+      Prisma.sql`id = ${id}::uuid AND run_id = ${runId}::uuid AND status = 'running'`,
+    );
+    return row !== null;
+  }
+
+  /** Gives the archive up (e.g. on shutdown) so another worker may claim it at once. */
+  async releaseRun(id: string, runId: string): Promise<void> {
+    await this.update(Prisma.sql`run_expires_at = now()`, Prisma.sql`id = ${id}::uuid AND run_id = ${runId}::uuid AND status = 'running'`);
+  }
+
+  /** Fixes where this run's snapshot goes; only the run holding the archive may. */
+  setSnapshotLocation(id: string, runId: string, bucket: string, prefix: string): Promise<ArchiveRecord | null> {
+    return this.update(Prisma.sql`bucket = ${bucket}, prefix = ${prefix}`, this.heldBy(id, runId));
+  }
+
+  /** running → completed, only by the run that holds the archive. */
+  markCompleted(id: string, runId: string, stats: SnapshotStats, at: Date): Promise<ArchiveRecord | null> {
+    return this.update(
       Prisma.sql`status = 'completed', finished_at = COALESCE(finished_at, ${at}), error = NULL, error_code = NULL,
-        commit = ${stats.commit}, ref_count = ${stats.refCount}, file_count = ${stats.fileCount}, byte_count = ${stats.byteCount}`,
-      id,
-      ['running'],
+        commit = ${stats.commit}, ref_count = ${stats.refCount}, file_count = ${stats.fileCount}, byte_count = ${stats.byteCount},
+        run_expires_at = NULL`,
+      this.heldBy(id, runId),
     );
   }
 
+  /** running → failed by the run that holds the archive. */
+  markRunFailed(id: string, runId: string, code: string, message: string, at: Date): Promise<ArchiveRecord | null> {
+    return this.update(
+      Prisma.sql`status = 'failed', finished_at = COALESCE(finished_at, ${at}), error_code = ${code}, error = ${message},
+        run_expires_at = NULL`,
+      this.heldBy(id, runId),
+    );
+  }
+
+  /**
+   * Fails an archive no run holds (pending, queued, or running with an expired lease): for
+   * the injector and the reconciler, which never race a live run.
+   */
   markFailed(id: string, code: string, message: string, at: Date): Promise<ArchiveRecord | null> {
-    return this.transition(
-      Prisma.sql`status = 'failed', finished_at = COALESCE(finished_at, ${at}), error_code = ${code}, error = ${message}`,
-      id,
-      ['pending', 'queued', 'running'],
+    return this.update(
+      Prisma.sql`status = 'failed', finished_at = COALESCE(finished_at, ${at}), error_code = ${code}, error = ${message},
+        run_expires_at = NULL`,
+      Prisma.sql`id = ${id}::uuid AND (status IN ('pending', 'queued')
+        OR (status = 'running' AND (run_expires_at IS NULL OR run_expires_at < now())))`,
     );
   }
 
   /** Keeps the reason of a failed attempt visible while the job waits for its retry. */
-  recordAttemptError(id: string, code: string, message: string): Promise<ArchiveRecord | null> {
-    return this.transition(Prisma.sql`error_code = ${code}, error = ${message}`, id, ['queued', 'running']);
+  recordAttemptError(id: string, runId: string, code: string, message: string): Promise<ArchiveRecord | null> {
+    return this.update(Prisma.sql`error_code = ${code}, error = ${message}`, this.heldBy(id, runId));
   }
 
-  /** Archives that have sat in `status` since before `before`: the reconciler re-enqueues them. */
-  findStale(status: 'pending' | 'queued', before: Date, limit: number): Promise<Pick<ArchiveRecord, 'id'>[]> {
-    const stamp = status === 'pending' ? 'createdAt' : 'injectedAt';
-    return this.run(() =>
-      this.prisma.archive.findMany({
-        where: { status, [stamp]: { lt: before } },
-        select: { id: true },
-        orderBy: { createdAt: 'asc' },
-        take: limit,
-      }),
+  /**
+   * Non-terminal archives that have not changed since `before`, oldest first, for the
+   * reconciler; `afterId` pages through them. Running archives come with their lease.
+   */
+  findUnsettled(before: Date, limit: number, afterId?: string): Promise<UnsettledArchive[]> {
+    const after = afterId === undefined ? Prisma.sql`TRUE` : Prisma.sql`id > ${afterId}::uuid`;
+    return this.run(
+      () => this.prisma.$queryRaw<UnsettledArchive[]>`
+        SELECT id, status, attempts, (run_expires_at IS NOT NULL AND run_expires_at >= now()) AS "leaseLive"
+        FROM archive
+        WHERE status IN ('pending', 'queued', 'running') AND updated_at < ${before} AND ${after}
+        ORDER BY id LIMIT ${limit}`,
     );
   }
 
@@ -156,10 +215,16 @@ export class ArchiveRepository {
 
   private async transition(set: Prisma.Sql, id: string, from: ArchiveStatus[]): Promise<ArchiveRecord | null> {
     const allowed = Prisma.join(from.map((s) => Prisma.sql`${s}::"ArchiveStatus"`));
+    return this.update(set, Prisma.sql`id = ${id}::uuid AND status IN (${allowed})`);
+  }
+
+  private heldBy(id: string, runId: string): Prisma.Sql {
+    return Prisma.sql`id = ${id}::uuid AND status = 'running' AND run_id = ${runId}::uuid`;
+  }
+
+  private async update(set: Prisma.Sql, where: Prisma.Sql): Promise<ArchiveRecord | null> {
     const rows = await this.run(
-      () =>
-        this.prisma.$queryRaw<RawArchiveRow[]>`
-        UPDATE archive SET ${set}, updated_at = now() WHERE id = ${id}::uuid AND status IN (${allowed}) RETURNING *`,
+      () => this.prisma.$queryRaw<RawArchiveRow[]>`UPDATE archive SET ${set}, updated_at = now() WHERE ${where} RETURNING *`,
     );
     return rows[0] ? fromRow(rows[0]) : null;
   }
@@ -203,6 +268,8 @@ function fromRow(row: RawArchiveRow): ArchiveRecord {
     refCount: (row.ref_count as number | null) ?? null,
     fileCount: (row.file_count as number | null) ?? null,
     byteCount: row.byte_count === null || row.byte_count === undefined ? null : BigInt(row.byte_count as bigint),
+    runId: (row.run_id as string | null) ?? null,
+    runExpiresAt: (row.run_expires_at as Date | null) ?? null,
   };
 }
 

@@ -37,3 +37,13 @@ export interface ArchiveStats {
   stages: { wait: StageStats; inject: StageStats; run: StageStats; total: StageStats };
   perHour: { hour: Date; count: number }[];
 }
+
+/** A non-terminal archive as the reconciler sees it. */
+export interface UnsettledArchive {
+  id: string;
+  status: 'pending' | 'queued' | 'running';
+  /** Runs started so far. */
+  attempts: number;
+  /** A run holds the archive right now (its lease has not expired). */
+  leaseLive: boolean;
+}

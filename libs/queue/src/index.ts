@@ -1,6 +1,7 @@
-export * from './queue.consumer';
+export * from './archiver.processor';
 export * from './queue.error';
 export * from './queue.module';
 export * from './queue.repository';
 export * from './queue.types';
-export { redisOptions } from './redis-options';
+export { redisOptions, RedisRole } from './redis-options';
+export * from './worker-options';

@@ -1,6 +1,10 @@
-import { Global, Injectable, Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Injectable, Module } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@archiver/config';
 import type { HealthIndicator } from '@archiver/health';
 import { QueueRepository } from './queue.repository';
+import { QueueName } from './queue.types';
+import { redisOptions, RedisRole } from './redis-options';
 
 @Injectable()
 export class RedisHealthIndicator implements HealthIndicator {
@@ -10,6 +14,27 @@ export class RedisHealthIndicator implements HealthIndicator {
   }
 }
 
-@Global()
-@Module({ providers: [QueueRepository, RedisHealthIndicator], exports: [QueueRepository, RedisHealthIndicator] })
-export class QueueModule {}
+/**
+ * Every queue, wired by @nestjs/bullmq: one connection setting from libs/config, each queue
+ * registered once under its QueueName. Apps consume with `@Processor` classes extending
+ * ArchiverProcessor, and produce through QueueRepository.
+ */
+@Module({})
+export class QueueModule {
+  /** `role`: the frontend produces and must fail fast; the injector and worker consume and wait out outages. */
+  static forRoot(role: RedisRole): DynamicModule {
+    return {
+      module: QueueModule,
+      global: true,
+      imports: [
+        BullModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => ({ connection: redisOptions(config.redis.url, role) }),
+        }),
+        BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
+      ],
+      providers: [QueueRepository, RedisHealthIndicator],
+      exports: [QueueRepository, RedisHealthIndicator],
+    };
+  }
+}

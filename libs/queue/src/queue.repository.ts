@@ -1,58 +1,68 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { QueueError, QueueErrorCode } from './queue.error';
-import { JOB_OPTIONS, JobPayload, QueueName } from './queue.types';
-import { redisOptions } from './redis-options';
+import { JOB_OPTIONS, JobPayload, LIVE_JOB_STATES, QueueName } from './queue.types';
 
-/** The producer side of every queue: the only code that adds jobs. */
+/** The producer side of every queue: the only code that adds or removes jobs. */
 @Injectable()
-export class QueueRepository implements OnModuleDestroy {
-  private readonly connection: Redis;
-  private readonly queues = new Map<QueueName, Queue>();
+export class QueueRepository {
+  private readonly queues: Record<QueueName, Queue>;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.connection = new Redis(redisOptions(config.redis.url, 'producer'));
-    // Errors surface on each enqueue and through /health; without a listener ioredis would crash the process.
-    this.connection.on('error', () => undefined);
+  constructor(@InjectQueue(QueueName.Pending) pending: Queue, @InjectQueue(QueueName.Archive) archive: Queue) {
+    this.queues = { [QueueName.Pending]: pending, [QueueName.Archive]: archive };
+    // Errors surface on each call and through /health; an unhandled 'error' event would crash the process.
+    for (const queue of Object.values(this.queues)) queue.on('error', () => undefined);
   }
 
   /** Adds the job with the archive id as job id, so a duplicate enqueue of a live job is a no-op. */
   async enqueue<Q extends QueueName>(queue: Q, payload: JobPayload<Q>): Promise<void> {
-    try {
-      await this.queue(queue).add(queue, payload, { ...JOB_OPTIONS[queue], jobId: payload.archiveId });
-    } catch (error) {
-      throw new QueueError(QueueErrorCode.Unavailable, `Could not queue the job on "${queue}": ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+    await this.call(queue, 'queue the job', () =>
+      this.queues[queue].add(queue, payload, { ...JOB_OPTIONS[queue], jobId: payload.archiveId }),
+    );
   }
 
-  async counts(queue: QueueName): Promise<Record<string, number>> {
-    return this.queue(queue).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+  /**
+   * Makes sure the archive has a job that will run: nothing when one is waiting, delayed or
+   * active; otherwise a finished (failed or completed) job holding the id is removed first —
+   * BullMQ silently ignores an add whose id a finished job still holds. Returns whether a
+   * job was added.
+   */
+  async ensureJob<Q extends QueueName>(queue: Q, payload: JobPayload<Q>): Promise<boolean> {
+    const jobs = this.queues[queue];
+    return this.call(queue, 'requeue the job', async () => {
+      const state = await jobs.getJobState(payload.archiveId);
+      if (LIVE_JOB_STATES.has(state)) return false;
+      if (state !== 'unknown') await jobs.remove(payload.archiveId);
+      await jobs.add(queue, payload, { ...JOB_OPTIONS[queue], jobId: payload.archiveId });
+      return true;
+    });
   }
 
+  /** `active`, `waiting`, `delayed`, `failed`, `completed`... or `unknown` when there is no such job. */
+  jobState(queue: QueueName, archiveId: string): Promise<string> {
+    return this.call(queue, 'read the job', () => this.queues[queue].getJobState(archiveId));
+  }
+
+  counts(queue: QueueName): Promise<Record<string, number>> {
+    return this.call(queue, 'count jobs', () => this.queues[queue].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'));
+  }
+
+  /** A real round trip to Redis through BullMQ's public API (the connection itself is BullMQ's). */
   async ping(): Promise<boolean> {
     try {
-      return (await this.connection.ping()) === 'PONG';
+      await this.queues[QueueName.Pending].getJobCounts('waiting');
+      return true;
     } catch {
       return false;
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
-    this.connection.disconnect();
-  }
-
-  private queue(name: QueueName): Queue {
-    let queue = this.queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, { connection: this.connection, skipWaitingForReady: true });
-      queue.on('error', () => undefined);
-      this.queues.set(name, queue);
+  private async call<T>(queue: QueueName, what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw new QueueError(QueueErrorCode.Unavailable, `Could not ${what} on "${queue}": ${(error as Error).message}`, { cause: error });
     }
-    return queue;
   }
 }

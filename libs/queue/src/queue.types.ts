@@ -16,7 +16,11 @@ export interface JobPayloads {
 
 export type JobPayload<Q extends QueueName> = JobPayloads[Q];
 
-/** Retries with backoff for transient failures; permanent ones fail at once (UnrecoverableError). */
+/**
+ * Retries with backoff for failures of the repository's server (network, 5xx); permanent
+ * ones fail at once (UnrecoverableError). Outages of our own infrastructure and interrupted
+ * runs do not count as attempts: they are postponed (RetryLaterError), see ArchiverProcessor.
+ */
 export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
   [QueueName.Pending]: {
     attempts: 8,
@@ -31,3 +35,6 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
     removeOnFail: { age: 7 * 24 * 3600 },
   },
 };
+
+/** States in which a job will still run (or is running): its archive needs nothing else. */
+export const LIVE_JOB_STATES: ReadonlySet<string> = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);

@@ -1,11 +1,15 @@
 import type { RedisOptions } from 'bullmq';
 
+/** Who holds the connection: see redisOptions. */
+export type RedisRole = 'producer' | 'consumer';
+
 /**
- * ioredis options from a redis:// URL. Producers fail fast (no offline queue, one retry)
- * so an HTTP request never hangs on a Redis outage; workers must retry forever
- * (`maxRetriesPerRequest: null`, which BullMQ requires for blocking connections).
+ * ioredis options from a redis:// URL. Producers answering HTTP requests fail fast (no
+ * offline queue, one retry) so a request never hangs on a Redis outage; consumers (the
+ * injector and the worker) wait out an outage (`maxRetriesPerRequest: null`, which BullMQ
+ * requires for its blocking connections anyway).
  */
-export function redisOptions(url: string, role: 'producer' | 'worker'): RedisOptions {
+export function redisOptions(url: string, role: RedisRole): RedisOptions {
   const parsed = new URL(url);
   const base: RedisOptions = {
     host: parsed.hostname,

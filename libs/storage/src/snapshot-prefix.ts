@@ -11,21 +11,23 @@ const ID_FRAGMENT_LENGTH = 8;
 /**
  * `snapshots/20240102T030405Z-1a2b3c4d/`: the UTC time sorts snapshots chronologically in
  * listings and the console; the id fragment keeps two snapshots in the same second apart and
- * leads back to the archive row.
+ * leads back to the archive row. With `runId`, `...-1a2b3c4d-5e6f7a8b/`: every run of an
+ * archive writes under its own prefix, so two runs can never overwrite or delete each other's files.
  */
-export function snapshotPrefix(date: Date, archiveId: string): string {
+export function snapshotPrefix(date: Date, archiveId: string, runId?: string): string {
   if (Number.isNaN(date.getTime())) {
     throw new StorageError(StorageErrorCode.INVALID, 'Snapshot date is not a valid date');
   }
   // The id becomes part of an object key: allow only what cannot change the key's structure.
-  if (!/^[A-Za-z0-9_-]+$/.test(archiveId)) {
-    throw new StorageError(StorageErrorCode.INVALID, `Archive id "${archiveId}" cannot name a snapshot`);
+  for (const id of [archiveId, runId ?? 'x']) {
+    if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new StorageError(StorageErrorCode.INVALID, `Id "${id}" cannot name a snapshot`);
   }
   const stamp = date
     .toISOString()
     .replace(/\.\d{3}Z$/, 'Z')
     .replace(/[-:]/g, '');
-  return `${SNAPSHOTS_FOLDER}${stamp}-${archiveId.slice(0, ID_FRAGMENT_LENGTH)}/`;
+  const run = runId === undefined ? '' : `-${runId.slice(0, ID_FRAGMENT_LENGTH)}`;
+  return `${SNAPSHOTS_FOLDER}${stamp}-${archiveId.slice(0, ID_FRAGMENT_LENGTH)}${run}/`;
 }
 
 /** Where a snapshot's manifest lives; a snapshot is complete iff this object exists. */

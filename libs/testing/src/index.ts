@@ -1,5 +1,7 @@
 export * from './git';
+export * from './stack/api-client';
 export * from './stack/app-process';
 export * from './keycloak';
 export * from './stack/private-services';
+export * from './stack/stack-services';
 export * from './browser';

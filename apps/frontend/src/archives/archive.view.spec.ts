@@ -21,6 +21,8 @@ const base: ArchiveRecord = {
   refCount: null,
   fileCount: null,
   byteCount: null,
+  runId: null,
+  runExpiresAt: null,
 };
 
 describe(toArchiveView.name, () => {

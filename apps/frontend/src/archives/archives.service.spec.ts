@@ -38,6 +38,8 @@ function record(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
     refCount: null,
     fileCount: null,
     byteCount: null,
+    runId: null,
+    runExpiresAt: null,
     ...overrides,
   };
 }

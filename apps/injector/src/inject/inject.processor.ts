@@ -1,19 +1,16 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Processor } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { JobPayload, QueueConsumer, QueueName } from '@archiver/queue';
+import { ArchiverProcessor, JobPayload, QueueName, workerOptions } from '@archiver/queue';
 import { InjectService } from './inject.service';
 
-@Injectable()
-export class InjectProcessor extends QueueConsumer<QueueName.Pending> implements OnApplicationBootstrap {
+@Processor(QueueName.Pending, workerOptions((config) => config.injector))
+export class InjectProcessor extends ArchiverProcessor<QueueName.Pending> {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly service: InjectService,
   ) {
-    super(QueueName.Pending, config);
-  }
-
-  onApplicationBootstrap(): void {
-    this.start(16);
+    super(config.injector.lockMs);
   }
 
   protected handle({ archiveId }: JobPayload<QueueName.Pending>): Promise<void> {

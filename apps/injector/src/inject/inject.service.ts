@@ -1,6 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ArchiveRepository } from '@archiver/database';
-import { QueueName, QueueRepository } from '@archiver/queue';
+import { ArchiveRepository, DatabaseError } from '@archiver/database';
+import { QueueError, QueueName, QueueRepository, RetryLaterError } from '@archiver/queue';
+
+/** How long an injection waits for the database or Redis to come back. */
+const INFRASTRUCTURE_RETRY_MS = 5_000;
 
 @Injectable()
 export class InjectService {
@@ -14,16 +17,24 @@ export class InjectService {
   /**
    * Stamps injectedAt and hands the archive to the workers. Safe to run twice: a retry
    * after a failed enqueue finds the archive already queued and enqueues again (the job
-   * id dedupes), and an archive that moved on is left alone.
+   * id dedupes), and an archive that moved on is left alone. An outage of the database or
+   * Redis postpones the injection without using up its attempts.
    */
   async inject(archiveId: string): Promise<void> {
-    const archive = (await this.archives.markQueued(archiveId, new Date())) ?? (await this.archives.findById(archiveId));
-    if (!archive) {
-      this.logger.warn({ msg: 'archive vanished before injection', archiveId });
-      return;
+    try {
+      const archive = (await this.archives.markQueued(archiveId, new Date())) ?? (await this.archives.findById(archiveId));
+      if (!archive) {
+        this.logger.warn({ msg: 'archive vanished before injection', archiveId });
+        return;
+      }
+      if (archive.status !== 'queued') return;
+      await this.queues.ensureJob(QueueName.Archive, { archiveId });
+      this.logger.log({ msg: 'injected', archiveId, url: archive.normalizedUrl });
+    } catch (error) {
+      if ((error instanceof DatabaseError || error instanceof QueueError) && error.transient) {
+        throw new RetryLaterError(error.message, INFRASTRUCTURE_RETRY_MS, { cause: error });
+      }
+      throw error;
     }
-    if (archive.status !== 'queued') return;
-    await this.queues.enqueue(QueueName.Archive, { archiveId });
-    this.logger.log({ msg: 'injected', archiveId, url: archive.normalizedUrl });
   }
 }

@@ -1,15 +1,25 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { ArchiveRepository } from '@archiver/database';
-import { QueueName, QueueRepository } from '@archiver/queue';
+import { ArchiveRepository, UnsettledArchive } from '@archiver/database';
+import { LIVE_JOB_STATES, QueueName, QueueRepository } from '@archiver/queue';
 
 const BATCH = 500;
 
+/** What one pass did, for logs and tests. */
+export interface ReconcileReport {
+  requeued: number;
+  failed: number;
+}
+
 /**
- * Closes the gap of the frontend's dual write (row in Postgres, job in Redis): an archive
- * left `pending` (Redis was down, or the process died between insert and enqueue) or
- * `queued` without its job is enqueued again. Job ids are archive ids, so re-adding a job
- * that still exists changes nothing, and several injectors may run this at once.
+ * Makes sure every archive that has not ended has a job that will run it. Jobs get lost in
+ * many ways: the frontend's dual write (row in Postgres, job in Redis) with Redis down, a
+ * process killed between the two, jobs that used up their attempts while the database was
+ * down (their failed job still holds the archive's id, so a plain re-add is ignored), a
+ * worker killed mid-run, a wiped Redis. For each archive unchanged for a reconcile interval:
+ * pending or queued without a live job → its job again; running with no live lease and no
+ * live job → its job again, or failed once it has used up its runs. Job ids are archive ids
+ * and claims are fenced in the database, so several injectors may run this at once.
  */
 @Injectable()
 export class ReconcileService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,28 +42,53 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     clearInterval(this.timer);
   }
 
-  /** One pass; returns how many archives were re-enqueued. */
-  async reconcile(now = new Date()): Promise<number> {
+  /** One pass over every unsettled archive. */
+  async reconcile(now = new Date()): Promise<ReconcileReport> {
     const before = new Date(now.getTime() - this.config.reconcileIntervalMs);
-    let count = 0;
-    for (const [status, queue] of [
-      ['pending', QueueName.Pending],
-      ['queued', QueueName.Archive],
-    ] as const) {
-      for (const { id } of await this.archives.findStale(status, before, BATCH)) {
-        await this.queues.enqueue(queue, { archiveId: id });
-        count++;
-      }
+    const report: ReconcileReport = { requeued: 0, failed: 0 };
+    for (let afterId: string | undefined; ;) {
+      const batch = await this.archives.findUnsettled(before, BATCH, afterId);
+      for (const archive of batch) await this.repair(archive, report);
+      if (batch.length < BATCH) return report;
+      afterId = batch[batch.length - 1]?.id;
     }
-    return count;
+  }
+
+  private async repair(archive: UnsettledArchive, report: ReconcileReport): Promise<void> {
+    const payload = { archiveId: archive.id };
+    if (archive.status === 'pending') {
+      if (await this.queues.ensureJob(QueueName.Pending, payload)) report.requeued++;
+      return;
+    }
+    if (archive.status === 'queued') {
+      if (await this.queues.ensureJob(QueueName.Archive, payload)) report.requeued++;
+      return;
+    }
+    // running: a live lease means a run is at work; a live job will claim it when due.
+    if (archive.leaseLive) return;
+    if (archive.attempts >= this.config.worker.maxRuns && !(await this.hasLiveJob(archive.id))) {
+      const failed = await this.archives.markFailed(
+        archive.id,
+        'RUNS_EXHAUSTED',
+        `Gave up after ${archive.attempts} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time)`,
+        new Date(),
+      );
+      if (failed) report.failed++;
+      return;
+    }
+    if (await this.queues.ensureJob(QueueName.Archive, payload)) report.requeued++;
+  }
+
+  private async hasLiveJob(archiveId: string): Promise<boolean> {
+    return LIVE_JOB_STATES.has(await this.queues.jobState(QueueName.Archive, archiveId));
   }
 
   private async tick(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
-      const count = await this.reconcile();
-      if (count > 0) this.logger.log({ msg: 'reconciled archives', count });
+      const report = await this.reconcile();
+      if (report.requeued + report.failed > 0) this.logger.log({ msg: 'reconciled archives', ...report });
     } catch (error) {
       this.logger.warn({ msg: 'reconcile pass failed; will retry', error: (error as Error).message });
     } finally {

@@ -1,21 +1,23 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Processor } from '@nestjs/bullmq';
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { JobContext, JobPayload, QueueConsumer, QueueName } from '@archiver/queue';
+import { ArchiverProcessor, JobContext, JobPayload, QueueName, workerOptions } from '@archiver/queue';
+import { WorkDirs } from '../clone/work-dir';
 import { ArchiveService } from './archive.service';
 
-@Injectable()
-export class ArchiveProcessor extends QueueConsumer<QueueName.Archive> implements OnApplicationBootstrap {
+@Processor(QueueName.Archive, workerOptions((config) => config.worker))
+export class ArchiveProcessor extends ArchiverProcessor<QueueName.Archive> implements OnApplicationBootstrap {
   constructor(
-    @Inject(APP_CONFIG) private readonly appConfig: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly service: ArchiveService,
+    private readonly workDirs: WorkDirs,
   ) {
-    super(QueueName.Archive, appConfig);
+    super(config.worker.lockMs);
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const swept = await this.service.workDirs.sweepDead();
-    if (swept > 0) this.logger.log({ msg: 'removed temp dirs of dead workers', count: swept });
-    this.start(this.appConfig.worker.concurrency, this.appConfig.worker.lockMs);
+    const swept = await this.workDirs.sweepDead();
+    if (swept.length > 0) this.logger.log({ msg: 'removed temp dirs of dead workers', count: swept.length });
   }
 
   protected handle({ archiveId }: JobPayload<QueueName.Archive>, context: JobContext): Promise<void> {

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRecord, ArchiveRepository } from '@archiver/database';
 import { RepositoryReader, SafeCloner } from '@archiver/git';
-import { JobContext, PermanentJobError } from '@archiver/queue';
+import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   bucketNameFor,
   ObjectStoreRepository,
@@ -11,74 +12,134 @@ import {
   SnapshotManifest,
   snapshotPrefix,
   SnapshotWriter,
+  StorageError,
+  StorageErrorCode,
 } from '@archiver/storage';
 import { WorkDirs } from '../clone/work-dir';
+import { ClaimLostError, RunClaim } from '../run/run-claim';
 import { describeFailure } from './archive-failure';
 
 type Located = ArchiveRecord & { bucket: string; prefix: string };
 
+/** How long a run waits for our own database, Redis or object storage to come back. */
+const INFRASTRUCTURE_RETRY_MS = 5_000;
+
 /**
- * One archive, start to finish: stamp, clone bare into a temp dir, store files + bundle +
- * manifest (last) in the repository's bucket, stamp again. Every attempt of the same
- * archive writes to the same prefix, so a retry replaces — never adds — a snapshot.
+ * One run of an archive, start to finish: claim it, clone bare into a temp dir, store files +
+ * bundle + manifest (last) under this run's own prefix of the repository's bucket, complete
+ * it. Only the run holding the archive's claim may complete or fail it; a run that loses the
+ * claim (or is interrupted) stops, removes what it wrote, and leaves the archive to the next.
  */
 @Injectable()
 export class ArchiveService {
   private readonly logger = new Logger(ArchiveService.name);
-  readonly workDirs: WorkDirs;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly archives: ArchiveRepository,
     private readonly store: ObjectStoreRepository,
     private readonly cloner: SafeCloner,
-  ) {
-    this.workDirs = new WorkDirs(config.clone.workDir);
-  }
+    private readonly workDirs: WorkDirs,
+  ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
-    const running = await this.archives.markRunning(archiveId, new Date());
-    if (!running) {
-      // Already completed or failed (a duplicate delivery), or deleted: nothing to do.
-      this.logger.log({ msg: 'archive not runnable; skipping', archiveId });
-      return;
-    }
-    const located = (await this.archives.claimSnapshotLocation(
-      archiveId,
-      bucketNameFor(running.normalizedUrl),
-      snapshotPrefix(running.startedAt ?? new Date(), archiveId),
-    )) as Located;
-    const writer = new SnapshotWriter(this.store, { bucket: located.bucket, prefix: located.prefix });
-    const workDir = await this.workDirs.create(archiveId);
+    const claim = await this.claim(archiveId);
+    if (!claim) return;
+    const signal = AbortSignal.any([context.signal, claim.signal]);
+    let writer: SnapshotWriter | undefined;
+    let workDir: string | undefined;
     try {
-      await this.snapshot(located, writer, workDir);
+      // Every failure from here on — even creating the work dir — goes through fail().
+      if (claim.archive.attempts > this.config.worker.maxRuns) return await this.giveUp(claim);
+      await this.removeEarlierRun(claim.archive);
+      const located = await this.locate(claim);
+      writer = new SnapshotWriter(this.store, { bucket: located.bucket, prefix: located.prefix });
+      workDir = await this.workDirs.create(archiveId);
+      await this.snapshot(located, claim, writer, workDir, signal);
     } catch (error) {
-      await this.fail(located, writer, error, context);
+      await this.fail(claim, writer, error, context, signal);
     } finally {
-      await this.workDirs.remove(workDir);
+      await claim.end({ release: true });
+      if (workDir) await this.workDirs.remove(workDir).catch(() => undefined);
     }
   }
 
-  private async snapshot(archive: Located, writer: SnapshotWriter, workDir: string): Promise<void> {
+  /** The run's claim, or null when there is nothing to do (finished, or deleted). */
+  private async claim(archiveId: string): Promise<RunClaim | null> {
+    const runId = randomUUID();
+    const { leaseMs } = this.config.worker;
+    try {
+      const archive = await this.archives.claimRun(archiveId, runId, leaseMs, new Date());
+      if (archive) return new RunClaim(this.archives, archive, runId, leaseMs);
+      const why = await this.archives.describeClaim(archiveId);
+      if (why.state === 'held') {
+        // Another run is alive (e.g. this job was handed on after Redis lost its lock): wait for it.
+        const untilExpiry = (why.until?.getTime() ?? Date.now()) - Date.now();
+        throw new RetryLaterError('another run holds the archive', Math.max(1_000, untilExpiry + 1_000));
+      }
+      if (why.state === 'claimable') throw new RetryLaterError('the claim raced another run', 1_000);
+      this.logger.log({ msg: 'archive not runnable; skipping', archiveId, state: why.state });
+      return null;
+    } catch (error) {
+      if (error instanceof RetryLaterError) throw error;
+      const failure = describeFailure(error);
+      if (failure.infrastructure) throw new RetryLaterError(failure.message, INFRASTRUCTURE_RETRY_MS, { cause: error });
+      throw error;
+    }
+  }
+
+  private async giveUp(claim: RunClaim): Promise<void> {
+    const { maxRuns } = this.config.worker;
+    const last = claim.archive.error ? ` The last recorded problem: ${claim.archive.error}` : '';
+    const message = `Gave up after ${maxRuns} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time).${last}`;
+    await this.archives.markRunFailed(claim.archive.id, claim.runId, 'RUNS_EXHAUSTED', message, new Date());
+    this.logger.warn({ msg: 'archive failed', archiveId: claim.archive.id, code: 'RUNS_EXHAUSTED' });
+  }
+
+  /** What an earlier run of this archive may have left (it crashed, or lost its claim) goes first. */
+  private async removeEarlierRun(archive: ArchiveRecord): Promise<void> {
+    if (!archive.bucket || !archive.prefix) return;
+    try {
+      await this.store.removeIncompleteUploads(archive.bucket, archive.prefix);
+      await this.store.removePrefix(archive.bucket, archive.prefix);
+    } catch (error) {
+      // It died before creating the bucket: nothing to remove.
+      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
+    }
+  }
+
+  /** Each run writes under a prefix of its own, so two runs can never delete each other's files. */
+  private async locate(claim: RunClaim): Promise<Located> {
+    const { archive, runId } = claim;
+    const located = await this.archives.setSnapshotLocation(
+      archive.id,
+      runId,
+      bucketNameFor(archive.normalizedUrl),
+      snapshotPrefix(new Date(), archive.id, runId),
+    );
+    if (!located) throw new ClaimLostError();
+    return located as Located;
+  }
+
+  private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
     const { gitDir } = await this.cloner.clone({
       url: archive.url,
       dir: path.join(workDir, 'repo.git'),
       deadlineMs: this.config.clone.timeoutMs,
       maxBytes: this.config.clone.maxBytes,
+      signal,
     });
     const reader = new RepositoryReader(gitDir);
     const { refs, commit, defaultBranch } = await reader.head();
 
     await this.store.ensureBucket(archive.bucket);
-    // Leftovers of an earlier attempt at this same snapshot go first.
-    await this.store.removePrefix(archive.bucket, archive.prefix);
-    await this.store.removeIncompleteUploads(archive.bucket, archive.prefix);
-
     const files = commit
       ? await writer.uploadFiles(toSources(reader, await reader.listTree(commit)), { concurrency: this.config.worker.uploadConcurrency })
       : [];
+    signal.throwIfAborted();
     const bundleFile = await reader.createBundle(path.join(workDir, 'repo.bundle'), refs);
     const bundle = bundleFile ? await writer.uploadBundle(bundleFile.path) : null;
+    signal.throwIfAborted();
 
     const finishedAt = new Date();
     const byteCount = files.reduce((sum, f) => sum + f.size, 0);
@@ -102,12 +163,12 @@ export class ArchiveService {
       },
       empty: commit === null,
     };
-    await writer.writeManifest(manifest);
-    await this.archives.markCompleted(
-      archive.id,
-      { commit, refCount: refs.length, fileCount: files.length, byteCount: BigInt(byteCount) },
-      finishedAt,
-    );
+    await this.complete(archive, claim, writer, manifest, {
+      commit,
+      refCount: refs.length,
+      fileCount: files.length,
+      byteCount: BigInt(byteCount),
+    });
     this.logger.log({
       msg: commit ? 'archived' : 'archived an empty repository (no commits, no files)',
       archiveId: archive.id,
@@ -118,28 +179,81 @@ export class ArchiveService {
     });
   }
 
-  private async fail(archive: Located, writer: SnapshotWriter, error: unknown, context: JobContext): Promise<never> {
-    const failure = describeFailure(error);
-    // Nothing half-written may look complete: the manifest is removed first, then the rest.
-    await writer
-      .abort()
-      .catch((cleanup: Error) =>
-        this.logger.warn({ msg: 'could not remove a partial snapshot', archiveId: archive.id, error: cleanup.message }),
-      );
-    if (failure.transient && !context.lastAttempt) {
-      await this.archives.recordAttemptError(archive.id, failure.code, `Attempt ${context.attempt} failed: ${failure.message}`);
-      this.logger.warn({
-        msg: 'attempt failed; will retry',
-        archiveId: archive.id,
-        attempt: context.attempt,
-        code: failure.code,
-        error: failure.message,
+  /**
+   * The manifest makes the snapshot complete, so it is written only while this run provably
+   * holds the archive, and taken back if the archive turns out not to be this run's.
+   */
+  private async complete(
+    archive: Located,
+    claim: RunClaim,
+    writer: SnapshotWriter,
+    manifest: SnapshotManifest,
+    stats: Parameters<ArchiveRepository['markCompleted']>[2],
+  ): Promise<void> {
+    await claim.confirm();
+    await writer.writeManifest(manifest);
+    let completed: ArchiveRecord | null;
+    try {
+      completed = await this.archives.markCompleted(archive.id, claim.runId, stats, new Date(manifest.timestamps.finishedAt));
+    } catch (error) {
+      // Unknown whether the update committed. The snapshot stays: if it did not, the next run
+      // of this archive removes this run's prefix (removeEarlierRun) before anything else.
+      throw new RetryLaterError(`could not record the completed snapshot: ${(error as Error).message}`, INFRASTRUCTURE_RETRY_MS, {
+        cause: error,
       });
-      throw error;
     }
-    await this.archives.markFailed(archive.id, failure.code, failure.message, new Date());
-    this.logger.warn({ msg: 'archive failed', archiveId: archive.id, code: failure.code, error: failure.message });
-    throw new PermanentJobError(`${failure.code}: ${failure.message}`);
+    if (!completed) throw new ClaimLostError();
+  }
+
+  private async fail(
+    claim: RunClaim,
+    writer: SnapshotWriter | undefined,
+    error: unknown,
+    context: JobContext,
+    signal: AbortSignal,
+  ): Promise<never> {
+    const archiveId = claim.archive.id;
+    if (error instanceof RetryLaterError) throw error;
+    // Nothing half-written may look complete: the writer removes the manifest first, then the rest.
+    await writer
+      ?.abort()
+      .catch((cleanup: Error) => this.logger.warn({ msg: 'could not remove a partial snapshot', archiveId, error: cleanup.message }));
+    if (signal.aborted || error instanceof ClaimLostError) {
+      const reason = signal.aborted ? String(signal.reason) : (error as Error).message;
+      throw new RetryLaterError(`run interrupted: ${reason}`, 1_000, { cause: error });
+    }
+    const failure = describeFailure(error);
+    if (failure.infrastructure) {
+      this.logger.warn({ msg: 'infrastructure unavailable; run postponed', archiveId, code: failure.code, error: failure.message });
+      throw new RetryLaterError(failure.message, INFRASTRUCTURE_RETRY_MS, { cause: error });
+    }
+    try {
+      if (failure.transient && !context.lastAttempt) {
+        const retryInS = Math.round((5_000 * 2 ** (context.attempt - 1)) / 1000);
+        const message = `Attempt ${context.attempt} of ${context.maxAttempts} failed: ${failure.message}. Retrying in about ${retryInS} s`;
+        await this.archives.recordAttemptError(archiveId, claim.runId, failure.code, message);
+        this.logger.warn({
+          msg: 'attempt failed; will retry',
+          archiveId,
+          attempt: context.attempt,
+          code: failure.code,
+          error: failure.message,
+        });
+        throw error;
+      }
+      const message = failure.transient ? `${failure.message} (gave up after ${context.attempt} attempts)` : failure.message;
+      if (!(await this.archives.markRunFailed(archiveId, claim.runId, failure.code, message, new Date()))) {
+        throw new RetryLaterError('the archive is no longer held by this run', 1_000);
+      }
+      this.logger.warn({ msg: 'archive failed', archiveId, code: failure.code, error: message });
+      throw new PermanentJobError(`${failure.code}: ${message}`);
+    } catch (recording) {
+      if (recording === error || recording instanceof PermanentJobError || recording instanceof RetryLaterError) throw recording;
+      // The outcome could not be recorded (database down): run again later rather than lose it.
+      throw new RetryLaterError(`could not record the failure: ${(recording as Error).message}`, INFRASTRUCTURE_RETRY_MS, {
+        cause: recording,
+      });
+    }
   }
 }
 

@@ -1,39 +1,50 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { APP_CONFIG, AppConfig } from '@archiver/config';
 
 const PREFIX = 'archive-';
+const OWNER = /^archive-[0-9a-f-]{36}-(\d+)-/;
 
 /**
  * Temp dirs of the worker: `archive-<archiveId>-<pid>-<random>` under the configured work
- * dir. The name says which archive and which process made it, so leftovers of a crashed
- * attempt (SIGKILL, OOM) can be found and removed by whoever runs next.
+ * dir, one per run. The name says which process made it, so leftovers of a crashed run
+ * (SIGKILL, OOM) are found by whoever starts next — and a run never touches the dir of
+ * another live run, even of the same archive.
  */
+@Injectable()
 export class WorkDirs {
-  constructor(private readonly root: string) {}
+  private readonly root: string;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.root = config.clone.workDir;
+  }
 
   async create(archiveId: string): Promise<string> {
-    await mkdir(this.root, { recursive: true, mode: 0o700 });
-    await this.removeLeftovers((name) => name.startsWith(`${PREFIX}${archiveId}-`));
-    return mkdtemp(path.join(this.root, `${PREFIX}${archiveId}-${process.pid}-`));
+    try {
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      return await mkdtemp(path.join(this.root, `${PREFIX}${archiveId}-${process.pid}-`));
+    } catch (error) {
+      throw WorkDirError.from(error, this.root);
+    }
   }
 
   async remove(dir: string): Promise<void> {
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  /** At start: dirs of processes that no longer run (this host's PIDs only) are garbage. */
-  async sweepDead(): Promise<number> {
-    return this.removeLeftovers((name) => {
-      const pid = Number(/^archive-[0-9a-f-]{36}-(\d+)-/.exec(name)?.[1]);
-      return Number.isInteger(pid) && !isAlive(pid);
-    });
-  }
-
-  private async removeLeftovers(matches: (name: string) => boolean): Promise<number> {
+  /** Dirs of processes that no longer run (this host's PIDs only; the work dir is per host). */
+  async sweepDead(): Promise<string[]> {
     const names = await readdir(this.root).catch(() => [] as string[]);
-    const stale = names.filter((name) => name.startsWith(PREFIX) && matches(name));
-    await Promise.all(stale.map((name) => this.remove(path.join(this.root, name))));
-    return stale.length;
+    const dead = names
+      .filter((name) => name.startsWith(PREFIX))
+      .filter((name) => {
+        const pid = Number(OWNER.exec(name)?.[1]);
+        return Number.isInteger(pid) && !isAlive(pid);
+      })
+      .map((name) => path.join(this.root, name));
+    await Promise.all(dead.map((dir) => this.remove(dir)));
+    return dead;
   }
 }
 
@@ -44,5 +55,30 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Errors of the filesystem that retrying may fix (space freed, too many open files). */
+const TRANSIENT_FS_CODES = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
+
+/** The run's work dir could not be made: a misconfigured or full disk of this worker. */
+export class WorkDirError extends Error {
+  readonly code = 'WORK_DIR_FAILED';
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'WorkDirError';
+  }
+
+  static from(error: unknown, root: string): WorkDirError {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    return new WorkDirError(
+      `The worker could not create its temporary directory under ${root} (${code || (error as Error).message}); check ARCHIVER_WORK_DIR and free disk space`,
+      TRANSIENT_FS_CODES.has(code),
+      { cause: error },
+    );
   }
 }

@@ -1,0 +1,181 @@
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, loadStackSettings } from '@archiver/config';
+import { manifestKey, ObjectStoreRepository } from '@archiver/storage';
+import {
+  ApiClient,
+  AppProcess,
+  ArchiveView,
+  createFixtureRepos,
+  FixtureRepos,
+  GitHttpServerHandle,
+  KeycloakTestClient,
+  processesMentioning,
+  settledArchive,
+  startApp,
+  startGitHttpServer,
+  startStackServices,
+  stopStackService,
+  waitFor,
+} from '@archiver/testing';
+
+// Every accepted archive ends `completed` or `failed`, whatever fails meanwhile: the real
+// Postgres and Redis of the test stack are stopped and started mid-run, workers are
+// stopped mid-clone. Clones are made slow (a latency on every request of the git server)
+// so that the faults land while they run.
+describe('every accepted archive ends, whatever fails meanwhile', () => {
+  const config = loadConfig();
+  const stack = loadStackSettings();
+  const store = new ObjectStoreRepository(config.minio);
+  const keycloak = KeycloakTestClient.fromEnvironment();
+  const workDir = path.join(os.tmpdir(), `archiver-faults-${process.pid}`);
+  // Short lock and lease so that takeovers happen within a test's time.
+  const workerEnv = {
+    ARCHIVER_WORK_DIR: workDir,
+    WORKER_LOCK_SECONDS: '3',
+    WORKER_LEASE_SECONDS: '6',
+    CLONE_TIMEOUT_SECONDS: '120',
+    WORKER_CONCURRENCY: '2',
+  };
+  const injectorEnv = { RECONCILE_INTERVAL_SECONDS: '2', INJECTOR_LOCK_SECONDS: '3' };
+  const apps = new Set<AppProcess>();
+  let scratch: string;
+  let fixtures: FixtureRepos;
+  let slow: GitHttpServerHandle;
+  let api: ApiClient;
+  let copies = 0;
+
+  const start = async (name: 'frontend' | 'injector' | 'worker', env: Record<string, string> = {}) => {
+    const app = await startApp(name, { ...(name === 'worker' ? workerEnv : name === 'injector' ? injectorEnv : {}), ...env });
+    apps.add(app);
+    return app;
+  };
+  const stop = async (app: AppProcess) => {
+    apps.delete(app);
+    await app.stop();
+  };
+  /** A repository of its own per archive, so its git processes can be told apart by URL. */
+  const slowRepo = async () => {
+    const name = `faults-${process.pid}-${++copies}`;
+    await cp(fixtures.multi, path.join(fixtures.root, `${name}.git`), { recursive: true });
+    return { name, url: slow.url(name) };
+  };
+  const waitStatus = (id: string, status: ArchiveView['status'], timeoutMs = 60_000) =>
+    waitFor(`archive ${id} to be ${status}`, async () => ((await api.archive(id)).status === status ? true : undefined), timeoutMs);
+  /** The archive completed, and its bucket holds exactly one snapshot of it: the recorded one, complete. */
+  const expectCompletedOnce = async (done: ArchiveView) => {
+    expect({ id: done.id, status: done.status, error: done.error }).toEqual({ id: done.id, status: 'completed', error: null });
+    const objects = await store.listAllObjects(done.bucket!, 'snapshots/');
+    const prefixes = new Set(
+      objects.filter((o) => o.name.includes(done.id.slice(0, 8))).map((o) => o.name.split('/').slice(0, 2).join('/') + '/'),
+    );
+    expect([...prefixes]).toEqual([done.prefix]);
+    expect(objects.some((o) => o.name === manifestKey(done.prefix!))).toBe(true);
+  };
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-faults-fixtures-'));
+    fixtures = await createFixtureRepos(scratch);
+    slow = await startGitHttpServer({ root: fixtures.root, latencyMs: 2500 });
+    const frontend = await start('frontend');
+    api = new ApiClient(frontend.url, await keycloak.passwordToken(stack.demo.username, stack.demo.password));
+  });
+
+  afterAll(async () => {
+    await Promise.all([...apps].map((app) => app.stop()));
+    await startStackServices(); // whatever a failed test left down
+    await slow?.stop();
+    await rm(scratch, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
+    await store.close();
+  });
+
+  it('a database outage longer than a job’s retries, with archives pending, queued and running: every one completes once it is back', async () => {
+    let injector = await start('injector');
+    await start('worker');
+    const running = await Promise.all([slowRepo(), slowRepo(), slowRepo()].map(async (r) => api.submit((await r).url)));
+    // Two run (concurrency 2), the third waits queued; one more stays pending with no injector.
+    await waitFor('two archives to run', async () => {
+      const views = await Promise.all(running.map((a) => api.archive(a.id)));
+      return views.filter((v) => v.status === 'running').length === 2 ? true : undefined;
+    });
+    await stop(injector);
+    const pending = await api.submit((await slowRepo()).url);
+
+    await stopStackService('postgres');
+    injector = await start('injector'); // starts into the outage
+    // Longer than the clones, the job lock, the run lease and several retry backoffs.
+    await sleep(25_000);
+    await startStackServices();
+
+    for (const archive of [...running, pending]) await expectCompletedOnce(await settledArchive(api, archive.id, 180_000));
+    for (const app of [...apps].filter((a) => a.name !== 'frontend')) await stop(app);
+  });
+
+  it('Redis unreachable for longer than the job lock mid-clone: that run stops and writes nothing; the archive completes once', async () => {
+    await start('injector');
+    const workers = [await start('worker'), await start('worker')];
+    const repo = await slowRepo();
+    const archive = await api.submit(repo.url);
+    await waitStatus(archive.id, 'running');
+    await waitFor('git to be fetching', async () => ((await processesMentioning(repo.name)).length > 0 ? true : undefined));
+
+    await stopStackService('redis');
+    // The lock expires after 3 s without renewal; the run must notice and stop its git.
+    await waitFor(
+      'a worker to stop the job for its lost lock',
+      async () => (workers.some((w) => w.output().includes('lost the job')) ? true : undefined),
+      20_000,
+    );
+    await waitFor(
+      'the stopped run’s git to be gone',
+      async () => ((await processesMentioning(repo.name)).length === 0 ? true : undefined),
+      10_000,
+    );
+    await startStackServices();
+
+    const done = await settledArchive(api, archive.id, 120_000);
+    await expectCompletedOnce(done);
+    expect(done.attempts).toBeGreaterThanOrEqual(2);
+    for (const app of [...apps].filter((a) => a.name !== 'frontend')) await stop(app);
+  });
+
+  it('SIGTERM of a worker mid-clone: its git is gone within 10 s, and another worker completes the archive once', async () => {
+    await start('injector');
+    const first = await start('worker');
+    const repo = await slowRepo();
+    const archive = await api.submit(repo.url);
+    await waitFor('git to be fetching', async () => ((await processesMentioning(repo.name)).length > 0 ? true : undefined));
+    const second = await start('worker');
+
+    const stopped = Date.now();
+    await stop(first);
+    await waitFor(
+      'the stopped worker’s git to be gone',
+      async () => ((await processesMentioning(repo.name)).length === 0 ? true : undefined),
+      10_000,
+    );
+    expect(Date.now() - stopped).toBeLessThan(15_000); // the graceful stop itself did not wait for the clone
+
+    const done = await settledArchive(api, archive.id, 120_000);
+    await expectCompletedOnce(done);
+    expect(second.output()).toContain(archive.id);
+    for (const app of [...apps].filter((a) => a.name !== 'frontend')) await stop(app);
+  });
+
+  it('a failure before the clone starts (the work dir cannot be made) fails the archive with a code and a reason', async () => {
+    const file = path.join(scratch, 'not-a-directory');
+    await writeFile(file, 'a file where the work dir should be');
+    await start('injector');
+    await start('worker', { ARCHIVER_WORK_DIR: path.join(file, 'work') });
+    const archive = await api.submit((await slowRepo()).url);
+    const done = await settledArchive(api, archive.id, 60_000);
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'WORK_DIR_FAILED' } });
+    expect(done.error?.message).toMatch(/could not create its temporary directory .*ENOTDIR/);
+    expect(done.finishedAt).not.toBeNull();
+    expect(await readdir(workDir).catch(() => [])).toEqual([]);
+    for (const app of [...apps].filter((a) => a.name !== 'frontend')) await stop(app);
+  });
+});
