@@ -6,6 +6,8 @@ import { RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError } from '@archiver/queue';
 import {
   bucketNameFor,
+  manifestHeadFields,
+  mappedPathCount,
   ObjectStoreRepository,
   SnapshotFileSource,
   SnapshotManifest,
@@ -67,7 +69,8 @@ export class ArchiveService {
       maxBytes: this.config.clone.maxBytes,
     });
     const reader = new RepositoryReader(gitDir);
-    const { refs, commit, defaultBranch } = await reader.head();
+    const head = await reader.head();
+    const { refs, commit } = head;
 
     await this.store.ensureBucket(archive.bucket);
     // Leftovers of an earlier attempt at this same snapshot go first.
@@ -83,16 +86,15 @@ export class ArchiveService {
     const finishedAt = new Date();
     const byteCount = files.reduce((sum, f) => sum + f.size, 0);
     const manifest: SnapshotManifest = {
-      version: 1,
+      version: 2,
       url: archive.url,
       normalizedUrl: archive.normalizedUrl,
       archiveId: archive.id,
-      commit,
-      defaultBranch,
-      refs: refs.map(({ name, sha }) => ({ name, sha })),
+      ...manifestHeadFields(head),
       files,
       fileCount: files.length,
       byteCount,
+      mappedPathCount: mappedPathCount(files),
       bundle,
       timestamps: {
         createdAt: archive.createdAt.toISOString(),
@@ -100,7 +102,6 @@ export class ArchiveService {
         startedAt: (archive.startedAt ?? finishedAt).toISOString(),
         finishedAt: finishedAt.toISOString(),
       },
-      empty: commit === null,
     };
     await writer.writeManifest(manifest);
     await this.archives.markCompleted(
@@ -148,6 +149,6 @@ async function* toSources(
   entries: Awaited<ReturnType<RepositoryReader['listTree']>>,
 ): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(entries)) {
-    yield { path: entry.path, size, mode: entry.mode, sha: entry.sha, stream };
+    yield { pathBytes: entry.pathBytes, size, mode: entry.mode, sha: entry.sha, stream };
   }
 }
