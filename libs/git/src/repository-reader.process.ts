@@ -62,7 +62,8 @@ export function readGit(args: readonly string[], options: ReadGitOptions): Promi
         return fail(error as Error);
       }
       collected += chunk.length;
-      if (collected > MAX_COLLECTED_BYTES) return fail(new GitError(GitErrorCode.GIT_FAILED, `${what} produced more than ${MAX_COLLECTED_BYTES} bytes`));
+      if (collected > MAX_COLLECTED_BYTES)
+        return fail(new GitError(GitErrorCode.GIT_FAILED, `${what} produced more than ${MAX_COLLECTED_BYTES} bytes`));
       chunks.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
@@ -78,7 +79,9 @@ export function readGit(args: readonly string[], options: ReadGitOptions): Promi
       const exitCode = code ?? -1;
       if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) return resolve({ exitCode, stdout: Buffer.concat(chunks) });
       const lastLine = stderr.trim().split('\n').pop() ?? '';
-      reject(new GitError(GitErrorCode.GIT_FAILED, `${what} failed (${signal ?? `exit ${exitCode}`}): ${lastLine}`, { detail: stderr.trim() }));
+      reject(
+        new GitError(GitErrorCode.GIT_FAILED, `${what} failed (${signal ?? `exit ${exitCode}`}): ${lastLine}`, { detail: stderr.trim() }),
+      );
     });
   });
 }

@@ -26,7 +26,7 @@ export const LIST_REFS_FORMAT = '--format=%(objectname)%00%(objecttype)%00%(*obj
 
 export function parseRefList(stdout: Buffer): ListedRef[] {
   const listed: ListedRef[] = [];
-  for (let start = 0; start < stdout.length; ) {
+  for (let start = 0; start < stdout.length;) {
     let end = stdout.indexOf(0x0a, start);
     if (end < 0) end = stdout.length;
     const line = stdout.subarray(start, end);

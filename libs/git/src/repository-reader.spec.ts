@@ -279,7 +279,10 @@ describe(`${RepositoryReader.name} on crafted repositories`, () => {
       await writeFile(path.join(base, 'stuck-git'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
       for (const run of [
         (signal: AbortSignal) => sut.listTree(commits.new, { signal }),
-        (signal: AbortSignal) => sut.createBundle(path.join(base, 'y.bundle'), [], { signal }).then(() => sut.createBundle(path.join(base, 'y.bundle'), undefined, { signal })),
+        (signal: AbortSignal) =>
+          sut
+            .createBundle(path.join(base, 'y.bundle'), [], { signal })
+            .then(() => sut.createBundle(path.join(base, 'y.bundle'), undefined, { signal })),
       ]) {
         const controller = new AbortController();
         const started = Date.now();

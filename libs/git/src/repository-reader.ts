@@ -193,7 +193,13 @@ export class RepositoryReader {
   private async fallback(listed: readonly ListedRef[], signal?: AbortSignal): Promise<{ ref: GitRef; commit: string } | null> {
     const known = listed.map((r) => ({ ref: r.ref, commit: knownCommit(r) }));
     const deep = known.filter((r) => r.commit === undefined);
-    const peeled = deep.length > 0 ? await this.peelToCommits(deep.map((r) => r.ref.sha), signal) : [];
+    const peeled =
+      deep.length > 0
+        ? await this.peelToCommits(
+            deep.map((r) => r.ref.sha),
+            signal,
+          )
+        : [];
     const candidates = known.map((r) => ({ ref: r.ref, commit: r.commit === undefined ? (peeled[deep.indexOf(r)] ?? null) : r.commit }));
     return chooseFallbackRef(candidates, async (tags) => {
       // Only when no branch leads to a commit is it worth asking git for the tags by date.
@@ -227,7 +233,10 @@ export class RepositoryReader {
     return names;
   }
 
-  private git(args: string[], options: { okExitCodes?: number[]; onStdout?: (chunk: Buffer) => void; input?: string; signal?: AbortSignal } = {}) {
+  private git(
+    args: string[],
+    options: { okExitCodes?: number[]; onStdout?: (chunk: Buffer) => void; input?: string; signal?: AbortSignal } = {},
+  ) {
     return readGit(args, { cwd: this.gitDir, runtime: this.runtime, ...options });
   }
 }

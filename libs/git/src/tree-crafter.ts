@@ -51,7 +51,9 @@ export class CraftedRepository {
   /** A tree object exactly as given: no sorting, no checks. */
   async tree(entries: readonly CraftedTreeEntry[]): Promise<string> {
     const body = Buffer.concat(
-      entries.map(({ mode, name, sha }) => Buffer.concat([Buffer.from(`${mode} `), Buffer.from(name), Buffer.from([0]), Buffer.from(sha, 'hex')])),
+      entries.map(({ mode, name, sha }) =>
+        Buffer.concat([Buffer.from(`${mode} `), Buffer.from(name), Buffer.from([0]), Buffer.from(sha, 'hex')]),
+      ),
     );
     return (await this.git(['hash-object', '-w', '-t', 'tree', '--literally', '--stdin'], body)).toString('latin1').trim();
   }
@@ -70,7 +72,9 @@ export class CraftedRepository {
 
   /** Creates or moves refs; names are bytes. */
   async updateRefs(refs: readonly { name: Buffer | string; sha: string }[]): Promise<void> {
-    const input = Buffer.concat(refs.map(({ name, sha }) => Buffer.concat([Buffer.from('update '), Buffer.from(name), Buffer.from(` ${sha}\n`)])));
+    const input = Buffer.concat(
+      refs.map(({ name, sha }) => Buffer.concat([Buffer.from('update '), Buffer.from(name), Buffer.from(` ${sha}\n`)])),
+    );
     await this.git(['update-ref', '--stdin'], input);
   }
 

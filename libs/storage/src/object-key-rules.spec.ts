@@ -1,7 +1,8 @@
 import { exactText, MappedReason, MAX_KEY_BYTES, strictUtf8Decode, unstorableReason } from './object-key-rules';
 
 const FOLDER = 'snapshots/20240102T030405Z-3f9a1c2b/files/';
-const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
 
 describe(unstorableReason.name, () => {
   const sut = unstorableReason;
@@ -23,11 +24,15 @@ describe(unstorableReason.name, () => {
     expect(sut(FOLDER, Buffer.from(path))).toBeNull();
   });
 
-  it('accepts every byte 0x01-0x7f except "/" inside a segment', () => {
+  it('accepts every byte 0x01-0x7f inside a segment but "/" and the controls XML cannot carry', () => {
+    const xmlSafe = (byte: number) => byte >= 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
     for (let byte = 1; byte < 0x80; byte++) {
       if (byte === 0x2f) continue;
-      expect({ byte, reason: sut(FOLDER, bytes('a', [byte], 'z')) }).toEqual({ byte, reason: null });
+      const expected = xmlSafe(byte) ? null : MappedReason.CONTROL_CHARACTER;
+      expect({ byte, reason: sut(FOLDER, bytes('a', [byte], 'z')) }).toEqual({ byte, reason: expected });
     }
+    expect(sut(FOLDER, Buffer.from('a\ufffe'))).toBe(MappedReason.CONTROL_CHARACTER);
+    expect(sut(FOLDER, Buffer.from('a\uffff'))).toBe(MappedReason.CONTROL_CHARACTER);
   });
 
   it.each([
@@ -41,12 +46,26 @@ describe(unstorableReason.name, () => {
     expect(sut(FOLDER, bytes('dir/', raw))).toBe(MappedReason.NOT_UTF8);
   });
 
-  it.each(['', '/', '/abs', 'trailing/', 'a//b', '.', '..', 'a/./b', 'a/..', '../x', ' ..', '.. ', '\t.\n', 'a\\..\\b', 'a/b\\.', 'nul\0x'])(
-    'maps %j, which MinIO refuses as a key (bad segment)',
-    (path) => {
-      expect(sut(FOLDER, Buffer.from(path))).toBe(MappedReason.BAD_SEGMENT);
-    },
-  );
+  it.each([
+    '',
+    '/',
+    '/abs',
+    'trailing/',
+    'a//b',
+    '.',
+    '..',
+    'a/./b',
+    'a/..',
+    '../x',
+    ' ..',
+    '.. ',
+    '\t.\n',
+    'a\\..\\b',
+    'a/b\\.',
+    'nul\0x',
+  ])('maps %j, which MinIO refuses as a key (bad segment)', (path) => {
+    expect(sut(FOLDER, Buffer.from(path))).toBe(MappedReason.BAD_SEGMENT);
+  });
 
   it('maps a segment of more than 255 bytes, counting bytes not characters', () => {
     expect(sut(FOLDER, Buffer.from(`a/${'x'.repeat(256)}`))).toBe(MappedReason.SEGMENT_TOO_LONG);

@@ -12,7 +12,12 @@
  * - a segment that is `.` or `..` once ASCII whitespace is trimmed from both ends, with `\`
  *   also counted as a separator (so `a\..\b`, ` ..`, `.\t` are refused: XMinioInvalidResourceName);
  * - NUL is refused (git paths never contain it).
- * Every other byte 0x01-0x7f, `\` on its own, `%?#*`, control characters, `.minio.sys`,
+ * And one found only by deleting: MinIO stores and lists keys with any control character, but
+ * removing several objects at once (DeleteObjects, how a snapshot is removed) sends the keys in
+ * XML, and XML 1.0 cannot carry C0 controls other than tab, LF and CR, nor U+FFFE/U+FFFF
+ * (minio-js refuses to build the request: "Invalid character in string"). Such keys would make
+ * a snapshot impossible to clean up, so those paths are mapped too.
+ * Every other byte 0x01-0x7f, `\` on its own, `%?#*`, tab/LF/CR/DEL, `.minio.sys`,
  * `xl.meta`, `part.1`, NFC and NFD spellings (kept as two objects), case variants: stored
  * and listed exactly.
  *
@@ -31,6 +36,8 @@ export enum MappedReason {
   NOT_UTF8 = 'not-utf8',
   /** An empty, `.` or `..` segment (only in crafted trees), or NUL. */
   BAD_SEGMENT = 'bad-segment',
+  /** A character XML 1.0 cannot carry (C0 controls but tab, LF, CR; U+FFFE, U+FFFF). */
+  CONTROL_CHARACTER = 'control-character',
   /** One segment longer than MAX_SEGMENT_BYTES. */
   SEGMENT_TOO_LONG = 'segment-too-long',
   /** `<prefix>files/<path>` longer than MAX_KEY_BYTES. */
@@ -60,6 +67,10 @@ export function exactText(bytes: Uint8Array): { text: string; base64?: string } 
   return { text: lossyUtf8.decode(bytes), base64: Buffer.from(bytes).toString('base64') };
 }
 
+// NUL is left to the segment check, which reports it as a bad segment.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
+const NOT_IN_XML = /[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
+
 // Go's unicode.IsSpace applied to single bytes, as hasBadPathComponent does.
 const MINIO_TRIMMED_BYTES = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0]);
 
@@ -75,7 +86,8 @@ function isDotSegment(bytes: Buffer, start: number, end: number): boolean {
  * or null if it can. Conflicts with other keys are the allocator's business.
  */
 export function unstorableReason(keyPrefix: string, pathBytes: Buffer): MappedReason | null {
-  if (strictUtf8Decode(pathBytes) === null) return MappedReason.NOT_UTF8;
+  const text = strictUtf8Decode(pathBytes);
+  if (text === null) return MappedReason.NOT_UTF8;
   let segmentStart = 0;
   let minioSegmentStart = 0;
   for (let i = 0; i <= pathBytes.length; i++) {
@@ -91,6 +103,7 @@ export function unstorableReason(keyPrefix: string, pathBytes: Buffer): MappedRe
       segmentStart = i + 1;
     }
   }
+  if (NOT_IN_XML.test(text)) return MappedReason.CONTROL_CHARACTER;
   if (Buffer.byteLength(keyPrefix, 'utf8') + pathBytes.length > MAX_KEY_BYTES) return MappedReason.KEY_TOO_LONG;
   return null;
 }

@@ -55,7 +55,13 @@ describe(SnapshotKeyAllocator.name, () => {
   it('gives every file of a hostile tree its own key (names that print alike, NFC/NFD, every byte)', () => {
     const paths: Buffer[] = [];
     for (let byte = 1; byte < 0x100; byte++) paths.push(Buffer.from([0x73, byte]), Buffer.from([0x64, byte, 0x2f, 0x78]));
-    paths.push(Buffer.from('caf\u00e9'), Buffer.from('cafe\u0301'), Buffer.from('f\ufffd'), Buffer.from([0x66, 0xff]), Buffer.from([0x66, 0xfe]));
+    paths.push(
+      Buffer.from('caf\u00e9'),
+      Buffer.from('cafe\u0301'),
+      Buffer.from('f\ufffd'),
+      Buffer.from([0x66, 0xff]),
+      Buffer.from([0x66, 0xfe]),
+    );
     paths.push(...paths.slice(0, 20)); // duplicates
     const keys = paths.map((path) => sut.allocate(path).key);
     expect(new Set(keys).size).toBe(paths.length);

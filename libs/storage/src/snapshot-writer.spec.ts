@@ -357,7 +357,13 @@ describe(SnapshotWriter.name, () => {
       stalled.push(randomBytes(64 * KiB));
       const files = (async function* (): AsyncGenerator<SnapshotFileSource> {
         for (const [i, content] of smallFiles(4, KiB).entries()) {
-          yield { pathBytes: Buffer.from(`small-${i}`), size: content.content.length, mode: '100644', sha: 'a', stream: Readable.from([content.content]) };
+          yield {
+            pathBytes: Buffer.from(`small-${i}`),
+            size: content.content.length,
+            mode: '100644',
+            sha: 'a',
+            stream: Readable.from([content.content]),
+          };
         }
         yield { pathBytes: Buffer.from('large'), size: 10 * 1024 * KiB, mode: '100644', sha: 'b', stream: stalled };
         yield { pathBytes: Buffer.from('after'), size: 1, mode: '100644', sha: 'c', stream: Readable.from([Buffer.from('x')]) };
