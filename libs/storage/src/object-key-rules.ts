@@ -68,7 +68,6 @@ export function exactText(bytes: Uint8Array): { text: string; base64?: string } 
 }
 
 // NUL is left to the segment check, which reports it as a bad segment.
-// eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
 const NOT_IN_XML = /[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 
 // Go's unicode.IsSpace applied to single bytes, as hasBadPathComponent does.
