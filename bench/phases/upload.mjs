@@ -26,7 +26,7 @@ export async function upload(ctx) {
 
   async function* sources() {
     for await (const { entry, size, stream } of reader.blobs(entries))
-      yield { path: entry.path, size, mode: entry.mode, sha: entry.sha, stream };
+      yield { pathBytes: entry.pathBytes, size, mode: entry.mode, sha: entry.sha, stream };
   }
   const uploader = async (i) => {
     const writer = new storage.SnapshotWriter(store, { bucket, prefix: `snapshots/uploader-${i}/` });

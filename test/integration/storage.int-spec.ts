@@ -211,7 +211,13 @@ describe('SnapshotWriter on the real MinIO', () => {
     ];
     const source = (async function* (): AsyncGenerator<SnapshotFileSource> {
       for (const file of files) {
-        yield { path: file.path, size: file.content.length, mode: '100644', sha: 'f'.repeat(40), stream: Readable.from([file.content]) };
+        yield {
+          pathBytes: Buffer.from(file.path),
+          size: file.content.length,
+          mode: '100644',
+          sha: 'f'.repeat(40),
+          stream: Readable.from([file.content]),
+        };
       }
     })();
     const bundlePath = join(workDir, 'repo.bundle');
@@ -226,7 +232,12 @@ describe('SnapshotWriter on the real MinIO', () => {
     const stored = await store.listAllObjects(bucket, prefix);
     expect(stored).toHaveLength(files.length + 1);
     for (const [i, file] of files.entries()) {
-      expect(entries[i]).toMatchObject({ path: file.path, size: file.content.length, sha256: sha256(file.content) });
+      expect(entries[i]).toMatchObject({
+        path: file.path,
+        key: `${prefix}files/${file.path}`,
+        size: file.content.length,
+        sha256: sha256(file.content),
+      });
     }
     await inBatches(files, 20, async (file) => {
       // Hashes, not toEqual: Jest compares Buffers byte by byte, which takes seconds for megabytes.
@@ -236,16 +247,18 @@ describe('SnapshotWriter on the real MinIO', () => {
 
     const now = new Date().toISOString();
     const manifest: SnapshotManifest = {
-      version: 1,
+      version: 2,
       url: `${normalizedUrl}.git`,
       normalizedUrl,
       archiveId,
       commit: 'a'.repeat(40),
+      commitSource: 'HEAD',
       defaultBranch: 'main',
       refs: [{ name: 'refs/heads/main', sha: 'a'.repeat(40) }],
       files: entries,
       fileCount: entries.length,
       byteCount: entries.reduce((sum, entry) => sum + entry.size, 0),
+      mappedPathCount: 0,
       bundle,
       timestamps: { createdAt: now, injectedAt: now, startedAt: now, finishedAt: now },
       empty: false,

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { GitError, GitErrorCode } from './git.error';
 import { GitRuntimeOptions, spawnGit } from './git-process';
+import { abortedError, killOnAbort } from './repository-reader.process';
 
 /** Longest `<sha> <type> <size>` header we accept (SHA-256 ids included). */
 const MAX_HEADER_BYTES = 512;
@@ -81,9 +82,16 @@ export class BlobBatchReader {
   /** Ids already written to git by prefetch() and not yet read, in order. */
   private prefetched: string[] = [];
   private nextPrefetched = 0;
+  private readonly unwatch: () => void;
 
-  constructor(gitDir: string, runtime: GitRuntimeOptions = {}) {
+  /** `signal` kills git (SIGKILL: it only reads): the blob being read and the next read() fail with ABORTED. */
+  constructor(
+    gitDir: string,
+    runtime: GitRuntimeOptions = {},
+    private readonly signal?: AbortSignal,
+  ) {
     this.child = spawnGit(['cat-file', '--batch'], gitDir, runtime);
+    this.unwatch = killOnAbort(this.child, signal);
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4096)));
     this.child.stdin.on('error', () => undefined); // a dead git surfaces as end of stdout instead
     this.pipe = new PipeReader(this.child.stdout);
@@ -107,6 +115,7 @@ export class BlobBatchReader {
 
   async read(objectId: string): Promise<BatchedBlob> {
     if (!OBJECT_ID.test(objectId)) throw new GitError(GitErrorCode.INVALID_ARGUMENT, `Not an object id: ${JSON.stringify(objectId)}`);
+    if (this.signal?.aborted) throw abortedError('git cat-file', this.signal);
     await this.finishCurrent();
     if (this.nextPrefetched < this.prefetched.length) {
       const expected = this.prefetched[this.nextPrefetched++];
@@ -165,12 +174,15 @@ export class BlobBatchReader {
   }
 
   private died(): GitError {
+    // Killed on purpose: say so rather than blame git.
+    if (this.signal?.aborted) return abortedError('git cat-file', this.signal);
     return new GitError(GitErrorCode.GIT_FAILED, `git cat-file stopped unexpectedly: ${this.stderr.trim() || 'no error output'}`, {
       detail: this.stderr,
     });
   }
 
   async close(): Promise<void> {
+    this.unwatch();
     this.current?.body.destroy();
     this.current = null;
     this.child.stdin.end();

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createFixtureRepos, fixtureBytes, fixtureGit, MULTI_FIXTURE_PATHS, type FixtureRepos } from '@archiver/testing';
 import { GitErrorCode } from './git.error';
 import { parseTreeLine, RepositoryReader, TreeEntry } from './repository-reader';
+import { CraftedRepository } from './tree-crafter';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -53,10 +54,15 @@ describe(RepositoryReader.name, () => {
   it('reads refs, HEAD commit and default branch in one go, agreeing with the separate reads', async () => {
     for (const dir of [repos.multi, repos.trunk, repos.empty]) {
       const sut = new RepositoryReader(dir);
+      const commit = await sut.headCommit();
+      const defaultBranch = await sut.defaultBranch();
       expect(await sut.head()).toEqual({
         refs: await sut.refs(),
-        commit: await sut.headCommit(),
-        defaultBranch: await sut.defaultBranch(),
+        commit,
+        commitSource: commit && 'HEAD',
+        commitSourceBytes: commit && Buffer.from('HEAD'),
+        defaultBranch,
+        defaultBranchBytes: defaultBranch && Buffer.from(defaultBranch),
       });
     }
   });
@@ -166,6 +172,153 @@ describe(RepositoryReader.name, () => {
     expect(heads).toContain('refs/heads/trunk');
     expect(await new RepositoryReader(repos.empty).createBundle(path.join(base, 'empty.bundle'))).toBeNull();
     expect(await new RepositoryReader(repos.empty).createBundle(path.join(base, 'empty.bundle'), [])).toBeNull();
+  });
+});
+
+describe(`${RepositoryReader.name} on crafted repositories`, () => {
+  let base: string;
+  let repo: CraftedRepository;
+  let commits: Record<'old' | 'mid' | 'new', string>;
+  let tree: string;
+  const bytes = (text: string, ...raw: number[]) => Buffer.concat([Buffer.from(text), Buffer.from(raw)]);
+
+  beforeEach(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'archiver-crafted-'));
+    repo = await CraftedRepository.init(path.join(base, 'repo.git'));
+    tree = await repo.tree([{ mode: '100644', name: 'a', sha: await repo.blob('a') }]);
+    commits = {
+      old: await repo.commit(tree, 'old', [], '2020-01-01T00:00:00Z'),
+      mid: await repo.commit(tree, 'mid', [], '2022-01-01T00:00:00Z'),
+      new: await repo.commit(tree, 'new', [], '2024-01-01T00:00:00Z'),
+    };
+  });
+
+  afterEach(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('keeps ref names that are not UTF-8 byte for byte, and HEAD naming one', async () => {
+    const odd = bytes('refs/heads/a', 0xff, 0x62);
+    const oddTag = bytes('refs/tags/', 0xc3, 0x28);
+    await repo.updateRefs([
+      { name: odd, sha: commits.new },
+      { name: oddTag, sha: commits.old },
+    ]);
+    await repo.setHead(odd);
+    const sut = new RepositoryReader(repo.gitDir);
+    const head = await sut.head();
+    expect(head.refs.map((r) => r.nameBytes)).toEqual([odd, oddTag]);
+    expect(head.refs[0]?.name).toBe('refs/heads/a\ufffdb');
+    expect(head).toMatchObject({ commit: commits.new, commitSource: 'HEAD', defaultBranchBytes: odd });
+  });
+
+  it.each([
+    ['main, whatever else exists', ['refs/heads/main', 'refs/heads/a', 'refs/heads/master', 'refs/tags/t'], 'refs/heads/main'],
+    ['master without main', ['refs/heads/master', 'refs/heads/a', 'refs/tags/t'], 'refs/heads/master'],
+    ['the first branch by name bytes', ['refs/heads/zeta', 'refs/heads/Alpha', 'refs/heads/beta', 'refs/tags/t'], 'refs/heads/Alpha'],
+    ['the newest tag when there is no branch', ['refs/tags/t-old', 'refs/tags/t-new', 'refs/tags/t-mid'], 'refs/tags/t-new'],
+    ['any other ref when there are no branches or tags', ['refs/pull/2/head', 'refs/pull/1/head'], 'refs/pull/1/head'],
+  ])('when HEAD names a missing branch, stores %s', async (_label, names, expected) => {
+    const shaFor = (name: string) => (name.endsWith('old') ? commits.old : name.endsWith('mid') ? commits.mid : commits.new);
+    await repo.updateRefs(names.map((name) => ({ name, sha: shaFor(name) })));
+    await repo.setHead('refs/heads/gone');
+    const head = await new RepositoryReader(repo.gitDir).head();
+    expect(head).toMatchObject({ commit: shaFor(expected), commitSource: expected, defaultBranch: 'refs/heads/gone' });
+  });
+
+  it('orders tags by their date, annotated or not, and peels tags of tags', async () => {
+    const annotated = await repo.tagObject(commits.old, 'commit', 'annotated', Date.parse('2025-01-01') / 1000);
+    const nested = await repo.tagObject(annotated, 'tag', 'nested', Date.parse('2026-01-01') / 1000);
+    await repo.updateRefs([
+      { name: 'refs/tags/light', sha: commits.new },
+      { name: 'refs/tags/annotated', sha: annotated },
+      { name: 'refs/tags/nested', sha: nested },
+    ]);
+    await repo.setHead('refs/heads/gone');
+    expect(await new RepositoryReader(repo.gitDir).head()).toMatchObject({ commit: commits.old, commitSource: 'refs/tags/nested' });
+  });
+
+  it('is empty only when no ref leads to a commit', async () => {
+    const blobTag = await repo.tagObject(await repo.blob('x'), 'blob', 'blob', 0);
+    await repo.updateRefs([
+      { name: 'refs/tags/tree', sha: tree },
+      { name: 'refs/tags/blob', sha: blobTag },
+    ]);
+    await repo.setHead('refs/heads/gone');
+    const sut = new RepositoryReader(repo.gitDir);
+    expect(await sut.head()).toMatchObject({ commit: null, commitSource: null, defaultBranch: 'refs/heads/gone' });
+    expect((await sut.head()).refs).toHaveLength(2);
+  });
+
+  it('lists every entry of a crafted tree with its exact bytes: duplicates, dots, any byte', async () => {
+    const blob = await repo.blob('x');
+    // Not an empty name: git itself refuses to read such a tree ("empty filename in tree entry").
+    const names = [bytes('dup'), bytes('dup'), bytes('..'), bytes('.'), bytes('/x'), bytes('a/b'), bytes('y/'), bytes('', 0xff, 0xfe)];
+    const sub = await repo.tree(names.map((name) => ({ mode: '100644', name, sha: blob })));
+    const top = await repo.tree([{ mode: '40000', name: 'd', sha: sub }]);
+    const sut = new RepositoryReader(repo.gitDir);
+    const entries = await sut.listTree(await repo.commit(top));
+    expect(entries.map((e) => e.pathBytes)).toEqual(names.map((name) => Buffer.concat([Buffer.from('d/'), name])));
+  });
+
+  describe('cancelled by an AbortSignal', () => {
+    const aborted = { code: GitErrorCode.ABORTED };
+
+    it('refuses to start, for every operation', async () => {
+      const sut = new RepositoryReader(repo.gitDir);
+      const signal = AbortSignal.abort();
+      await expect(sut.listTree(commits.new, { signal })).rejects.toMatchObject(aborted);
+      await expect(sut.head({ signal })).rejects.toMatchObject(aborted);
+      await expect(sut.createBundle(path.join(base, 'x.bundle'), undefined, { signal })).rejects.toMatchObject(aborted);
+      await expect(sut.streamBlobs([], async () => undefined, { signal })).rejects.toMatchObject(aborted);
+    });
+
+    it('kills a running git and rejects promptly (listTree, createBundle)', async () => {
+      // A git that never finishes by itself: the signal is the only way out.
+      const sut = new RepositoryReader(repo.gitDir, { gitBinary: path.join(base, 'stuck-git') });
+      await writeFile(path.join(base, 'stuck-git'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+      for (const run of [
+        (signal: AbortSignal) => sut.listTree(commits.new, { signal }),
+        (signal: AbortSignal) =>
+          sut
+            .createBundle(path.join(base, 'y.bundle'), [], { signal })
+            .then(() => sut.createBundle(path.join(base, 'y.bundle'), undefined, { signal })),
+      ]) {
+        const controller = new AbortController();
+        const started = Date.now();
+        const running = run(controller.signal);
+        setTimeout(() => controller.abort(), 50);
+        await expect(running).rejects.toMatchObject(aborted);
+        expect(Date.now() - started).toBeLessThan(5000);
+      }
+    });
+
+    it('kills cat-file mid-blob: the stream being read fails with ABORTED, and so does the iteration', async () => {
+      const big = Buffer.alloc(8 * 1024 * 1024, 7);
+      const sha = await repo.blob(big);
+      const top = await repo.tree([
+        { mode: '100644', name: 'big', sha },
+        { mode: '100644', name: 'next', sha: await repo.blob('n') },
+      ]);
+      const sut = new RepositoryReader(repo.gitDir);
+      const entries = await sut.listTree(await repo.commit(top));
+      const controller = new AbortController();
+      const seen: string[] = [];
+      const iterating = sut.streamBlobs(
+        entries,
+        async ({ entry, stream }) => {
+          seen.push(entry.path);
+          const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
+          expect(first.length).toBeGreaterThan(0);
+          stream.pause();
+          controller.abort();
+          await expect(readAll(stream.resume())).rejects.toMatchObject(aborted);
+        },
+        { signal: controller.signal },
+      );
+      await expect(iterating).rejects.toMatchObject(aborted);
+      expect(seen).toEqual(['big']);
+    });
   });
 });
 

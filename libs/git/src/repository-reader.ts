@@ -3,16 +3,11 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BlobBatchReader } from './blob-batch.reader';
 import { GitError, GitErrorCode } from './git.error';
-import { GitRuntimeOptions, runGit } from './git-process';
+import { GitRuntimeOptions } from './git-process';
+import { abortedError, readGit } from './repository-reader.process';
+import { chooseFallbackRef, GitRef, knownCommit, LIST_REFS_FORMAT, ListedRef, parseRefList } from './repository-reader.refs';
 
-export interface GitRef {
-  /** Full name, e.g. `refs/heads/main`, `refs/tags/v1.0`. */
-  readonly name: string;
-  /** What the ref points at (the tag object for annotated tags). */
-  readonly sha: string;
-  /** For annotated tags: the object the tag points at. */
-  readonly peeledSha?: string;
-}
+export type { GitRef } from './repository-reader.refs';
 
 export type TreeEntryKind = 'file' | 'executable' | 'symlink';
 
@@ -37,13 +32,20 @@ export interface BlobContent {
   readonly stream: Readable;
 }
 
-/** What the archive needs to know before reading files: every ref, and what HEAD is. */
+/** What the archive needs to know before reading files: every ref, and which commit to store. */
 export interface RepositoryHead {
   readonly refs: GitRef[];
-  /** Commit of the default branch, or null for a repository without commits. */
+  /**
+   * The commit whose files to store: HEAD's, or when HEAD leads to no commit the fallback
+   * chosen by chooseFallbackRef(). Null only when no ref leads to a commit (an empty repository).
+   */
   readonly commit: string | null;
-  /** The branch HEAD points at, e.g. `refs/heads/trunk`; null if HEAD is detached. */
+  /** `HEAD`, or the full name of the ref `commit` was taken from; null with `commit`. */
+  readonly commitSource: string | null;
+  readonly commitSourceBytes: Buffer | null;
+  /** The branch HEAD points at, e.g. `refs/heads/trunk` (it may not exist); null if HEAD is detached. */
   readonly defaultBranch: string | null;
+  readonly defaultBranchBytes: Buffer | null;
 }
 
 export interface CreatedBundle {
@@ -51,8 +53,14 @@ export interface CreatedBundle {
   readonly sizeBytes: number;
 }
 
+/** Cancels the operation: its git child is killed and the call rejects with GitError ABORTED. */
+export interface ReadOptions {
+  readonly signal?: AbortSignal;
+}
+
 const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const KIND_BY_MODE: Readonly<Record<string, TreeEntryKind>> = { '100644': 'file', '100755': 'executable', '120000': 'symlink' };
+const HEAD = 'HEAD';
 
 /**
  * Reads a bare repository without checking anything out: names, modes and contents come from
@@ -64,39 +72,51 @@ export class RepositoryReader {
     private readonly runtime: GitRuntimeOptions = {},
   ) {}
 
-  async refs(): Promise<GitRef[]> {
-    return (await this.listRefs()).map(({ ref }) => ref);
+  async refs(options: ReadOptions = {}): Promise<GitRef[]> {
+    return (await this.listRefs(options.signal)).map(({ ref }) => ref);
   }
 
   /**
-   * refs(), headCommit() and defaultBranch() together, in one git process where possible:
-   * a clone's HEAD nearly always names an existing branch at a commit, which for-each-ref marks.
-   * Otherwise (no commits, detached HEAD) it asks git the long way. Each git process costs the
-   * worker a fork of its whole address space on the event loop (~5 ms), for every archive.
+   * refs() and the commit to store, in one git process where possible: a clone's HEAD nearly
+   * always names an existing branch at a commit, which for-each-ref marks. Otherwise (no
+   * commits, detached HEAD, HEAD naming a missing branch) it asks git the long way. Each git
+   * process costs the worker a fork of its whole address space on the event loop (~5 ms), for
+   * every archive.
    */
-  async head(): Promise<RepositoryHead> {
-    const listed = await this.listRefs();
+  async head(options: ReadOptions = {}): Promise<RepositoryHead> {
+    const listed = await this.listRefs(options.signal);
     const refs = listed.map(({ ref }) => ref);
     const current = listed.find((r) => r.isHead && r.type === 'commit' && r.ref.name.startsWith('refs/heads/'));
-    if (current) return { refs, commit: current.ref.sha, defaultBranch: current.ref.name };
-    const [commit, defaultBranch] = await Promise.all([this.headCommit(), this.defaultBranch()]);
-    return { refs, commit, defaultBranch };
+    if (current) {
+      const { name, nameBytes, sha } = current.ref;
+      return { refs, commit: sha, ...fromHead(), defaultBranch: name, defaultBranchBytes: nameBytes };
+    }
+    const [headCommit, branch] = await Promise.all([this.headCommit(options), this.defaultBranchBytes(options.signal)]);
+    const defaultBranch = { defaultBranch: branch && branch.toString('utf8'), defaultBranchBytes: branch };
+    if (headCommit) return { refs, commit: headCommit, ...fromHead(), ...defaultBranch };
+    const fallback = await this.fallback(listed, options.signal);
+    return {
+      refs,
+      commit: fallback?.commit ?? null,
+      commitSource: fallback?.ref.name ?? null,
+      commitSourceBytes: fallback?.ref.nameBytes ?? null,
+      ...defaultBranch,
+    };
   }
 
   /** The branch HEAD points at, e.g. `refs/heads/trunk`; null if HEAD is detached. */
-  async defaultBranch(): Promise<string | null> {
-    const { exitCode, stdout } = await this.git(['symbolic-ref', '--quiet', 'HEAD'], [1]);
-    return exitCode === 0 ? stdout.toString('utf8').trim() : null;
+  async defaultBranch(options: ReadOptions = {}): Promise<string | null> {
+    return (await this.defaultBranchBytes(options.signal))?.toString('utf8') ?? null;
   }
 
-  /** Commit of the default branch, or null for a repository without commits. */
-  async headCommit(): Promise<string | null> {
-    const { exitCode, stdout } = await this.git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], [1]);
+  /** Commit of the default branch, or null when HEAD does not lead to a commit. */
+  async headCommit(options: ReadOptions = {}): Promise<string | null> {
+    const { exitCode, stdout } = await this.git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { okExitCodes: [1], ...options });
     return exitCode === 0 ? stdout.toString('utf8').trim() : null;
   }
 
   /** Every file of `commit`'s tree, recursively; submodule entries are skipped (never fetched). */
-  async listTree(commit: string): Promise<TreeEntry[]> {
+  async listTree(commit: string, options: ReadOptions = {}): Promise<TreeEntry[]> {
     assertObjectId(commit);
     const entries: TreeEntry[] = [];
     let pending: Buffer = Buffer.alloc(0);
@@ -111,7 +131,7 @@ export class RepositoryReader {
       }
       pending = Buffer.from(pending.subarray(start));
     };
-    await this.git(['ls-tree', '-r', '-z', '--long', '--full-tree', commit], [], onStdout);
+    await this.git(['ls-tree', '-r', '-z', '--long', '--full-tree', commit], { onStdout, signal: options.signal });
     if (pending.length > 0) throw new GitError(GitErrorCode.GIT_FAILED, 'git ls-tree output ended mid-entry');
     return entries;
   }
@@ -119,9 +139,12 @@ export class RepositoryReader {
   /**
    * Yields each entry's content in order through one `git cat-file --batch` process. The next
    * blob is not fetched until the consumer asks for it, and a blob left half-read is skipped.
+   * The signal kills git, fails the blob being read and rejects the pending step.
    */
-  async *blobs(entries: Iterable<TreeEntry> | AsyncIterable<TreeEntry>): AsyncGenerator<BlobContent> {
-    const batch = new BlobBatchReader(this.gitDir, this.runtime);
+  async *blobs(entries: Iterable<TreeEntry> | AsyncIterable<TreeEntry>, options: ReadOptions = {}): AsyncGenerator<BlobContent> {
+    const { signal } = options;
+    if (signal?.aborted) throw abortedError('git cat-file', signal);
+    const batch = new BlobBatchReader(this.gitDir, this.runtime, signal);
     try {
       // Ids go to git a window at a time (one pipe write each); contents still one by one.
       for await (const window of windows(entries, PREFETCH_WINDOW)) {
@@ -137,36 +160,89 @@ export class RepositoryReader {
   }
 
   /** Callback form of `blobs()`: `onBlob` must consume (or destroy) the stream before resolving. */
-  async streamBlobs(entries: Iterable<TreeEntry> | AsyncIterable<TreeEntry>, onBlob: (blob: BlobContent) => Promise<void>): Promise<void> {
-    for await (const blob of this.blobs(entries)) await onBlob(blob);
+  async streamBlobs(
+    entries: Iterable<TreeEntry> | AsyncIterable<TreeEntry>,
+    onBlob: (blob: BlobContent) => Promise<void>,
+    options: ReadOptions = {},
+  ): Promise<void> {
+    for await (const blob of this.blobs(entries, options)) await onBlob(blob);
   }
 
   /**
    * `git bundle create <file> --all`; null for a repository without refs (git refuses empty
    * bundles). Pass the refs when already read, to save a git process.
    */
-  async createBundle(outFile: string, knownRefs?: readonly GitRef[]): Promise<CreatedBundle | null> {
-    if ((knownRefs ?? (await this.refs())).length === 0) return null;
+  async createBundle(outFile: string, knownRefs?: readonly GitRef[], options: ReadOptions = {}): Promise<CreatedBundle | null> {
+    if ((knownRefs ?? (await this.refs(options))).length === 0) return null;
     const file = path.resolve(outFile);
-    await this.git(['bundle', 'create', '--quiet', file, '--all']);
+    await this.git(['bundle', 'create', '--quiet', file, '--all'], options);
     return { path: file, sizeBytes: (await stat(file)).size };
   }
 
-  private async listRefs(): Promise<{ ref: GitRef; isHead: boolean; type: string }[]> {
-    const { stdout } = await this.git(['for-each-ref', '--format=%(objectname)%00%(*objectname)%00%(refname)%00%(HEAD)%00%(objecttype)']);
-    return stdout
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => {
-        const [sha = '', peeled = '', name = '', head = '', type = ''] = line.split('\0');
-        return { ref: peeled === '' ? { name, sha } : { name, sha, peeledSha: peeled }, isHead: head === '*', type };
-      });
+  private async listRefs(signal?: AbortSignal): Promise<ListedRef[]> {
+    return parseRefList((await this.git(['for-each-ref', LIST_REFS_FORMAT], { signal })).stdout);
   }
 
-  private git(args: string[], okExitCodes: number[] = [], onStdout?: (chunk: Buffer) => void) {
-    return runGit(args, { cwd: this.gitDir, runtime: this.runtime, okExitCodes, onStdout });
+  private async defaultBranchBytes(signal?: AbortSignal): Promise<Buffer | null> {
+    const { exitCode, stdout } = await this.git(['symbolic-ref', '--quiet', 'HEAD'], { okExitCodes: [1], signal });
+    if (exitCode !== 0) return null;
+    return stdout.at(-1) === 0x0a ? stdout.subarray(0, -1) : stdout;
   }
+
+  /** The ref to store when HEAD leads to no commit (rare: at most two more git processes). */
+  private async fallback(listed: readonly ListedRef[], signal?: AbortSignal): Promise<{ ref: GitRef; commit: string } | null> {
+    const known = listed.map((r) => ({ ref: r.ref, commit: knownCommit(r) }));
+    const deep = known.filter((r) => r.commit === undefined);
+    const peeled =
+      deep.length > 0
+        ? await this.peelToCommits(
+            deep.map((r) => r.ref.sha),
+            signal,
+          )
+        : [];
+    const candidates = known.map((r) => ({ ref: r.ref, commit: r.commit === undefined ? (peeled[deep.indexOf(r)] ?? null) : r.commit }));
+    return chooseFallbackRef(candidates, async (tags) => {
+      // Only when no branch leads to a commit is it worth asking git for the tags by date.
+      const order = await this.tagsNewestFirst(signal);
+      const rank = (name: Buffer) => order.findIndex((t) => t.equals(name));
+      return [...tags].sort((a, b) => rank(a.ref.nameBytes) - rank(b.ref.nameBytes));
+    }) as Promise<{ ref: GitRef; commit: string } | null>;
+  }
+
+  /** `sha^{commit}` for each object (tags of tags), null where it is not a commit. */
+  private async peelToCommits(shas: readonly string[], signal?: AbortSignal): Promise<(string | null)[]> {
+    shas.forEach(assertObjectId);
+    const input = shas.map((sha) => `${sha}^{commit}\n`).join('');
+    const { stdout } = await this.git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { input, signal });
+    const lines = stdout.toString('latin1').split('\n');
+    return shas.map((_, i) => {
+      const [id = '', type = ''] = (lines[i] ?? '').split(' ');
+      return type === 'commit' && OBJECT_ID.test(id) ? id : null;
+    });
+  }
+
+  private async tagsNewestFirst(signal?: AbortSignal): Promise<Buffer[]> {
+    // The last --sort is the primary key: newest first, ties by name.
+    const { stdout } = await this.git(['for-each-ref', '--sort=refname', '--sort=-creatordate', '--format=%(refname)', 'refs/tags/'], {
+      signal,
+    });
+    const names: Buffer[] = [];
+    for (let start = 0, end = stdout.indexOf(0x0a); end >= 0; start = end + 1, end = stdout.indexOf(0x0a, start)) {
+      names.push(Buffer.from(stdout.subarray(start, end)));
+    }
+    return names;
+  }
+
+  private git(
+    args: string[],
+    options: { okExitCodes?: number[]; onStdout?: (chunk: Buffer) => void; input?: string; signal?: AbortSignal } = {},
+  ) {
+    return readGit(args, { cwd: this.gitDir, runtime: this.runtime, ...options });
+  }
+}
+
+function fromHead(): Pick<RepositoryHead, 'commitSource' | 'commitSourceBytes'> {
+  return { commitSource: HEAD, commitSourceBytes: Buffer.from(HEAD) };
 }
 
 /** How many object ids blobs() sends to git ahead of reading them. */

@@ -5,7 +5,18 @@ export { MeasuringStream } from './measuring.stream';
 export type { MeasuringStreamOptions } from './measuring.stream';
 export { ObjectStoreRepository } from './object-store.repository';
 export type { ObjectStat, ObjectStoreOptions, PutResult, StoredObject } from './object-store.repository';
-export type { SnapshotBundle, SnapshotFileEntry, SnapshotManifest, SnapshotRef } from './snapshot-manifest';
+export { exactText, MappedReason, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, strictUtf8Decode, unstorableReason } from './object-key-rules';
+export { SnapshotKeyAllocator } from './snapshot-key.allocator';
+export type { AllocatedKey } from './snapshot-key.allocator';
+export { manifestHeadFields, mappedPathCount } from './snapshot-manifest';
+export type {
+  ManifestHeadFields,
+  ManifestHeadSource,
+  SnapshotBundle,
+  SnapshotFileEntry,
+  SnapshotManifest,
+  SnapshotRef,
+} from './snapshot-manifest';
 export {
   BUNDLE_FILE,
   bundleKey,
@@ -13,10 +24,12 @@ export {
   fileKey,
   MANIFEST_FILE,
   manifestKey,
+  MAPPED_FOLDER,
+  mappedFileKey,
   snapshotPrefix,
   SNAPSHOTS_FOLDER,
 } from './snapshot-prefix';
 export { SnapshotWriter } from './snapshot-writer';
-export type { SnapshotFileSource, SnapshotStore, SnapshotTarget, UploadFilesOptions } from './snapshot-writer';
+export type { SnapshotFileSource, SnapshotStore, SnapshotTarget, SnapshotWriterOptions, UploadFilesOptions } from './snapshot-writer';
 export { StorageModule } from './storage.module';
 export { hasS3Code, StorageError, StorageErrorCode, toStorageError } from './storage.error';

@@ -200,6 +200,14 @@ export class ObjectStoreRepository implements OnModuleDestroy {
     return removed;
   }
 
+  /**
+   * Deletes one object with a plain DELETE (no XML body, unlike removePrefix's batches, whose XML
+   * cannot carry control characters: see object-key-rules.ts). Deleting a missing key succeeds.
+   */
+  async removeObject(bucket: string, key: string): Promise<void> {
+    await this.call(`remove ${bucket}/${key}`, () => this.client.removeObject(bucket, key));
+  }
+
   /** Removes the bucket if it holds no objects; true if this call removed it. */
   async removeBucketIfEmpty(bucket: string): Promise<boolean> {
     try {

@@ -1,7 +1,19 @@
-/** One file of the repository's tree at the archived commit, stored at `<prefix>files/<path>`. */
+import { exactText, MappedReason } from './object-key-rules';
+
+/**
+ * One file of the repository's tree at the archived commit. Paths and ref names are bytes in
+ * git, not necessarily UTF-8: where the bytes are not valid UTF-8, the text field is only for
+ * people (invalid bytes shown as U+FFFD) and the `...Base64` field beside it is the truth.
+ */
 export interface SnapshotFileEntry {
   /** Path in the tree as git lists it, `/`-separated. */
   path: string;
+  /** The exact path bytes, present only when they are not valid UTF-8. */
+  pathBase64?: string;
+  /** Where the bytes are: `<prefix>files/<path>`, or `<prefix>mapped/...` when `mappedBecause` is set. */
+  key: string;
+  /** Why the file is not at `<prefix>files/<path>` (invalid UTF-8, too long, `..`, a conflict...). */
+  mappedBecause?: MappedReason;
   size: number;
   /** Git file mode: `100644`, `100755` or `120000` (symlink; the content is the link target). */
   mode: string;
@@ -14,7 +26,11 @@ export interface SnapshotFileEntry {
 export interface SnapshotRef {
   /** Full ref name, e.g. `refs/heads/main`, `refs/tags/v1.0`. */
   name: string;
+  /** The exact name bytes, present only when they are not valid UTF-8. */
+  nameBase64?: string;
   sha: string;
+  /** For annotated tags: the object the tag points at. */
+  peeledSha?: string;
 }
 
 export interface SnapshotBundle {
@@ -27,25 +43,76 @@ export interface SnapshotBundle {
 /**
  * `<prefix>manifest.json`, written after everything else: a snapshot is complete iff its
  * manifest exists. Bump `version` for any change that breaks readers.
+ *
+ * Version 2: a file's bytes are at its `key`, no longer always at `files/<path>`; exact bytes
+ * of non-UTF-8 names; `commitSource`; `empty` means "no ref leads to a commit".
  */
 export interface SnapshotManifest {
-  version: 1;
+  version: 2;
   /** The URL as submitted. */
   url: string;
   /** The URL the bucket name derives from. */
   normalizedUrl: string;
   archiveId: string;
-  /** Commit of the default branch whose tree is under `files/`; null for an empty repository. */
+  /** Commit whose tree is stored (see `commitSource`); null for an empty repository. */
   commit: string | null;
+  /** `HEAD` when it resolves to a commit; otherwise the ref chosen instead (e.g. `refs/heads/main`). */
+  commitSource: string | null;
+  commitSourceBase64?: string;
+  /** The branch HEAD names (it may not exist); null when HEAD is detached. */
   defaultBranch: string | null;
+  defaultBranchBase64?: string;
   refs: SnapshotRef[];
   files: SnapshotFileEntry[];
   fileCount: number;
   byteCount: number;
-  /** Null when the repository has no commits (git cannot bundle nothing). */
+  /** How many files are not at `files/<path>` but under `mapped/` (see each file's `mappedBecause`). */
+  mappedPathCount: number;
+  /** Null when the repository has no refs (git cannot bundle nothing). */
   bundle: SnapshotBundle | null;
   /** ISO 8601 UTC instants of the archive's stages. */
   timestamps: { createdAt: string; injectedAt: string; startedAt: string; finishedAt: string };
-  /** True for a repository without any commit. */
+  /** True when no ref (branch, tag or other) leads to a commit: there are no files to store. */
   empty: boolean;
+}
+
+/** What the manifest needs of RepositoryReader.head(); structural, so storage needs no git import. */
+export interface ManifestHeadSource {
+  readonly refs: readonly { nameBytes: Buffer; sha: string; peeledSha?: string }[];
+  readonly commit: string | null;
+  readonly commitSourceBytes: Buffer | null;
+  readonly defaultBranchBytes: Buffer | null;
+}
+
+export type ManifestHeadFields = Pick<
+  SnapshotManifest,
+  'commit' | 'commitSource' | 'commitSourceBase64' | 'defaultBranch' | 'defaultBranchBase64' | 'refs' | 'empty'
+>;
+
+/** The manifest's fields about refs and the stored commit, names kept exact. */
+export function manifestHeadFields(head: ManifestHeadSource): ManifestHeadFields {
+  const source = head.commitSourceBytes && exactText(head.commitSourceBytes);
+  const branch = head.defaultBranchBytes && exactText(head.defaultBranchBytes);
+  return {
+    commit: head.commit,
+    commitSource: source ? source.text : null,
+    ...(source?.base64 !== undefined && { commitSourceBase64: source.base64 }),
+    defaultBranch: branch ? branch.text : null,
+    ...(branch?.base64 !== undefined && { defaultBranchBase64: branch.base64 }),
+    refs: head.refs.map(({ nameBytes, sha, peeledSha }) => {
+      const name = exactText(nameBytes);
+      return {
+        name: name.text,
+        ...(name.base64 !== undefined && { nameBase64: name.base64 }),
+        sha,
+        ...(peeledSha !== undefined && { peeledSha }),
+      };
+    }),
+    empty: head.commit === null,
+  };
+}
+
+/** Files stored under `mapped/` rather than at their readable key. */
+export function mappedPathCount(files: readonly SnapshotFileEntry[]): number {
+  return files.reduce((count, file) => count + (file.mappedBecause === undefined ? 0 : 1), 0);
 }

@@ -5,6 +5,8 @@ export const SNAPSHOTS_FOLDER = 'snapshots/';
 export const MANIFEST_FILE = 'manifest.json';
 export const BUNDLE_FILE = 'repo.bundle';
 export const FILES_FOLDER = 'files/';
+/** Files whose path cannot be a readable key (see SnapshotKeyAllocator); beside `files/`, never in it. */
+export const MAPPED_FOLDER = 'mapped/';
 
 const ID_FRAGMENT_LENGTH = 8;
 
@@ -39,7 +41,18 @@ export function bundleKey(prefix: string): string {
   return `${prefix}${BUNDLE_FILE}`;
 }
 
-/** The object key of a file of the repository's tree, `path` as git lists it (`src/main.ts`). */
+/**
+ * The readable object key of a file of the repository's tree, `path` as git lists it
+ * (`src/main.ts`). Only for paths SnapshotKeyAllocator accepts; the manifest has every file's key.
+ */
 export function fileKey(prefix: string, path: string): string {
   return `${prefix}${FILES_FOLDER}${path}`;
+}
+
+/** `<prefix>mapped/<sha256 of the path bytes>`, `-<n>` for the n-th file of one path. */
+export function mappedFileKey(prefix: string, pathSha256: string, occurrence = 1): string {
+  if (!/^[0-9a-f]{64}$/.test(pathSha256) || !Number.isSafeInteger(occurrence) || occurrence < 1) {
+    throw new StorageError(StorageErrorCode.INVALID, `Cannot name a mapped file ${pathSha256} #${occurrence}`);
+  }
+  return `${prefix}${MAPPED_FOLDER}${pathSha256}${occurrence === 1 ? '' : `-${occurrence}`}`;
 }

@@ -77,8 +77,14 @@ class FakeStore implements SnapshotStore {
 }
 
 interface FakeFile {
-  path: string;
+  /** A string for UTF-8 paths, raw bytes otherwise. */
+  path: string | Buffer;
   content: Buffer;
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await sleep(2);
+  if (!condition()) throw new Error('condition never held');
 }
 
 const gitBlobSha = (content: Buffer) => createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
@@ -97,7 +103,8 @@ function gitLikeSource(files: FakeFile[], state = { returned: false, produced: 0
           chunks.push(file.content.subarray(offset, offset + 16 * KiB));
         const stream = Readable.from(chunks);
         state.produced++;
-        yield { path: file.path, size: file.content.length, mode: '100644', sha: gitBlobSha(file.content), stream };
+        const pathBytes = Buffer.isBuffer(file.path) ? file.path : Buffer.from(file.path);
+        yield { pathBytes, size: file.content.length, mode: '100644', sha: gitBlobSha(file.content), stream };
         if (!stream.readableEnded) throw new Error(`source advanced past ${file.path} before it was read`);
       }
     } finally {
@@ -112,16 +119,18 @@ const smallFiles = (count: number, size: number): FakeFile[] =>
 function manifestFor(files: Awaited<ReturnType<SnapshotWriter['uploadFiles']>>): SnapshotManifest {
   const now = new Date().toISOString();
   return {
-    version: 1,
+    version: 2,
     url: 'https://example.org/a/b.git',
     normalizedUrl: 'https://example.org/a/b',
     archiveId: '3f9a1c2b-0000-4000-8000-000000000000',
     commit: 'c'.repeat(40),
+    commitSource: 'HEAD',
     defaultBranch: 'main',
     refs: [{ name: 'refs/heads/main', sha: 'c'.repeat(40) }],
     files,
     fileCount: files.length,
     byteCount: files.reduce((sum, file) => sum + file.size, 0),
+    mappedPathCount: 0,
     bundle: null,
     timestamps: { createdAt: now, injectedAt: now, startedAt: now, finishedAt: now },
     empty: false,
@@ -150,6 +159,7 @@ describe(SnapshotWriter.name, () => {
       expect(store.objects.get(`${PREFIX}files/${file.path}`)?.equals(file.content)).toBe(true);
       expect(entries[i]).toEqual({
         path: file.path,
+        key: `${PREFIX}files/${String(file.path)}`,
         size: file.content.length,
         mode: '100644',
         gitSha: gitBlobSha(file.content),
@@ -205,12 +215,12 @@ describe(SnapshotWriter.name, () => {
     const key = await sut.writeManifest(manifestFor(entries));
     expect(key).toBe(`${PREFIX}manifest.json`);
     expect(store.events.at(-1)).toBe(`put ${PREFIX}manifest.json`);
-    expect(JSON.parse(store.objects.get(key)!.toString())).toMatchObject({ version: 1, fileCount: 20, files: entries });
+    expect(JSON.parse(store.objects.get(key)!.toString())).toMatchObject({ version: 2, fileCount: 20, files: entries });
   });
 
   it('stops reading the source and waits for running uploads when one fails', async () => {
     const files = smallFiles(50, KiB);
-    store.failKey = `${PREFIX}files/${files[5].path}`;
+    store.failKey = `${PREFIX}files/${String(files[5].path)}`;
     const state = { returned: false, produced: 0 };
 
     const error = await sut.uploadFiles(gitLikeSource(files, state), { concurrency: 3 }).catch((e: unknown) => e);
@@ -223,15 +233,64 @@ describe(SnapshotWriter.name, () => {
 
   it('fails with INVALID when a blob carries a different size than declared', async () => {
     const source = (async function* () {
-      yield { path: 'a', size: 10, mode: '100644', sha: 'x', stream: Readable.from([Buffer.from('short')]) };
+      yield { pathBytes: Buffer.from('a'), size: 10, mode: '100644', sha: 'x', stream: Readable.from([Buffer.from('short')]) };
     })();
     await expect(sut.uploadFiles(source, { concurrency: 2 })).rejects.toMatchObject({ code: StorageErrorCode.INVALID });
   });
 
-  it.each(['../escape', 'a//b', './a', 'a/..', '/abs'])('fails with INVALID for path %j that MinIO cannot store', async (path) => {
-    await expect(sut.uploadFiles(gitLikeSource([{ path, content: Buffer.from('x') }]), { concurrency: 2 })).rejects.toMatchObject({
-      code: StorageErrorCode.INVALID,
+  it('stores every file of a tree whose names cannot all be keys, each at its own key, with exact paths', async () => {
+    const files: FakeFile[] = [
+      { path: 'a', content: Buffer.from('object a') },
+      { path: 'a/b', content: Buffer.from('below object a') },
+      { path: Buffer.from([0x66, 0xff]), content: Buffer.from('f\\xff') },
+      { path: Buffer.from([0x66, 0xfe]), content: Buffer.from('f\\xfe, same lossy text as f\\xff') },
+      { path: 'f\ufffd', content: Buffer.from('the real U+FFFD') },
+      { path: '../escape', content: Buffer.from('dots') },
+      { path: 'dup', content: Buffer.from('dup 1') },
+      { path: 'dup', content: Buffer.from('dup 2') },
+      { path: 'dup', content: Buffer.from('dup 3') },
+      { path: 'caf\u00e9', content: Buffer.from('NFC') },
+      { path: 'cafe\u0301', content: Buffer.from('NFD') },
+      { path: `${'x'.repeat(256)}/y`, content: Buffer.from('long segment') },
+    ];
+    const entries = await sut.uploadFiles(gitLikeSource(files), { concurrency: 3 });
+
+    expect(new Set(entries.map((entry) => entry.key)).size).toBe(files.length);
+    expect(store.objects.size).toBe(files.length);
+    for (const [i, file] of files.entries()) {
+      const entry = entries[i]!;
+      expect(store.objects.get(entry.key)?.equals(file.content)).toBe(true);
+      const exact = entry.pathBase64 === undefined ? Buffer.from(entry.path) : Buffer.from(entry.pathBase64, 'base64');
+      expect(exact.equals(Buffer.isBuffer(file.path) ? file.path : Buffer.from(file.path))).toBe(true);
+    }
+    expect(entries.map((entry) => [entry.key.slice(PREFIX.length).replace(/[0-9a-f]{64}/, '<sha>'), entry.mappedBecause])).toEqual([
+      ['files/a', undefined],
+      ['mapped/<sha>', 'parent-conflict'],
+      ['mapped/<sha>', 'not-utf8'],
+      ['mapped/<sha>', 'not-utf8'],
+      ['files/f\ufffd', undefined],
+      ['mapped/<sha>', 'bad-segment'],
+      ['files/dup', undefined],
+      ['mapped/<sha>-2', 'duplicate'],
+      ['mapped/<sha>-3', 'duplicate'],
+      ['files/caf\u00e9', undefined],
+      ['files/cafe\u0301', undefined],
+      ['mapped/<sha>', 'segment-too-long'],
+    ]);
+    expect(entries[2]).toMatchObject({ path: 'f\ufffd', pathBase64: Buffer.from([0x66, 0xff]).toString('base64') });
+    expect(entries[4]?.pathBase64).toBeUndefined();
+  });
+
+  it('gives the same tree the same keys every time', async () => {
+    const files: FakeFile[] = [{ path: 'a' }, { path: 'a/b' }, { path: Buffer.from([0xc3]) }, { path: 'a' }].map((f) => ({
+      ...f,
+      content: Buffer.from('x'),
+    }));
+    const first = await sut.uploadFiles(gitLikeSource(files), { concurrency: 2 });
+    const again = await new SnapshotWriter(new FakeStore(), { bucket: 'bucket', prefix: PREFIX }).uploadFiles(gitLikeSource(files), {
+      concurrency: 2,
     });
+    expect(again).toEqual(first);
   });
 
   it('rejects a concurrency below 1', async () => {
@@ -270,5 +329,83 @@ describe(SnapshotWriter.name, () => {
     expect(await uploading).toMatchObject({ code: StorageErrorCode.FAILED });
     expect(store.objects.size).toBe(0);
     expect(store.inFlight).toBe(0);
+  });
+
+  describe('cancelled by its AbortSignal', () => {
+    let controller: AbortController;
+
+    beforeEach(() => {
+      controller = new AbortController();
+      sut = new SnapshotWriter(store, { bucket: 'bucket', prefix: PREFIX }, { signal: controller.signal });
+    });
+
+    const aborted = { code: StorageErrorCode.ABORTED, transient: true };
+
+    it('starts nothing once aborted: files, bundle and manifest all reject', async () => {
+      controller.abort();
+      const state = { returned: false, produced: 0 };
+      await expect(sut.uploadFiles(gitLikeSource(smallFiles(3, KiB), state), { concurrency: 2 })).rejects.toMatchObject(aborted);
+      await expect(sut.uploadBundle('/nonexistent.bundle')).rejects.toMatchObject(aborted);
+      await expect(sut.writeManifest(manifestFor([]))).rejects.toMatchObject(aborted);
+      expect(state.produced).toBe(0);
+      expect(store.objects.size).toBe(0);
+    });
+
+    it('destroys a stream being uploaded, starts no further upload, and rejects after in-flight ones settled', async () => {
+      // A large file whose source stalls half-way, like git blocked on a slow pipe.
+      const stalled = new Readable({ read() {} });
+      stalled.push(randomBytes(64 * KiB));
+      const files = (async function* (): AsyncGenerator<SnapshotFileSource> {
+        for (const [i, content] of smallFiles(4, KiB).entries()) {
+          yield {
+            pathBytes: Buffer.from(`small-${i}`),
+            size: content.content.length,
+            mode: '100644',
+            sha: 'a',
+            stream: Readable.from([content.content]),
+          };
+        }
+        yield { pathBytes: Buffer.from('large'), size: 10 * 1024 * KiB, mode: '100644', sha: 'b', stream: stalled };
+        yield { pathBytes: Buffer.from('after'), size: 1, mode: '100644', sha: 'c', stream: Readable.from([Buffer.from('x')]) };
+      })();
+      const uploading = sut.uploadFiles(files, { concurrency: 2, smallFileBytes: 8 * KiB });
+      await waitFor(() => store.streamedSizes.has(`${PREFIX}files/large`));
+      controller.abort(new Error('job cancelled'));
+
+      const error = (await uploading.catch((e: unknown) => e)) as StorageError;
+      expect(error).toMatchObject(aborted);
+      expect(error.cause).toEqual(new Error('job cancelled'));
+      expect(stalled.destroyed).toBe(true);
+      expect(store.inFlight).toBe(0);
+      expect(store.objects.has(`${PREFIX}files/after`)).toBe(false);
+      expect(store.objects.has(`${PREFIX}files/large`)).toBe(false);
+    });
+
+    it('rejects promptly while the source itself is stuck (no next blob coming)', async () => {
+      const stuck: AsyncIterable<SnapshotFileSource> = {
+        [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => undefined) }),
+      };
+      const uploading = sut.uploadFiles(stuck, { concurrency: 2 });
+      setImmediate(() => controller.abort());
+      await expect(uploading).rejects.toMatchObject(aborted);
+    });
+
+    it('destroys the bundle stream when aborted mid-upload', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'snapshot-writer-'));
+      try {
+        await writeFile(join(dir, 'repo.bundle'), randomBytes(KiB));
+        // A store that has not read anything yet (a slow network): only the stream's end frees it.
+        store.putStream = (_bucket, key, stream) => {
+          store.streamedSizes.set(key, 0);
+          return new Promise<never>((_, reject) => stream.once('error', reject).once('close', () => reject(new Error('closed'))));
+        };
+        const uploading = sut.uploadBundle(join(dir, 'repo.bundle'));
+        await waitFor(() => store.streamedSizes.has(`${PREFIX}repo.bundle`));
+        controller.abort();
+        await expect(uploading).rejects.toMatchObject(aborted);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

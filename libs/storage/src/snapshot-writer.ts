@@ -4,13 +4,16 @@ import { stat } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { MeasuringStream, sizeMismatchError } from './measuring.stream';
 import type { ObjectStoreRepository } from './object-store.repository';
+import { exactText } from './object-key-rules';
+import { AllocatedKey, SnapshotKeyAllocator } from './snapshot-key.allocator';
 import type { SnapshotBundle, SnapshotFileEntry, SnapshotManifest } from './snapshot-manifest';
-import { bundleKey, fileKey, manifestKey } from './snapshot-prefix';
+import { bundleKey, manifestKey } from './snapshot-prefix';
 import { StorageError, StorageErrorCode, toStorageError } from './storage.error';
 
 /** One blob of the tree, as read from `git cat-file --batch`. */
 export interface SnapshotFileSource {
-  path: string;
+  /** The path exactly as git stores it (not necessarily UTF-8). */
+  pathBytes: Buffer;
   size: number;
   mode: string;
   /** The blob's git object id. */
@@ -23,6 +26,15 @@ export interface SnapshotTarget {
   bucket: string;
   /** From snapshotPrefix(): ends with `/`. */
   prefix: string;
+}
+
+export interface SnapshotWriterOptions {
+  /**
+   * Cancels the writer: no new upload starts, streams being uploaded are destroyed, and the
+   * running call rejects with STORAGE_ABORTED once in-flight requests settled. abort() (removing
+   * what was written) is still the caller's to call.
+   */
+  signal?: AbortSignal;
 }
 
 export interface UploadFilesOptions {
@@ -38,8 +50,6 @@ export interface UploadFilesOptions {
 export type SnapshotStore = Pick<ObjectStoreRepository, 'putStream' | 'putBuffer' | 'removePrefix' | 'removeIncompleteUploads'>;
 
 const MiB = 1024 * 1024;
-// S3's limit on a key's UTF-8 length.
-const MAX_KEY_BYTES = 1024;
 
 /**
  * Writes one snapshot under `<prefix>`: files, bundle, then the manifest. Until the manifest
@@ -49,18 +59,24 @@ const MAX_KEY_BYTES = 1024;
 export class SnapshotWriter {
   private readonly running = new Set<Promise<unknown>>();
   private aborted = false;
+  private readonly keys: SnapshotKeyAllocator;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
     private readonly target: SnapshotTarget,
+    options: SnapshotWriterOptions = {},
   ) {
     if (!target.prefix.endsWith('/')) {
       throw new StorageError(StorageErrorCode.INVALID, `Snapshot prefix must end with "/": ${target.prefix}`);
     }
+    this.keys = new SnapshotKeyAllocator(target.prefix);
+    this.signal = options.signal;
   }
 
   /**
-   * Uploads every file to `<prefix>files/<path>` and returns them in source order.
+   * Uploads every file to its key (SnapshotKeyAllocator: `<prefix>files/<path>` when the path
+   * can be a key, else under `<prefix>mapped/`) and returns them in source order.
    *
    * The source is one git process streaming blobs one after another, so parallelism cannot
    * come from reading several at once. Small files are read into memory and uploaded
@@ -77,13 +93,14 @@ export class SnapshotWriter {
   uploadBundle(filePath: string): Promise<SnapshotBundle> {
     return this.track(async () => {
       const key = bundleKey(this.target.prefix);
+      this.keys.claim(key);
       const { size } = await stat(filePath).catch((error: unknown) => {
         throw toStorageError(error, `read bundle ${filePath}`);
       });
       const measured = new MeasuringStream({ expectedSize: size, sha256: true, label: key });
       // A read error reaches putStream through `measured`; the callback has nothing to add.
       pipeline(createReadStream(filePath), measured, () => undefined);
-      await this.store.putStream(this.target.bucket, key, measured, size, 'application/x-git-bundle');
+      await this.watched(measured, () => this.store.putStream(this.target.bucket, key, measured, size, 'application/x-git-bundle'));
       return { key, size, sha256: measured.sha256() };
     });
   }
@@ -98,6 +115,7 @@ export class SnapshotWriter {
     }
     return this.track(async () => {
       const key = manifestKey(this.target.prefix);
+      this.keys.claim(key);
       const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
       await this.store.putBuffer(this.target.bucket, key, body, 'application/json');
       return key;
@@ -138,26 +156,38 @@ export class SnapshotWriter {
     const inFlight = new Set<Promise<void>>();
     let bufferedBytes = 0;
     let failure: unknown;
+    const stopped = () => failure !== undefined || this.aborted || this.signal?.aborted === true;
     const waitUntil = async (hasRoom: () => boolean) => {
       while (!hasRoom() && inFlight.size > 0) await Promise.race(inFlight);
     };
+    const files = source[Symbol.asyncIterator]();
+    let pendingNext = false;
 
     try {
-      // Leaving the loop early calls the source's return(), which owns stopping git.
-      for await (const file of source) {
-        if (failure !== undefined || this.aborted) break;
-        const key = fileKey(prefix, file.path);
-        assertStorable(file, key);
+      for (;;) {
+        if (stopped()) break;
+        pendingNext = true;
+        const next = await this.untilAborted(files.next());
+        pendingNext = false;
+        if (next.done) break;
+        const file = next.value;
+        if (stopped()) {
+          file.stream.destroy();
+          break;
+        }
+        assertSize(file);
+        const allocated = this.keys.allocate(file.pathBytes);
+        const { key } = allocated;
 
         if (file.size < smallFileBytes) {
           await waitUntil(() => inFlight.size < concurrency && bufferedBytes + file.size <= maxBufferedBytes);
-          if (failure !== undefined) break;
+          if (stopped()) break;
           bufferedBytes += file.size;
-          const read = await readWhole(file.stream, file.size, key).catch((error: unknown) => {
+          const read = await this.watched(file.stream, () => readWhole(file.stream, file.size, key)).catch((error: unknown) => {
             bufferedBytes -= file.size;
             throw error;
           });
-          entries.push(toEntry(file, read.sha256));
+          entries.push(toEntry(file, allocated, read.sha256));
           const task: Promise<void> = this.store
             .putBuffer(bucket, key, read.body)
             .then(
@@ -173,24 +203,72 @@ export class SnapshotWriter {
           inFlight.add(task);
         } else {
           await waitUntil(() => inFlight.size < concurrency);
-          if (failure !== undefined) break;
+          if (stopped()) break;
           const measured = new MeasuringStream({ expectedSize: file.size, sha256: true, label: key });
           // A source error reaches putStream through `measured`; the callback has nothing to add.
           pipeline(file.stream, measured, () => undefined);
-          await this.store.putStream(bucket, key, measured, file.size);
-          entries.push(toEntry(file, measured.sha256()));
+          await this.watched(measured, () => this.store.putStream(bucket, key, measured, file.size));
+          entries.push(toEntry(file, allocated, measured.sha256()));
         }
       }
     } finally {
+      // The source's return() owns stopping git. While a next() is still pending (the signal
+      // fired first) return() would wait for it, so it is only asked to clean up once that settles.
+      const closing = files.return?.();
+      if (pendingNext) closing?.catch(() => undefined);
+      else await closing;
       // Never return (or throw) while uploads still run: the caller may abort() next.
       await Promise.all([...inFlight]);
     }
+    if (this.signal?.aborted) throw this.abortedError();
     if (failure !== undefined) throw toStorageError(failure, `upload files to ${bucket}/${prefix}`);
     if (this.aborted) throw new StorageError(StorageErrorCode.FAILED, `Snapshot ${bucket}/${prefix} was aborted`);
     return entries;
   }
 
+  /** Runs `upload` of `stream`, destroying the stream if the signal fires meanwhile. */
+  private async watched<T>(stream: Readable, upload: () => Promise<T>): Promise<T> {
+    const signal = this.signal;
+    if (!signal) return upload();
+    // Listeners per upload, not per writer: the signal may outlive many writers (shutdown).
+    const onAbort = () => stream.destroy(this.abortedError());
+    if (signal.aborted) {
+      onAbort();
+      throw this.abortedError();
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await upload();
+    } catch (error) {
+      throw signal.aborted ? this.abortedError() : error;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** `step`, or a rejection as soon as the signal fires (a stalled source must not hold a cancel). */
+  private untilAborted<T>(step: Promise<T>): Promise<T> {
+    const signal = this.signal;
+    if (!signal) return step;
+    if (signal.aborted) {
+      step.catch(() => undefined);
+      return Promise.reject(this.abortedError());
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(this.abortedError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      step.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private abortedError(): StorageError {
+    return new StorageError(StorageErrorCode.ABORTED, `Snapshot ${this.target.bucket}/${this.target.prefix} was cancelled`, {
+      cause: this.signal?.reason,
+    });
+  }
+
   private track<T>(run: () => Promise<T>): Promise<T> {
+    if (this.signal?.aborted) return Promise.reject(this.abortedError());
     if (this.aborted) {
       return Promise.reject(new StorageError(StorageErrorCode.FAILED, `Snapshot ${this.target.prefix} was aborted`));
     }
@@ -202,23 +280,23 @@ export class SnapshotWriter {
   }
 }
 
-function toEntry(file: SnapshotFileSource, sha256: string): SnapshotFileEntry {
-  return { path: file.path, size: file.size, mode: file.mode, gitSha: file.sha, sha256 };
+function toEntry(file: SnapshotFileSource, allocated: AllocatedKey, sha256: string): SnapshotFileEntry {
+  const path = exactText(file.pathBytes);
+  return {
+    path: path.text,
+    ...(path.base64 !== undefined && { pathBase64: path.base64 }),
+    key: allocated.key,
+    ...(allocated.mappedBecause !== undefined && { mappedBecause: allocated.mappedBecause }),
+    size: file.size,
+    mode: file.mode,
+    gitSha: file.sha,
+    sha256,
+  };
 }
 
-// MinIO stores objects as files: it rejects keys with empty, `.` or `..` segments (verified:
-// XMinioInvalidResourceName / XMinioInvalidObjectName). Fail with the path named instead.
-function assertStorable(file: SnapshotFileSource, key: string): void {
-  const segments = file.path.split('/');
-  const badSegment = segments.some((segment) => segment === '' || segment === '.' || segment === '..');
-  if (badSegment || file.path.includes('\0') || /\p{Cs}/u.test(file.path)) {
-    throw new StorageError(StorageErrorCode.INVALID, `File path cannot be stored as an object key: ${JSON.stringify(file.path)}`);
-  }
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-    throw new StorageError(StorageErrorCode.INVALID, `File path too long for an object key (${MAX_KEY_BYTES} bytes): ${file.path}`);
-  }
+function assertSize(file: SnapshotFileSource): void {
   if (!Number.isSafeInteger(file.size) || file.size < 0) {
-    throw new StorageError(StorageErrorCode.INVALID, `File ${file.path} has invalid size ${file.size}`);
+    throw new StorageError(StorageErrorCode.INVALID, `File ${exactText(file.pathBytes).text} has invalid size ${file.size}`);
   }
 }
 

@@ -11,6 +11,8 @@ export enum StorageErrorCode {
   INVALID = 'STORAGE_INVALID',
   /** Anything else (access denied, unexpected answers); retrying will not help by itself. */
   FAILED = 'STORAGE_FAILED',
+  /** The caller's signal cancelled the work (shutdown, lost job lock, cancelled archive). */
+  ABORTED = 'STORAGE_ABORTED',
 }
 
 export class StorageError extends Error {
@@ -24,7 +26,8 @@ export class StorageError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.transient = code === StorageErrorCode.UNAVAILABLE;
+    // ABORTED as GitError's: the store did nothing wrong; whoever cancelled decides what happens next.
+    this.transient = code === StorageErrorCode.UNAVAILABLE || code === StorageErrorCode.ABORTED;
   }
 }
 

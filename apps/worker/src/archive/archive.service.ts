@@ -7,6 +7,8 @@ import { RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   bucketNameFor,
+  manifestHeadFields,
+  mappedPathCount,
   ObjectStoreRepository,
   SnapshotFileSource,
   SnapshotManifest,
@@ -130,7 +132,8 @@ export class ArchiveService {
       signal,
     });
     const reader = new RepositoryReader(gitDir);
-    const { refs, commit, defaultBranch } = await reader.head();
+    const head = await reader.head();
+    const { refs, commit } = head;
 
     await this.store.ensureBucket(archive.bucket);
     const files = commit
@@ -144,16 +147,15 @@ export class ArchiveService {
     const finishedAt = new Date();
     const byteCount = files.reduce((sum, f) => sum + f.size, 0);
     const manifest: SnapshotManifest = {
-      version: 1,
+      version: 2,
       url: archive.url,
       normalizedUrl: archive.normalizedUrl,
       archiveId: archive.id,
-      commit,
-      defaultBranch,
-      refs: refs.map(({ name, sha }) => ({ name, sha })),
+      ...manifestHeadFields(head),
       files,
       fileCount: files.length,
       byteCount,
+      mappedPathCount: mappedPathCount(files),
       bundle,
       timestamps: {
         createdAt: archive.createdAt.toISOString(),
@@ -161,7 +163,6 @@ export class ArchiveService {
         startedAt: (archive.startedAt ?? finishedAt).toISOString(),
         finishedAt: finishedAt.toISOString(),
       },
-      empty: commit === null,
     };
     await this.complete(archive, claim, writer, manifest, {
       commit,
@@ -262,6 +263,6 @@ async function* toSources(
   entries: Awaited<ReturnType<RepositoryReader['listTree']>>,
 ): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(entries)) {
-    yield { path: entry.path, size, mode: entry.mode, sha: entry.sha, stream };
+    yield { pathBytes: entry.pathBytes, size, mode: entry.mode, sha: entry.sha, stream };
   }
 }
