@@ -1,7 +1,7 @@
 import { DatabaseError } from '@archiver/database';
 import { GitError } from '@archiver/git';
 import { QueueError } from '@archiver/queue';
-import { StorageError } from '@archiver/storage';
+import { StorageError, StorageErrorCode } from '@archiver/storage';
 import { WorkDirError } from '../clone/work-dir';
 
 export interface ArchiveFailure {
@@ -22,11 +22,12 @@ export interface ArchiveFailure {
 export function describeFailure(error: unknown): ArchiveFailure {
   if (error instanceof GitError) return { code: error.code, message: error.message, transient: error.transient, infrastructure: false };
   if (error instanceof StorageError) {
+    const unavailable = error.code === StorageErrorCode.UNAVAILABLE;
     return {
       code: error.code,
-      message: error.transient ? `Object storage is unavailable (${error.message})` : error.message,
+      message: unavailable ? `Object storage is unavailable (${error.message})` : error.message,
       transient: error.transient,
-      infrastructure: error.transient,
+      infrastructure: unavailable,
     };
   }
   if (error instanceof WorkDirError) return { code: error.code, message: error.message, transient: error.transient, infrastructure: false };

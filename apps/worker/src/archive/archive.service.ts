@@ -55,7 +55,7 @@ export class ArchiveService {
       if (claim.archive.attempts > this.config.worker.maxRuns) return await this.giveUp(claim);
       await this.removeEarlierRun(claim.archive);
       const located = await this.locate(claim);
-      writer = new SnapshotWriter(this.store, { bucket: located.bucket, prefix: located.prefix });
+      writer = new SnapshotWriter(this.store, { bucket: located.bucket, prefix: located.prefix }, { signal });
       workDir = await this.workDirs.create(archiveId);
       await this.snapshot(located, claim, writer, workDir, signal);
     } catch (error) {
@@ -132,15 +132,17 @@ export class ArchiveService {
       signal,
     });
     const reader = new RepositoryReader(gitDir);
-    const head = await reader.head();
+    const head = await reader.head({ signal });
     const { refs, commit } = head;
 
     await this.store.ensureBucket(archive.bucket);
     const files = commit
-      ? await writer.uploadFiles(toSources(reader, await reader.listTree(commit)), { concurrency: this.config.worker.uploadConcurrency })
+      ? await writer.uploadFiles(toSources(reader, await reader.listTree(commit, { signal }), signal), {
+          concurrency: this.config.worker.uploadConcurrency,
+        })
       : [];
     signal.throwIfAborted();
-    const bundleFile = await reader.createBundle(path.join(workDir, 'repo.bundle'), refs);
+    const bundleFile = await reader.createBundle(path.join(workDir, 'repo.bundle'), refs, { signal });
     const bundle = bundleFile ? await writer.uploadBundle(bundleFile.path) : null;
     signal.throwIfAborted();
 
@@ -261,8 +263,9 @@ export class ArchiveService {
 async function* toSources(
   reader: RepositoryReader,
   entries: Awaited<ReturnType<RepositoryReader['listTree']>>,
+  signal: AbortSignal,
 ): AsyncGenerator<SnapshotFileSource> {
-  for await (const { entry, size, stream } of reader.blobs(entries)) {
+  for await (const { entry, size, stream } of reader.blobs(entries, { signal })) {
     yield { pathBytes: entry.pathBytes, size, mode: entry.mode, sha: entry.sha, stream };
   }
 }
