@@ -35,7 +35,8 @@ case "$STACK" in
   test1) offset=30000 ;;
   test2) offset=40000 ;;
   test3) offset=50000 ;;
-  *) echo "STACK must be dev, test, test1, test2, test3 or bench (got '$STACK')" >&2; return 1 2>/dev/null || exit 1 ;;
+  test4) offset=25000 ;;
+  *) echo "STACK must be dev, test, test1..test4 or bench (got '$STACK')" >&2; return 1 2>/dev/null || exit 1 ;;
 esac
 
 # Values inherited from an environment made for another stack (e.g. a shell that sourced this
