@@ -4,6 +4,7 @@ import { AuthModule, KeycloakHealthIndicator } from '@archiver/auth';
 import { ConfigModule } from '@archiver/config';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { HealthModule } from '@archiver/health';
+import { LoggingModule } from '@archiver/logging';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ApiExceptionFilter } from './api/api-exception.filter';
@@ -14,6 +15,7 @@ import { WebModule } from './web/web.module';
 @Module({
   imports: [
     ConfigModule,
+    LoggingModule.forApp('frontend'),
     DatabaseModule,
     QueueModule.forRoot('producer'),
     StorageModule,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@archiver/config';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { HealthModule } from '@archiver/health';
+import { LoggingModule } from '@archiver/logging';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { InjectProcessor } from './inject/inject.processor';
 import { InjectService } from './inject/inject.service';
@@ -10,6 +11,7 @@ import { ReconcileService } from './inject/reconcile.service';
 @Module({
   imports: [
     ConfigModule,
+    LoggingModule.forApp('injector'),
     DatabaseModule,
     QueueModule.forRoot('consumer'),
     HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator }),

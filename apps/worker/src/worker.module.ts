@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig, ConfigModule } from '@archiver/config';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { SafeCloner, UrlPolicy } from '@archiver/git';
 import { HealthModule } from '@archiver/health';
+import { LoggingModule } from '@archiver/logging';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ArchiveProcessor } from './archive/archive.processor';
@@ -12,6 +13,7 @@ import { WorkDirs } from './clone/work-dir';
 @Module({
   imports: [
     ConfigModule,
+    LoggingModule.forApp('worker'),
     DatabaseModule,
     QueueModule.forRoot('consumer'),
     StorageModule,

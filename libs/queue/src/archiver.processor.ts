@@ -1,6 +1,7 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
+import { LogContext } from '@archiver/logging';
 import { RetryLaterError } from './queue.error';
 import { JobPayload, QueueName } from './queue.types';
 
@@ -38,6 +39,8 @@ export abstract class ArchiverProcessor<Q extends QueueName>
   implements BeforeApplicationShutdown, OnApplicationShutdown
 {
   protected readonly logger = new Logger(this.constructor.name);
+  // A property, so the apps' processors keep their constructors.
+  @Inject(LogContext) private readonly logContext!: LogContext;
   private readonly lockSeenAt = new Map<string, number>();
   private watchdog?: NodeJS.Timeout;
 
@@ -54,22 +57,29 @@ export abstract class ArchiverProcessor<Q extends QueueName>
     this.startWatchdog();
     const maxAttempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
-    try {
-      await this.handle(job.data, {
-        attempt,
-        maxAttempts,
-        lastAttempt: attempt >= maxAttempts,
-        signal: signal ?? new AbortController().signal,
-      });
-    } catch (error) {
-      if (!(error instanceof RetryLaterError)) throw error;
-      this.logger.log({ msg: 'job postponed; no attempt counted', jobId: id, reason: error.message, delayMs: error.delayMs });
-      // Without our lock (lost) this fails, and the job is already another worker's to run.
-      await job.moveToDelayed(Date.now() + error.delayMs, token);
-      throw new DelayedError();
-    } finally {
-      this.lockSeenAt.delete(id);
-    }
+    // Every line logged while the job runs (here, in the service, in what it starts) carries these.
+    const fields = { archiveId: job.data.archiveId, queue: job.queueName, attempt };
+    await this.logContext.run(fields, async () => {
+      const startedAt = Date.now();
+      this.logger.debug({ msg: 'job started', maxAttempts });
+      try {
+        await this.handle(job.data, {
+          attempt,
+          maxAttempts,
+          lastAttempt: attempt >= maxAttempts,
+          signal: signal ?? new AbortController().signal,
+        });
+      } catch (error) {
+        if (!(error instanceof RetryLaterError)) throw error;
+        this.logger.log({ msg: 'job postponed; no attempt counted', jobId: id, reason: error.message, delayMs: error.delayMs });
+        // Without our lock (lost) this fails, and the job is already another worker's to run.
+        await job.moveToDelayed(Date.now() + error.delayMs, token);
+        throw new DelayedError();
+      } finally {
+        this.lockSeenAt.delete(id);
+        this.logger.debug({ msg: 'job ended', durationMs: Date.now() - startedAt });
+      }
+    });
   }
 
   @OnWorkerEvent('locksRenewed')

@@ -1,8 +1,8 @@
-import { INestApplication, Type } from '@nestjs/common';
+import { INestApplication, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, ConfigError, loadConfig } from '@archiver/config';
-import { JsonLogger } from '@archiver/logging';
+import { logStartupFailure, useAppLogger } from '@archiver/logging';
 
 export type AppName = 'frontend' | 'injector' | 'worker';
 
@@ -21,17 +21,17 @@ export async function bootstrap(
     config = loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', app: name, msg: error.message }) + '\n');
+    logStartupFailure(name, error.message);
     process.exit(78); // EX_CONFIG
   }
-  const logger = new JsonLogger(name, config.logLevel);
-  const app = await NestFactory.create<NestExpressApplication>(module, { logger, bufferLogs: true });
-  app.useLogger(logger);
+  // The module imports LoggingModule.forApp(name); until it is built, Nest's messages wait in a buffer.
+  const app = await NestFactory.create<NestExpressApplication>(module, { bufferLogs: true });
+  useAppLogger(app);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.disable('x-powered-by');
   await configure?.(app, config);
   const port = config.http.ports[name];
   await app.listen(port, config.http.host);
-  logger.log({ msg: 'listening', host: config.http.host, port }, 'Bootstrap');
+  new Logger('Bootstrap').log({ msg: 'listening', host: config.http.host, port });
   return app;
 }
