@@ -1,9 +1,10 @@
 /**
- * Keys every log line owns. pino writes them first and a caller's fields after them, and a
- * JSON reader keeps the last of two equal keys: a call like `log({ level: 'x', time: 0 })`,
- * or a request field that ends up in a log object, would silently replace them.
+ * Keys every log line owns (`reqId` is bound to the lines of an HTTP request). pino writes
+ * them first and a caller's fields after them, and a JSON reader keeps the last of two equal
+ * keys: a call like `log({ level: 'x', time: 0 })`, or a request field that ends up in a log
+ * object, would silently replace them.
  */
-export const RESERVED_LOG_KEYS = ['level', 'time', 'app'] as const;
+export const RESERVED_LOG_KEYS = ['level', 'time', 'app', 'reqId'] as const;
 
 /** Where a caller's values for reserved keys go instead, so nothing is lost. */
 export const CALLER_FIELDS_KEY = 'callerFields';
