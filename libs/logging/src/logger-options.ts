@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
-import { type DestinationStream, type LoggerOptions, stdTimeFunctions } from 'pino';
+import { type DestinationStream, destination, type LoggerOptions, stdTimeFunctions } from 'pino';
 import type { Options as HttpLoggerOptions } from 'pino-http';
 import type { AppConfig } from '@archiver/config';
 import { withoutReservedKeys } from './log-fields';
@@ -61,8 +61,16 @@ function accessFields(req: RoutedRequest, res: ServerResponse, durationMs: unkno
  * nestjs-pino's `pinoHttp` settings: pino's, plus a request id bound to every line logged
  * while serving a request (and echoed as `x-request-id`), and one access line per request.
  * Probes of /health come often and say little, so they are logged at debug.
+ *
+ * Lines go to stdout synchronously, as `process.stdout.write` does for pipes and files: Nest
+ * ends a process by re-raising SIGTERM after shutdown, which skips the exit hook pino's
+ * asynchronous destination needs to flush, and the last lines (why a job stopped) matter most.
  */
-export function httpLoggerOptions(app: string, level: LogLevel, stream?: DestinationStream): HttpLoggerOptions<RoutedRequest> {
+export function httpLoggerOptions(
+  app: string,
+  level: LogLevel,
+  stream: DestinationStream = destination({ dest: 1, sync: true }),
+): HttpLoggerOptions<RoutedRequest> {
   return {
     ...loggerOptions(app, level),
     stream,
