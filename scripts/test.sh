@@ -10,8 +10,10 @@ export STACK
 cd "$ROOT"
 
 already_running=()
+# Read once: `status | grep -q` under pipefail fails when grep quits early (SIGPIPE).
+status="$(bash scripts/stack.sh status)"
 for s in postgres redis minio keycloak frontend injector worker; do
-  bash scripts/stack.sh status | grep -q "^$s *running" && already_running+=("$s")
+  grep -q "^$s *running" <<<"$status" && already_running+=("$s")
 done
 cleanup() {
   local code=$? to_stop=()

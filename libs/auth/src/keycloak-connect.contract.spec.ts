@@ -119,9 +119,7 @@ describe(`keycloak-connect, as ${TokenVerifier.name} uses it`, () => {
 
   describe('without realm-public-key (what TokenVerifier avoids)', () => {
     it('fetches the keys from the issuer URL itself, so an internal address cannot be used', async () => {
-      await expect(outcome(grantManager(baseUrl).createGrant(grantOf(signJwt(accessTokenClaims(issuer), key))))).resolves.toBe(
-        'accepted',
-      );
+      await expect(outcome(grantManager(baseUrl).createGrant(grantOf(signJwt(accessTokenClaims(issuer), key))))).resolves.toBe('accepted');
       expect(certs.requests).toEqual(['/realms/archiver/protocol/openid-connect/certs']);
     });
 
@@ -130,7 +128,15 @@ describe(`keycloak-connect, as ${TokenVerifier.name} uses it`, () => {
       const pending = grantManager(baseUrl).createGrant(grantOf(signJwt(accessTokenClaims(issuer), key)));
       pending.catch(() => undefined);
       const timer = new Promise<'still pending'>((resolve) => setTimeout(() => resolve('still pending'), 500));
-      await expect(Promise.race([pending.then(() => 'settled', () => 'settled'), timer])).resolves.toBe('still pending');
+      await expect(
+        Promise.race([
+          pending.then(
+            () => 'settled',
+            () => 'settled',
+          ),
+          timer,
+        ]),
+      ).resolves.toBe('still pending');
     });
   });
 });

@@ -4,7 +4,7 @@ import { GitError, GitErrorCode } from '@archiver/git';
 import { QueueError } from '@archiver/queue';
 import { StorageError, StorageErrorCode } from '@archiver/storage';
 import { ApiErrorBody, ApiErrorCode } from './api.error';
-import { MAX_JSON_DEPTH, TOO_DEEP_ERROR_TYPE } from './json-body.parser';
+import { MAX_JSON_DEPTH, TOO_DEEP_ERROR_TYPE } from './json-body.limits';
 
 export interface ApiErrorResponse {
   status: number;

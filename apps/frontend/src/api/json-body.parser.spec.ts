@@ -1,4 +1,5 @@
-import { jsonNestingExceeds, MAX_JSON_DEPTH } from './json-body.parser';
+import { MAX_JSON_DEPTH } from './json-body.limits';
+import { jsonNestingExceeds } from './json-body.parser';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const nested = (depth: number, open: (i: number) => string, close: (i: number) => string, core = '1') => {
@@ -6,9 +7,24 @@ const nested = (depth: number, open: (i: number) => string, close: (i: number) =
   for (let i = depth - 1; i >= 0; i -= 1) text = `${open(i)}${text}${close(i)}`;
   return text;
 };
-const arrays = (depth: number) => nested(depth, () => '[', () => ']');
-const objects = (depth: number) => nested(depth, () => '{"a":', () => '}');
-const mixed = (depth: number) => nested(depth, (i) => (i % 2 ? '[' : '{"k":'), (i) => (i % 2 ? ']' : '}'));
+const arrays = (depth: number) =>
+  nested(
+    depth,
+    () => '[',
+    () => ']',
+  );
+const objects = (depth: number) =>
+  nested(
+    depth,
+    () => '{"a":',
+    () => '}',
+  );
+const mixed = (depth: number) =>
+  nested(
+    depth,
+    (i) => (i % 2 ? '[' : '{"k":'),
+    (i) => (i % 2 ? ']' : '}'),
+  );
 
 describe(jsonNestingExceeds.name, () => {
   const shapes: Array<[string, (depth: number) => string]> = [

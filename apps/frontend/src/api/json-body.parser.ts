@@ -2,29 +2,18 @@ import { HttpStatus } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError, ApiErrorCode } from './api.error';
-
-/** Comfortably above a batch of 100 URLs of ordinary length. */
-export const MAX_JSON_BODY_BYTES = 64 * 1024;
-
-/**
- * The API's bodies nest two levels (`{"urls": [...]}`); eight leaves room to grow while
- * keeping anything that walks the parsed value recursively far from the stack's limit.
- */
-export const MAX_JSON_DEPTH = 8;
-
-/** body-parser's `type` for a body refused by the depth check; api-error.mapper.ts explains it. */
-export const TOO_DEEP_ERROR_TYPE = 'entity.too.deep';
+import { toApiErrorResponse } from './api-error.mapper';
+import { MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH, TOO_DEEP_ERROR_TYPE } from './json-body.limits';
 
 const [QUOTE, BACKSLASH, OPEN_ARRAY, CLOSE_ARRAY, OPEN_OBJECT, CLOSE_OBJECT] = [0x22, 0x5c, 0x5b, 0x5d, 0x7b, 0x7d];
 
 /**
  * The frontend's only body parser (the app-wide defaults are off, see libs/runtime): JSON up to
  * MAX_JSON_BODY_BYTES and MAX_JSON_DEPTH. The web UI posts no forms, so no urlencoded parser
- * exists to bound. A declared length over the limit is refused before a byte of the body is
- * read, whatever the content type; ApiExceptionFilter then closes the connection.
+ * exists to bound. Bodies over the limit are refused as soon as that is known (boundBodySize).
  */
 export function useJsonBodyParser(app: NestExpressApplication): void {
-  app.use(refuseDeclaredOversize);
+  app.use(boundBodySize);
   // Nest's typing leaves out body-parser's `verify` because `rawBody: true` would replace it;
   // rawBody stays off, Nest passes the option through, and api-input.int-spec.ts fails if the
   // depth check ever stops running.
@@ -32,19 +21,43 @@ export function useJsonBodyParser(app: NestExpressApplication): void {
   app.useBodyParser('json', options);
 }
 
-function refuseDeclaredOversize(req: Request, _res: Response, next: NextFunction): void {
+/**
+ * body-parser refuses an oversized body only after reading all of it ("read off entire
+ * request"), so a client that declares 100 MB, or streams chunks without end, would hold its
+ * connection until the request timeout. Here a declared length over the limit is refused
+ * before a byte is read, and a chunked body as soon as it passes the limit, whatever the
+ * content type; both answers close the connection (ApiExceptionFilter, or here directly).
+ */
+function boundBodySize(req: Request, res: Response, next: NextFunction): void {
   const declared = Number(req.headers['content-length']);
   if (req.headers['content-length'] !== undefined && declared > MAX_JSON_BODY_BYTES) {
-    next(
-      new ApiError(
-        HttpStatus.PAYLOAD_TOO_LARGE,
-        ApiErrorCode.PayloadTooLarge,
-        `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes (it declares ${declared}); send fewer URLs per request`,
-      ),
-    );
+    next(tooLarge(`it declares ${declared}`));
     return;
   }
   next();
+  // Counted after next() has returned, so that the parser's own listener is attached first
+  // and sees every byte.
+  if (req.headers['transfer-encoding'] === undefined || req.complete) return;
+  let received = 0;
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= MAX_JSON_BODY_BYTES) return;
+    req.off('data', count);
+    if (res.headersSent) return;
+    // body-parser's own error arrives once the socket is gone; the filter then sees headersSent.
+    const { status, body } = toApiErrorResponse(tooLarge('it is sent in chunks'));
+    res.setHeader('Connection', 'close');
+    res.status(status).json(body);
+  };
+  req.on('data', count);
+}
+
+function tooLarge(detail: string): ApiError {
+  return new ApiError(
+    HttpStatus.PAYLOAD_TOO_LARGE,
+    ApiErrorCode.PayloadTooLarge,
+    `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes (${detail}); send fewer URLs per request`,
+  );
 }
 
 /**
