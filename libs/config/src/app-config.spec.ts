@@ -17,6 +17,7 @@ describe('parseConfig', () => {
     expect(sut.keycloak).toMatchObject({ url: 'http://localhost:8080', internalUrl: 'http://localhost:8080', realm: 'archiver' });
     expect(sut.clone.allowedHosts).toEqual([]);
     expect(sut.minio.consoleUrl).toBe('http://localhost:9001');
+    expect(sut.http.timeouts).toEqual({ headersMs: 10_000, requestMs: 30_000, idleMs: 15_000, keepAliveMs: 65_000 });
   });
 
   it('parses lists and numbers', () => {
@@ -38,6 +39,8 @@ describe('parseConfig', () => {
     ['MINIO_ENDPOINT', 'not a url'],
     ['FRONTEND_PORT', '70000'],
     ['CLONE_MAX_BYTES', '-1'],
+    ['HTTP_REQUEST_TIMEOUT_SECONDS', '0'],
+    ['HTTP_HEADERS_TIMEOUT_SECONDS', '31'],
   ])('names the bad setting %s=%s', (key, value) => {
     expect(() => parseConfig({ ...valid, [key]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ ...valid, [key]: value })).toThrow(new RegExp(key));

@@ -23,6 +23,11 @@ export const configSchema = z.object({
   INJECTOR_PORT: port.default(3001),
   WORKER_PORT: port.default(3002),
   PUBLIC_URL: url.default('http://localhost:3000'),
+  // Bounds on each HTTP connection (libs/runtime/src/http-server.ts says why each default).
+  HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt.default(10),
+  HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt.default(30),
+  HTTP_IDLE_TIMEOUT_SECONDS: positiveInt.default(15),
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: positiveInt.default(65),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
   MINIO_ENDPOINT: url,

@@ -4,6 +4,7 @@ import { GitError, GitErrorCode } from '@archiver/git';
 import { QueueError } from '@archiver/queue';
 import { StorageError, StorageErrorCode } from '@archiver/storage';
 import { ApiErrorBody, ApiErrorCode } from './api.error';
+import { MAX_JSON_DEPTH, TOO_DEEP_ERROR_TYPE } from './json-body.limits';
 
 export interface ApiErrorResponse {
   status: number;
@@ -71,6 +72,12 @@ const BODY_PARSER_ERRORS: Record<string, (cause: BodyParserError) => ApiErrorRes
       HttpStatus.BAD_REQUEST,
       ApiErrorCode.InvalidRequest,
       `The request body is not valid JSON (${cause.message}); send e.g. {"url": "https://host/owner/repo.git"}`,
+    ),
+  [TOO_DEEP_ERROR_TYPE]: () =>
+    respond(
+      HttpStatus.BAD_REQUEST,
+      ApiErrorCode.InvalidRequest,
+      `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep; the API's bodies are flat, e.g. {"urls": ["https://host/owner/repo.git"]}`,
     ),
   'entity.too.large': (cause) =>
     respond(
