@@ -6,7 +6,7 @@ import { HealthModule } from '@archiver/health';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ArchiveProcessor } from './archive/archive.processor';
-import { ArchiveService } from './archive/archive.service';
+import { SnapshotService } from './archive/snapshot.service';
 import { WorkDirs } from './clone/work-dir';
 
 @Module({
@@ -25,7 +25,7 @@ import { WorkDirs } from './clone/work-dir';
         new SafeCloner({ policy: new UrlPolicy({ allowedHosts: config.clone.allowedHosts }), tempDir: config.clone.workDir }),
     },
     WorkDirs,
-    ArchiveService,
+    SnapshotService,
     ArchiveProcessor,
   ],
 })
