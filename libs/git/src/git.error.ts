@@ -1,3 +1,5 @@
+import { CodedError } from '@archiver/errors';
+
 /**
  * Stable codes of everything that can go wrong while vetting, cloning or reading a repository.
  * Never rename a value: codes are stored in the archive's `error` and mapped to HTTP statuses.
@@ -53,19 +55,16 @@ export interface GitErrorOptions {
   cause?: unknown;
 }
 
-export class GitError extends Error {
+export class GitError extends CodedError<GitErrorCode> {
   override readonly name = 'GitError';
-  readonly transient: boolean;
-  readonly detail?: string;
+  readonly domain = 'git';
 
-  constructor(
-    readonly code: GitErrorCode,
-    message: string,
-    options: GitErrorOptions = {},
-  ) {
-    super(redactCredentials(message), options.cause === undefined ? undefined : { cause: options.cause });
-    this.transient = options.transient ?? TRANSIENT_BY_DEFAULT[code];
-    if (options.detail !== undefined) this.detail = redactCredentials(options.detail);
+  constructor(code: GitErrorCode, message: string, options: GitErrorOptions = {}) {
+    super(code, redactCredentials(message), {
+      cause: options.cause,
+      transient: options.transient ?? TRANSIENT_BY_DEFAULT[code],
+      detail: options.detail === undefined ? undefined : redactCredentials(options.detail),
+    });
   }
 
   static isGitError(value: unknown, code?: GitErrorCode): value is GitError {

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
+import { CodedError } from '@archiver/errors';
 
 const PREFIX = 'archive-';
 const OWNER = /^archive-[0-9a-f-]{36}-(\d+)-/;
@@ -62,15 +63,12 @@ function isAlive(pid: number): boolean {
 const TRANSIENT_FS_CODES = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
 
 /** The run's work dir could not be made: a misconfigured or full disk of this worker. */
-export class WorkDirError extends Error {
-  readonly code = 'WORK_DIR_FAILED';
-  constructor(
-    message: string,
-    readonly transient: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'WorkDirError';
+export class WorkDirError extends CodedError<'WORK_DIR_FAILED'> {
+  override readonly name = 'WorkDirError';
+  readonly domain = 'worker';
+
+  constructor(message: string, transient: boolean, options?: { cause?: unknown }) {
+    super('WORK_DIR_FAILED', message, { cause: options?.cause, transient });
   }
 
   static from(error: unknown, root: string): WorkDirError {
