@@ -15,10 +15,19 @@ export interface GitRuntimeOptions {
 
 export const DEFAULT_SEARCH_PATH = '/usr/local/bin:/usr/bin:/bin';
 
+/*
+ * git reads `$GIT_DIR/info/grafts` unless told another file; a path below /dev/null can never
+ * exist (ENOTDIR), so git finds no grafts and, unlike with an empty file, prints no deprecation
+ * hint that would end up in the stderr we classify.
+ */
+export const NO_GRAFT_FILE = '/dev/null/archiver-no-grafts';
+
 /**
  * The whole environment git runs with: no system or global config (so no credential helper,
  * url rewriting, proxy or hooks path from the host), no prompts, C locale so stderr can be
- * matched, and no proxy variables so pinned addresses are the ones connected to.
+ * matched, and no proxy variables so pinned addresses are the ones connected to. Replace refs
+ * and grafts are ignored, so what is read is exactly what the named objects contain: a
+ * repository must not be able to make a commit's stored tree differ from its id.
  */
 export function hardenedGitEnv(home: string, runtime: GitRuntimeOptions = {}): Record<string, string> {
   return {
@@ -32,18 +41,30 @@ export function hardenedGitEnv(home: string, runtime: GitRuntimeOptions = {}): R
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_ASKPASS: '/bin/false',
     SSH_ASKPASS: '/bin/false',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_GRAFT_FILE: NO_GRAFT_FILE,
   };
 }
 
-/** Local, read-only git commands over a repository we cloned ourselves. */
+/**
+ * Prefix that makes the kernel signal a child when the thread that spawned it dies, so a
+ * SIGKILLed worker leaves no git behind (util-linux `setpriv`; it execs the command, so the
+ * setting stays with the process that runs it). Not inherited by the command's own children:
+ * whatever runs under it must pass the signal on (coreutils `timeout` does, to its group).
+ */
+export function dieWithParent(signal: 'SIGTERM' | 'SIGKILL'): string[] {
+  return ['setpriv', `--pdeathsig=${signal}`, '--'];
+}
+
+/** Local, read-only git commands over a repository we cloned ourselves; killed if we die. */
 export function spawnGit(args: readonly string[], cwd: string, runtime: GitRuntimeOptions = {}): ChildProcessWithoutNullStreams {
-  return spawn(runtime.gitBinary ?? 'git', args, {
+  const [launcher = 'setpriv', ...launcherArgs] = dieWithParent('SIGKILL');
+  return spawn(launcher, [...launcherArgs, runtime.gitBinary ?? 'git', ...args], {
     cwd,
     env: hardenedGitEnv(tmpdir(), runtime),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
-
 export interface RunGitOptions {
   readonly cwd: string;
   readonly runtime?: GitRuntimeOptions;

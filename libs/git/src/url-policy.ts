@@ -152,7 +152,7 @@ export class UrlPolicy {
           cause: error,
         });
       }
-      throw new GitError(GitErrorCode.NETWORK, `Could not resolve ${target.host} (${code ?? 'DNS error'}); will retry`, { cause: error });
+      throw new GitError(GitErrorCode.NETWORK, `Could not resolve ${target.host} (${code ?? 'DNS error'})`, { cause: error });
     }
     if (addresses.length === 0) {
       throw new GitError(GitErrorCode.NOT_FOUND, `Host ${target.host} has no addresses: check the URL`);
