@@ -4,7 +4,7 @@ import { gitErrorFromStderr } from './git-stderr.mapper';
 const URL = 'https://git.example.org/o/r.git';
 
 describe(gitErrorFromStderr.name, () => {
-  it.each([
+  it.each<[string, GitErrorCode, boolean]>([
     ["fatal: repository 'https://git.example.org/o/r.git/' not found", GitErrorCode.NOT_FOUND, false],
     ['remote: Repository not found.\nfatal: repository not found', GitErrorCode.NOT_FOUND, false],
     ["fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 404", GitErrorCode.NOT_FOUND, false],
@@ -59,7 +59,7 @@ describe(gitErrorFromStderr.name, () => {
       'error: inflate: data stream error (invalid stored block lengths)\nfatal: pack has bad object at offset 12: inflate returned -3\nfatal: fetch-pack: invalid index-pack output',
       'error: inflate: data stream error (incorrect header check)\nerror: inflate returned -3\nfatal: unpack-objects failed',
       'fatal: protocol error: bad pack header',
-    ].map((stderr) => [stderr, GitErrorCode.CORRUPT_REPOSITORY, false] as const),
+    ].map((stderr): [string, GitErrorCode, boolean] => [stderr, GitErrorCode.CORRUPT_REPOSITORY, false]),
     // The same "early EOF" after curl reports a broken transfer is the network's doing.
     [
       'error: RPC failed; curl 18 transfer closed with outstanding read data remaining\nerror: 59067 bytes of body are still expected\nfetch-pack: unexpected disconnect while reading sideband packet\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output',
@@ -76,7 +76,7 @@ describe(gitErrorFromStderr.name, () => {
       'fatal: Out of memory, realloc failed',
       'fatal: Out of memory, malloc failed (tried to allocate 1048576 bytes)',
       'fatal: unable to create thread: Resource temporarily unavailable\nfatal: cannot allocate memory',
-    ].map((stderr) => [stderr, GitErrorCode.TOO_LARGE, false] as const),
+    ].map((stderr): [string, GitErrorCode, boolean] => [stderr, GitErrorCode.TOO_LARGE, false]),
     ['fatal: something nobody has seen before', GitErrorCode.GIT_FAILED, false],
   ])('maps %j to %s (transient %s)', (stderr, code, transient) => {
     const error = gitErrorFromStderr(stderr, URL);
