@@ -38,6 +38,16 @@ case "$STACK" in
   *) echo "STACK must be dev, test, test1, test2, test3 or bench (got '$STACK')" >&2; return 1 2>/dev/null || exit 1 ;;
 esac
 
+# Values inherited from an environment made for another stack (e.g. a shell that sourced this
+# file for dev, then runs `STACK=test make test`) would point this stack at the other's
+# services: derived settings are recomputed whenever the stack changes.
+if [ -n "${ARCHIVER_ENV_STACK:-}" ] && [ "$ARCHIVER_ENV_STACK" != "$STACK" ]; then
+  unset ARCHIVER_STATE_DIR PG_PORT REDIS_PORT MINIO_PORT MINIO_CONSOLE_PORT KEYCLOAK_PORT KEYCLOAK_MANAGEMENT_PORT \
+    FRONTEND_PORT INJECTOR_PORT WORKER_PORT DATABASE_URL REDIS_URL MINIO_ENDPOINT MINIO_ACCESS_KEY MINIO_SECRET_KEY \
+    MINIO_CONSOLE_URL KEYCLOAK_URL PUBLIC_URL ARCHIVER_ALLOWED_HOSTS ARCHIVER_WORK_DIR
+fi
+export ARCHIVER_ENV_STACK="$STACK"
+
 STATE="${ARCHIVER_STATE_DIR:-$LOCAL/state/$STACK}"
 export PG_PORT="${PG_PORT:-$((5432 + offset))}"
 export REDIS_PORT="${REDIS_PORT:-$((6379 + offset))}"

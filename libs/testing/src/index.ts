@@ -3,3 +3,4 @@ export * from './stack/app-process';
 export * from './keycloak';
 export * from './stack/private-services';
 export * from './browser';
+export * from './dns';
