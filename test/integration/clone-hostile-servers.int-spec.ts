@@ -1,11 +1,13 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitError, GitErrorCode, SafeCloner, UrlPolicy, type CloneRequest, type SafeClonerOptions } from '@archiver/git';
 import {
   createFixtureRepos,
+  fixtureBytes,
+  fixtureGit,
   PACK_DAMAGES,
+  startGitHttpServer,
   startHostileGitServer,
   type FixtureRepos,
   type HostileBehaviour,
@@ -149,6 +151,44 @@ describe('cloning from hostile git servers', () => {
       expect(result.sizeBytes).toBeGreaterThan(0);
     });
   });
+
+  describe('the memory cap and real repositories', () => {
+    it.each([
+      ['the default cap (1 GiB)', undefined],
+      ['a cap smaller than the pack (64 MiB: packs are mapped from files, not allocated)', 64 * MiB],
+    ])('under %s, a 70 MiB repository clones completely', async (_what, maxMemoryBytes) => {
+      const bare = await largeFixture();
+      const http = await startGitHttpServer({ root: path.dirname(bare), port: 0 });
+      try {
+        const result = await cloner({ maxMemoryBytes }).clone(request(http.url('large'), { maxBytes: 512 * MiB, deadlineMs: 120_000 }));
+        const refs = async (gitDir: string): Promise<string> => (await fixtureGit(['for-each-ref'], gitDir)).toString('utf8');
+        expect(await refs(result.gitDir)).toBe(await refs(bare));
+        await fixtureGit(['fsck', '--no-dangling', '--connectivity-only'], result.gitDir);
+        expect(result.sizeBytes).toBeGreaterThan(64 * MiB);
+      } finally {
+        await http.stop();
+      }
+    });
+  });
+
+  /** ~70 MiB of pack: incompressible blobs rewritten over a few commits, plus many small text files. */
+  let large: Promise<string> | undefined;
+  const largeFixture = (): Promise<string> =>
+    (large ??= (async () => {
+      const work = path.join(base, 'large-work');
+      const bare = path.join(base, 'large-repos', 'large.git');
+      await mkdir(path.join(work, 'src'), { recursive: true });
+      await fixtureGit(['init', '--quiet', '--initial-branch=main', work], work);
+      for (let commit = 0; commit < 7; commit++) {
+        for (let i = 0; i < 10; i++) await writeFile(path.join(work, `blob-${i}.bin`), fixtureBytes(MiB, commit * 100 + i + 1));
+        for (let i = 0; i < 300; i++) await writeFile(path.join(work, 'src', `f${i}.txt`), `commit ${commit} file ${i}\n`.repeat(1 + (i % 40)));
+        await fixtureGit(['add', '--all'], work);
+        await fixtureGit(['commit', '--quiet', '-m', `commit ${commit}`], work);
+        await fixtureGit(['tag', `v${commit}`], work);
+      }
+      await fixtureGit(['clone', '--quiet', '--bare', work, bare], work);
+      return bare;
+    })());
 
   describe('servers that send endless refs', () => {
     it('an endless ref advertisement fails TOO_LARGE in the preflight, before git buffers it', async () => {
