@@ -181,7 +181,8 @@ describe('cloning from hostile git servers', () => {
       await fixtureGit(['init', '--quiet', '--initial-branch=main', work], work);
       for (let commit = 0; commit < 7; commit++) {
         for (let i = 0; i < 10; i++) await writeFile(path.join(work, `blob-${i}.bin`), fixtureBytes(MiB, commit * 100 + i + 1));
-        for (let i = 0; i < 300; i++) await writeFile(path.join(work, 'src', `f${i}.txt`), `commit ${commit} file ${i}\n`.repeat(1 + (i % 40)));
+        for (let i = 0; i < 300; i++)
+          await writeFile(path.join(work, 'src', `f${i}.txt`), `commit ${commit} file ${i}\n`.repeat(1 + (i % 40)));
         await fixtureGit(['add', '--all'], work);
         await fixtureGit(['commit', '--quiet', '-m', `commit ${commit}`], work);
         await fixtureGit(['tag', `v${commit}`], work);
@@ -203,26 +204,29 @@ describe('cloning from hostile git servers', () => {
     it.each<[string, HostileBehaviour, Partial<SafeClonerOptions>]>([
       ['in the v2 ls-refs answer the preflight never sees', { kind: 'endless-refs', where: 'ls-refs' }, {}],
       ['in the v0 advertisement git gets after a truthful one for the preflight', { kind: 'endless-refs', where: 'later-info-refs' }, {}],
-    ])('endless refs %s: git hits its memory cap, fails TOO_LARGE quickly, and never grows past the cap', async (_what, behaviour, extra) => {
-      const server = await hostile(behaviour);
-      const maxMemoryBytes = 192 * MiB;
-      const dir = target();
-      const startedAt = Date.now();
-      const { peakAnonBytes, peakBytes, samples, settled } = await peakGitRss(
-        cloner({ maxMemoryBytes, ...extra }).clone(request(server.url('multi'), { dir, deadlineMs: 60_000 })),
-      );
-      expect(settled.status).toBe('rejected');
-      const error = (settled as PromiseRejectedResult).reason as GitError;
-      expect(error).toBeInstanceOf(GitError);
-      expect(error).toMatchObject({ code: GitErrorCode.TOO_LARGE, transient: false });
-      expect(error.message).toContain(`needed more than ${maxMemoryBytes} bytes of memory`);
-      expect(Date.now() - startedAt).toBeLessThan(30_000);
-      expect(samples).toBeGreaterThan(0);
-      expect(peakAnonBytes).toBeLessThanOrEqual(maxMemoryBytes);
-      expect(peakBytes).toBeLessThanOrEqual(maxMemoryBytes + 32 * MiB);
-      // It did stream far more than git could hold, so the cap is what stopped it.
-      expect(server.bytesStreamed).toBeGreaterThan(maxMemoryBytes / 4);
-      await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
-    });
+    ])(
+      'endless refs %s: git hits its memory cap, fails TOO_LARGE quickly, and never grows past the cap',
+      async (_what, behaviour, extra) => {
+        const server = await hostile(behaviour);
+        const maxMemoryBytes = 192 * MiB;
+        const dir = target();
+        const startedAt = Date.now();
+        const { peakAnonBytes, peakBytes, samples, settled } = await peakGitRss(
+          cloner({ maxMemoryBytes, ...extra }).clone(request(server.url('multi'), { dir, deadlineMs: 60_000 })),
+        );
+        expect(settled.status).toBe('rejected');
+        const error = (settled as PromiseRejectedResult).reason as GitError;
+        expect(error).toBeInstanceOf(GitError);
+        expect(error).toMatchObject({ code: GitErrorCode.TOO_LARGE, transient: false });
+        expect(error.message).toContain(`needed more than ${maxMemoryBytes} bytes of memory`);
+        expect(Date.now() - startedAt).toBeLessThan(30_000);
+        expect(samples).toBeGreaterThan(0);
+        expect(peakAnonBytes).toBeLessThanOrEqual(maxMemoryBytes);
+        expect(peakBytes).toBeLessThanOrEqual(maxMemoryBytes + 32 * MiB);
+        // It did stream far more than git could hold, so the cap is what stopped it.
+        expect(server.bytesStreamed).toBeGreaterThan(maxMemoryBytes / 4);
+        await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
+      },
+    );
   });
 });

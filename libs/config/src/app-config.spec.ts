@@ -34,7 +34,11 @@ describe('parseConfig', () => {
   });
 
   it('parses DNS servers and the clone memory cap', () => {
-    const sut = parseConfig({ ...valid, DNS_SERVERS: '127.0.0.1:5353, 10.0.0.2,[::1]:53, 2001:db8::1', CLONE_MAX_MEMORY_BYTES: '268435456' });
+    const sut = parseConfig({
+      ...valid,
+      DNS_SERVERS: '127.0.0.1:5353, 10.0.0.2,[::1]:53, 2001:db8::1',
+      CLONE_MAX_MEMORY_BYTES: '268435456',
+    });
     expect(sut.clone.dnsServers).toEqual(['127.0.0.1:5353', '10.0.0.2', '[::1]:53', '2001:db8::1']);
     expect(sut.clone.maxMemoryBytes).toBe(268435456);
   });

@@ -140,13 +140,10 @@ function probe(url: URL, addresses: readonly ResolvedAddress[], options: Preflig
         res.destroy();
         return resolve({ status, location: res.headers.location });
       }
-      readAdvertisement(res, maxBytes).then(
-        () => {
-          settled = true;
-          resolve({ status });
-        },
-        fail,
-      );
+      readAdvertisement(res, maxBytes).then(() => {
+        settled = true;
+        resolve({ status });
+      }, fail);
     });
     req.on('error', fail);
     req.end();

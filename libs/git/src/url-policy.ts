@@ -197,6 +197,8 @@ export function resolverUsing(servers: readonly string[]): HostResolver {
     if (addresses.length > 0) return addresses;
     const failures = [v4, v6].flatMap((r) => (r.status === 'rejected' ? [r.reason as NodeJS.ErrnoException] : []));
     // A real failure (timeout, refused, SERVFAIL) says more than "no such record" of the other family.
-    throw failures.find((e) => !NO_SUCH_RECORD.has(e.code ?? '')) ?? failures[0] ?? Object.assign(new Error('no address'), { code: 'ENODATA' });
+    throw (
+      failures.find((e) => !NO_SUCH_RECORD.has(e.code ?? '')) ?? failures[0] ?? Object.assign(new Error('no address'), { code: 'ENODATA' })
+    );
   };
 }

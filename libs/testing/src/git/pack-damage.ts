@@ -28,7 +28,7 @@ const MAX_BAND_PAYLOAD = 65515;
 export function damageUploadPackResponse(response: Buffer, damage: PackDamage, random: () => number): Buffer | null {
   const preamble: Buffer[] = [];
   const pack: Buffer[] = [];
-  for (let at = 0; at + 4 <= response.length; ) {
+  for (let at = 0; at + 4 <= response.length;) {
     const length = parseInt(response.subarray(at, at + 4).toString('latin1'), 16);
     if (!(length >= 4)) {
       at += 4; // flush, delimiter or response-end: re-added below
