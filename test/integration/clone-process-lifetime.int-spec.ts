@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { killProcessesUnder, SafeCloner, UrlPolicy } from '@archiver/git';
 import { createFixtureRepos, startGitHttpServer, waitFor, type FixtureRepos, type GitHttpServerHandle } from '@archiver/testing';
@@ -32,7 +33,7 @@ if (mode === 'clone') {
   killProcessesUnder(arg1).then((n) => process.stdout.write(String(n) + '\\n'));
 } else {
   const { spawnGit } = require(lib + '/git-process.ts');
-  const child = spawnGit(['daemon', '--listen=127.0.0.1', '--port=0', '--base-path=' + arg1, arg1], arg1);
+  const child = spawnGit(['daemon', '--listen=127.0.0.1', '--port=' + arg2, '--base-path=' + arg1, arg1], arg1);
   process.stdout.write(String(child.pid) + '\\n');
 }
 if (mode !== 'reap') setInterval(() => undefined, 1000);
@@ -57,6 +58,15 @@ async function processesUnder(dir: string): Promise<number[]> {
     if (named || cwd === dir || cwd.startsWith(`${dir}/`)) found.push(Number(entry));
   }
   return found;
+}
+
+/** git daemon takes port 0 to mean its default (9418), so a free one is picked here. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 async function alive(pid: number): Promise<boolean> {
@@ -128,7 +138,7 @@ describe('git processes die with their worker', () => {
   it('a SIGKILLed process running a local git command leaves no git alive within 3 s', async () => {
     // cat-file or ls-tree would end anyway once their pipes to the dead parent close; a long
     // command that needs neither (git daemon stands in for a big bundle or fsck) shows the signal.
-    const child = startChild('local', repos.root);
+    const child = startChild('local', repos.root, String(await freePort()));
     started.push(child.pid as number);
     const gitPid = await new Promise<number>((resolve, reject) => {
       child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString('utf8').trim())));
