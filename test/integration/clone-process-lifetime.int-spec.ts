@@ -148,8 +148,20 @@ describe('git processes die with their worker', () => {
     const running = async (): Promise<true | undefined> =>
       (await readFile(`/proc/${gitPid}/cmdline`, 'utf8').catch(() => '')).includes('daemon') ? true : undefined;
     await waitFor('git daemon to run', running, 5000, 20);
+    // Under the launcher, `git daemon` runs its dashed helper as a child: that one must go too.
+    const tree = await waitFor(
+      'git-daemon to start',
+      async () => {
+        const pids = await processesUnder(repos.root);
+        const cmdlines = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
+        return cmdlines.some((c) => c.includes('git-core/git-daemon')) ? pids : undefined;
+      },
+      5000,
+      20,
+    );
+    started.push(...tree);
     child.kill('SIGKILL');
-    await allGone([gitPid], 3000);
+    await allGone([gitPid, ...tree], 3000);
   });
 
   it("puts git's throw-away HOME inside the scratch dir a request names, and removes it after the clone", async () => {

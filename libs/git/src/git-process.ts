@@ -47,24 +47,31 @@ export function hardenedGitEnv(home: string, runtime: GitRuntimeOptions = {}): R
 }
 
 /**
- * Prefix that makes the kernel signal a child when the thread that spawned it dies, so a
- * SIGKILLed worker leaves no git behind (util-linux `setpriv`; it execs the command, so the
- * setting stays with the process that runs it). Not inherited by the command's own children:
- * whatever runs under it must pass the signal on (coreutils `timeout` does, to its group).
+ * Prefix that makes a command's whole process tree die with this process, even of SIGKILL:
+ * util-linux `setpriv` has the kernel send SIGTERM when the thread that spawned it dies, and
+ * execs coreutils `timeout`, which leads a process group of its own and passes that SIGTERM
+ * to all of it (git and the helpers git starts: remote-https, index-pack, pack-objects,
+ * dashed commands), then SIGKILLs what is left after `graceSeconds`. `timeout` also ends the
+ * group after `deadlineSeconds` (0: never). Options for `timeout` end the prefix, so tools
+ * that must wrap the group as a whole (prlimit) go between `setpriv` and `timeout`.
  */
-export function dieWithParent(signal: 'SIGTERM' | 'SIGKILL'): string[] {
-  return ['setpriv', `--pdeathsig=${signal}`, '--'];
+export function dieWithParent(graceSeconds: number, deadlineSeconds = 0, between: readonly string[] = []): string[] {
+  return ['setpriv', '--pdeathsig=SIGTERM', '--', ...between, 'timeout', `--kill-after=${graceSeconds}s`, `${deadlineSeconds}s`];
 }
 
-/** Local, read-only git commands over a repository we cloned ourselves; killed if we die. */
+/** A local git command is given this long to stop after SIGTERM before its group is killed. */
+const LOCAL_GRACE_SECONDS = 2;
+
+/** Local, read-only git commands over a repository we cloned ourselves; they die with us. */
 export function spawnGit(args: readonly string[], cwd: string, runtime: GitRuntimeOptions = {}): ChildProcessWithoutNullStreams {
-  const [launcher = 'setpriv', ...launcherArgs] = dieWithParent('SIGKILL');
+  const [launcher = 'setpriv', ...launcherArgs] = dieWithParent(LOCAL_GRACE_SECONDS);
   return spawn(launcher, [...launcherArgs, runtime.gitBinary ?? 'git', ...args], {
     cwd,
     env: hardenedGitEnv(tmpdir(), runtime),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
+
 export interface RunGitOptions {
   readonly cwd: string;
   readonly runtime?: GitRuntimeOptions;

@@ -177,7 +177,9 @@ export class SafeCloner {
     deadlineAt: number,
   ): Promise<void> {
     const maxMemoryBytes = this.options.maxMemoryBytes ?? DEFAULT_CLONE_MAX_MEMORY_BYTES;
-    const [launcher = 'setpriv', ...launcherArgs] = dieWithParent('SIGTERM');
+    const backstopSeconds = Math.ceil(Math.max(0, deadlineAt - Date.now()) / 1000) + BACKSTOP_GRACE_SECONDS;
+    const memoryCap = ['prlimit', `--data=${maxMemoryBytes}:${maxMemoryBytes}`, '--'];
+    const [launcher = 'setpriv', ...launcherArgs] = dieWithParent(BACKSTOP_GRACE_SECONDS, backstopSeconds, memoryCap);
     const env = hardenedGitEnv(home, this.options);
     const git = simpleGit({
       baseDir: path.dirname(dir),
@@ -193,17 +195,10 @@ export class SafeCloner {
         return stderr.length > 0 ? stderr : new Error(`git clone exited with ${result.exitCode}`);
       },
     }).env(env);
-    const backstopSeconds = Math.ceil(Math.max(0, deadlineAt - Date.now()) / 1000) + BACKSTOP_GRACE_SECONDS;
     const config = [...HARDENED_CONFIG, ...pinnedResolveConfig(target)].flatMap((setting) => ['-c', setting]);
     try {
       await git.raw([
         ...launcherArgs,
-        'prlimit',
-        `--data=${maxMemoryBytes}:${maxMemoryBytes}`,
-        '--',
-        'timeout',
-        `--kill-after=${BACKSTOP_GRACE_SECONDS}s`,
-        `${backstopSeconds}s`,
         this.options.gitBinary ?? 'git',
         ...config,
         'clone',
