@@ -24,7 +24,16 @@ export interface AppConfig {
     apiClient: string;
     webClient: string;
   };
-  clone: { allowedHosts: string[]; workDir: string; timeoutMs: number; maxBytes: number };
+  clone: {
+    allowedHosts: string[];
+    /** DNS servers (`ip[:port]`) for users' hosts; empty means the system resolver. */
+    dnsServers: string[];
+    workDir: string;
+    timeoutMs: number;
+    maxBytes: number;
+    /** Memory (RLIMIT_DATA) git and its helpers may use per clone. */
+    maxMemoryBytes: number;
+  };
   worker: {
     concurrency: number;
     uploadConcurrency: number;
@@ -89,9 +98,11 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     },
     clone: {
       allowedHosts: c.ARCHIVER_ALLOWED_HOSTS,
+      dnsServers: c.DNS_SERVERS,
       workDir: c.ARCHIVER_WORK_DIR ?? path.join(os.tmpdir(), 'archiver'),
       timeoutMs: c.CLONE_TIMEOUT_SECONDS * 1000,
       maxBytes: c.CLONE_MAX_BYTES,
+      maxMemoryBytes: c.CLONE_MAX_MEMORY_BYTES,
     },
     worker: {
       concurrency: c.WORKER_CONCURRENCY,

@@ -15,10 +15,19 @@ export interface GitRuntimeOptions {
 
 export const DEFAULT_SEARCH_PATH = '/usr/local/bin:/usr/bin:/bin';
 
+/*
+ * git reads `$GIT_DIR/info/grafts` unless told another file; a path below /dev/null can never
+ * exist (ENOTDIR), so git finds no grafts and, unlike with an empty file, prints no deprecation
+ * hint that would end up in the stderr we classify.
+ */
+export const NO_GRAFT_FILE = '/dev/null/archiver-no-grafts';
+
 /**
  * The whole environment git runs with: no system or global config (so no credential helper,
  * url rewriting, proxy or hooks path from the host), no prompts, C locale so stderr can be
- * matched, and no proxy variables so pinned addresses are the ones connected to.
+ * matched, and no proxy variables so pinned addresses are the ones connected to. Replace refs
+ * and grafts are ignored, so what is read is exactly what the named objects contain: a
+ * repository must not be able to make a commit's stored tree differ from its id.
  */
 export function hardenedGitEnv(home: string, runtime: GitRuntimeOptions = {}): Record<string, string> {
   return {
@@ -32,12 +41,31 @@ export function hardenedGitEnv(home: string, runtime: GitRuntimeOptions = {}): R
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_ASKPASS: '/bin/false',
     SSH_ASKPASS: '/bin/false',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_GRAFT_FILE: NO_GRAFT_FILE,
   };
 }
 
-/** Local, read-only git commands over a repository we cloned ourselves. */
+/**
+ * Prefix that makes a command's whole process tree die with this process, even of SIGKILL:
+ * util-linux `setpriv` has the kernel send SIGTERM when the thread that spawned it dies, and
+ * execs coreutils `timeout`, which leads a process group of its own and passes that SIGTERM
+ * to all of it (git and the helpers git starts: remote-https, index-pack, pack-objects,
+ * dashed commands), then SIGKILLs what is left after `graceSeconds`. `timeout` also ends the
+ * group after `deadlineSeconds` (0: never). Options for `timeout` end the prefix, so tools
+ * that must wrap the group as a whole (prlimit) go between `setpriv` and `timeout`.
+ */
+export function dieWithParent(graceSeconds: number, deadlineSeconds = 0, between: readonly string[] = []): string[] {
+  return ['setpriv', '--pdeathsig=SIGTERM', '--', ...between, 'timeout', `--kill-after=${graceSeconds}s`, `${deadlineSeconds}s`];
+}
+
+/** A local git command is given this long to stop after SIGTERM before its group is killed. */
+const LOCAL_GRACE_SECONDS = 2;
+
+/** Local, read-only git commands over a repository we cloned ourselves; they die with us. */
 export function spawnGit(args: readonly string[], cwd: string, runtime: GitRuntimeOptions = {}): ChildProcessWithoutNullStreams {
-  return spawn(runtime.gitBinary ?? 'git', args, {
+  const [launcher = 'setpriv', ...launcherArgs] = dieWithParent(LOCAL_GRACE_SECONDS);
+  return spawn(launcher, [...launcherArgs, runtime.gitBinary ?? 'git', ...args], {
     cwd,
     env: hardenedGitEnv(tmpdir(), runtime),
     stdio: ['pipe', 'pipe', 'pipe'],

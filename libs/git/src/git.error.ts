@@ -14,7 +14,7 @@ export enum GitErrorCode {
   NOT_FOUND = 'NOT_FOUND',
   /** The repository is private (or hidden behind a login); we never send credentials. */
   AUTH_REQUIRED = 'AUTH_REQUIRED',
-  /** The clone grew past its size cap. */
+  /** The clone grew past its size cap, or needed more memory than git may use. */
   TOO_LARGE = 'TOO_LARGE',
   /** The clone did not finish before its wall-clock deadline. */
   TIMED_OUT = 'TIMED_OUT',
@@ -24,6 +24,8 @@ export enum GitErrorCode {
   ABORTED = 'ABORTED',
   /** The repository has no commits, for callers that treat that as a failure. */
   EMPTY_REPOSITORY = 'EMPTY_REPOSITORY',
+  /** The server sent a damaged pack (bad checksum, truncated, undecodable objects). */
+  CORRUPT_REPOSITORY = 'CORRUPT_REPOSITORY',
   /** A programming or configuration mistake (bad allowlist entry, bad object id). */
   INVALID_ARGUMENT = 'INVALID_ARGUMENT',
   /** git failed for a reason we do not recognise; `detail` carries its (redacted) stderr. */
@@ -43,6 +45,8 @@ const TRANSIENT_BY_DEFAULT: Readonly<Record<GitErrorCode, boolean>> = {
   [GitErrorCode.NETWORK]: true,
   [GitErrorCode.ABORTED]: true,
   [GitErrorCode.EMPTY_REPOSITORY]: false,
+  // A server that sends a damaged pack sends the same damage next time.
+  [GitErrorCode.CORRUPT_REPOSITORY]: false,
   [GitErrorCode.INVALID_ARGUMENT]: false,
   [GitErrorCode.GIT_FAILED]: false,
 };
