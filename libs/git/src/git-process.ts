@@ -59,6 +59,20 @@ export function dieWithParent(graceSeconds: number, deadlineSeconds = 0, between
   return ['setpriv', '--pdeathsig=SIGTERM', '--', ...between, 'timeout', `--kill-after=${graceSeconds}s`, `${deadlineSeconds}s`];
 }
 
+/**
+ * Kills a command started by spawnGit together with everything it started: the child is
+ * `timeout`, which leads the process group git runs in, so a SIGKILL of the child alone would
+ * leave git (and the pipes it holds) alive.
+ */
+export function killGitGroup(child: { pid?: number; kill(signal: NodeJS.Signals): boolean }): void {
+  try {
+    if (child.pid !== undefined) return void process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone, or not a group leader (a custom gitBinary run without the launcher).
+  }
+  child.kill('SIGKILL');
+}
+
 /** A local git command is given this long to stop after SIGTERM before its group is killed. */
 const LOCAL_GRACE_SECONDS = 2;
 

@@ -5,3 +5,4 @@ export * from './safe-clone';
 export * from './repository-reader';
 export { killProcessesUnder } from './process-reaper';
 export { DEFAULT_MAX_ADVERTISEMENT_BYTES } from './redirect-preflight';
+export * from './git.module';

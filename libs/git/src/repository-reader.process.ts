@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { GitError, GitErrorCode } from './git.error';
-import { GitRuntimeOptions, spawnGit } from './git-process';
+import { GitRuntimeOptions, killGitGroup, spawnGit } from './git-process';
 
 export interface ReadGitOptions {
   readonly cwd: string;
@@ -28,7 +28,7 @@ export function abortedError(what: string, signal?: AbortSignal): GitError {
  */
 export function killOnAbort(child: ChildProcess, signal: AbortSignal | undefined): () => void {
   if (!signal) return () => undefined;
-  const kill = () => child.kill('SIGKILL');
+  const kill = () => killGitGroup(child);
   if (signal.aborted) kill();
   else signal.addEventListener('abort', kill, { once: true });
   return () => signal.removeEventListener('abort', kill);
@@ -50,7 +50,7 @@ export function readGit(args: readonly string[], options: ReadGitOptions): Promi
     let failure: Error | undefined;
     const fail = (error: Error) => {
       failure ??= error;
-      child.kill('SIGKILL');
+      killGitGroup(child);
     };
     child.stdin.on('error', () => undefined); // a git that exited early surfaces through its exit code
     child.stdin.end(options.input);

@@ -127,6 +127,8 @@ export class SnapshotService {
     const { gitDir } = await this.cloner.clone({
       url: archive.url,
       dir: path.join(workDir, 'repo.git'),
+      // git's throw-away HOME lives in the run's own dir, so it goes wherever that dir goes.
+      scratchDir: workDir,
       deadlineMs: this.config.clone.timeoutMs,
       maxBytes: this.config.clone.maxBytes,
       signal,

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { CodedError } from '@archiver/errors';
+import { killProcessesUnder } from '@archiver/git';
 
 const PREFIX = 'archive-';
 const OWNER = /^archive-[0-9a-f-]{36}-(\d+)-/;
@@ -34,7 +35,11 @@ export class WorkDirs {
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  /** Dirs of processes that no longer run (this host's PIDs only; the work dir is per host). */
+  /**
+   * Dirs of processes that no longer run (this host's PIDs only; the work dir is per host),
+   * and any process still at work in them: git normally dies with its worker (parent-death
+   * signal), this catches what escaped.
+   */
   async sweepDead(): Promise<string[]> {
     const names = await readdir(this.root).catch(() => [] as string[]);
     const dead = names
@@ -44,6 +49,7 @@ export class WorkDirs {
         return Number.isInteger(pid) && !isAlive(pid);
       })
       .map((name) => path.join(this.root, name));
+    for (const dir of dead) await killProcessesUnder(dir);
     await Promise.all(dead.map((dir) => this.remove(dir)));
     return dead;
   }
