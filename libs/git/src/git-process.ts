@@ -93,8 +93,10 @@ export interface RunGitOptions {
   readonly okExitCodes?: readonly number[];
   /** Receives stdout as it arrives instead of collecting it (for outputs that may be large). */
   readonly onStdout?: (chunk: Buffer) => void;
-  /** Guard against runaway output when collecting stdout. */
-  readonly maxOutputBytes?: number;
+  /** Written to git's stdin, which is then closed. */
+  readonly input?: string;
+  /** Kills git (and what it started) and rejects with GitError ABORTED. */
+  readonly signal?: AbortSignal;
 }
 
 export interface GitRunResult {
@@ -102,33 +104,57 @@ export interface GitRunResult {
   readonly stdout: Buffer;
 }
 
+/** Guard against runaway output when collecting stdout. */
+const MAX_COLLECTED_BYTES = 64 * 1024 * 1024;
 const STDERR_KEEP = 8 * 1024;
 
-/** Runs a short git command to completion; failures become GitError GIT_FAILED with stderr as detail. */
+export function abortedError(what: string, signal?: AbortSignal): GitError {
+  return new GitError(GitErrorCode.ABORTED, `${what} was cancelled`, { cause: signal?.reason });
+}
+
+/**
+ * Kills `child`'s group when `signal` fires: the commands it is used for only read a
+ * repository we cloned (or write a file we delete), so nothing is left half-done that matters.
+ * Returns the function that stops watching.
+ */
+export function killOnAbort(child: ChildProcessWithoutNullStreams, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => undefined;
+  const kill = () => killGitGroup(child);
+  if (signal.aborted) kill();
+  else signal.addEventListener('abort', kill, { once: true });
+  return () => signal.removeEventListener('abort', kill);
+}
+
+/**
+ * Runs a short local git command to completion; failures become GitError GIT_FAILED with
+ * stderr as detail, a cancelled command GitError ABORTED once its child has exited.
+ */
 export function runGit(args: readonly string[], options: RunGitOptions): Promise<GitRunResult> {
-  const limit = options.maxOutputBytes ?? 64 * 1024 * 1024;
+  const what = `git ${args[0]}`;
+  if (options.signal?.aborted) return Promise.reject(abortedError(what, options.signal));
   return new Promise((resolve, reject) => {
     const child = spawnGit(args, options.cwd, options.runtime);
+    const unwatch = killOnAbort(child, options.signal);
     const chunks: Buffer[] = [];
     let collected = 0;
     let stderr = '';
     let failure: Error | undefined;
-    child.stdin.end();
+    const fail = (error: Error) => {
+      failure ??= error;
+      killGitGroup(child);
+    };
+    child.stdin.on('error', () => undefined); // a git that exited early surfaces through its exit code
+    child.stdin.end(options.input);
     child.stdout.on('data', (chunk: Buffer) => {
       if (failure) return;
       try {
         if (options.onStdout) return options.onStdout(chunk);
       } catch (error) {
-        failure = error as Error;
-        child.kill('SIGTERM');
-        return;
+        return fail(error as Error);
       }
       collected += chunk.length;
-      if (collected > limit) {
-        failure = new GitError(GitErrorCode.GIT_FAILED, `git ${args[0]} produced more than ${limit} bytes of output`);
-        child.kill('SIGTERM');
-        return;
-      }
+      if (collected > MAX_COLLECTED_BYTES)
+        return fail(new GitError(GitErrorCode.GIT_FAILED, `${what} produced more than ${MAX_COLLECTED_BYTES} bytes`));
       chunks.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
@@ -138,14 +164,14 @@ export function runGit(args: readonly string[], options: RunGitOptions): Promise
       failure ??= new GitError(GitErrorCode.GIT_FAILED, `Could not run git: ${error.message}`, { cause: error });
     });
     child.on('close', (code, signal) => {
+      unwatch();
+      if (options.signal?.aborted) return reject(abortedError(what, options.signal));
       if (failure) return reject(failure);
       const exitCode = code ?? -1;
       if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) return resolve({ exitCode, stdout: Buffer.concat(chunks) });
       const lastLine = stderr.trim().split('\n').pop() ?? '';
       reject(
-        new GitError(GitErrorCode.GIT_FAILED, `git ${args[0]} failed (${signal ?? `exit ${exitCode}`}): ${lastLine}`, {
-          detail: stderr.trim(),
-        }),
+        new GitError(GitErrorCode.GIT_FAILED, `${what} failed (${signal ?? `exit ${exitCode}`}): ${lastLine}`, { detail: stderr.trim() }),
       );
     });
   });
