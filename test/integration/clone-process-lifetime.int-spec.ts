@@ -21,6 +21,13 @@ require.extensions['.ts'] = (module, file) => {
   });
   module._compile(outputText, file);
 };
+// The libs import each other as @archiver/<lib> (tsconfig paths): resolve those to their sources.
+const Module = require('node:module');
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  const lib = request.startsWith('@archiver/') ? request.slice('@archiver/'.length) : '';
+  return resolveFilename.call(this, lib ? ${JSON.stringify(path.join(ROOT, 'libs'))} + '/' + lib + '/src/index.ts' : request, ...rest);
+};
 const lib = ${JSON.stringify(path.join(ROOT, 'libs/git/src'))};
 const [mode, arg1, arg2, arg3] = process.argv.slice(1);
 if (mode === 'clone') {
