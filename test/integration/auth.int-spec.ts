@@ -7,10 +7,10 @@ import {
   CurrentUser,
   KeycloakAuthGuard,
   KeycloakHealthIndicator,
-  Public,
   Roles,
   TokenVerifier,
 } from '@archiver/auth';
+import { Public } from '@archiver/health';
 import { APP_CONFIG, type AppConfig, loadConfig, loadStackSettings } from '@archiver/config';
 import {
   alterClaims,

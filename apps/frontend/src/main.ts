@@ -1,12 +1,12 @@
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { bootstrap } from '@archiver/runtime';
+import { useJsonBodyParser } from './api/json-body.parser';
 import { FrontendModule } from './frontend.module';
 import { serveWebAssets } from './web/web-assets';
 
 void bootstrap('frontend', FrontendModule, (app, config) => {
   app.set('trust proxy', 'loopback');
-  // Requests are small JSON documents (a batch of 100 URLs is well under this).
-  app.useBodyParser('json', { limit: '64kb' });
+  useJsonBodyParser(app);
   serveWebAssets(app, config);
   const document = SwaggerModule.createDocument(
     app,

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, ConfigModule } from '@archiver/config';
+import { ConfigModule } from '@archiver/config';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
-import { SafeCloner, UrlPolicy } from '@archiver/git';
+import { GitModule } from '@archiver/git';
 import { HealthModule } from '@archiver/health';
 import { LoggingModule } from '@archiver/logging';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ArchiveProcessor } from './archive/archive.processor';
-import { ArchiveService } from './archive/archive.service';
+import { SnapshotService } from './archive/snapshot.service';
 import { WorkDirs } from './clone/work-dir';
 
 @Module({
@@ -17,18 +17,9 @@ import { WorkDirs } from './clone/work-dir';
     DatabaseModule,
     QueueModule.forRoot('consumer'),
     StorageModule,
+    GitModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
-  providers: [
-    {
-      provide: SafeCloner,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
-        new SafeCloner({ policy: new UrlPolicy({ allowedHosts: config.clone.allowedHosts }), tempDir: config.clone.workDir }),
-    },
-    WorkDirs,
-    ArchiveService,
-    ArchiveProcessor,
-  ],
+  providers: [WorkDirs, SnapshotService, ArchiveProcessor],
 })
 export class WorkerModule {}

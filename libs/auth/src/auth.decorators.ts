@@ -2,11 +2,7 @@ import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestj
 import { AuthError } from './auth.error';
 import type { AuthenticatedRequest, AuthUser } from './auth.types';
 
-export const IS_PUBLIC_KEY = 'archiver:auth:public';
 export const REQUIRED_ROLES_KEY = 'archiver:auth:roles';
-
-/** The route (or every route of the controller) needs no sign-in: health, login pages, docs. */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
 
 /**
  * Realm roles needed on top of `archiver-user` (which every non-public route requires).

@@ -40,17 +40,3 @@ export function toAuthUser(identity: Pick<VerifiedToken, 'subject' | 'username' 
 export interface AuthenticatedRequest extends Request {
   user?: AuthUser;
 }
-
-/**
- * A second way to recognise a caller when the request carries no `Authorization` header —
- * meant for the web UI's session (e.g. resolve `request.session.user` set at login).
- * Return `undefined` for "not signed in"; the guard then answers 401. Role checks apply to
- * the returned user exactly as to token users. A present-but-bad bearer token is never
- * rescued by a resolver: the guard rejects it before asking.
- */
-export interface AuthUserResolver {
-  resolve(request: Request): Promise<AuthUser | undefined> | AuthUser | undefined;
-}
-
-/** Injection token for the optional AuthUserResolver (see AuthModule.forRoot). */
-export const AUTH_USER_RESOLVER = Symbol('AUTH_USER_RESOLVER');

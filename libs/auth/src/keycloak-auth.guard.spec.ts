@@ -1,8 +1,9 @@
 import { Controller, type ExecutionContext, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Public, Roles } from './auth.decorators';
+import { Public } from '@archiver/health';
+import { Roles } from './auth.decorators';
 import { AuthError, AuthErrorCode } from './auth.error';
-import type { AuthenticatedRequest, AuthUser, AuthUserResolver, VerifiedToken } from './auth.types';
+import type { AuthenticatedRequest, AuthUser, VerifiedToken } from './auth.types';
 import { KeycloakAuthGuard } from './keycloak-auth.guard';
 import type { TokenVerifier } from './token-verifier';
 
@@ -145,38 +146,5 @@ describe(KeycloakAuthGuard.name, () => {
     const asAdmin = httpContext('adminOnly', 'Bearer admin-token');
     await expect(sut.canActivate(asAdmin.context)).resolves.toBe(true);
     expect(asAdmin.call.request.user).toMatchObject({ username: 'admin', isAdmin: true });
-  });
-
-  describe('with an AuthUserResolver (e.g. a web session)', () => {
-    const sessionUser: AuthUser = { subject: 'sub-web', username: 'web', roles: ['archiver-user'], isAdmin: false };
-    let resolver: { resolve: jest.Mock<Promise<AuthUser | undefined>, []> };
-
-    beforeEach(() => {
-      resolver = { resolve: jest.fn(async () => sessionUser) };
-      sut = new KeycloakAuthGuard(new Reflector(), { realm: 'archiver', verify } as unknown as TokenVerifier, resolver as AuthUserResolver);
-    });
-
-    it('accepts the resolved user when no Authorization header is sent', async () => {
-      const { context, call } = httpContext('open');
-      await expect(sut.canActivate(context)).resolves.toBe(true);
-      expect(call.request.user).toBe(sessionUser);
-    });
-
-    it('still answers 401 when the resolver finds nobody', async () => {
-      resolver.resolve.mockResolvedValueOnce(undefined);
-      const { context } = httpContext('open');
-      expect((await rejection(sut.canActivate(context))).getStatus()).toBe(401);
-    });
-
-    it('applies role checks to resolved users', async () => {
-      const { context } = httpContext('adminOnly');
-      expect((await rejection(sut.canActivate(context))).getStatus()).toBe(403);
-    });
-
-    it('never lets a session rescue a bad bearer token', async () => {
-      const { context } = httpContext('open', 'Bearer forged');
-      expect((await rejection(sut.canActivate(context))).getStatus()).toBe(401);
-      expect(resolver.resolve).not.toHaveBeenCalled();
-    });
   });
 });

@@ -1,23 +1,17 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
-import { IS_PUBLIC_KEY, REQUIRED_ROLES_KEY } from './auth.decorators';
+import { IS_PUBLIC_KEY } from '@archiver/health';
+import { REQUIRED_ROLES_KEY } from './auth.decorators';
 import { AuthError, AuthErrorCode } from './auth.error';
-import {
-  ArchiverRole,
-  AUTH_USER_RESOLVER,
-  type AuthenticatedRequest,
-  type AuthUser,
-  type AuthUserResolver,
-  toAuthUser,
-} from './auth.types';
+import { ArchiverRole, type AuthenticatedRequest, type AuthUser, toAuthUser } from './auth.types';
 import { TokenVerifier } from './token-verifier';
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /**
  * The app-wide HTTP guard (registered as APP_GUARD by AuthModule): every route needs a signed-in
- * user with realm role `archiver-user` unless marked `@Public()`; `@Roles()` asks for more.
+ * user with realm role `archiver-user` unless marked `@Public()` (from libs/health); `@Roles()` asks for more.
  * Missing or bad credentials → 401 with `WWW-Authenticate`; missing role → 403.
  */
 @Injectable()
@@ -27,7 +21,6 @@ export class KeycloakAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: TokenVerifier,
-    @Optional() @Inject(AUTH_USER_RESOLVER) private readonly resolver?: AuthUserResolver,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -52,8 +45,6 @@ export class KeycloakAuthGuard implements CanActivate {
   private async authenticate(request: AuthenticatedRequest): Promise<AuthUser> {
     const header = request.headers.authorization;
     if (header === undefined) {
-      const resolved = await this.resolver?.resolve(request);
-      if (resolved) return resolved;
       throw AuthError.unauthenticated(
         `Sign in first: send \`Authorization: Bearer <access token>\` with a token from Keycloak realm "${this.verifier.realm}".`,
       );

@@ -102,6 +102,13 @@ describe(TokenVerifier.name, () => {
     ['alg none', () => unsignedJwt(accessTokenClaims(ISSUER), key.kid), /malformed/],
     ['HS256', () => signJwt(accessTokenClaims(ISSUER), key, { alg: 'HS256' }), /HS256/],
     ['an expired token', () => validToken({ exp: Math.floor(Date.now() / 1000) - 5 }), /expired/],
+    ['no expiry time', () => validToken({ exp: undefined }), /malformed \(no expiry time/],
+    ['an expired token from another realm', () => validToken({ exp: 1, iss: `${PUBLIC_URL}/realms/master` }), /expired/],
+    [
+      'an unknown kid from another realm',
+      () => signJwt(accessTokenClaims(`${PUBLIC_URL}/realms/master`), generateSigningKey('master-key')),
+      /realms\/master.*accepts tokens from/,
+    ],
     ['an ID token', () => validToken({ typ: 'ID' }), /typ "Bearer"/],
     ['another realm', () => validToken({ iss: `${PUBLIC_URL}/realms/master` }), /realms\/master.*accepts tokens from/],
     ['the internal URL as issuer', () => validToken({ iss: `${internalUrl}/realms/archiver` }), /accepts tokens from/],

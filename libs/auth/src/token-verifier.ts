@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { AppConfig } from '@archiver/config';
 import Keycloak from 'keycloak-connect';
-import { AuthError } from './auth.error';
+import { AuthError, AuthErrorCode } from './auth.error';
 import type { VerifiedToken } from './auth.types';
 import { JwksClient } from './jwks.client';
 
@@ -12,56 +12,50 @@ export interface TokenVerifierOptions {
   minKeyRefreshIntervalMs?: number;
 }
 
-/** The parts of keycloak-connect's GrantManager used here; its typings omit `realmUrl` and `rotation`. */
-interface GrantManagerInternals {
-  realmUrl: string;
-  rotation: { getJWK(kid: string): Promise<KeyObject> };
-  createGrant(rawGrant: string): Promise<unknown>;
-}
-
-/** keycloak-connect's reasons ("invalid token (<reason>)") translated into what the caller can do. */
-const reasonMessages: Record<string, string> = {
-  expired: 'The access token has expired. Get a new one from Keycloak and retry.',
-  'wrong type': 'Only access tokens (typ "Bearer") are accepted here, not ID or refresh tokens.',
-  'not signed': 'The access token is not signed. Get a token from Keycloak instead of building one.',
-  'stale token': 'The access token was issued before a revocation. Sign in again.',
-  'public key signature': "The access token's signature is invalid: it was altered or not issued by this realm. Get a new token.",
-  signature: "The access token's signature is invalid: it was altered or not issued by this realm. Get a new token.",
-};
+/**
+ * keycloak.json settings keycloak-connect reads (middleware/auth-utils/config.js) and the
+ * Keycloak adapter guide documents, but its typings leave out.
+ */
+type KeycloakJson = Keycloak.KeycloakConfig & { 'realm-public-key': string; 'verify-token-audience': boolean };
 
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
+const SIGNATURE_INVALID = "The access token's signature is invalid: it was altered or not issued by this realm. Get a new token.";
+
 /**
- * Checks Keycloak access tokens for the API: well-formed, unexpired, `typ` Bearer, issuer
- * exactly `<keycloak.url>/realms/<realm>`, `aud` containing the API client, RS256-signed by
- * a key from the realm's JWKS. The checks themselves are keycloak-connect's
- * GrantManager.validateToken; this class only feeds it keys and explains its rejections.
+ * Checks Keycloak access tokens for the API. The decision is keycloak-connect's, through its
+ * documented interface: a `Keycloak` configured like a bearer-only keycloak.json with
+ * `verify-token-audience` and `realm-public-key`, and `grantManager.createGrant`, which checks
+ * expiry, `typ` Bearer, the issuer `<keycloak.url>/realms/<realm>`, the audience and the RS256
+ * signature.
+ *
+ * The adapter around it bridges exactly these gaps (each pinned by keycloak-connect.contract.spec.ts):
+ * - Keys: keycloak-connect fetches the JWKS from the issuer URL itself, without a timeout. In
+ *   Docker the apps reach Keycloak at another address than the public issuer, and a stalled
+ *   Keycloak must answer 503, not hang. So JwksClient fetches keys from the internal URL with a
+ *   timeout, and each key is handed to keycloak-connect as `realm-public-key` (one Keycloak
+ *   instance per key, which never fetches anything).
+ * - Messages: keycloak-connect rejects with untyped texts. The decision is kept, and the
+ *   message the caller reads is derived from the token's own claims, so no error text is parsed.
+ * - Shape: its parser turns garbage into an "expired" token, never looks at `alg`, and treats a
+ *   token without `exp` as never expiring; parseJwt refuses those first.
+ * Roles (403) are the guard's business, not keycloak-connect's.
  */
 export class TokenVerifier {
   readonly realm: string;
   readonly issuer: string;
   readonly audience: string;
-  private readonly grantManager: GrantManagerInternals;
   private readonly keys: JwksClient;
+  private readonly verifiers = new WeakMap<KeyObject, Keycloak.GrantManager>();
 
-  constructor(keycloak: AppConfig['keycloak'], options: TokenVerifierOptions = {}) {
+  constructor(
+    private readonly keycloak: AppConfig['keycloak'],
+    options: TokenVerifierOptions = {},
+  ) {
     this.realm = keycloak.realm;
     this.audience = keycloak.apiClient;
-    // keycloak-connect derives one realmUrl from auth-server-url and uses it both as the
-    // expected `iss` and as the base of the JWKS fetch. In Docker those differ (tokens name the
-    // public URL; the apps reach Keycloak by service name), so keycloak-connect gets the public
-    // URL for the issuer check and the keys come from JwksClient on the internal URL.
-    const adapter = new Keycloak({}, {
-      realm: keycloak.realm,
-      'auth-server-url': keycloak.url,
-      resource: keycloak.apiClient,
-      'bearer-only': true,
-      'verify-token-audience': true,
-      'ssl-required': 'external',
-      'confidential-port': 0,
-    } as Keycloak.KeycloakConfig);
-    this.grantManager = adapter.grantManager as unknown as GrantManagerInternals;
-    this.issuer = this.grantManager.realmUrl;
+    // keycloak-connect's realmUrl: auth-server-url without trailing slashes + /realms/ + realm.
+    this.issuer = `${keycloak.url.replace(/\/+$/, '')}/realms/${keycloak.realm}`;
     this.keys = new JwksClient({
       jwksUrl: `${keycloak.internalUrl}/realms/${encodeURIComponent(keycloak.realm)}/protocol/openid-connect/certs`,
       timeoutMs: options.keyFetchTimeoutMs ?? 3000,
@@ -74,25 +68,12 @@ export class TokenVerifier {
    * token that cannot be trusted, UNAVAILABLE when Keycloak's keys cannot be fetched.
    */
   async verify(token: string): Promise<VerifiedToken> {
-    const claims = parseJwt(token);
-
-    // keycloak-connect wraps every key-loading failure into one message; a per-call key source
-    // keeps the typed error so that "Keycloak unreachable" (503) stays distinct from "unknown
-    // key" (401). Object.create lets validateToken run unchanged with only `rotation` swapped.
-    let keyFailure: unknown;
-    const attempt = Object.create(this.grantManager) as GrantManagerInternals;
-    attempt.rotation = {
-      getJWK: (kid) =>
-        this.keys.getKey(kid).catch((error: unknown) => {
-          keyFailure = error;
-          throw error;
-        }),
-    };
-
+    const { kid, claims } = parseJwt(token);
     try {
-      await attempt.createGrant(JSON.stringify({ access_token: token, token_type: 'Bearer' }));
+      const key = await this.keys.getKey(kid);
+      await this.grantManagerFor(key).createGrant(JSON.stringify({ access_token: token, token_type: 'Bearer' }));
     } catch (error) {
-      throw this.explain(error, claims, keyFailure);
+      throw this.explain(error, claims);
     }
 
     if (typeof claims.sub !== 'string' || claims.sub === '') {
@@ -104,35 +85,54 @@ export class TokenVerifier {
     return { subject: claims.sub, username, roles, token };
   }
 
-  private explain(error: unknown, claims: Record<string, unknown>, keyFailure: unknown): AuthError {
-    const message = error instanceof Error ? error.message : String(error);
-    if (keyFailure instanceof AuthError && message.includes('failed to load public key')) return keyFailure;
-    const reason = /invalid token \(([^)]+)\)/.exec(message)?.[1];
-    if (reason === 'wrong ISS') {
-      return AuthError.unauthenticated(
-        `The access token was issued by ${JSON.stringify(claims.iss)}, but this API accepts tokens from ${this.issuer} only.`,
-        error,
-      );
+  private grantManagerFor(key: KeyObject): Keycloak.GrantManager {
+    let grantManager = this.verifiers.get(key);
+    if (!grantManager) {
+      const config: KeycloakJson = {
+        realm: this.keycloak.realm,
+        'auth-server-url': this.keycloak.url,
+        resource: this.keycloak.apiClient,
+        'bearer-only': true,
+        'verify-token-audience': true,
+        'ssl-required': 'external',
+        'confidential-port': 0,
+        // Base64 DER (SPKI), the form the admin console's "Keycloak OIDC JSON" download carries.
+        'realm-public-key': key.export({ type: 'spki', format: 'der' }).toString('base64'),
+      };
+      grantManager = new Keycloak({}, config).grantManager;
+      this.verifiers.set(key, grantManager);
     }
-    if (reason === 'wrong audience') {
-      return AuthError.unauthenticated(
-        `The access token is not meant for this API: its audience lacks "${this.audience}". Request it through a client that adds that audience (e.g. archiver-cli or archiver-web).`,
-        error,
-      );
-    }
-    return AuthError.unauthenticated(
-      (reason && reasonMessages[reason]) ?? 'The access token could not be verified. Get a new one from Keycloak and retry.',
-      error,
-    );
+    return grantManager;
+  }
+
+  /**
+   * UNAVAILABLE passes through (503). Anything else is a token to refuse (401); the message
+   * names the first claim that explains it, or else the signature (or the key lookup's reason).
+   */
+  private explain(error: unknown, claims: Record<string, unknown>): AuthError {
+    if (error instanceof AuthError && error.code === AuthErrorCode.UNAVAILABLE) return error;
+    const reason = claimProblem(claims, this.issuer, this.audience);
+    if (reason) return AuthError.unauthenticated(reason, error);
+    if (error instanceof AuthError) return error;
+    return AuthError.unauthenticated(SIGNATURE_INVALID, error);
   }
 }
 
-/**
- * Shape checks keycloak-connect skips: its Token parser turns garbage into an "expired"
- * token and never looks at `alg` (it always verifies RSA-SHA256, so other algs fail later
- * anyway — checking here just gives an honest message).
- */
-function parseJwt(token: string): Record<string, unknown> {
+/** What in the token's claims makes keycloak-connect refuse it, in the order it checks them. */
+function claimProblem(claims: Record<string, unknown>, issuer: string, audience: string): string | undefined {
+  if ((claims.exp as number) * 1000 < Date.now()) return 'The access token has expired. Get a new one from Keycloak and retry.';
+  if (claims.typ !== 'Bearer') return 'Only access tokens (typ "Bearer") are accepted here, not ID or refresh tokens.';
+  if (claims.iss !== issuer) {
+    return `The access token was issued by ${JSON.stringify(claims.iss)}, but this API accepts tokens from ${issuer} only.`;
+  }
+  if (![claims.aud].flat().includes(audience)) {
+    return `The access token is not meant for this API: its audience lacks "${audience}". Request it through a client that adds that audience (e.g. archiver-cli or archiver-web).`;
+  }
+  return undefined;
+}
+
+/** Shape checks keycloak-connect skips (see the class comment). */
+function parseJwt(token: string): { kid: string; claims: Record<string, unknown> } {
   const malformed = (detail: string) =>
     AuthError.unauthenticated(`The access token is malformed (${detail}). Send the access_token Keycloak issued, unchanged.`);
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw malformed('empty or too long');
@@ -144,7 +144,8 @@ function parseJwt(token: string): Record<string, unknown> {
   if (!header || !claims) throw malformed('header or payload is not JSON');
   if (header.alg !== 'RS256') throw malformed(`algorithm ${JSON.stringify(header.alg)} is not RS256`);
   if (typeof header.kid !== 'string') throw malformed('no key id');
-  return claims;
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw malformed('no expiry time (exp)');
+  return { kid: header.kid, claims };
 }
 
 function decodeJson(part: string): Record<string, unknown> | undefined {

@@ -16,7 +16,10 @@ describe('parseConfig', () => {
     expect(sut.http.ports).toEqual({ frontend: 3000, injector: 3001, worker: 3002 });
     expect(sut.keycloak).toMatchObject({ url: 'http://localhost:8080', internalUrl: 'http://localhost:8080', realm: 'archiver' });
     expect(sut.clone.allowedHosts).toEqual([]);
+    expect(sut.clone.dnsServers).toEqual([]);
+    expect(sut.clone.maxMemoryBytes).toBe(1024 ** 3);
     expect(sut.minio.consoleUrl).toBe('http://localhost:9001');
+    expect(sut.http.timeouts).toEqual({ headersMs: 10_000, requestMs: 30_000, idleMs: 15_000, keepAliveMs: 65_000 });
   });
 
   it('parses lists and numbers', () => {
@@ -31,6 +34,16 @@ describe('parseConfig', () => {
     expect(sut.http.ports.frontend).toBe(8000);
   });
 
+  it('parses DNS servers and the clone memory cap', () => {
+    const sut = parseConfig({
+      ...valid,
+      DNS_SERVERS: '127.0.0.1:5353, 10.0.0.2,[::1]:53, 2001:db8::1',
+      CLONE_MAX_MEMORY_BYTES: '268435456',
+    });
+    expect(sut.clone.dnsServers).toEqual(['127.0.0.1:5353', '10.0.0.2', '[::1]:53', '2001:db8::1']);
+    expect(sut.clone.maxMemoryBytes).toBe(268435456);
+  });
+
   it.each([
     ['DATABASE_URL', undefined],
     ['DATABASE_URL', 'mysql://x'],
@@ -38,6 +51,11 @@ describe('parseConfig', () => {
     ['MINIO_ENDPOINT', 'not a url'],
     ['FRONTEND_PORT', '70000'],
     ['CLONE_MAX_BYTES', '-1'],
+    ['HTTP_REQUEST_TIMEOUT_SECONDS', '0'],
+    ['HTTP_HEADERS_TIMEOUT_SECONDS', '31'],
+    ['CLONE_MAX_MEMORY_BYTES', '1000'],
+    ['DNS_SERVERS', 'dns.example.org'],
+    ['DNS_SERVERS', '127.0.0.1,1.2.3.4:x'],
   ])('names the bad setting %s=%s', (key, value) => {
     expect(() => parseConfig({ ...valid, [key]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ ...valid, [key]: value })).toThrow(new RegExp(key));

@@ -6,7 +6,12 @@ import { configSchema, RawConfig } from './config.schema';
 export interface AppConfig {
   env: RawConfig['NODE_ENV'];
   logLevel: RawConfig['LOG_LEVEL'];
-  http: { host: string; ports: { frontend: number; injector: number; worker: number }; publicUrl: string };
+  http: {
+    host: string;
+    ports: { frontend: number; injector: number; worker: number };
+    publicUrl: string;
+    timeouts: { headersMs: number; requestMs: number; idleMs: number; keepAliveMs: number };
+  };
   database: { url: string };
   redis: { url: string };
   minio: { endpoint: string; accessKey: string; secretKey: string; region: string; consoleUrl: string };
@@ -19,7 +24,16 @@ export interface AppConfig {
     apiClient: string;
     webClient: string;
   };
-  clone: { allowedHosts: string[]; workDir: string; timeoutMs: number; maxBytes: number };
+  clone: {
+    allowedHosts: string[];
+    /** DNS servers (`ip[:port]`) for users' hosts; empty means the system resolver. */
+    dnsServers: string[];
+    workDir: string;
+    timeoutMs: number;
+    maxBytes: number;
+    /** Memory (RLIMIT_DATA) git and its helpers may use per clone. */
+    maxMemoryBytes: number;
+  };
   worker: {
     concurrency: number;
     uploadConcurrency: number;
@@ -47,6 +61,11 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const c = result.data;
+  if (c.HTTP_HEADERS_TIMEOUT_SECONDS > c.HTTP_REQUEST_TIMEOUT_SECONDS) {
+    throw new ConfigError([
+      `HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed HTTP_REQUEST_TIMEOUT_SECONDS (${c.HTTP_REQUEST_TIMEOUT_SECONDS}), which bounds the whole request headers included`,
+    ]);
+  }
   return {
     env: c.NODE_ENV,
     logLevel: c.LOG_LEVEL,
@@ -54,6 +73,12 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       host: c.HTTP_HOST,
       ports: { frontend: c.FRONTEND_PORT, injector: c.INJECTOR_PORT, worker: c.WORKER_PORT },
       publicUrl: c.PUBLIC_URL.replace(/\/$/, ''),
+      timeouts: {
+        headersMs: c.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+        requestMs: c.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+        idleMs: c.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
+        keepAliveMs: c.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      },
     },
     database: { url: c.DATABASE_URL },
     redis: { url: c.REDIS_URL },
@@ -73,9 +98,11 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     },
     clone: {
       allowedHosts: c.ARCHIVER_ALLOWED_HOSTS,
+      dnsServers: c.DNS_SERVERS,
       workDir: c.ARCHIVER_WORK_DIR ?? path.join(os.tmpdir(), 'archiver'),
       timeoutMs: c.CLONE_TIMEOUT_SECONDS * 1000,
       maxBytes: c.CLONE_MAX_BYTES,
+      maxMemoryBytes: c.CLONE_MAX_MEMORY_BYTES,
     },
     worker: {
       concurrency: c.WORKER_CONCURRENCY,

@@ -15,6 +15,14 @@ const list = z
       .filter(Boolean),
   );
 
+// `ip` or `ip:port`, IPv6 as `[ip]:port`: what node's dns Resolver#setServers accepts.
+const dnsServer = z
+  .string()
+  .regex(
+    /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|[0-9a-f:]*:[0-9a-f:.]+|\[[0-9a-f:.]+\](:\d{1,5})?)$/i,
+    'must be ip or ip:port (IPv6 as [ip]:port)',
+  );
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -23,6 +31,11 @@ export const configSchema = z.object({
   INJECTOR_PORT: port.default(3001),
   WORKER_PORT: port.default(3002),
   PUBLIC_URL: url.default('http://localhost:3000'),
+  // Bounds on each HTTP connection (libs/runtime/src/http-server.ts says why each default).
+  HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt.default(10),
+  HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt.default(30),
+  HTTP_IDLE_TIMEOUT_SECONDS: positiveInt.default(15),
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: positiveInt.default(65),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
   MINIO_ENDPOINT: url,
@@ -39,6 +52,10 @@ export const configSchema = z.object({
   ARCHIVER_WORK_DIR: z.string().min(1).optional(),
   CLONE_TIMEOUT_SECONDS: positiveInt.default(900),
   CLONE_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
+  // RLIMIT_DATA of git and its helpers: an endless ref advertisement fails instead of eating the host.
+  CLONE_MAX_MEMORY_BYTES: positiveInt.min(64 * 1024 ** 2).default(1024 ** 3),
+  // Empty: the system resolver. Used for every user-chosen host (admission, clone, redirects).
+  DNS_SERVERS: list.pipe(z.array(dnsServer)),
   WORKER_CONCURRENCY: positiveInt.default(2),
   UPLOAD_CONCURRENCY: positiveInt.default(8),
   WORKER_LOCK_SECONDS: positiveInt.default(30),

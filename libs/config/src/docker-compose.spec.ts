@@ -137,6 +137,9 @@ describe('docker-compose.yml', () => {
     expect(runtime).toMatch(/apt-get install -y --no-install-recommends .*\bgit\b/);
     expect(runtime).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--"\]$/m);
     expect(targets.get('deps')!.body).toMatch(/^COPY package\.json package-lock\.json \.\/$/m);
+    // keycloak-connect's optional chromedriver must not reach the runtime image.
+    expect(targets.get('runtime')!.body).toMatch(/--from=prod-deps /);
+    expect(targets.get('prod-deps')!.body).toMatch(/^RUN npm prune --omit=dev --omit=optional$/m);
     expect(read('deploy/Dockerfile').replace(/^\s*#.*$/gm, '')).not.toMatch(/\bnpm ci\b/);
     expect(targets.get('migrate')!.body).toContain('"prisma", "migrate", "deploy"');
     expect(service('minio').build).toEqual({ context: 'deploy/minio', dockerfile: 'Dockerfile' });

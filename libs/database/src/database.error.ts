@@ -1,3 +1,5 @@
+import { CodedError } from '@archiver/errors';
+
 export enum DatabaseErrorCode {
   Unavailable = 'DATABASE_UNAVAILABLE',
   NotFound = 'NOT_FOUND',
@@ -11,18 +13,12 @@ export const PrismaCode = {
   RecordNotFound: 'P2025',
 } as const;
 
-export class DatabaseError extends Error {
-  constructor(
-    readonly code: DatabaseErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DatabaseError';
-  }
+export class DatabaseError extends CodedError<DatabaseErrorCode> {
+  override readonly name = 'DatabaseError';
+  readonly domain = 'database';
 
-  /** Connection failures are worth retrying; constraint violations are not. */
-  get transient(): boolean {
-    return this.code === DatabaseErrorCode.Unavailable;
+  constructor(code: DatabaseErrorCode, message: string, options?: { cause?: unknown }) {
+    // Connection failures are worth retrying; constraint violations are not.
+    super(code, message, { cause: options?.cause, transient: code === DatabaseErrorCode.Unavailable });
   }
 }

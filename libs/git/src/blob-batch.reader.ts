@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { GitError, GitErrorCode } from './git.error';
-import { GitRuntimeOptions, spawnGit } from './git-process';
-import { abortedError, killOnAbort } from './repository-reader.process';
+import { abortedError, GitRuntimeOptions, killOnAbort, spawnGit } from './git-process';
 
 /** Longest `<sha> <type> <size>` header we accept (SHA-256 ids included). */
 const MAX_HEADER_BYTES = 512;

@@ -15,10 +15,19 @@ export interface GitRuntimeOptions {
 
 export const DEFAULT_SEARCH_PATH = '/usr/local/bin:/usr/bin:/bin';
 
+/*
+ * git reads `$GIT_DIR/info/grafts` unless told another file; a path below /dev/null can never
+ * exist (ENOTDIR), so git finds no grafts and, unlike with an empty file, prints no deprecation
+ * hint that would end up in the stderr we classify.
+ */
+export const NO_GRAFT_FILE = '/dev/null/archiver-no-grafts';
+
 /**
  * The whole environment git runs with: no system or global config (so no credential helper,
  * url rewriting, proxy or hooks path from the host), no prompts, C locale so stderr can be
- * matched, and no proxy variables so pinned addresses are the ones connected to.
+ * matched, and no proxy variables so pinned addresses are the ones connected to. Replace refs
+ * and grafts are ignored, so what is read is exactly what the named objects contain: a
+ * repository must not be able to make a commit's stored tree differ from its id.
  */
 export function hardenedGitEnv(home: string, runtime: GitRuntimeOptions = {}): Record<string, string> {
   return {
@@ -32,12 +41,45 @@ export function hardenedGitEnv(home: string, runtime: GitRuntimeOptions = {}): R
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_ASKPASS: '/bin/false',
     SSH_ASKPASS: '/bin/false',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_GRAFT_FILE: NO_GRAFT_FILE,
   };
 }
 
-/** Local, read-only git commands over a repository we cloned ourselves. */
+/**
+ * Prefix that makes a command's whole process tree die with this process, even of SIGKILL:
+ * util-linux `setpriv` has the kernel send SIGTERM when the thread that spawned it dies, and
+ * execs coreutils `timeout`, which leads a process group of its own and passes that SIGTERM
+ * to all of it (git and the helpers git starts: remote-https, index-pack, pack-objects,
+ * dashed commands), then SIGKILLs what is left after `graceSeconds`. `timeout` also ends the
+ * group after `deadlineSeconds` (0: never). Options for `timeout` end the prefix, so tools
+ * that must wrap the group as a whole (prlimit) go between `setpriv` and `timeout`.
+ */
+export function dieWithParent(graceSeconds: number, deadlineSeconds = 0, between: readonly string[] = []): string[] {
+  return ['setpriv', '--pdeathsig=SIGTERM', '--', ...between, 'timeout', `--kill-after=${graceSeconds}s`, `${deadlineSeconds}s`];
+}
+
+/**
+ * Kills a command started by spawnGit together with everything it started: the child is
+ * `timeout`, which leads the process group git runs in, so a SIGKILL of the child alone would
+ * leave git (and the pipes it holds) alive.
+ */
+export function killGitGroup(child: { pid?: number; kill(signal: NodeJS.Signals): boolean }): void {
+  try {
+    if (child.pid !== undefined) return void process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone, or not a group leader (a custom gitBinary run without the launcher).
+  }
+  child.kill('SIGKILL');
+}
+
+/** A local git command is given this long to stop after SIGTERM before its group is killed. */
+const LOCAL_GRACE_SECONDS = 2;
+
+/** Local, read-only git commands over a repository we cloned ourselves; they die with us. */
 export function spawnGit(args: readonly string[], cwd: string, runtime: GitRuntimeOptions = {}): ChildProcessWithoutNullStreams {
-  return spawn(runtime.gitBinary ?? 'git', args, {
+  const [launcher = 'setpriv', ...launcherArgs] = dieWithParent(LOCAL_GRACE_SECONDS);
+  return spawn(launcher, [...launcherArgs, runtime.gitBinary ?? 'git', ...args], {
     cwd,
     env: hardenedGitEnv(tmpdir(), runtime),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -51,8 +93,10 @@ export interface RunGitOptions {
   readonly okExitCodes?: readonly number[];
   /** Receives stdout as it arrives instead of collecting it (for outputs that may be large). */
   readonly onStdout?: (chunk: Buffer) => void;
-  /** Guard against runaway output when collecting stdout. */
-  readonly maxOutputBytes?: number;
+  /** Written to git's stdin, which is then closed. */
+  readonly input?: string;
+  /** Kills git (and what it started) and rejects with GitError ABORTED. */
+  readonly signal?: AbortSignal;
 }
 
 export interface GitRunResult {
@@ -60,33 +104,57 @@ export interface GitRunResult {
   readonly stdout: Buffer;
 }
 
+/** Guard against runaway output when collecting stdout. */
+const MAX_COLLECTED_BYTES = 64 * 1024 * 1024;
 const STDERR_KEEP = 8 * 1024;
 
-/** Runs a short git command to completion; failures become GitError GIT_FAILED with stderr as detail. */
+export function abortedError(what: string, signal?: AbortSignal): GitError {
+  return new GitError(GitErrorCode.ABORTED, `${what} was cancelled`, { cause: signal?.reason });
+}
+
+/**
+ * Kills `child`'s group when `signal` fires: the commands it is used for only read a
+ * repository we cloned (or write a file we delete), so nothing is left half-done that matters.
+ * Returns the function that stops watching.
+ */
+export function killOnAbort(child: ChildProcessWithoutNullStreams, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => undefined;
+  const kill = () => killGitGroup(child);
+  if (signal.aborted) kill();
+  else signal.addEventListener('abort', kill, { once: true });
+  return () => signal.removeEventListener('abort', kill);
+}
+
+/**
+ * Runs a short local git command to completion; failures become GitError GIT_FAILED with
+ * stderr as detail, a cancelled command GitError ABORTED once its child has exited.
+ */
 export function runGit(args: readonly string[], options: RunGitOptions): Promise<GitRunResult> {
-  const limit = options.maxOutputBytes ?? 64 * 1024 * 1024;
+  const what = `git ${args[0]}`;
+  if (options.signal?.aborted) return Promise.reject(abortedError(what, options.signal));
   return new Promise((resolve, reject) => {
     const child = spawnGit(args, options.cwd, options.runtime);
+    const unwatch = killOnAbort(child, options.signal);
     const chunks: Buffer[] = [];
     let collected = 0;
     let stderr = '';
     let failure: Error | undefined;
-    child.stdin.end();
+    const fail = (error: Error) => {
+      failure ??= error;
+      killGitGroup(child);
+    };
+    child.stdin.on('error', () => undefined); // a git that exited early surfaces through its exit code
+    child.stdin.end(options.input);
     child.stdout.on('data', (chunk: Buffer) => {
       if (failure) return;
       try {
         if (options.onStdout) return options.onStdout(chunk);
       } catch (error) {
-        failure = error as Error;
-        child.kill('SIGTERM');
-        return;
+        return fail(error as Error);
       }
       collected += chunk.length;
-      if (collected > limit) {
-        failure = new GitError(GitErrorCode.GIT_FAILED, `git ${args[0]} produced more than ${limit} bytes of output`);
-        child.kill('SIGTERM');
-        return;
-      }
+      if (collected > MAX_COLLECTED_BYTES)
+        return fail(new GitError(GitErrorCode.GIT_FAILED, `${what} produced more than ${MAX_COLLECTED_BYTES} bytes`));
       chunks.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
@@ -96,14 +164,14 @@ export function runGit(args: readonly string[], options: RunGitOptions): Promise
       failure ??= new GitError(GitErrorCode.GIT_FAILED, `Could not run git: ${error.message}`, { cause: error });
     });
     child.on('close', (code, signal) => {
+      unwatch();
+      if (options.signal?.aborted) return reject(abortedError(what, options.signal));
       if (failure) return reject(failure);
       const exitCode = code ?? -1;
       if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) return resolve({ exitCode, stdout: Buffer.concat(chunks) });
       const lastLine = stderr.trim().split('\n').pop() ?? '';
       reject(
-        new GitError(GitErrorCode.GIT_FAILED, `git ${args[0]} failed (${signal ?? `exit ${exitCode}`}): ${lastLine}`, {
-          detail: stderr.trim(),
-        }),
+        new GitError(GitErrorCode.GIT_FAILED, `${what} failed (${signal ?? `exit ${exitCode}`}): ${lastLine}`, { detail: stderr.trim() }),
       );
     });
   });

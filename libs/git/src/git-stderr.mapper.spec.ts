@@ -4,7 +4,7 @@ import { gitErrorFromStderr } from './git-stderr.mapper';
 const URL = 'https://git.example.org/o/r.git';
 
 describe(gitErrorFromStderr.name, () => {
-  it.each([
+  it.each<[string, GitErrorCode, boolean]>([
     ["fatal: repository 'https://git.example.org/o/r.git/' not found", GitErrorCode.NOT_FOUND, false],
     ['remote: Repository not found.\nfatal: repository not found', GitErrorCode.NOT_FOUND, false],
     ["fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 404", GitErrorCode.NOT_FOUND, false],
@@ -49,6 +49,34 @@ describe(gitErrorFromStderr.name, () => {
     ],
     ["fatal: transport 'file' not allowed", GitErrorCode.BLOCKED_BY_POLICY, false],
     ['fatal: write error: No space left on device', GitErrorCode.GIT_FAILED, true],
+    // git 2.39's own words for damaged packs, recorded from clones of servers sending them.
+    ...[
+      'fatal: pack is corrupted (SHA1 mismatch)\nfatal: fetch-pack: invalid index-pack output',
+      'fatal: final sha1 did not match\nfatal: unpack-objects failed',
+      'fatal: early EOF\nfatal: fetch-pack: invalid index-pack output',
+      'fatal: early EOF\nfatal: unpack-objects failed',
+      'fatal: pack has bad object at offset 12: delta base offset is out of bound\nfatal: fetch-pack: invalid index-pack output',
+      'error: inflate: data stream error (invalid stored block lengths)\nfatal: pack has bad object at offset 12: inflate returned -3\nfatal: fetch-pack: invalid index-pack output',
+      'error: inflate: data stream error (incorrect header check)\nerror: inflate returned -3\nfatal: unpack-objects failed',
+      'fatal: protocol error: bad pack header',
+    ].map((stderr): [string, GitErrorCode, boolean] => [stderr, GitErrorCode.CORRUPT_REPOSITORY, false]),
+    // The same "early EOF" after curl reports a broken transfer is the network's doing.
+    [
+      'error: RPC failed; curl 18 transfer closed with outstanding read data remaining\nerror: 59067 bytes of body are still expected\nfetch-pack: unexpected disconnect while reading sideband packet\nfatal: early EOF\nfatal: fetch-pack: invalid index-pack output',
+      GitErrorCode.NETWORK,
+      true,
+    ],
+    [
+      'error: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfetch-pack: unexpected disconnect while reading sideband packet\nfatal: early EOF\nfatal: unpack-objects failed',
+      GitErrorCode.NETWORK,
+      true,
+    ],
+    // An allocation refused by the memory cap (RLIMIT_DATA), in git's and glibc's words.
+    ...[
+      'fatal: Out of memory, realloc failed',
+      'fatal: Out of memory, malloc failed (tried to allocate 1048576 bytes)',
+      'fatal: unable to create thread: Resource temporarily unavailable\nfatal: cannot allocate memory',
+    ].map((stderr): [string, GitErrorCode, boolean] => [stderr, GitErrorCode.TOO_LARGE, false]),
     ['fatal: something nobody has seen before', GitErrorCode.GIT_FAILED, false],
   ])('maps %j to %s (transient %s)', (stderr, code, transient) => {
     const error = gitErrorFromStderr(stderr, URL);
@@ -63,6 +91,26 @@ describe(gitErrorFromStderr.name, () => {
       `Repository not found at ${URL}: check the URL, or it may be private`,
     );
     expect(gitErrorFromStderr('fatal: could not read Username', URL).message).toMatch(/requires authentication/);
+  });
+
+  it('names the memory limit git ran into', () => {
+    const error = gitErrorFromStderr('fatal: Out of memory, realloc failed', URL, undefined, { maxMemoryBytes: 268435456 });
+    expect(error.message).toBe(
+      `Repository at ${URL} needed more than 268435456 bytes of memory to clone: its ref advertisement or its objects are too large for the archiver`,
+    );
+  });
+
+  it('describes what happened without promising what happens next (the caller decides on retries)', () => {
+    const samples = [
+      'The requested URL returned error: 503',
+      'Failed to connect to git.example.org port 443',
+      'No space left on device',
+      'SSL certificate problem',
+      'pack is corrupted',
+      'Out of memory, realloc failed',
+      'something new',
+    ];
+    for (const stderr of samples) expect(gitErrorFromStderr(stderr, URL).message).not.toMatch(/retry|try again|later|will /i);
   });
 
   it('does not mistake a URL containing "redirect" for a redirect', () => {
@@ -82,6 +130,7 @@ describe(GitError.name, () => {
     expect(new GitError(GitErrorCode.TIMED_OUT, 'x').transient).toBe(false);
     expect(new GitError(GitErrorCode.NETWORK, 'x', { transient: false }).transient).toBe(false);
     expect(new GitError(GitErrorCode.ABORTED, 'x').transient).toBe(true);
+    expect(new GitError(GitErrorCode.CORRUPT_REPOSITORY, 'x').transient).toBe(false);
   });
 
   it('is recognisable by code', () => {

@@ -1,11 +1,23 @@
 import { GitError, GitErrorCode, redactCredentials } from './git.error';
 
+/** What the clone ran under, so a message can name the limit git ran into. */
+export interface CloneLimits {
+  /** RLIMIT_DATA of git and its helpers, in bytes. */
+  readonly maxMemoryBytes?: number;
+}
+
 interface StderrRule {
   readonly pattern: RegExp;
+  /** The rule does not apply when this also matches (the same words, another cause). */
+  readonly unless?: RegExp;
   readonly code: GitErrorCode;
   readonly transient?: boolean;
-  readonly message: (url: string, match: RegExpExecArray) => string;
+  readonly message: (url: string, match: RegExpExecArray, limits: CloneLimits) => string;
 }
+
+/** curl's own report that the transfer broke: then a short pack is the network's doing. */
+const TRANSFER_BROKE =
+  /RPC failed|curl \d+|unexpected disconnect|remote end hung up|transfer closed|recv failure|connection reset|empty reply from server|bytes of body are still expected/i;
 
 /*
  * git (run with LC_ALL=C) and curl phrase the same few situations in many ways; the first rule
@@ -13,6 +25,23 @@ interface StderrRule {
  * GIT_FAILED with the stderr kept as detail for the logs.
  */
 const RULES: readonly StderrRule[] = [
+  {
+    // git's and glibc's words for an allocation refused by RLIMIT_DATA (git dies with exit 128).
+    pattern: /out of memory|cannot allocate memory|(malloc|realloc|calloc|mmap) failed|unable to create thread/i,
+    code: GitErrorCode.TOO_LARGE,
+    message: (url, _m, limits) =>
+      `Repository at ${url} needed more than ${limits.maxMemoryBytes === undefined ? 'the allowed' : `${limits.maxMemoryBytes} bytes of`} memory to clone: ` +
+      'its ref advertisement or its objects are too large for the archiver',
+  },
+  {
+    // Texts of git 2.39's index-pack and unpack-objects (both paths of a clone), found by
+    // serving damaged packs: bad trailing checksum, truncated, garbage, undecodable objects.
+    pattern:
+      /pack is corrupted|SHA1 mismatch|final sha1 did not match|pack has bad object|inflate returned|bad pack header|pack signature mismatch|pack version \d+ unsupported|premature end of pack file|serious inflate inconsistency|did not receive expected object|unresolved delta|invalid index-pack output|index-pack failed|unpack-objects failed|early EOF/i,
+    unless: TRANSFER_BROKE,
+    code: GitErrorCode.CORRUPT_REPOSITORY,
+    message: (url) => `The server at ${url} sent a damaged pack (corrupt or incomplete repository data); it cannot be archived as served`,
+  },
   {
     pattern: /returned error: 30[1278]\b|unable to update url base from redirection|too many redirects/i,
     code: GitErrorCode.REDIRECT_BLOCKED,
@@ -46,28 +75,30 @@ const RULES: readonly StderrRule[] = [
   {
     pattern: /returned error: (429|5\d\d)\b/i,
     code: GitErrorCode.NETWORK,
-    message: (url, m) => `The server at ${url} answered HTTP ${m[1]} (busy or failing); will retry later`,
+    message: (url, m) => `The server at ${url} answered HTTP ${m[1]} (busy or failing)`,
   },
   {
     pattern:
       /could not resolve host|failed to connect|couldn't connect|connection (refused|timed out|reset)|operation timed out|timed out after|RPC failed|early EOF|remote end hung up|transfer closed|empty reply from server|recv failure|send failure|SSL_ERROR_SYSCALL|GnuTLS recv error|unexpected disconnect|network is unreachable|no route to host/i,
     code: GitErrorCode.NETWORK,
-    message: (url) => `Network problem while fetching ${url} (connection failed or was cut); will retry later`,
+    message: (url) => `Network problem while fetching ${url} (connection failed or was cut)`,
   },
   {
     pattern: /no space left on device|disk quota exceeded/i,
     code: GitErrorCode.GIT_FAILED,
     transient: true,
-    message: () => 'The archiver ran out of disk space while cloning; will retry later',
+    message: () => 'The archiver ran out of disk space while cloning',
   },
 ];
 
 /** Turns the stderr of a failed `git clone` into a GitError a person can act on. */
-export function gitErrorFromStderr(stderr: string, url: string, cause?: unknown): GitError {
+export function gitErrorFromStderr(stderr: string, url: string, cause?: unknown, limits: CloneLimits = {}): GitError {
   const detail = redactCredentials(stderr.trim()).slice(-4000);
   for (const rule of RULES) {
     const match = rule.pattern.exec(stderr);
-    if (match) return new GitError(rule.code, rule.message(url, match), { transient: rule.transient, detail, cause });
+    if (match && !rule.unless?.test(stderr)) {
+      return new GitError(rule.code, rule.message(url, match, limits), { transient: rule.transient, detail, cause });
+    }
   }
   const lastLine =
     detail

@@ -1,3 +1,5 @@
+import { CodedError } from '@archiver/errors';
+
 /**
  * Stable codes of everything that can go wrong while vetting, cloning or reading a repository.
  * Never rename a value: codes are stored in the archive's `error` and mapped to HTTP statuses.
@@ -12,7 +14,7 @@ export enum GitErrorCode {
   NOT_FOUND = 'NOT_FOUND',
   /** The repository is private (or hidden behind a login); we never send credentials. */
   AUTH_REQUIRED = 'AUTH_REQUIRED',
-  /** The clone grew past its size cap. */
+  /** The clone grew past its size cap, or needed more memory than git may use. */
   TOO_LARGE = 'TOO_LARGE',
   /** The clone did not finish before its wall-clock deadline. */
   TIMED_OUT = 'TIMED_OUT',
@@ -22,6 +24,8 @@ export enum GitErrorCode {
   ABORTED = 'ABORTED',
   /** The repository has no commits, for callers that treat that as a failure. */
   EMPTY_REPOSITORY = 'EMPTY_REPOSITORY',
+  /** The server sent a damaged pack (bad checksum, truncated, undecodable objects). */
+  CORRUPT_REPOSITORY = 'CORRUPT_REPOSITORY',
   /** A programming or configuration mistake (bad allowlist entry, bad object id). */
   INVALID_ARGUMENT = 'INVALID_ARGUMENT',
   /** git failed for a reason we do not recognise; `detail` carries its (redacted) stderr. */
@@ -41,6 +45,8 @@ const TRANSIENT_BY_DEFAULT: Readonly<Record<GitErrorCode, boolean>> = {
   [GitErrorCode.NETWORK]: true,
   [GitErrorCode.ABORTED]: true,
   [GitErrorCode.EMPTY_REPOSITORY]: false,
+  // A server that sends a damaged pack sends the same damage next time.
+  [GitErrorCode.CORRUPT_REPOSITORY]: false,
   [GitErrorCode.INVALID_ARGUMENT]: false,
   [GitErrorCode.GIT_FAILED]: false,
 };
@@ -53,19 +59,16 @@ export interface GitErrorOptions {
   cause?: unknown;
 }
 
-export class GitError extends Error {
+export class GitError extends CodedError<GitErrorCode> {
   override readonly name = 'GitError';
-  readonly transient: boolean;
-  readonly detail?: string;
+  readonly domain = 'git';
 
-  constructor(
-    readonly code: GitErrorCode,
-    message: string,
-    options: GitErrorOptions = {},
-  ) {
-    super(redactCredentials(message), options.cause === undefined ? undefined : { cause: options.cause });
-    this.transient = options.transient ?? TRANSIENT_BY_DEFAULT[code];
-    if (options.detail !== undefined) this.detail = redactCredentials(options.detail);
+  constructor(code: GitErrorCode, message: string, options: GitErrorOptions = {}) {
+    super(code, redactCredentials(message), {
+      cause: options.cause,
+      transient: options.transient ?? TRANSIENT_BY_DEFAULT[code],
+      detail: options.detail === undefined ? undefined : redactCredentials(options.detail),
+    });
   }
 
   static isGitError(value: unknown, code?: GitErrorCode): value is GitError {

@@ -32,6 +32,18 @@ const redirectTo =
   (res) =>
     res.writeHead(code, { location }).end();
 
+/** Pkt-lines forever, as fast as the client reads them. */
+function streamEndlessly(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement' });
+  const line = `${'0'.repeat(40)} refs/heads/branch\n`;
+  const chunk = `${(line.length + 4).toString(16).padStart(4, '0')}${line}`.repeat(256);
+  const pump = (): void => {
+    while (!res.destroyed && res.write(chunk));
+  };
+  res.on('drain', pump);
+  pump();
+}
+
 async function rejectionOf(work: Promise<unknown>): Promise<GitError> {
   const error = await work.then(
     () => new Error('expected a rejection'),
@@ -139,11 +151,51 @@ describe(preflightRepository.name, () => {
     expect(error).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
   });
 
-  it('bounds a request that never answers', async () => {
+  it('ends a request that never answers as TIMED_OUT when its own bound is set', async () => {
     const { base } = await serve({ '/r.git/info/refs': () => undefined });
     const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options({ requestTimeoutMs: 100 })));
-    expect(error).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
+    expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
     expect(error.message).toContain('did not answer within 100 ms');
+  });
+
+  it.each([
+    ['never answers', (): void => undefined],
+    ['sends headers, then stalls the advertisement', (res: ServerResponse): void => void res.writeHead(200).write('001e# service')],
+  ])("ends with the caller's reason (the clone's deadline) when the server %s", async (_what, route) => {
+    const { base } = await serve({ '/r.git/info/refs': route });
+    const controller = new AbortController();
+    const reason = new GitError(GitErrorCode.TIMED_OUT, 'deadline');
+    setTimeout(() => controller.abort(reason), 100);
+    const unbounded = options({ signal: controller.signal, requestTimeoutMs: undefined });
+    await expect(preflightRepository(await policy.check(`${base}/r.git`), unbounded)).rejects.toBe(reason);
+  });
+
+  it.each([
+    ['endless', (res: ServerResponse): void => streamEndlessly(res)],
+    ['one byte over the cap', (res: ServerResponse): void => void res.writeHead(200).end(Buffer.alloc(4097, 0x41))],
+  ])('refuses an advertisement that is %s as TOO_LARGE', async (_what, route) => {
+    const { base } = await serve({ '/r.git/info/refs': route });
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options({ maxAdvertisementBytes: 4096 })));
+    expect(error).toMatchObject({ code: GitErrorCode.TOO_LARGE, transient: false });
+    expect(error.message).toContain('larger than 4096 bytes');
+  });
+
+  it('reads an advertisement exactly at the cap', async () => {
+    const { base } = await serve({ '/r.git/info/refs': (res) => res.writeHead(200).end(Buffer.alloc(4096, 0x41)) });
+    const start = await policy.check(`${base}/r.git`);
+    await expect(preflightRepository(start, options({ maxAdvertisementBytes: 4096 }))).resolves.toBe(start);
+  });
+
+  it('describes failures without promising what happens next', async () => {
+    const { base, server } = await serve({ '/busy.git/info/refs': status(503), '/hang.git/info/refs': () => undefined });
+    const messages = [
+      (await rejectionOf(preflightRepository(await policy.check(`${base}/busy.git`), options()))).message,
+      (await rejectionOf(preflightRepository(await policy.check(`${base}/hang.git`), options({ requestTimeoutMs: 50 })))).message,
+    ];
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    messages.push((await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()))).message);
+    for (const message of messages) expect(message).not.toMatch(/retry|try again|later|will /i);
   });
 
   it("rethrows the caller's abort reason", async () => {

@@ -7,13 +7,26 @@ import type { ResolvedAddress, UrlPolicy, VettedRepositoryUrl } from './url-poli
 const INFO_REFS = '/info/refs';
 const INFO_REFS_QUERY = '?service=git-upload-pack';
 
+/** What git would read before it asks for objects; far above any real repository's. */
+export const DEFAULT_MAX_ADVERTISEMENT_BYTES = 64 * 1024 * 1024;
+
 export interface PreflightOptions {
   readonly policy: UrlPolicy;
-  /** Aborts the whole preflight (deadline or caller); its reason is rethrown as is. */
+  /**
+   * Aborts the whole preflight (the clone's deadline or the caller); its reason is rethrown as
+   * is, so a server that never answers ends the way the deadline says (TIMED_OUT).
+   */
   readonly signal: AbortSignal;
-  /** Bound on each single request. */
-  readonly requestTimeoutMs: number;
+  /** Optional tighter bound on each single request; by default only `signal` bounds them. */
+  readonly requestTimeoutMs?: number;
   readonly maxRedirects: number;
+  /** The ref advertisement is read to its end, up to this many bytes. */
+  readonly maxAdvertisementBytes?: number;
+}
+
+interface ProbeAnswer {
+  readonly status: number;
+  readonly location?: string;
 }
 
 /**
@@ -26,14 +39,13 @@ export async function preflightRepository(start: VettedRepositoryUrl, options: P
   let current = start;
   for (let hop = 0; ; hop++) {
     const infoRefs = new URL(`${current.url.replace(/\/+$/, '')}${INFO_REFS}${INFO_REFS_QUERY}`);
-    const response = await probe(infoRefs, current.addresses, options);
-    const status = response.statusCode ?? 0;
+    const { status, location } = await probe(infoRefs, current.addresses, options);
     if (status >= 200 && status < 300) return current;
-    if (status >= 300 && status < 400 && response.headers.location) {
+    if (status >= 300 && status < 400 && location) {
       if (hop >= options.maxRedirects) {
         throw new GitError(GitErrorCode.REDIRECT_BLOCKED, `${start.url} redirects more than ${options.maxRedirects} times; giving up`);
       }
-      current = await nextHop(current, new URL(response.headers.location, infoRefs), options.policy);
+      current = await nextHop(current, new URL(location, infoRefs), options.policy);
       continue;
     }
     throw errorForStatus(status, current.url);
@@ -68,7 +80,7 @@ function errorForStatus(status: number, url: string): GitError {
   if (status === 404 || status === 410)
     return new GitError(GitErrorCode.NOT_FOUND, `Repository not found at ${url}: check the URL, or it may be private`);
   if (status === 429 || status >= 500) {
-    return new GitError(GitErrorCode.NETWORK, `The server at ${url} answered HTTP ${status} (busy or failing); will retry later`);
+    return new GitError(GitErrorCode.NETWORK, `The server at ${url} answered HTTP ${status} (busy or failing)`);
   }
   if (status >= 300 && status < 400)
     return new GitError(GitErrorCode.REDIRECT_BLOCKED, `${url} answered HTTP ${status} without a Location`);
@@ -91,10 +103,17 @@ function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
 
 const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 
-function probe(url: URL, addresses: readonly ResolvedAddress[], options: PreflightOptions): Promise<IncomingMessage> {
+/*
+ * The advertisement is read to its end (not only the status) so that an endless or huge one
+ * fails here, clearly and cheaply, before git buffers it. A v2 server answers the preflight's
+ * `git-protocol: version=2` with capabilities only; git's own ref listing is bounded by its
+ * memory cap instead.
+ */
+function probe(url: URL, addresses: readonly ResolvedAddress[], options: PreflightOptions): Promise<ProbeAnswer> {
   if (options.signal.aborted) return Promise.reject(options.signal.reason as Error);
-  const timeout = AbortSignal.timeout(options.requestTimeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
+  const timeout = options.requestTimeoutMs === undefined ? undefined : AbortSignal.timeout(options.requestTimeoutMs);
+  const signal = timeout ? AbortSignal.any([options.signal, timeout]) : options.signal;
+  const maxBytes = options.maxAdvertisementBytes ?? DEFAULT_MAX_ADVERTISEMENT_BYTES;
   const requestOptions: RequestOptions = {
     method: 'GET',
     hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -107,31 +126,62 @@ function probe(url: URL, addresses: readonly ResolvedAddress[], options: Preflig
   };
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      req.destroy();
+      reject(classify(error, url, options, timeout));
+    };
     const req = send(requestOptions, (res) => {
-      // Only the status and Location matter; do not download the advertisement twice.
-      res.destroy();
-      resolve(res);
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (options.signal.aborted) return reject(options.signal.reason as Error);
-      if (timeout.aborted) {
-        return reject(
-          new GitError(GitErrorCode.NETWORK, `${url.host} did not answer within ${options.requestTimeoutMs} ms; will retry later`, {
-            cause: error,
-          }),
-        );
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        settled = true;
+        res.destroy();
+        return resolve({ status, location: res.headers.location });
       }
-      const code = error.code ?? error.message;
-      if (TLS_ERROR.test(code)) {
-        return reject(
-          new GitError(GitErrorCode.NETWORK, `The TLS certificate of ${url.host} could not be verified (${code})`, {
-            transient: false,
-            cause: error,
-          }),
-        );
-      }
-      reject(new GitError(GitErrorCode.NETWORK, `Could not connect to ${url.host} (${code}); will retry later`, { cause: error }));
+      readAdvertisement(res, maxBytes).then(() => {
+        settled = true;
+        resolve({ status });
+      }, fail);
     });
+    req.on('error', fail);
     req.end();
   });
+}
+
+class AdvertisementTooLarge extends Error {}
+
+async function readAdvertisement(res: IncomingMessage, maxBytes: number): Promise<void> {
+  let received = 0;
+  for await (const chunk of res) {
+    received += (chunk as Buffer).length;
+    if (received > maxBytes) {
+      res.destroy();
+      throw new AdvertisementTooLarge();
+    }
+  }
+}
+
+function classify(error: unknown, url: URL, options: PreflightOptions, timeout: AbortSignal | undefined): Error {
+  if (options.signal.aborted) return options.signal.reason as Error;
+  if (error instanceof GitError) return error;
+  if (error instanceof AdvertisementTooLarge) {
+    const limit = options.maxAdvertisementBytes ?? DEFAULT_MAX_ADVERTISEMENT_BYTES;
+    return new GitError(
+      GitErrorCode.TOO_LARGE,
+      `The ref advertisement of ${url.origin}${url.pathname} is larger than ${limit} bytes; a repository with that many refs cannot be archived`,
+    );
+  }
+  if (timeout?.aborted) {
+    return new GitError(GitErrorCode.TIMED_OUT, `${url.host} did not answer within ${options.requestTimeoutMs} ms`, { cause: error });
+  }
+  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  if (TLS_ERROR.test(code)) {
+    return new GitError(GitErrorCode.NETWORK, `The TLS certificate of ${url.host} could not be verified (${code})`, {
+      transient: false,
+      cause: error,
+    });
+  }
+  return new GitError(GitErrorCode.NETWORK, `Could not connect to ${url.host} (${code})`, { cause: error });
 }

@@ -3,8 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BlobBatchReader } from './blob-batch.reader';
 import { GitError, GitErrorCode } from './git.error';
-import { GitRuntimeOptions } from './git-process';
-import { abortedError, readGit } from './repository-reader.process';
+import { abortedError, GitRuntimeOptions, runGit } from './git-process';
 import { chooseFallbackRef, GitRef, knownCommit, LIST_REFS_FORMAT, ListedRef, parseRefList } from './repository-reader.refs';
 
 export type { GitRef } from './repository-reader.refs';
@@ -237,7 +236,7 @@ export class RepositoryReader {
     args: string[],
     options: { okExitCodes?: number[]; onStdout?: (chunk: Buffer) => void; input?: string; signal?: AbortSignal } = {},
   ) {
-    return readGit(args, { cwd: this.gitDir, runtime: this.runtime, ...options });
+    return runGit(args, { cwd: this.gitDir, runtime: this.runtime, ...options });
   }
 }
 

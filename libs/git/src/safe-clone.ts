@@ -4,22 +4,34 @@ import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { directorySize } from './directory-size';
 import { GitError, GitErrorCode } from './git.error';
-import { GitRuntimeOptions, hardenedGitEnv } from './git-process';
+import { dieWithParent, GitRuntimeOptions, hardenedGitEnv } from './git-process';
 import { gitErrorFromStderr } from './git-stderr.mapper';
 import { preflightRepository } from './redirect-preflight';
 import type { UrlPolicy, VettedRepositoryUrl } from './url-policy';
 
 export interface SafeClonerOptions extends GitRuntimeOptions {
   readonly policy: UrlPolicy;
-  /** Bound on each preflight HTTP request (the clone deadline still applies). Default 15 s. */
+  /**
+   * Optional tighter bound on each preflight HTTP request, reported as TIMED_OUT. By default
+   * only the clone's deadline bounds them, so a server that never answers ends TIMED_OUT.
+   */
   readonly preflightTimeoutMs?: number;
+  /** Largest ref advertisement the preflight reads. Default 64 MiB. */
+  readonly maxAdvertisementBytes?: number;
+  /**
+   * RLIMIT_DATA of git and every helper it starts (heap and private memory; packs are mapped
+   * from files and do not count). Default 1 GiB.
+   */
+  readonly maxMemoryBytes?: number;
   /** Redirect hops followed (each one vetted). Default 5. */
   readonly maxRedirects?: number;
   /** How often the clone's size is measured. Default 500 ms. */
   readonly sizePollIntervalMs?: number;
-  /** Where git's throw-away HOME directories go. Default the OS temp dir. */
+  /** Where git's throw-away HOME directories go unless a request says otherwise. Default the OS temp dir. */
   readonly tempDir?: string;
 }
+
+export const DEFAULT_CLONE_MAX_MEMORY_BYTES = 1024 ** 3;
 
 export interface CloneRequest {
   /** As submitted; vetted again here, since DNS answers change between admission and cloning. */
@@ -31,6 +43,11 @@ export interface CloneRequest {
   /** Size cap of the bare repository on disk. */
   readonly maxBytes: number;
   readonly signal?: AbortSignal;
+  /**
+   * Where git's throw-away HOME directory (`archiver-git-home-*`) is made, e.g. inside the
+   * attempt's own work dir so that whoever sweeps that dir sweeps it too. Default `tempDir`.
+   */
+  readonly scratchDir?: string;
 }
 
 export interface CloneResult {
@@ -83,7 +100,9 @@ export class SafeCloner {
     const startedAt = Date.now();
     const dir = path.resolve(request.dir);
     const dirExisted = await prepareTarget(dir);
-    const home = await mkdtemp(path.join(this.options.tempDir ?? tmpdir(), 'archiver-git-home-'));
+    const scratchDir = request.scratchDir ?? this.options.tempDir ?? tmpdir();
+    await mkdir(scratchDir, { recursive: true });
+    const home = await mkdtemp(path.join(scratchDir, 'archiver-git-home-'));
 
     // The first reason to stop wins; later errors (git dying of the kill) are its consequence.
     const controller = new AbortController();
@@ -112,8 +131,9 @@ export class SafeCloner {
       const target = await preflightRepository(vetted, {
         policy: this.options.policy,
         signal: controller.signal,
-        requestTimeoutMs: this.options.preflightTimeoutMs ?? 15_000,
+        requestTimeoutMs: this.options.preflightTimeoutMs,
         maxRedirects: this.options.maxRedirects ?? 5,
+        maxAdvertisementBytes: this.options.maxAdvertisementBytes,
       });
       const tooLarge = (): GitError =>
         new GitError(GitErrorCode.TOO_LARGE, `Repository at ${target.url} is larger than the ${request.maxBytes}-byte limit for archives`);
@@ -142,8 +162,12 @@ export class SafeCloner {
    * simple-git stops a task by sending SIGINT to the process it spawned, but git clone's helpers
    * (git-remote-https, fetch-pack, index-pack) would live on as orphans, still downloading and
    * even re-creating the clone directory after we removed it. So git runs under coreutils
-   * `timeout`, which gives it a process group of its own, forwards SIGINT to the whole group,
-   * and enforces the deadline by itself should this process stall.
+   * `timeout`, which gives it a process group of its own, forwards SIGINT and SIGTERM to the
+   * whole group, and enforces the deadline by itself should this process stall. In front of it,
+   * `setpriv` has the kernel send that SIGTERM when this process dies (even of SIGKILL), and
+   * `prlimit` caps the memory of the whole group (inherited by every helper git starts), so a
+   * server streaming an endless ref advertisement meets an allocation failure, not the host's
+   * OOM killer. Each of them execs the next, so simple-git's SIGINT reaches `timeout` itself.
    */
   private async runGitClone(
     target: VettedRepositoryUrl,
@@ -152,10 +176,14 @@ export class SafeCloner {
     signal: AbortSignal,
     deadlineAt: number,
   ): Promise<void> {
+    const maxMemoryBytes = this.options.maxMemoryBytes ?? DEFAULT_CLONE_MAX_MEMORY_BYTES;
+    const backstopSeconds = Math.ceil(Math.max(0, deadlineAt - Date.now()) / 1000) + BACKSTOP_GRACE_SECONDS;
+    const memoryCap = ['prlimit', `--data=${maxMemoryBytes}:${maxMemoryBytes}`, '--'];
+    const [launcher = 'setpriv', ...launcherArgs] = dieWithParent(BACKSTOP_GRACE_SECONDS, backstopSeconds, memoryCap);
     const env = hardenedGitEnv(home, this.options);
     const git = simpleGit({
       baseDir: path.dirname(dir),
-      binary: 'timeout',
+      binary: launcher,
       abort: signal,
       allowEnvironment: Object.keys(env),
       unsafe: UNSAFE_FLAGS_WE_SET_SAFELY,
@@ -167,12 +195,10 @@ export class SafeCloner {
         return stderr.length > 0 ? stderr : new Error(`git clone exited with ${result.exitCode}`);
       },
     }).env(env);
-    const backstopSeconds = Math.ceil(Math.max(0, deadlineAt - Date.now()) / 1000) + BACKSTOP_GRACE_SECONDS;
     const config = [...HARDENED_CONFIG, ...pinnedResolveConfig(target)].flatMap((setting) => ['-c', setting]);
     try {
       await git.raw([
-        `--kill-after=${BACKSTOP_GRACE_SECONDS}s`,
-        `${backstopSeconds}s`,
+        ...launcherArgs,
         this.options.gitBinary ?? 'git',
         ...config,
         'clone',
@@ -190,7 +216,7 @@ export class SafeCloner {
       if (error instanceof Error && error.message.includes(BACKSTOP_FIRED)) {
         throw new GitError(GitErrorCode.TIMED_OUT, `Cloning ${target.url} overran its deadline and was killed`, { cause: error });
       }
-      throw gitErrorFromStderr(error instanceof Error ? error.message : String(error), target.url, error);
+      throw gitErrorFromStderr(error instanceof Error ? error.message : String(error), target.url, error, { maxMemoryBytes });
     }
   }
 

@@ -261,6 +261,18 @@ describe(UrlPolicy.name, () => {
     expect((await rejectionOf(empty.check('https://github.com/r'))).code).toBe(GitErrorCode.NOT_FOUND);
   });
 
+  it.each([['not-an-ip'], ['127.0.0.1:99999'], ['example.org:53']])('refuses the DNS server entry %s', (entry) => {
+    expect(() => new UrlPolicy({ allowedHosts: [], dnsServers: [entry] })).toThrow(
+      expect.objectContaining({ code: GitErrorCode.INVALID_ARGUMENT }),
+    );
+  });
+
+  it('reports configured DNS servers that do not answer as a transient NETWORK error', async () => {
+    // Nothing listens on the discard port of a loopback address: the query is refused at once.
+    const sut = new UrlPolicy({ allowedHosts: [], dnsServers: ['127.0.0.1:9'] });
+    expect(await rejectionOf(sut.check('https://git.example.org/r'))).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
+  });
+
   it('validates the URL before resolving anything', async () => {
     const resolve = jest.fn<Promise<ResolvedAddress[]>, [string]>();
     const sut = new UrlPolicy({ allowedHosts: ['127.0.0.0/8'], resolve });

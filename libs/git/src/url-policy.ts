@@ -1,4 +1,4 @@
-import { lookup } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
 import { GitError, GitErrorCode } from './git.error';
 import { IpRange, parseIp, parseIpRange, rangeContains, specialPurposeOf } from './ip-address';
 
@@ -39,7 +39,12 @@ export interface UrlPolicyOptions {
    * are loopback/private/link-local, e.g. `['127.0.0.0/8', '::1', 'localhost']` for tests.
    */
   readonly allowedHosts: readonly string[];
-  /** Replaces DNS, for unit tests. */
+  /**
+   * DNS servers (`ip` or `ip:port`, IPv6 as `[ip]:port`) to ask for A and AAAA records instead
+   * of the system resolver (`dns.lookup`, which also reads /etc/hosts). Empty: the system's.
+   */
+  readonly dnsServers?: readonly string[];
+  /** Replaces DNS altogether, for unit tests. */
   readonly resolve?: HostResolver;
 }
 
@@ -117,7 +122,7 @@ export class UrlPolicy {
         );
       }
     }
-    this.resolve = options.resolve ?? resolveWithDns;
+    this.resolve = options.resolve ?? (options.dnsServers?.length ? resolverUsing(options.dnsServers) : resolveWithDns);
   }
 
   async check(input: string): Promise<VettedRepositoryUrl> {
@@ -152,7 +157,7 @@ export class UrlPolicy {
           cause: error,
         });
       }
-      throw new GitError(GitErrorCode.NETWORK, `Could not resolve ${target.host} (${code ?? 'DNS error'}); will retry`, { cause: error });
+      throw new GitError(GitErrorCode.NETWORK, `Could not resolve ${target.host} (${code ?? 'DNS error'})`, { cause: error });
     }
     if (addresses.length === 0) {
       throw new GitError(GitErrorCode.NOT_FOUND, `Host ${target.host} has no addresses: check the URL`);
@@ -164,4 +169,36 @@ export class UrlPolicy {
 async function resolveWithDns(hostname: string): Promise<ResolvedAddress[]> {
   const answers = await lookup(hostname, { all: true, verbatim: true });
   return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+}
+
+/** Per query try; a name that does not answer within about 10 s in all is a NETWORK failure. */
+const DNS_TIMEOUT_MS = 2500;
+const DNS_TRIES = 2;
+const NO_SUCH_RECORD = new Set(['ENOTFOUND', 'ENODATA']);
+
+/** A and AAAA from the given servers; one family missing is fine, both missing is ENOTFOUND. */
+export function resolverUsing(servers: readonly string[]): HostResolver {
+  const resolver = new Resolver({ timeout: DNS_TIMEOUT_MS, tries: DNS_TRIES });
+  try {
+    resolver.setServers([...servers]);
+  } catch (error) {
+    throw new GitError(
+      GitErrorCode.INVALID_ARGUMENT,
+      `DNS servers ${JSON.stringify(servers)} are not valid: use ip or ip:port entries, IPv6 as [ip]:port`,
+      { cause: error },
+    );
+  }
+  return async (hostname) => {
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+    const addresses: ResolvedAddress[] = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+    ];
+    if (addresses.length > 0) return addresses;
+    const failures = [v4, v6].flatMap((r) => (r.status === 'rejected' ? [r.reason as NodeJS.ErrnoException] : []));
+    // A real failure (timeout, refused, SERVFAIL) says more than "no such record" of the other family.
+    throw (
+      failures.find((e) => !NO_SUCH_RECORD.has(e.code ?? '')) ?? failures[0] ?? Object.assign(new Error('no address'), { code: 'ENODATA' })
+    );
+  };
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '@archiver/auth';
+import { Public } from './public-route.decorator';
 import { HealthService } from './health.service';
 import { HealthReport } from './health.types';
 

@@ -1,18 +1,16 @@
 import { UnrecoverableError } from 'bullmq';
+import { CodedError } from '@archiver/errors';
 
 export enum QueueErrorCode {
   Unavailable = 'QUEUE_UNAVAILABLE',
 }
 
-export class QueueError extends Error {
-  readonly transient = true;
-  constructor(
-    readonly code: QueueErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'QueueError';
+export class QueueError extends CodedError<QueueErrorCode> {
+  override readonly name = 'QueueError';
+  readonly domain = 'queue';
+
+  constructor(code: QueueErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, { cause: options?.cause, transient: true });
   }
 }
 

@@ -3,13 +3,16 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, ConfigError, loadConfig } from '@archiver/config';
 import { logStartupFailure, useAppLogger } from '@archiver/logging';
+import { BoundedExpressAdapter } from './http-server';
 
 export type AppName = 'frontend' | 'injector' | 'worker';
 
 /**
  * Starts one of the three processes: configuration validated before anything else (a bad
  * setting stops the process with a message naming it), JSON logs, graceful shutdown on
- * SIGTERM/SIGINT, and an HTTP listener for /health (and the API, for the frontend).
+ * SIGTERM/SIGINT, and an HTTP listener for /health (and the API, for the frontend) with
+ * deliberate connection bounds (http-server.ts). No body parser is installed: an app that takes
+ * bodies registers exactly the one it needs, with its limits, in `configure`.
  */
 export async function bootstrap(
   name: AppName,
@@ -25,7 +28,10 @@ export async function bootstrap(
     process.exit(78); // EX_CONFIG
   }
   // The module imports LoggingModule.forApp(name); until it is built, Nest's messages wait in a buffer.
-  const app = await NestFactory.create<NestExpressApplication>(module, { bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(module, new BoundedExpressAdapter(config.http.timeouts), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   useAppLogger(app);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.disable('x-powered-by');

@@ -1,3 +1,5 @@
+import { CodedError } from '@archiver/errors';
+
 /**
  * Stable codes for everything that can go wrong talking to object storage.
  * Never rename the values: they end up in an archive's `error` column and in logs.
@@ -15,19 +17,13 @@ export enum StorageErrorCode {
   ABORTED = 'STORAGE_ABORTED',
 }
 
-export class StorageError extends Error {
+export class StorageError extends CodedError<StorageErrorCode> {
   override readonly name = 'StorageError';
-  /** True when the same call may succeed later: callers (the job queue) retry only these. */
-  readonly transient: boolean;
+  readonly domain = 'storage';
 
-  constructor(
-    readonly code: StorageErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
     // ABORTED as GitError's: the store did nothing wrong; whoever cancelled decides what happens next.
-    this.transient = code === StorageErrorCode.UNAVAILABLE || code === StorageErrorCode.ABORTED;
+    super(code, message, { cause: options?.cause, transient: code === StorageErrorCode.UNAVAILABLE || code === StorageErrorCode.ABORTED });
   }
 }
 

@@ -5,3 +5,4 @@ export * from './keycloak';
 export * from './stack/private-services';
 export * from './stack/stack-services';
 export * from './browser';
+export * from './dns';

@@ -50,6 +50,11 @@ describe(toApiErrorResponse.name, () => {
       cause: Object.assign(new Error('x'), { type: 'charset.unsupported' }),
     });
     expect(toApiErrorResponse(charset).body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const deep = new BadRequestException('too deep', { cause: Object.assign(new Error('too deep'), { type: 'entity.too.deep' }) });
+    expect(toApiErrorResponse(deep)).toEqual({
+      status: 400,
+      body: { error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/nested more than 8 levels/) } },
+    });
   });
 
   it('maps the other libs without leaking their internals', () => {

@@ -1,27 +1,52 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { DatabaseError, DatabaseErrorCode } from '@archiver/database';
-import { GitError, GitErrorCode } from '@archiver/git';
-import { QueueError } from '@archiver/queue';
-import { StorageError, StorageErrorCode } from '@archiver/storage';
+import { CodedError, ErrorDomain, ErrorKey, errorKey } from '@archiver/errors';
 import { ApiErrorBody, ApiErrorCode } from './api.error';
+import { MAX_JSON_DEPTH, TOO_DEEP_ERROR_TYPE } from './json-body.limits';
 
 export interface ApiErrorResponse {
   status: number;
   body: ApiErrorBody;
 }
 
-/** Where a submitted URL's GitError lands. Every other GitError code is a server fault. */
-const GIT_STATUSES: Partial<Record<GitErrorCode, HttpStatus>> = {
-  [GitErrorCode.INVALID_URL]: HttpStatus.BAD_REQUEST,
-  [GitErrorCode.BLOCKED_BY_POLICY]: HttpStatus.BAD_REQUEST,
-  [GitErrorCode.REDIRECT_BLOCKED]: HttpStatus.BAD_REQUEST,
-  [GitErrorCode.NOT_FOUND]: HttpStatus.BAD_REQUEST,
-  [GitErrorCode.NETWORK]: HttpStatus.SERVICE_UNAVAILABLE,
+/** How one lib error is answered: a status, and where the lib's code or message must not be shown, what is. */
+interface Answer {
+  status: HttpStatus;
+  code?: string;
+  message?: string;
+}
+
+const SERVER_FAULT: Answer = {
+  status: HttpStatus.INTERNAL_SERVER_ERROR,
+  code: 'INTERNAL',
+  message: 'Something went wrong on our side; it has been logged',
 };
 
-// The git lib says NOT_FOUND for a host without DNS records; in the API that code means
-// "no such archive" (404), so a URL naming a non-existent host gets its own code.
-const UNKNOWN_HOST = 'UNKNOWN_HOST';
+/** Every lib error the API answers other than with a 500, by `domain:code`. */
+const ANSWERS: Partial<Record<ErrorKey, Answer>> = {
+  // A submitted URL the policy or the host refuses.
+  'git:INVALID_URL': { status: HttpStatus.BAD_REQUEST },
+  'git:BLOCKED_BY_POLICY': { status: HttpStatus.BAD_REQUEST },
+  'git:REDIRECT_BLOCKED': { status: HttpStatus.BAD_REQUEST },
+  // The git lib says NOT_FOUND for a host without DNS records; in the API that code means
+  // "no such archive" (404), so a URL naming a non-existent host gets its own code.
+  'git:NOT_FOUND': { status: HttpStatus.BAD_REQUEST, code: 'UNKNOWN_HOST' },
+  'git:NETWORK': {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: "The repository's host could not be looked up right now (temporary DNS failure); try again shortly",
+  },
+  'database:NOT_FOUND': { status: HttpStatus.NOT_FOUND },
+  'database:CONFLICT': { status: HttpStatus.CONFLICT },
+  'database:DATABASE_UNAVAILABLE': { status: HttpStatus.SERVICE_UNAVAILABLE },
+  'database:DATABASE_FAILED': { status: HttpStatus.SERVICE_UNAVAILABLE },
+  'queue:QUEUE_UNAVAILABLE': { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The queue is unavailable; try again shortly' },
+  // Storage messages name endpoints and S3 internals: logged by the filter, not shown.
+  'storage:STORAGE_UNAVAILABLE': { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'Object storage is unavailable; try again shortly' },
+};
+
+/** What any other error of a domain answers. */
+const DOMAIN_DEFAULTS: Partial<Record<ErrorDomain, Answer>> = {
+  storage: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Object storage refused the request; it has been logged' },
+};
 
 /**
  * Turns anything thrown while serving a request into a status and the `{"error": {code, message}}`
@@ -30,38 +55,11 @@ const UNKNOWN_HOST = 'UNKNOWN_HOST';
  */
 export function toApiErrorResponse(exception: unknown): ApiErrorResponse {
   if (exception instanceof HttpException) return fromHttpException(exception);
-  if (exception instanceof GitError) return fromGitError(exception);
-  if (exception instanceof DatabaseError) {
-    const status =
-      exception.code === DatabaseErrorCode.NotFound
-        ? HttpStatus.NOT_FOUND
-        : exception.code === DatabaseErrorCode.Conflict
-          ? HttpStatus.CONFLICT
-          : HttpStatus.SERVICE_UNAVAILABLE;
-    return respond(status, exception.code, exception.message);
+  if (CodedError.is(exception)) {
+    const answer = ANSWERS[errorKey(exception)] ?? DOMAIN_DEFAULTS[exception.domain] ?? SERVER_FAULT;
+    return respond(answer.status, answer.code ?? exception.code, answer.message ?? exception.message);
   }
-  if (exception instanceof QueueError) {
-    return respond(HttpStatus.SERVICE_UNAVAILABLE, exception.code, 'The queue is unavailable; try again shortly');
-  }
-  if (exception instanceof StorageError) {
-    // Storage messages name endpoints and S3 internals: logged by the filter, not shown.
-    return exception.code === StorageErrorCode.UNAVAILABLE
-      ? respond(HttpStatus.SERVICE_UNAVAILABLE, exception.code, 'Object storage is unavailable; try again shortly')
-      : respond(HttpStatus.INTERNAL_SERVER_ERROR, exception.code, 'Object storage refused the request; it has been logged');
-  }
-  return respond(HttpStatus.INTERNAL_SERVER_ERROR, 'INTERNAL', 'Something went wrong on our side; it has been logged');
-}
-
-function fromGitError(error: GitError): ApiErrorResponse {
-  const status = GIT_STATUSES[error.code] ?? HttpStatus.INTERNAL_SERVER_ERROR;
-  if (error.code === GitErrorCode.NOT_FOUND) return respond(status, UNKNOWN_HOST, error.message);
-  if (error.code === GitErrorCode.NETWORK) {
-    return respond(status, error.code, "The repository's host could not be looked up right now (temporary DNS failure); try again shortly");
-  }
-  if (status === HttpStatus.INTERNAL_SERVER_ERROR) {
-    return respond(status, 'INTERNAL', 'Something went wrong on our side; it has been logged');
-  }
-  return respond(status, error.code, error.message);
+  return respond(SERVER_FAULT.status, SERVER_FAULT.code!, SERVER_FAULT.message!);
 }
 
 /** body-parser's failures arrive as HttpExceptions whose `cause` carries its `type`. */
@@ -71,6 +69,12 @@ const BODY_PARSER_ERRORS: Record<string, (cause: BodyParserError) => ApiErrorRes
       HttpStatus.BAD_REQUEST,
       ApiErrorCode.InvalidRequest,
       `The request body is not valid JSON (${cause.message}); send e.g. {"url": "https://host/owner/repo.git"}`,
+    ),
+  [TOO_DEEP_ERROR_TYPE]: () =>
+    respond(
+      HttpStatus.BAD_REQUEST,
+      ApiErrorCode.InvalidRequest,
+      `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep; the API's bodies are flat, e.g. {"urls": ["https://host/owner/repo.git"]}`,
     ),
   'entity.too.large': (cause) =>
     respond(

@@ -31,7 +31,7 @@ import {
 } from './archive.dto';
 import { ArchiveIdPipe } from './archive-id.pipe';
 import { ArchivePageView, ArchiveView, BatchResultView, DownloadLinkView, SubmittedArchiveView } from './archive.view';
-import { ArchivesService } from './archives.service';
+import { ArchiveRequestsService } from './archive-requests.service';
 
 const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Archive id; anything else answers 404' });
 
@@ -42,7 +42,7 @@ const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Archive id;
 @UseInterceptors(JsonBodyInterceptor)
 @Controller('api/archives')
 export class ArchivesController {
-  constructor(private readonly archives: ArchivesService) {}
+  constructor(private readonly archives: ArchiveRequestsService) {}
 
   @Post()
   @ApiOperation({ summary: 'Submit a repository for archiving' })

@@ -1,20 +1,12 @@
 import { Module } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@archiver/config';
-import { UrlPolicy } from '@archiver/git';
+import { GitModule } from '@archiver/git';
 import { ArchivesController } from './archives.controller';
-import { ArchivesService } from './archives.service';
+import { ArchiveRequestsService } from './archive-requests.service';
 
 /** Relies on the app's global Config, Database, Queue and Storage modules. */
 @Module({
+  imports: [GitModule],
   controllers: [ArchivesController],
-  providers: [
-    ArchivesService,
-    // The same policy the worker applies again at clone time, from the same setting.
-    {
-      provide: UrlPolicy,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new UrlPolicy({ allowedHosts: config.clone.allowedHosts }),
-    },
-  ],
+  providers: [ArchiveRequestsService],
 })
 export class ArchivesModule {}

@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '@archiver/auth';
+import { Public } from '@archiver/health';
 import { WebShellService, type WebClientConfig } from './web-shell.service';
 
 /**

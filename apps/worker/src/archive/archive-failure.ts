@@ -1,8 +1,4 @@
-import { DatabaseError } from '@archiver/database';
-import { GitError } from '@archiver/git';
-import { QueueError } from '@archiver/queue';
-import { StorageError, StorageErrorCode } from '@archiver/storage';
-import { WorkDirError } from '../clone/work-dir';
+import { CodedError, ErrorKey, errorKey } from '@archiver/errors';
 
 export interface ArchiveFailure {
   /** Stable code stored in the archive's `errorCode`. */
@@ -18,21 +14,29 @@ export interface ArchiveFailure {
   infrastructure: boolean;
 }
 
+/** Outages of what we run ourselves: never the repository's fault, never an attempt used up. */
+const OUR_INFRASTRUCTURE: ReadonlySet<ErrorKey> = new Set([
+  'database:DATABASE_UNAVAILABLE',
+  'queue:QUEUE_UNAVAILABLE',
+  'storage:STORAGE_UNAVAILABLE',
+]);
+
+/** Messages that read better with a word of context for the archive's owner. */
+const MESSAGE_PREFIX: Partial<Record<ErrorKey, string>> = {
+  'storage:STORAGE_UNAVAILABLE': 'Object storage is unavailable',
+};
+
 /** Turns whatever an attempt threw into the reason recorded on the archive. */
 export function describeFailure(error: unknown): ArchiveFailure {
-  if (error instanceof GitError) return { code: error.code, message: error.message, transient: error.transient, infrastructure: false };
-  if (error instanceof StorageError) {
-    const unavailable = error.code === StorageErrorCode.UNAVAILABLE;
+  if (CodedError.is(error)) {
+    const key = errorKey(error);
+    const prefix = MESSAGE_PREFIX[key];
     return {
       code: error.code,
-      message: unavailable ? `Object storage is unavailable (${error.message})` : error.message,
+      message: prefix ? `${prefix} (${error.message})` : error.message,
       transient: error.transient,
-      infrastructure: unavailable,
+      infrastructure: OUR_INFRASTRUCTURE.has(key),
     };
-  }
-  if (error instanceof WorkDirError) return { code: error.code, message: error.message, transient: error.transient, infrastructure: false };
-  if (error instanceof DatabaseError || error instanceof QueueError) {
-    return { code: error.code, message: error.message, transient: error.transient, infrastructure: error.transient };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'INTERNAL', message: `Unexpected error while archiving: ${message}`, transient: true, infrastructure: false };

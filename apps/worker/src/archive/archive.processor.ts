@@ -3,13 +3,13 @@ import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiverProcessor, JobContext, JobPayload, QueueName, workerOptions } from '@archiver/queue';
 import { WorkDirs } from '../clone/work-dir';
-import { ArchiveService } from './archive.service';
+import { SnapshotService } from './snapshot.service';
 
 @Processor(QueueName.Archive, workerOptions((config) => config.worker))
 export class ArchiveProcessor extends ArchiverProcessor<QueueName.Archive> implements OnApplicationBootstrap {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly service: ArchiveService,
+    private readonly service: SnapshotService,
     private readonly workDirs: WorkDirs,
   ) {
     super(config.worker.lockMs);

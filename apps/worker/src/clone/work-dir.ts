@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
+import { CodedError } from '@archiver/errors';
+import { killProcessesUnder } from '@archiver/git';
 
 const PREFIX = 'archive-';
 const OWNER = /^archive-[0-9a-f-]{36}-(\d+)-/;
@@ -33,7 +35,11 @@ export class WorkDirs {
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  /** Dirs of processes that no longer run (this host's PIDs only; the work dir is per host). */
+  /**
+   * Dirs of processes that no longer run (this host's PIDs only; the work dir is per host),
+   * and any process still at work in them: git normally dies with its worker (parent-death
+   * signal), this catches what escaped.
+   */
   async sweepDead(): Promise<string[]> {
     const names = await readdir(this.root).catch(() => [] as string[]);
     const dead = names
@@ -43,6 +49,7 @@ export class WorkDirs {
         return Number.isInteger(pid) && !isAlive(pid);
       })
       .map((name) => path.join(this.root, name));
+    for (const dir of dead) await killProcessesUnder(dir);
     await Promise.all(dead.map((dir) => this.remove(dir)));
     return dead;
   }
@@ -62,15 +69,12 @@ function isAlive(pid: number): boolean {
 const TRANSIENT_FS_CODES = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
 
 /** The run's work dir could not be made: a misconfigured or full disk of this worker. */
-export class WorkDirError extends Error {
-  readonly code = 'WORK_DIR_FAILED';
-  constructor(
-    message: string,
-    readonly transient: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'WorkDirError';
+export class WorkDirError extends CodedError<'WORK_DIR_FAILED'> {
+  override readonly name = 'WorkDirError';
+  readonly domain = 'worker';
+
+  constructor(message: string, transient: boolean, options?: { cause?: unknown }) {
+    super('WORK_DIR_FAILED', message, { cause: options?.cause, transient });
   }
 
   static from(error: unknown, root: string): WorkDirError {

@@ -8,6 +8,8 @@ export interface GitServerHandle {
   /** e.g. `http://127.0.0.1:40123` (no trailing slash). */
   readonly baseUrl: string;
   readonly port: number;
+  /** HTTP requests received so far (a server that must never be contacted checks it stays 0). */
+  readonly requests?: number;
   /** URL of the repository `<name>.git` under the root (`name` may already end in `.git`). */
   url(name: string): string;
   stop(): Promise<void>;
@@ -27,6 +29,8 @@ export interface GitHttpServerOptions {
   readonly root: string;
   /** 0 picks a free port. */
   readonly port?: number;
+  /** Loopback address to listen on (127.0.0.0/8 has many); default 127.0.0.1. */
+  readonly host?: string;
   /** Delay before answering every request, to make clones slow enough to hit a deadline. */
   readonly latencyMs?: number;
 }
@@ -38,8 +42,11 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
   const redirects = new Map<string, { target: string; status: number }>();
   const children = new Set<ChildProcess>();
   const latencyMs = options.latencyMs ?? 0;
+  const host = options.host ?? '127.0.0.1';
+  let requests = 0;
 
   const server = createServer((req, res) => {
+    requests++;
     void (async () => {
       if (latencyMs > 0) await sleep(latencyMs);
       const url = new URL(req.url ?? '/', 'http://fixture.invalid');
@@ -52,14 +59,17 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `http://${host}:${port}`;
 
   return {
     baseUrl,
     port,
+    get requests() {
+      return requests;
+    },
     url: (name) => `${baseUrl}/${name.endsWith('.git') ? name : `${name}.git`}`,
     redirect(name, target, status = 301) {
       redirects.set(name, { target: target.replace(/\/+$/, ''), status });
@@ -87,7 +97,8 @@ function answerRedirect(url: URL, res: ServerResponse, redirects: Map<string, { 
   res.end();
 }
 
-function runHttpBackend(root: string, req: IncomingMessage, res: ServerResponse, url: URL, children: Set<ChildProcess>): void {
+/** The CGI environment `git http-backend` needs to answer `req` from the repositories under `root`. */
+export function httpBackendEnv(root: string, req: IncomingMessage, url: URL): Record<string, string> {
   const header = (name: string): string | undefined => {
     const value = req.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
@@ -114,7 +125,11 @@ function runHttpBackend(root: string, req: IncomingMessage, res: ServerResponse,
     HTTP_GIT_PROTOCOL: header('git-protocol'),
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) env[key] = value;
+  return env;
+}
 
+function runHttpBackend(root: string, req: IncomingMessage, res: ServerResponse, url: URL, children: Set<ChildProcess>): void {
+  const env = httpBackendEnv(root, req, url);
   const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   child.on('close', () => children.delete(child));
@@ -155,7 +170,7 @@ function runHttpBackend(root: string, req: IncomingMessage, res: ServerResponse,
   });
 }
 
-function parseCgiHeaders(text: string): { status: number; headers: Record<string, string> } {
+export function parseCgiHeaders(text: string): { status: number; headers: Record<string, string> } {
   let status = 200;
   const headers: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {

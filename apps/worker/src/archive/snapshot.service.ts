@@ -33,8 +33,8 @@ const INFRASTRUCTURE_RETRY_MS = 5_000;
  * claim (or is interrupted) stops, removes what it wrote, and leaves the archive to the next.
  */
 @Injectable()
-export class ArchiveService {
-  private readonly logger = new Logger(ArchiveService.name);
+export class SnapshotService {
+  private readonly logger = new Logger(SnapshotService.name);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -127,6 +127,8 @@ export class ArchiveService {
     const { gitDir } = await this.cloner.clone({
       url: archive.url,
       dir: path.join(workDir, 'repo.git'),
+      // git's throw-away HOME lives in the run's own dir, so it goes wherever that dir goes.
+      scratchDir: workDir,
       deadlineMs: this.config.clone.timeoutMs,
       maxBytes: this.config.clone.maxBytes,
       signal,

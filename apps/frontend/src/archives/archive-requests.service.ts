@@ -34,8 +34,8 @@ export interface ArchiveListRequest {
  * later stage belongs to the injector and the workers, which stamp the same row.
  */
 @Injectable()
-export class ArchivesService {
-  private readonly logger = new Logger(ArchivesService.name);
+export class ArchiveRequestsService {
+  private readonly logger = new Logger(ArchiveRequestsService.name);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,

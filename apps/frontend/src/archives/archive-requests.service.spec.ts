@@ -6,7 +6,7 @@ import { GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueErrorCode, QueueName, type QueueRepository } from '@archiver/queue';
 import { type ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
 import { ApiError } from '../api/api.error';
-import { ArchivesService, checkoutDirFor, DOWNLOAD_LINK_SECONDS } from './archives.service';
+import { ArchiveRequestsService, checkoutDirFor, DOWNLOAD_LINK_SECONDS } from './archive-requests.service';
 
 const demo: AuthUser = { subject: 'sub-demo', username: 'demo', roles: ['archiver-user'], isAdmin: false };
 const other: AuthUser = { subject: 'sub-other', username: 'other', roles: ['archiver-user'], isAdmin: false };
@@ -62,8 +62,8 @@ async function apiFailure(promise: Promise<unknown>): Promise<ApiError> {
   return error;
 }
 
-describe(ArchivesService.name, () => {
-  let sut: ArchivesService;
+describe(ArchiveRequestsService.name, () => {
+  let sut: ArchiveRequestsService;
   let archives: MockOf<ArchiveRepository, 'createOrFindActive' | 'findById' | 'list' | 'delete' | 'countSnapshotsInBucket'>;
   let queues: MockOf<QueueRepository, 'enqueue'>;
   let store: MockOf<
@@ -96,7 +96,7 @@ describe(ArchivesService.name, () => {
       return [{ address: '93.184.215.14', family: 4 }];
     });
     const policy = new UrlPolicy({ allowedHosts: ['127.0.0.0/8'], resolve });
-    sut = new ArchivesService(
+    sut = new ArchiveRequestsService(
       config,
       policy,
       archives as unknown as ArchiveRepository,

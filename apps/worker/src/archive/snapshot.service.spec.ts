@@ -1,0 +1,263 @@
+import { Logger } from '@nestjs/common';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { AppConfig } from '@archiver/config';
+import { ArchiveRecord, ArchiveRepository, DatabaseError, DatabaseErrorCode } from '@archiver/database';
+import { GitError, GitErrorCode, SafeCloner } from '@archiver/git';
+import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
+import { ObjectStoreRepository } from '@archiver/storage';
+import { WorkDirs } from '../clone/work-dir';
+import { SnapshotService } from './snapshot.service';
+
+type Mocked<T> = { [K in keyof T]: jest.Mock };
+
+const ID = '6f1c8a5e-8d5a-4d1e-9a43-0b7c1f2e3d4a';
+
+function row(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
+  return {
+    id: ID,
+    url: 'https://example.org/owner/repo.git',
+    normalizedUrl: 'https://example.org/owner/repo',
+    status: 'running',
+    requestedBy: 'sub-demo',
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    injectedAt: new Date('2026-01-01T00:00:01Z'),
+    startedAt: new Date('2026-01-01T00:00:02Z'),
+    finishedAt: null,
+    updatedAt: new Date('2026-01-01T00:00:02Z'),
+    attempts: 1,
+    errorCode: null,
+    error: null,
+    bucket: null,
+    prefix: null,
+    commit: null,
+    refCount: null,
+    fileCount: null,
+    byteCount: null,
+    runId: null,
+    runExpiresAt: null,
+    ...overrides,
+  };
+}
+
+/** A bucket in memory: what the writer stored, and what it removed again. */
+function memoryStore() {
+  const objects = new Map<string, Buffer>();
+  const drain = async (stream: Readable) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+    return Buffer.concat(chunks);
+  };
+  const store = {
+    ensureBucket: jest.fn(async () => undefined),
+    putBuffer: jest.fn(async (_b: string, key: string, body: Buffer) => void objects.set(key, body)),
+    putStream: jest.fn(async (_b: string, key: string, stream: Readable) => void objects.set(key, await drain(stream))),
+    removePrefix: jest.fn(async (_b: string, prefix: string) => {
+      for (const key of [...objects.keys()]) if (key.startsWith(prefix)) objects.delete(key);
+    }),
+    removeObject: jest.fn(async (_b: string, key: string) => void objects.delete(key)),
+    removeIncompleteUploads: jest.fn(async () => undefined),
+  };
+  return { store, objects };
+}
+
+describe(SnapshotService.name, () => {
+  // The service logs every outcome; the assertions below say what matters.
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'warn', 'error']));
+  const base = mkdtempSync(path.join(os.tmpdir(), 'snapshot-service-'));
+  const source = path.join(base, 'source.git');
+  const config = {
+    clone: { timeoutMs: 60_000, maxBytes: 1e9, workDir: path.join(base, 'work') },
+    worker: { uploadConcurrency: 2, leaseMs: 60_000, maxRuns: 5 },
+  } as AppConfig;
+  let archives: Mocked<
+    Pick<
+      ArchiveRepository,
+      | 'claimRun'
+      | 'describeClaim'
+      | 'renewRun'
+      | 'releaseRun'
+      | 'setSnapshotLocation'
+      | 'markCompleted'
+      | 'markRunFailed'
+      | 'recordAttemptError'
+    >
+  >;
+  let cloner: { clone: jest.Mock };
+  let memory: ReturnType<typeof memoryStore>;
+  let sut: SnapshotService;
+  const context = (attempt = 1, maxAttempts = 4): JobContext => ({
+    attempt,
+    maxAttempts,
+    lastAttempt: attempt >= maxAttempts,
+    signal: new AbortController().signal,
+  });
+
+  beforeAll(() => {
+    const work = path.join(base, 'src');
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: work,
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+      });
+    execFileSync('git', ['init', '-q', '-b', 'main', work]);
+    execFileSync('sh', ['-c', 'echo hello > a.txt'], { cwd: work });
+    git('add', '.');
+    git('commit', '-qm', 'one');
+    execFileSync('git', ['clone', '-q', '--mirror', work, source]);
+  });
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  beforeEach(() => {
+    archives = {
+      claimRun: jest.fn(async (_id: string, runId: string) => row({ runId })),
+      describeClaim: jest.fn(),
+      renewRun: jest.fn(async () => true),
+      releaseRun: jest.fn(async () => undefined),
+      setSnapshotLocation: jest.fn(async (_id: string, runId: string, bucket: string, prefix: string) => row({ runId, bucket, prefix })),
+      markCompleted: jest.fn(async () => row({ status: 'completed' })),
+      markRunFailed: jest.fn(async () => row({ status: 'failed' })),
+      recordAttemptError: jest.fn(async () => row()),
+    };
+    // The "clone" is a copy of a real bare repository, so reading and bundling are real.
+    cloner = {
+      clone: jest.fn(async ({ dir }: { dir: string }) => {
+        execFileSync('cp', ['-r', source, dir]);
+        return { gitDir: dir, fetchedUrl: '', normalizedUrl: '', sizeBytes: 1 };
+      }),
+    };
+    memory = memoryStore();
+    sut = new SnapshotService(
+      config,
+      archives as unknown as ArchiveRepository,
+      memory.store as unknown as ObjectStoreRepository,
+      cloner as unknown as SafeCloner,
+      new WorkDirs(config),
+    );
+  });
+
+  it('completes a claimed archive: files, bundle, then the manifest, recorded by the run that holds it', async () => {
+    await sut.archive(ID, context());
+    const runId = archives.claimRun.mock.calls[0][1] as string;
+    expect(archives.markCompleted).toHaveBeenCalledWith(
+      ID,
+      runId,
+      expect.objectContaining({ fileCount: 1, refCount: 1 }),
+      expect.any(Date),
+    );
+    const keys = [...memory.objects.keys()];
+    expect(keys.some((k) => k.endsWith('/manifest.json'))).toBe(true);
+    expect(keys.some((k) => k.endsWith('/files/a.txt'))).toBe(true);
+    // The prefix is this run's own.
+    expect(keys.every((k) => k.includes(`-${ID.slice(0, 8)}-${runId.slice(0, 8)}/`))).toBe(true);
+    expect(archives.releaseRun).toHaveBeenCalledWith(ID, runId);
+  });
+
+  it('takes the manifest back when the archive turns out not to be this run’s at completion', async () => {
+    archives.markCompleted.mockResolvedValue(null);
+    await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
+    expect([...memory.objects.keys()]).toEqual([]);
+    expect(archives.markRunFailed).not.toHaveBeenCalled();
+  });
+
+  it('keeps the snapshot when it cannot tell whether completion was recorded (the next run cleans up if not)', async () => {
+    archives.markCompleted.mockRejectedValue(new DatabaseError(DatabaseErrorCode.Unavailable, 'down'));
+    await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
+    expect([...memory.objects.keys()].some((k) => k.endsWith('/manifest.json'))).toBe(true);
+  });
+
+  it('a new run first removes what the previous run of the archive left', async () => {
+    archives.claimRun.mockImplementation(async (_id: string, runId: string) =>
+      row({ runId, attempts: 2, bucket: 'b', prefix: 'snapshots/20260101T000000Z-6f1c8a5e-deadbeef/' }),
+    );
+    memory.objects.set('snapshots/20260101T000000Z-6f1c8a5e-deadbeef/files/a.txt', Buffer.from('old'));
+    await sut.archive(ID, context());
+    expect([...memory.objects.keys()].some((k) => k.includes('deadbeef'))).toBe(false);
+  });
+
+  it('waits, without using an attempt, while another run holds the archive; skips a finished one', async () => {
+    archives.claimRun.mockResolvedValue(null);
+    archives.describeClaim.mockResolvedValue({ state: 'held', until: new Date(Date.now() + 10_000) });
+    const held = sut.archive(ID, context());
+    await expect(held).rejects.toBeInstanceOf(RetryLaterError);
+    await expect(held).rejects.toMatchObject({ delayMs: expect.any(Number) });
+    archives.describeClaim.mockResolvedValue({ state: 'finished' });
+    await expect(sut.archive(ID, context())).resolves.toBeUndefined();
+    expect(cloner.clone).not.toHaveBeenCalled();
+  });
+
+  it('postpones, without using an attempt, while the database is down', async () => {
+    archives.claimRun.mockRejectedValue(new DatabaseError(DatabaseErrorCode.Unavailable, 'down'));
+    await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
+    archives.claimRun.mockImplementation(async (_id: string, runId: string) => row({ runId }));
+    archives.markRunFailed.mockRejectedValue(new DatabaseError(DatabaseErrorCode.Unavailable, 'down'));
+    cloner.clone.mockRejectedValue(new GitError(GitErrorCode.NOT_FOUND, 'Repository not found'));
+    // The failure could not be recorded: run again later rather than lose it.
+    await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
+  });
+
+  it('says truthfully what happens next: a retry with its attempt count, or the final failure', async () => {
+    cloner.clone.mockRejectedValue(new GitError(GitErrorCode.NETWORK, 'Connection reset by the server'));
+    await expect(sut.archive(ID, context(1))).rejects.toBeInstanceOf(GitError);
+    expect(archives.recordAttemptError.mock.calls[0][3]).toMatch(
+      /^Attempt 1 of 4 failed: Connection reset by the server\. Retrying in about 5 s$/,
+    );
+    await expect(sut.archive(ID, context(4))).rejects.toBeInstanceOf(PermanentJobError);
+    expect(archives.markRunFailed.mock.calls[0][2]).toBe('NETWORK');
+    expect(archives.markRunFailed.mock.calls[0][3]).toBe('Connection reset by the server (gave up after 4 attempts)');
+    cloner.clone.mockRejectedValue(new GitError(GitErrorCode.NOT_FOUND, 'Repository not found'));
+    await expect(sut.archive(ID, context(1))).rejects.toBeInstanceOf(PermanentJobError);
+    expect(archives.markRunFailed.mock.calls[1][3]).toBe('Repository not found');
+  });
+
+  it('fails a run that cannot even make its work dir through the same failure path', async () => {
+    const broken = new SnapshotService(
+      { ...config, clone: { ...config.clone, workDir: path.join(source, 'HEAD', 'work') } } as AppConfig,
+      archives as unknown as ArchiveRepository,
+      memory.store as unknown as ObjectStoreRepository,
+      cloner as unknown as SafeCloner,
+      new WorkDirs({ ...config, clone: { ...config.clone, workDir: path.join(source, 'HEAD', 'work') } } as AppConfig),
+    );
+    await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
+    expect(archives.markRunFailed).toHaveBeenCalledWith(
+      ID,
+      expect.any(String),
+      'WORK_DIR_FAILED',
+      expect.stringMatching(/ENOTDIR/),
+      expect.any(Date),
+    );
+  });
+
+  it('stops when its signal fires (shutdown or lost lock): removes its files, postpones, records nothing', async () => {
+    const controller = new AbortController();
+    cloner.clone.mockImplementation(async () => {
+      controller.abort('the worker is shutting down');
+      throw new GitError(GitErrorCode.ABORTED, 'Cloning was aborted');
+    });
+    await expect(sut.archive(ID, { ...context(), signal: controller.signal })).rejects.toMatchObject({
+      name: 'RetryLaterError',
+      message: expect.stringMatching(/shutting down/),
+    });
+    expect(archives.markRunFailed).not.toHaveBeenCalled();
+    expect(archives.recordAttemptError).not.toHaveBeenCalled();
+  });
+
+  it('gives up on an archive that has used up its runs', async () => {
+    archives.claimRun.mockImplementation(async (_id: string, runId: string) =>
+      row({ runId, attempts: 6, error: 'Attempt 3 of 4 failed: x' }),
+    );
+    await sut.archive(ID, context());
+    expect(archives.markRunFailed).toHaveBeenCalledWith(
+      ID,
+      expect.any(String),
+      'RUNS_EXHAUSTED',
+      expect.stringMatching(/Gave up after 5 runs.*Attempt 3 of 4 failed: x/),
+      expect.any(Date),
+    );
+    expect(cloner.clone).not.toHaveBeenCalled();
+  });
+});
