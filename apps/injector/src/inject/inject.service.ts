@@ -24,12 +24,12 @@ export class InjectService {
     try {
       const archive = (await this.archives.markQueued(archiveId, new Date())) ?? (await this.archives.findById(archiveId));
       if (!archive) {
-        this.logger.warn({ msg: 'archive vanished before injection', archiveId });
+        this.logger.warn({ msg: 'archive vanished before injection' });
         return;
       }
       if (archive.status !== 'queued') return;
       await this.queues.ensureJob(QueueName.Archive, { archiveId });
-      this.logger.log({ msg: 'injected', archiveId, url: archive.normalizedUrl });
+      this.logger.log({ msg: 'injected', url: archive.normalizedUrl });
     } catch (error) {
       if ((error instanceof DatabaseError || error instanceof QueueError) && error.transient) {
         throw new RetryLaterError(error.message, INFRASTRUCTURE_RETRY_MS, { cause: error });

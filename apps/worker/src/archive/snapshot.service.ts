@@ -80,7 +80,7 @@ export class SnapshotService {
         throw new RetryLaterError('another run holds the archive', Math.max(1_000, untilExpiry + 1_000));
       }
       if (why.state === 'claimable') throw new RetryLaterError('the claim raced another run', 1_000);
-      this.logger.log({ msg: 'archive not runnable; skipping', archiveId, state: why.state });
+      this.logger.log({ msg: 'archive not runnable; skipping', state: why.state });
       return null;
     } catch (error) {
       if (error instanceof RetryLaterError) throw error;
@@ -95,7 +95,7 @@ export class SnapshotService {
     const last = claim.archive.error ? ` The last recorded problem: ${claim.archive.error}` : '';
     const message = `Gave up after ${maxRuns} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time).${last}`;
     await this.archives.markRunFailed(claim.archive.id, claim.runId, 'RUNS_EXHAUSTED', message, new Date());
-    this.logger.warn({ msg: 'archive failed', archiveId: claim.archive.id, code: 'RUNS_EXHAUSTED' });
+    this.logger.warn({ msg: 'archive failed', code: 'RUNS_EXHAUSTED' });
   }
 
   /** What an earlier run of this archive may have left (it crashed, or lost its claim) goes first. */
@@ -176,7 +176,6 @@ export class SnapshotService {
     });
     this.logger.log({
       msg: commit ? 'archived' : 'archived an empty repository (no commits, no files)',
-      archiveId: archive.id,
       bucket: archive.bucket,
       prefix: archive.prefix,
       files: files.length,
@@ -222,14 +221,14 @@ export class SnapshotService {
     // Nothing half-written may look complete: the writer removes the manifest first, then the rest.
     await writer
       ?.abort()
-      .catch((cleanup: Error) => this.logger.warn({ msg: 'could not remove a partial snapshot', archiveId, error: cleanup.message }));
+      .catch((cleanup: Error) => this.logger.warn({ msg: 'could not remove a partial snapshot', error: cleanup.message }));
     if (signal.aborted || error instanceof ClaimLostError) {
       const reason = signal.aborted ? String(signal.reason) : (error as Error).message;
       throw new RetryLaterError(`run interrupted: ${reason}`, 1_000, { cause: error });
     }
     const failure = describeFailure(error);
     if (failure.infrastructure) {
-      this.logger.warn({ msg: 'infrastructure unavailable; run postponed', archiveId, code: failure.code, error: failure.message });
+      this.logger.warn({ msg: 'infrastructure unavailable; run postponed', code: failure.code, error: failure.message });
       throw new RetryLaterError(failure.message, INFRASTRUCTURE_RETRY_MS, { cause: error });
     }
     try {
@@ -239,7 +238,6 @@ export class SnapshotService {
         await this.archives.recordAttemptError(archiveId, claim.runId, failure.code, message);
         this.logger.warn({
           msg: 'attempt failed; will retry',
-          archiveId,
           attempt: context.attempt,
           code: failure.code,
           error: failure.message,
@@ -250,7 +248,7 @@ export class SnapshotService {
       if (!(await this.archives.markRunFailed(archiveId, claim.runId, failure.code, message, new Date()))) {
         throw new RetryLaterError('the archive is no longer held by this run', 1_000);
       }
-      this.logger.warn({ msg: 'archive failed', archiveId, code: failure.code, error: message });
+      this.logger.warn({ msg: 'archive failed', code: failure.code, error: message });
       throw new PermanentJobError(`${failure.code}: ${message}`);
     } catch (recording) {
       if (recording === error || recording instanceof PermanentJobError || recording instanceof RetryLaterError) throw recording;
