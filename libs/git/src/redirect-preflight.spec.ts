@@ -1,5 +1,6 @@
 import { createServer, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { rejectionOf } from '@archiver/testing';
 import { GitError, GitErrorCode } from './git.error';
 import { preflightRepository, PreflightOptions } from './redirect-preflight';
 import { UrlPolicy } from './url-policy';
@@ -31,15 +32,6 @@ const redirectTo =
   (location: string, code = 301): Route =>
   (res) =>
     res.writeHead(code, { location }).end();
-
-async function rejectionOf(work: Promise<unknown>): Promise<GitError> {
-  const error = await work.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitError)) throw error;
-  return error;
-}
 
 describe(preflightRepository.name, () => {
   const servers: Server[] = [];
@@ -97,7 +89,7 @@ describe(preflightRepository.name, () => {
     ['https://127.0.0.1/login', 'not a git endpoint'],
   ])('refuses a redirect to %s', async (location, why) => {
     const { base, hits } = await serve({ '/r.git/info/refs': redirectTo(location) });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
     expect(error.message).toContain(why);
     expect(hits).toHaveLength(1);
@@ -105,14 +97,14 @@ describe(preflightRepository.name, () => {
 
   it('does not repeat credentials from a redirect target', async () => {
     const { base } = await serve({ '/r.git/info/refs': redirectTo('http://bob:hunter2@127.0.0.1/x/info/refs?service=git-upload-pack') });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
     expect(error.message).not.toContain('hunter2');
   });
 
   it('gives up after the maximum number of hops', async () => {
     const { base, hits } = await serve({ '/loop.git/info/refs': redirectTo('/loop.git/info/refs?service=git-upload-pack') });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/loop.git`), options({ maxRedirects: 3 })));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/loop.git`), options({ maxRedirects: 3 })), GitError);
     expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
     expect(hits).toHaveLength(4);
   });
@@ -128,29 +120,29 @@ describe(preflightRepository.name, () => {
     [302, GitErrorCode.REDIRECT_BLOCKED, false],
   ])('maps HTTP %s to %s', async (code, expected, transient) => {
     const { base } = await serve({ '/r.git/info/refs': status(code) });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error).toMatchObject({ code: expected, transient });
   });
 
   it('reports a refused connection as transient', async () => {
     const { base, server } = await serve({});
     await new Promise((resolve) => server.close(resolve));
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
   });
 
   it('bounds a request that never answers', async () => {
     const { base } = await serve({ '/r.git/info/refs': () => undefined });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options({ requestTimeoutMs: 100 })));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options({ requestTimeoutMs: 100 })), GitError);
     expect(error).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
     expect(error.message).toContain('did not answer within 100 ms');
   });
 
   it("rethrows the caller's abort reason", async () => {
-    const { base } = await serve({ '/r.git/info/refs': () => undefined });
     const controller = new AbortController();
     const reason = new GitError(GitErrorCode.TIMED_OUT, 'deadline');
-    setTimeout(() => controller.abort(reason), 50);
+    // The server never answers; the caller aborts once the request is in flight.
+    const { base } = await serve({ '/r.git/info/refs': () => controller.abort(reason) });
     await expect(preflightRepository(await policy.check(`${base}/r.git`), options({ signal: controller.signal }))).rejects.toBe(reason);
   });
 });
