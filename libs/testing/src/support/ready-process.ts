@@ -48,6 +48,11 @@ export async function spawnUntilReady(options: ReadyProcessOptions): Promise<Rea
     child.once('exit', (code) => resolve(code));
   });
   const running = () => spawnError === undefined && child.exitCode === null && child.signalCode === null;
+  // A failed spawn is reported asynchronously: settle that before the first readiness check.
+  await new Promise<void>((resolve) => {
+    child.once('spawn', resolve);
+    child.once('error', () => resolve());
+  });
 
   const handle: ReadyProcess = {
     child,
