@@ -44,6 +44,12 @@ describe('archive pipeline end to end', () => {
   const submit = (url: string) => api.submit(url);
   const settled = (id: string, timeoutMs?: number) => settledArchive(api, id, timeoutMs);
   const leftoverDirs = async (id: string) => (await readdir(workDir).catch(() => [] as string[])).filter((n) => n.includes(id));
+  /**
+   * The worker stamps the archive finished and then removes its temp dir, so right after the
+   * status changes the dir may still be there: it must be gone within a few seconds.
+   */
+  const expectNoTempDirLeft = (id: string) =>
+    waitFor(`the temp dir of ${id} to be removed`, async () => ((await leftoverDirs(id)).length === 0 ? true : undefined), 10_000);
 
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-pipeline-fixtures-'));
@@ -119,7 +125,7 @@ describe('archive pipeline end to end', () => {
     const refs = async (dir: string) => (await git(['for-each-ref', '--format=%(objectname) %(refname)'], dir)).toString();
     expect(await refs(restored)).toBe(await refs(fixtures.multi));
     expect(done.refCount).toBe((await refs(fixtures.multi)).trim().split('\n').length);
-    expect(await leftoverDirs(done.id)).toEqual([]);
+    await expectNoTempDirLeft(done.id);
   });
 
   it('archives a repository whose default branch is not main', async () => {
@@ -147,7 +153,7 @@ describe('archive pipeline end to end', () => {
     expect(done.error?.code).toBe('NOT_FOUND');
     expect(done.error?.message).toMatch(/not found/i);
     expect(done.finishedAt).not.toBeNull();
-    expect(await leftoverDirs(done.id)).toEqual([]);
+    await expectNoTempDirLeft(done.id);
   });
 
   it('survives a worker killed with SIGKILL mid-clone: completed once, no temp dir left', async () => {
@@ -166,6 +172,6 @@ describe('archive pipeline end to end', () => {
     const manifests = (await store.listAllObjects(done.bucket!, 'snapshots/')).filter((o) => o.name.endsWith('manifest.json'));
     const mine = manifests.filter((o) => o.name.includes(done.id.slice(0, 8)));
     expect(mine).toHaveLength(1);
-    expect(await leftoverDirs(done.id)).toEqual([]);
+    await expectNoTempDirLeft(done.id);
   });
 });

@@ -362,7 +362,12 @@ describe(SnapshotWriter.name, () => {
         yield { pathBytes: Buffer.from('after'), size: 1, mode: '100644', sha: 'c', stream: Readable.from([Buffer.from('x')]) };
       })();
       const uploading = sut.uploadFiles(files, { concurrency: 2, smallFileBytes: 8 * KiB });
-      await waitFor('the large file to be streamed', async () => (store.streamedSizes.has(`${PREFIX}files/large`) ? true : undefined), 5000, 2);
+      await waitFor(
+        'the large file to be streamed',
+        async () => (store.streamedSizes.has(`${PREFIX}files/large`) ? true : undefined),
+        5000,
+        2,
+      );
       controller.abort(new Error('job cancelled'));
 
       const error = await rejectionOf(uploading, StorageError);
@@ -393,7 +398,12 @@ describe(SnapshotWriter.name, () => {
           return new Promise<never>((_, reject) => stream.once('error', reject).once('close', () => reject(new Error('closed'))));
         };
         const uploading = sut.uploadBundle(join(dir, 'repo.bundle'));
-        await waitFor('the bundle to be streamed', async () => (store.streamedSizes.has(`${PREFIX}repo.bundle`) ? true : undefined), 5000, 2);
+        await waitFor(
+          'the bundle to be streamed',
+          async () => (store.streamedSizes.has(`${PREFIX}repo.bundle`) ? true : undefined),
+          5000,
+          2,
+        );
         controller.abort();
         await expect(uploading).rejects.toMatchObject(aborted);
       } finally {

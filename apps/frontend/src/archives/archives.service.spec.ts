@@ -16,7 +16,13 @@ const config = { minio: { consoleUrl: 'http://console.test' } } as AppConfig;
 
 type MockOf<T, K extends keyof T> = { [P in K]: jest.Mock };
 
-const record = (overrides: Partial<ArchiveRecord> = {}) => archiveRecord({ url: 'http://127.0.0.1:8080/owner/repo.git', normalizedUrl: 'http://127.0.0.1:8080/owner/repo', requestedBy: demo.subject, ...overrides });
+const record = (overrides: Partial<ArchiveRecord> = {}) =>
+  archiveRecord({
+    url: 'http://127.0.0.1:8080/owner/repo.git',
+    normalizedUrl: 'http://127.0.0.1:8080/owner/repo',
+    requestedBy: demo.subject,
+    ...overrides,
+  });
 
 const completed = (overrides: Partial<ArchiveRecord> = {}) =>
   record({ status: 'completed', bucket: 'repo-bucket-1a2b', prefix: 'snapshots/20250101T000000Z-00000000/', ...overrides });
