@@ -28,5 +28,4 @@ trap cleanup EXIT INT TERM
 bash scripts/stack.sh start-services
 npm run --silent build
 mkdir -p artifacts
-# --forceExit: a stray keep-alive socket of a client library must not hang CI after the summary.
-node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --runInBand --forceExit "$@"
+node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --runInBand "$@"

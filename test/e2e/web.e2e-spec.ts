@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import {
+  ApiClient,
   type AppProcess,
+  type ArchiveView,
   collectPageProblems,
   createFixtureRepos,
   type FixtureRepos,
@@ -15,22 +17,14 @@ import {
   KeycloakTestClient,
   launchChromium,
   saveScreenshot,
+  settledArchive,
   signInThroughKeycloak,
   startApp,
   startGitHttpServer,
   startWebFrontend,
-  waitFor,
 } from '@archiver/testing';
 
 const exec = promisify(execFile);
-
-interface Archive {
-  id: string;
-  url: string;
-  status: string;
-  commit: string | null;
-  createdAt: string;
-}
 
 /**
  * The web interface in real Chromium against the real stack: the built frontend (on
@@ -51,21 +45,11 @@ describe('web interface', () => {
   let tmp: string;
   const contexts: BrowserContext[] = [];
 
-  /** The REST API as a script would call it, with a token of `user`. */
-  async function api<T>(
-    user: { username: string; password: string },
-    method: string,
-    route: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: T }> {
-    const token = await keycloak.passwordToken(user.username, user.password);
-    const response = await fetch(`${frontend.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (response.status === 204 ? undefined : await response.json()) as T };
-  }
+  /** The REST API as a script would call it, as `user` (a fresh token per call: browser tests outlast tokens). */
+  const apiAs = (user: { username: string; password: string }) =>
+    new ApiClient(frontend.url, () => keycloak.passwordToken(user.username, user.password));
+  const api = <T>(user: { username: string; password: string }, method: string, route: string, json?: unknown) =>
+    apiAs(user).call<T>(method, route, { json });
 
   async function newPage(viewport = { width: 1280, height: 860 }): Promise<{ page: Page; problems: string[] }> {
     const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'en-GB', timezoneId: 'UTC' });
@@ -82,18 +66,6 @@ describe('web interface', () => {
     await signInThroughKeycloak(opened.page, login, publicUrl);
     await opened.page.getByRole('button', { name: 'Log out' }).waitFor();
     return opened;
-  }
-
-  async function waitForTerminal(id: string, timeoutMs = 120_000): Promise<Archive> {
-    return waitFor(
-      `archive ${id} to finish`,
-      async () => {
-        const { body } = await api<Archive>(stack.demo, 'GET', `/api/archives/${id}`);
-        return body.status === 'completed' || body.status === 'failed' ? body : undefined;
-      },
-      timeoutMs,
-      500,
-    );
   }
 
   beforeAll(async () => {
@@ -132,17 +104,19 @@ describe('web interface', () => {
 
   it('sends an unauthenticated visitor to the Keycloak login page and brings demo back signed in', async () => {
     const { page, problems } = await newPage();
+    // Watched from the start: the page may show the form under another URL once Keycloak redirects.
+    const authorizeRequest = page.waitForRequest((request) =>
+      request.url().startsWith(`${config.keycloak.url}/realms/${realm}/protocol/openid-connect/auth`),
+    );
     await page.goto(`${publicUrl}/`);
     await page.waitForURL((url) => url.href.startsWith(`${config.keycloak.url}/realms/${realm}/`));
     await page.locator('#kc-form-login').waitFor();
     expect(await isKeycloakLoginPage(page, config.keycloak.url, realm)).toBe(true);
     // The request Keycloak got was a PKCE code flow for the public web client.
-    const authorize = new URL(page.url());
-    if (authorize.pathname.endsWith('/auth')) {
-      expect(authorize.searchParams.get('client_id')).toBe('archiver-web');
-      expect(authorize.searchParams.get('response_type')).toBe('code');
-      expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
-    }
+    const authorize = new URL((await authorizeRequest).url());
+    expect(authorize.searchParams.get('client_id')).toBe('archiver-web');
+    expect(authorize.searchParams.get('response_type')).toBe('code');
+    expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
     await saveScreenshot(page, 'login-keycloak');
 
     await signInThroughKeycloak(page, stack.demo, publicUrl);
@@ -217,7 +191,7 @@ describe('web interface', () => {
     const clone = path.join(tmp, `clone-${id}`);
     await exec('git', ['clone', '--quiet', bundlePath, clone], { env: { PATH: '/usr/bin:/bin', HOME: tmp, GIT_CONFIG_NOSYSTEM: '1' } });
     const { stdout: head } = await exec('git', ['-C', clone, 'rev-parse', 'HEAD']);
-    const { body: archive } = await api<Archive>(stack.demo, 'GET', `/api/archives/${id}`);
+    const archive = await apiAs(stack.demo).archive(id);
     expect(head.trim()).toBe(archive.commit);
     expect(problems).toEqual([]);
   }, 240_000);
@@ -272,9 +246,9 @@ describe('web interface', () => {
   });
 
   it("lets admin see everyone's archives and delete one after confirming", async () => {
-    const submitted = await api<Archive>(stack.demo, 'POST', '/api/archives', { url: git.url('trunk') });
+    const submitted = await api<ArchiveView>(stack.demo, 'POST', '/api/archives', { url: git.url('trunk') });
     expect([200, 202]).toContain(submitted.status);
-    const archive = await waitForTerminal(submitted.body.id);
+    const archive = await settledArchive(apiAs(stack.demo), submitted.body.id, 120_000);
 
     const { page, problems } = await signedInPage(stack.admin, '/admin');
     expect(await page.getByTestId('user-role').textContent()).toContain('Admin');
@@ -324,19 +298,21 @@ describe('web interface', () => {
   });
 
   it('is usable at phone width (375 px) without sideways scrolling', async () => {
+    // An archive of demo's own, so the list has a row to open whichever tests ran before.
+    const submitted = await api<ArchiveView>(stack.demo, 'POST', '/api/archives', { url: git.url('multi') });
+    expect([200, 202]).toContain(submitted.status);
     const { page, problems } = await signedInPage(stack.demo, '/', { width: 375, height: 780 });
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
     const overflow = async () => page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const row = page.locator(`tr[data-id="${submitted.body.id}"]`);
+    await row.waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
     await saveScreenshot(page, 'archives-phone');
 
-    const first = page.locator('tr[data-id] a.repo-link').first();
-    if ((await first.count()) > 0) {
-      await first.click();
-      await page.getByTestId('timeline').waitFor();
-      expect(await overflow()).toBeLessThanOrEqual(0);
-      await saveScreenshot(page, 'archive-detail-phone');
-    }
+    await row.locator('a.repo-link').click();
+    await page.getByTestId('timeline').waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await saveScreenshot(page, 'archive-detail-phone');
     await page.getByRole('link', { name: 'Statistics' }).click();
     await page.locator('.kpi').first().waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);

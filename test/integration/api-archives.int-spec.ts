@@ -10,7 +10,12 @@ import { ArchiveRepository, PrismaService } from '@archiver/database';
 import { QueueName, redisOptions } from '@archiver/queue';
 import { bucketNameFor, bundleKey, fileKey, manifestKey, ObjectStoreRepository, snapshotPrefix } from '@archiver/storage';
 import {
+  ApiClient,
+  type ApiErrorBody,
+  type ApiRequestOptions,
   type AppProcess,
+  type ArchiveView,
+  closeAll,
   createFixtureRepos,
   type FixtureRepos,
   type GitHttpServerHandle,
@@ -18,8 +23,9 @@ import {
   startApp,
   startGitHttpServer,
   type TestUser,
+  removeArchivesUnder,
   uniqueName,
-  waitFor,
+  waitUntilNoConsumer,
 } from '@archiver/testing';
 
 // Listing, reading, downloading and deleting archives through the REST API of a real frontend
@@ -27,33 +33,6 @@ import {
 // an archive on through the repository and writes its snapshot to MinIO, as those processes would.
 
 const run = promisify(execFile);
-
-interface ErrorBody {
-  error: { code: string; message: string };
-}
-interface ArchiveBody {
-  id: string;
-  url: string;
-  normalizedUrl: string;
-  status: string;
-  requestedBy: string;
-  existing?: boolean;
-  [key: string]: unknown;
-}
-
-/**
- * These tests assert the states the frontend leaves archives in, so no injector may consume the
- * stack's queue meanwhile; the pipeline tests run one (integration files run one at a time in
- * `npm run test:integration`). Waits for such a run to end rather than failing obscurely.
- */
-async function waitUntilNoInjector(queue: Queue): Promise<void> {
-  await waitFor(
-    'no injector consuming queue "pending" of the test stack (run integration files one at a time)',
-    async () => ((await queue.getWorkersCount()) === 0 ? true : undefined),
-    60_000,
-    500,
-  );
-}
 
 describe('REST API: reading and removing archives', () => {
   const config = loadConfig();
@@ -71,37 +50,18 @@ describe('REST API: reading and removing archives', () => {
   const tokens: Record<'demo' | 'admin' | 'other', string> = {} as never;
   let other: TestUser;
 
-  async function api(
-    method: string,
-    route: string,
-    options: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {},
-  ) {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body = options.body;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] ??= 'application/json';
-    }
-    const response = await fetch(`${frontend.url}${route}`, { method, headers, body, signal: AbortSignal.timeout(20_000) });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      // Not JSON (the docs page): tests look at the text.
-    }
-    return { status: response.status, headers: response.headers, body: parsed as never, text };
-  }
+  let client: ApiClient;
+  const api = (method: string, route: string, options?: ApiRequestOptions) => client.call(method, route, options);
   const submit = (url: string, token = tokens.demo) => api('POST', '/api/archives', { token, json: { url } });
   const repoUrl = (name: string) => git.url(`${name}-${uniqueName('r')}`);
 
   beforeAll(async () => {
-    await waitUntilNoInjector(pendingQueue);
+    await waitUntilNoConsumer(pendingQueue);
     workDir = await mkdtemp(path.join(tmpdir(), 'archiver-api-'));
     repos = await createFixtureRepos(workDir);
     git = await startGitHttpServer({ root: repos.root });
     frontend = await startApp('frontend');
+    client = new ApiClient(frontend.url);
     other = await keycloak.createUser({ username: uniqueName('other'), realmRoles: ['archiver-user'] });
     [tokens.demo, tokens.admin, tokens.other] = await Promise.all([
       keycloak.passwordToken(stack.demo.username, stack.demo.password),
@@ -114,22 +74,16 @@ describe('REST API: reading and removing archives', () => {
     try {
       await frontend?.stop();
       // Every URL this file submitted names its own fixture server's port: those rows are ours.
-      const mine = git ? await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: `${git.baseUrl}/` } } }) : [];
-      // No injector may pick these up later: drop their jobs, then the rows, then any snapshot objects.
-      await Promise.all(mine.map((a) => pendingQueue.remove(a.id).catch(() => 0)));
-      await prisma.archive.deleteMany({ where: { id: { in: mine.map((a) => a.id) } } });
-      for (const bucket of new Set(mine.map((a) => a.bucket).filter((b): b is string => b !== null))) {
-        if (!(await store.bucketExists(bucket))) continue;
-        await store.removePrefix(bucket, 'snapshots/');
-        await store.removeBucketIfEmpty(bucket);
-      }
+      if (git) await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [pendingQueue] });
     } finally {
-      // Closed whatever happened above: an open Redis or Postgres handle would keep Jest from exiting.
-      const closed = await Promise.allSettled([git?.stop(), keycloak.cleanup(), pendingQueue.close(), prisma.$disconnect()]);
       store.close();
-      if (workDir) await rm(workDir, { recursive: true, force: true });
-      const failure = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failure) throw failure.reason;
+      await closeAll(
+        git?.stop(),
+        keycloak.cleanup(),
+        pendingQueue.close(),
+        prisma.$disconnect(),
+        workDir ? rm(workDir, { recursive: true, force: true }) : undefined,
+      );
     }
   });
 
@@ -141,7 +95,7 @@ describe('REST API: reading and removing archives', () => {
     beforeAll(async () => {
       lister = await keycloak.createUser({ username: uniqueName('lister'), realmRoles: ['archiver-user'] });
       listerToken = await keycloak.passwordToken(lister.username, lister.password);
-      for (let i = 0; i < 5; i++) created.push(((await submit(repoUrl(`list-${i}`), listerToken)).body as ArchiveBody).id);
+      for (let i = 0; i < 5; i++) created.push(((await submit(repoUrl(`list-${i}`), listerToken)).body as ArchiveView).id);
       await archives.markFailed(created[1], 'NOT_FOUND', 'Repository not found', new Date());
     });
 
@@ -151,7 +105,7 @@ describe('REST API: reading and removing archives', () => {
       expect(pages.map((p) => p.status)).toEqual([200, 200, 200]);
       expect(pages.map((p) => (p.body as { items: unknown[] }).items.length)).toEqual([2, 2, 1]);
       expect(pages[0].body).toMatchObject({ total: 5, page: 1, pageSize: 2 });
-      const ids = pages.flatMap((p) => (p.body as { items: ArchiveBody[] }).items.map((a) => a.id));
+      const ids = pages.flatMap((p) => (p.body as { items: ArchiveView[] }).items.map((a) => a.id));
       expect(ids).toEqual([...created].reverse());
     });
 
@@ -165,12 +119,12 @@ describe('REST API: reading and removing archives', () => {
         items: [{ id: created[1], status: 'failed', error: { code: 'NOT_FOUND', message: 'Repository not found' } }],
       });
       const pending = await api('GET', '/api/archives?status=pending&pageSize=100', { token: listerToken });
-      expect((pending.body as { items: ArchiveBody[] }).items.map((a) => a.id)).toEqual([created[4], created[3], created[2], created[0]]);
+      expect((pending.body as { items: ArchiveView[] }).items.map((a) => a.id)).toEqual([created[4], created[3], created[2], created[0]]);
     });
 
     it("shows an admin everyone's archives", async () => {
       const response = await api('GET', '/api/archives?pageSize=100', { token: tokens.admin });
-      const ids = (response.body as { items: ArchiveBody[] }).items.map((a) => a.id);
+      const ids = (response.body as { items: ArchiveView[] }).items.map((a) => a.id);
       expect(ids).toEqual(expect.arrayContaining(created));
       expect((response.body as { total: number }).total).toBeGreaterThanOrEqual(5);
     });
@@ -178,7 +132,7 @@ describe('REST API: reading and removing archives', () => {
     it.each([['status=done'], ['page=0'], ['pageSize=101'], ['page=abc']])('refuses ?%s with 400', async (query) => {
       const response = await api('GET', `/api/archives?${query}`, { token: listerToken });
       expect(response.status).toBe(400);
-      expect((response.body as ErrorBody).error.code).toBe('INVALID_REQUEST');
+      expect((response.body as ApiErrorBody).error.code).toBe('INVALID_REQUEST');
     });
 
     it('counts your archives by status in /api/stats; an admin sees at least as many', async () => {
@@ -200,7 +154,7 @@ describe('REST API: reading and removing archives', () => {
 
   describe('GET /api/archives/:id', () => {
     it("hides another user's archive (404) from its owner's peers but not from an admin", async () => {
-      const theirs = (await submit(repoUrl('private'), tokens.other)).body as ArchiveBody;
+      const theirs = (await submit(repoUrl('private'), tokens.other)).body as ArchiveView;
 
       const asDemo = await api('GET', `/api/archives/${theirs.id}`, { token: tokens.demo });
       expect(asDemo.status).toBe(404);
@@ -217,7 +171,7 @@ describe('REST API: reading and removing archives', () => {
     it.each([['00000000-0000-4000-8000-000000000000'], ['not-a-uuid'], ["1' OR '1'='1"]])('answers 404 for the id %s', async (id) => {
       const response = await api('GET', `/api/archives/${encodeURIComponent(id)}`, { token: tokens.demo });
       expect(response.status).toBe(404);
-      expect((response.body as ErrorBody).error.code).toBe('NOT_FOUND');
+      expect((response.body as ApiErrorBody).error.code).toBe('NOT_FOUND');
     });
   });
 
@@ -225,7 +179,7 @@ describe('REST API: reading and removing archives', () => {
     it('presigns the bundle, restores with the given command, and is removed with its objects and bucket', async () => {
       // Drive the archive through the stages the injector and a worker would, and store a real
       // bundle of the fixture repository where a worker would put it.
-      const submitted = (await submit(repoUrl('snap'))).body as ArchiveBody;
+      const submitted = (await submit(repoUrl('snap'))).body as ArchiveView;
       expect((await api('GET', `/api/archives/${submitted.id}/download`, { token: tokens.demo })).body).toMatchObject({
         error: { code: 'NO_BUNDLE' },
       });
@@ -250,8 +204,10 @@ describe('REST API: reading and removing archives', () => {
       expect((view.body as { consoleUrl: string }).consoleUrl).toBe(
         `${config.minio.consoleUrl}/browser/${bucket}/${encodeURIComponent(prefix)}`,
       );
-      const durations = (view.body as { durations: Record<string, number> }).durations;
-      expect(Object.values(durations).every((ms) => typeof ms === 'number' && ms >= 0)).toBe(true);
+      // Every stage was stamped, so every duration is a number ≥ 0 (an empty object must not pass).
+      const { durations } = view.body as ArchiveView;
+      expect(Object.keys(durations).sort()).toEqual(['injectMs', 'runMs', 'totalMs', 'waitMs']);
+      expect(Object.values(durations).filter((ms) => typeof ms === 'number' && ms >= 0)).toHaveLength(4);
 
       const download = await api('GET', `/api/archives/${submitted.id}/download`, { token: tokens.demo });
       expect(download.status).toBe(200);
@@ -281,7 +237,7 @@ describe('REST API: reading and removing archives', () => {
       const bucket = bucketNameFor(url.replace(/\.git$/, ''));
       const ids: string[] = [];
       for (const when of [new Date(Date.now() - 1000), new Date()]) {
-        const id = ((await submit(url)).body as ArchiveBody).id;
+        const id = ((await submit(url)).body as ArchiveView).id;
         ids.push(id);
         const prefix = snapshotPrefix(when, id);
         await archives.markQueued(id, new Date());
@@ -305,7 +261,7 @@ describe('REST API: reading and removing archives', () => {
     });
 
     it('refuses to delete an active archive (409) and deletes a failed one without a snapshot', async () => {
-      const pending = (await submit(repoUrl('busy'))).body as ArchiveBody;
+      const pending = (await submit(repoUrl('busy'))).body as ArchiveView;
       const conflict = await api('DELETE', `/api/archives/${pending.id}`, { token: tokens.admin });
       expect(conflict.status).toBe(409);
       expect(conflict.body).toEqual({ error: { code: 'ARCHIVE_ACTIVE', message: expect.stringContaining('wait until it finishes') } });

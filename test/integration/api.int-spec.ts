@@ -7,7 +7,12 @@ import { ArchiveRepository, PrismaService } from '@archiver/database';
 import { QueueName, redisOptions } from '@archiver/queue';
 import { ObjectStoreRepository } from '@archiver/storage';
 import {
+  ApiClient,
+  type ApiErrorBody,
+  type ApiRequestOptions,
   type AppProcess,
+  type ArchiveView,
+  closeAll,
   createFixtureRepos,
   decodeJwt,
   type GitHttpServerHandle,
@@ -15,41 +20,15 @@ import {
   startApp,
   startGitHttpServer,
   type TestUser,
+  removeArchivesUnder,
   uniqueName,
-  waitFor,
+  waitUntilNoConsumer,
 } from '@archiver/testing';
 
 // Submitting through the REST API of a real frontend process, against the test stack's Postgres,
 // Redis, MinIO and Keycloak with real tokens. No injector or worker runs here, so every archive
 // stays `pending` with its job waiting on queue "pending". Reading and removing archives:
 // api-archives.int-spec.ts.
-
-interface ErrorBody {
-  error: { code: string; message: string };
-}
-interface ArchiveBody {
-  id: string;
-  url: string;
-  normalizedUrl: string;
-  status: string;
-  requestedBy: string;
-  existing?: boolean;
-  [key: string]: unknown;
-}
-
-/**
- * These tests assert the states the frontend leaves archives in, so no injector may consume the
- * stack's queue meanwhile; the pipeline tests run one (integration files run one at a time in
- * `npm run test:integration`). Waits for such a run to end rather than failing obscurely.
- */
-async function waitUntilNoInjector(queue: Queue): Promise<void> {
-  await waitFor(
-    'no injector consuming queue "pending" of the test stack (run integration files one at a time)',
-    async () => ((await queue.getWorkersCount()) === 0 ? true : undefined),
-    60_000,
-    500,
-  );
-}
 
 describe('REST API: submitting archives', () => {
   const config = loadConfig();
@@ -69,37 +48,18 @@ describe('REST API: submitting archives', () => {
   let fresh: TestUser;
   let roleless: TestUser;
 
-  async function api(
-    method: string,
-    route: string,
-    options: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {},
-  ) {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body = options.body;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] ??= 'application/json';
-    }
-    const response = await fetch(`${frontend.url}${route}`, { method, headers, body, signal: AbortSignal.timeout(20_000) });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      // Not JSON (the docs page): tests look at the text.
-    }
-    return { status: response.status, headers: response.headers, body: parsed as never, text };
-  }
+  let client: ApiClient;
+  const api = (method: string, route: string, options?: ApiRequestOptions) => client.call(method, route, options);
   const submit = (url: string, token = tokens.demo) => api('POST', '/api/archives', { token, json: { url } });
   const rowsOf = (subject: string) => prisma.archive.count({ where: { requestedBy: subject } });
   const repoUrl = (name: string) => git.url(`${name}-${uniqueName('r')}`);
 
   beforeAll(async () => {
-    await waitUntilNoInjector(pendingQueue);
+    await waitUntilNoConsumer(pendingQueue);
     workDir = await mkdtemp(path.join(tmpdir(), 'archiver-api-'));
     git = await startGitHttpServer({ root: (await createFixtureRepos(workDir)).root });
     frontend = await startApp('frontend');
+    client = new ApiClient(frontend.url);
     fresh = await keycloak.createUser({ username: uniqueName('fresh'), realmRoles: ['archiver-user'] });
     roleless = await keycloak.createUser({ username: uniqueName('no-role') });
     [tokens.demo, tokens.admin, tokens.fresh, tokens.roleless] = await Promise.all([
@@ -115,22 +75,16 @@ describe('REST API: submitting archives', () => {
     try {
       await frontend?.stop();
       // Every URL this file submitted names its own fixture server's port: those rows are ours.
-      const mine = git ? await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: `${git.baseUrl}/` } } }) : [];
-      // No injector may pick these up later: drop their jobs, then the rows, then any snapshot objects.
-      await Promise.all(mine.map((a) => pendingQueue.remove(a.id).catch(() => 0)));
-      await prisma.archive.deleteMany({ where: { id: { in: mine.map((a) => a.id) } } });
-      for (const bucket of new Set(mine.map((a) => a.bucket).filter((b): b is string => b !== null))) {
-        if (!(await store.bucketExists(bucket))) continue;
-        await store.removePrefix(bucket, 'snapshots/');
-        await store.removeBucketIfEmpty(bucket);
-      }
+      if (git) await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [pendingQueue] });
     } finally {
-      // Closed whatever happened above: an open Redis or Postgres handle would keep Jest from exiting.
-      const closed = await Promise.allSettled([git?.stop(), keycloak.cleanup(), pendingQueue.close(), prisma.$disconnect()]);
       store.close();
-      if (workDir) await rm(workDir, { recursive: true, force: true });
-      const failure = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failure) throw failure.reason;
+      await closeAll(
+        git?.stop(),
+        keycloak.cleanup(),
+        pendingQueue.close(),
+        prisma.$disconnect(),
+        workDir ? rm(workDir, { recursive: true, force: true }) : undefined,
+      );
     }
   });
 
@@ -140,7 +94,7 @@ describe('REST API: submitting archives', () => {
       const response = await submit(url);
 
       expect(response.status).toBe(202);
-      const archive = response.body as ArchiveBody;
+      const archive = response.body as ArchiveView;
       expect(archive).toMatchObject({
         url,
         normalizedUrl: url.replace(/\.git$/, ''),
@@ -172,15 +126,15 @@ describe('REST API: submitting archives', () => {
 
       expect(first.status).toBe(202);
       expect(second.status).toBe(200);
-      expect((second.body as ArchiveBody).id).toBe((first.body as ArchiveBody).id);
-      expect((second.body as ArchiveBody).existing).toBe(true);
+      expect((second.body as ArchiveView).id).toBe((first.body as ArchiveView).id);
+      expect((second.body as ArchiveView).existing).toBe(true);
     });
 
     it('collapses 8 concurrent identical submissions into one archive', async () => {
       const url = repoUrl('race');
       const responses = await Promise.all(Array.from({ length: 8 }, () => submit(url)));
 
-      expect(new Set(responses.map((r) => (r.body as ArchiveBody).id)).size).toBe(1);
+      expect(new Set(responses.map((r) => (r.body as ArchiveView).id)).size).toBe(1);
       expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 202]);
       expect(await prisma.archive.count({ where: { normalizedUrl: url.replace(/\.git$/, '') } })).toBe(1);
     });
@@ -244,7 +198,7 @@ describe('REST API: submitting archives', () => {
       });
 
       expect(response.status).toBe(202);
-      const items = (response.body as { items: Array<{ url: string; archive?: ArchiveBody; existing?: boolean; error?: unknown }> }).items;
+      const items = (response.body as { items: Array<{ url: string; archive?: ArchiveView; existing?: boolean; error?: unknown }> }).items;
       expect(items.map((i) => i.url)).toEqual([good, 'ftp://x', good, 'http://10.0.0.1/x', another]);
       expect(items[1]).toEqual({ url: 'ftp://x', error: { code: 'INVALID_URL', message: expect.any(String) } });
       expect(items[3]).toEqual({ url: 'http://10.0.0.1/x', error: { code: 'BLOCKED_BY_POLICY', message: expect.any(String) } });
@@ -277,7 +231,7 @@ describe('REST API: submitting archives', () => {
       expect(missing.body).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.stringContaining('Authorization: Bearer') } });
       const garbage = await api('GET', '/api/archives', { token: 'garbage' });
       expect(garbage.status).toBe(401);
-      expect((garbage.body as ErrorBody).error.code).toBe('UNAUTHENTICATED');
+      expect((garbage.body as ApiErrorBody).error.code).toBe('UNAUTHENTICATED');
       const roleless = await api('GET', '/api/archives', { token: tokens.roleless });
       expect(roleless.status).toBe(403);
       expect(roleless.body).toEqual({ error: { code: 'FORBIDDEN', message: expect.stringContaining('archiver-user') } });

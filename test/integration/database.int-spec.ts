@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@archiver/config';
 import { ArchiveRepository, PrismaService } from '@archiver/database';
+import { waitFor } from '@archiver/testing';
 
 describe('ArchiveRepository on the real Postgres', () => {
   const prisma = new PrismaService(loadConfig());
@@ -13,8 +14,11 @@ describe('ArchiveRepository on the real Postgres', () => {
   });
 
   afterAll(async () => {
-    await prisma.archive.deleteMany({ where: { requestedBy } });
-    await prisma.$disconnect();
+    try {
+      await prisma.archive.deleteMany({ where: { requestedBy } });
+    } finally {
+      await prisma.$disconnect();
+    }
   });
 
   it('writes a row through Prisma and reads it back', async () => {
@@ -66,8 +70,9 @@ describe('ArchiveRepository on the real Postgres', () => {
     await sut.markQueued(archive.id, new Date());
     const dead = randomUUID();
     expect(await sut.claimRun(archive.id, dead, 1, new Date())).not.toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the 1 ms lease runs out
-    expect(await sut.describeClaim(archive.id)).toEqual({ state: 'claimable' });
+    await waitFor('the 1 ms lease to run out', async () =>
+      (await sut.describeClaim(archive.id)).state === 'claimable' ? true : undefined,
+    );
     const unsettled = await sut.findUnsettled(new Date(Date.now() + 1000), 1000);
     expect(unsettled.find((a) => a.id === archive.id)).toEqual({ id: archive.id, status: 'running', attempts: 1, leaseLive: false });
     expect(await sut.markFailed(archive.id, 'RUNS_EXHAUSTED', 'gave up', new Date())).toMatchObject({ status: 'failed' });
@@ -86,7 +91,9 @@ describe('ArchiveRepository on the real Postgres', () => {
     expect(page.items).toHaveLength(2);
     expect(page.items[0].createdAt.getTime()).toBeGreaterThanOrEqual(page.items[1].createdAt.getTime());
     const completed = await sut.list({ requestedBy, status: 'completed', page: 1, pageSize: 10 });
-    expect(completed.items.every((a) => a.status === 'completed')).toBe(true);
+    // The stage test above completed one: the filter must find it, and nothing else.
+    expect(completed.items.length).toBeGreaterThanOrEqual(1);
+    expect(completed.items.filter((a) => a.status !== 'completed')).toEqual([]);
   });
 
   it('computes statistics over completed archives', async () => {

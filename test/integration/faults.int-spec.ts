@@ -8,6 +8,7 @@ import {
   ApiClient,
   AppProcess,
   ArchiveView,
+  closeAll,
   createFixtureRepos,
   FixtureRepos,
   GitHttpServerHandle,
@@ -84,12 +85,17 @@ describe('every accepted archive ends, whatever fails meanwhile', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([...apps].map((app) => app.stop()));
-    await startStackServices(); // whatever a failed test left down
-    await slow?.stop();
-    await rm(scratch, { recursive: true, force: true });
-    await rm(workDir, { recursive: true, force: true });
-    await store.close();
+    try {
+      await Promise.all([...apps].map((app) => app.stop()));
+      await startStackServices(); // whatever a failed test left down
+    } finally {
+      store.close();
+      await closeAll(
+        slow?.stop(),
+        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
+        rm(workDir, { recursive: true, force: true }),
+      );
+    }
   });
 
   it('a database outage longer than a job’s retries, with archives pending, queued and running: every one completes once it is back', async () => {
@@ -106,7 +112,8 @@ describe('every accepted archive ends, whatever fails meanwhile', () => {
 
     await stopStackService('postgres');
     injector = await start('injector'); // starts into the outage
-    // Longer than the clones, the job lock, the run lease and several retry backoffs.
+    // The outage's length is the experiment, so a fixed wait: longer than the clones, the job
+    // lock, the run lease and several retry backoffs.
     await sleep(25_000);
     await startStackServices();
 

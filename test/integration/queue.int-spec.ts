@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { loadConfig } from '@archiver/config';
 import { ArchiveRepository, PrismaService } from '@archiver/database';
 import { QueueName, QueueRepository, redisOptions } from '@archiver/queue';
-import { AppProcess, startApp, waitFor } from '@archiver/testing';
+import { AppProcess, closeAll, startApp, waitFor } from '@archiver/testing';
 
 // A job crosses Redis between two processes: this test produces on `pending` through the
 // project's QueueRepository; a real injector process consumes it and produces on `archive`.
@@ -24,11 +24,14 @@ describe('BullMQ through Redis between processes', () => {
   });
 
   afterAll(async () => {
-    await injector?.stop();
-    const ids = (await prisma.archive.findMany({ where: { requestedBy }, select: { id: true } })).map((a) => a.id);
-    await Promise.all(ids.flatMap((id) => [archiveQueue.remove(id), pendingQueue.remove(id)]));
-    await prisma.archive.deleteMany({ where: { requestedBy } });
-    await Promise.all([archiveQueue.close(), pendingQueue.close(), prisma.$disconnect()]);
+    try {
+      await injector?.stop();
+      const ids = (await prisma.archive.findMany({ where: { requestedBy }, select: { id: true } })).map((a) => a.id);
+      await Promise.all(ids.flatMap((id) => [archiveQueue.remove(id), pendingQueue.remove(id)]));
+      await prisma.archive.deleteMany({ where: { requestedBy } });
+    } finally {
+      await closeAll(archiveQueue.close(), pendingQueue.close(), prisma.$disconnect());
+    }
   });
 
   const newArchive = async () =>
@@ -52,10 +55,14 @@ describe('BullMQ through Redis between processes', () => {
     const token = randomUUID();
     const { Worker } = await import('bullmq');
     const worker = new Worker(queue.name, null, { connection: { ...connection, maxRetriesPerRequest: null }, autorun: false });
-    const fetched = await worker.getNextJob(token);
-    expect(fetched?.id).toBe(job?.id);
-    await fetched!.moveToFailed(new Error('every attempt failed while the database was down'), token, false);
-    await worker.close();
+    try {
+      const fetched = await worker.getNextJob(token);
+      expect(fetched?.id).toBe(job?.id);
+      await fetched!.moveToFailed(new Error('every attempt failed while the database was down'), token, false);
+    } finally {
+      // Also when the expectation fails: an open Worker connection keeps Jest from exiting.
+      await worker.close();
+    }
     expect(await queue.getJobState(id)).toBe('failed');
   };
 

@@ -1,6 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,6 +19,7 @@ import {
   StorageErrorCode,
   StorageModule,
 } from '@archiver/storage';
+import { freePort, readAll } from '@archiver/testing';
 
 // The project's testTimeout (jest.config.js) does not reach tests run through `projects` here; the
 // multi-megabyte uploads need more than Jest's default 5 s on a busy machine.
@@ -46,20 +46,6 @@ function generatedStream(size: number, options: { failAfter?: number } = {}): { 
   return { stream: Readable.from(chunks()), sha256: () => hash.digest('hex') };
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
 }
@@ -73,11 +59,14 @@ describe('ObjectStoreRepository on the real MinIO', () => {
   });
 
   afterAll(async () => {
-    await sut.removeIncompleteUploads(bucket, '');
-    for (const folder of ['it/', 'snapshots/']) await sut.removePrefix(bucket, folder);
-    expect(await sut.listAllObjects(bucket, '')).toEqual([]);
-    expect(await sut.removeBucketIfEmpty(bucket)).toBe(true);
-    sut.close();
+    try {
+      await sut.removeIncompleteUploads(bucket, '');
+      for (const folder of ['it/', 'snapshots/']) await sut.removePrefix(bucket, folder);
+      expect(await sut.listAllObjects(bucket, '')).toEqual([]);
+      expect(await sut.removeBucketIfEmpty(bucket)).toBe(true);
+    } finally {
+      sut.close();
+    }
   });
 
   it('ensureBucket is idempotent, also when several callers race', async () => {
@@ -168,12 +157,15 @@ describe('ObjectStoreRepository on the real MinIO', () => {
 
   it('pings true against MinIO and false, quickly, against a closed port', async () => {
     expect(await sut.ping()).toBe(true);
-    const down = new ObjectStoreRepository({ ...config.minio, endpoint: `http://127.0.0.1:${await closedPort()}` });
+    const down = new ObjectStoreRepository({ ...config.minio, endpoint: `http://127.0.0.1:${await freePort()}` });
     const started = Date.now();
-    expect(await down.ping(1000)).toBe(false);
-    expect(Date.now() - started).toBeLessThan(1500);
-    await expect(down.bucketExists('any-bucket')).rejects.toMatchObject({ code: StorageErrorCode.UNAVAILABLE, transient: true });
-    down.close();
+    try {
+      expect(await down.ping(1000)).toBe(false);
+      expect(Date.now() - started).toBeLessThan(1500);
+      await expect(down.bucketExists('any-bucket')).rejects.toMatchObject({ code: StorageErrorCode.UNAVAILABLE, transient: true });
+    } finally {
+      down.close();
+    }
   });
 
   it('links a snapshot to a console page the MinIO console serves', async () => {
@@ -197,10 +189,13 @@ describe('SnapshotWriter on the real MinIO', () => {
   });
 
   afterAll(async () => {
-    await store.removePrefix(bucket, 'snapshots/');
-    await store.removeBucketIfEmpty(bucket);
-    store.close();
-    await rm(workDir, { recursive: true, force: true });
+    try {
+      await store.removePrefix(bucket, 'snapshots/');
+      await store.removeBucketIfEmpty(bucket);
+    } finally {
+      store.close();
+      await rm(workDir, { recursive: true, force: true });
+    }
   });
 
   it('writes files, bundle and finally the manifest; reads back byte-identical; abort removes all', async () => {
@@ -231,6 +226,7 @@ describe('SnapshotWriter on the real MinIO', () => {
 
     const stored = await store.listAllObjects(bucket, prefix);
     expect(stored).toHaveLength(files.length + 1);
+    expect(entries).toHaveLength(files.length);
     for (const [i, file] of files.entries()) {
       expect(entries[i]).toMatchObject({
         path: file.path,

@@ -2,6 +2,7 @@ import { Controller, type ExecutionContext, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Public } from '@archiver/health';
 import { Roles } from './auth.decorators';
+import { rejectionOf } from '@archiver/testing';
 import { AuthError, AuthErrorCode } from './auth.error';
 import type { AuthenticatedRequest, AuthUser, VerifiedToken } from './auth.types';
 import { KeycloakAuthGuard } from './keycloak-auth.guard';
@@ -45,15 +46,6 @@ const demo: VerifiedToken = { subject: 'sub-demo', username: 'demo', roles: ['ar
 const admin: VerifiedToken = { subject: 'sub-admin', username: 'admin', roles: ['archiver-user', 'archiver-admin'], token: 'admin-token' };
 const nobody: VerifiedToken = { subject: 'sub-nobody', username: 'nobody', roles: ['offline_access'], token: 'nobody-token' };
 
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AuthError)) throw new Error(`expected an AuthError, got ${String(error)}`);
-  return error;
-}
-
 describe(KeycloakAuthGuard.name, () => {
   const tokens: Record<string, VerifiedToken> = { 'demo-token': demo, 'admin-token': admin, 'nobody-token': nobody };
   let verify: jest.Mock<Promise<VerifiedToken>, [string]>;
@@ -79,7 +71,7 @@ describe(KeycloakAuthGuard.name, () => {
 
   it('answers 401 with a JSON body and a WWW-Authenticate challenge when no Authorization header is sent', async () => {
     const { context, call } = httpContext('open');
-    const error = await rejection(sut.canActivate(context));
+    const error = await rejectionOf(sut.canActivate(context), AuthError);
     expect(error.getStatus()).toBe(401);
     expect(error.getResponse()).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.stringContaining('Authorization: Bearer') } });
     expect(call.headers['www-authenticate']).toBe('Bearer realm="archiver"');
@@ -90,7 +82,7 @@ describe(KeycloakAuthGuard.name, () => {
     'answers 401 for the malformed header %j',
     async (header) => {
       const { context, call } = httpContext('open', header);
-      const error = await rejection(sut.canActivate(context));
+      const error = await rejectionOf(sut.canActivate(context), AuthError);
       expect(error.code).toBe(AuthErrorCode.UNAUTHENTICATED);
       expect(error.getStatus()).toBe(401);
       expect(call.headers['www-authenticate']).toBe('Bearer realm="archiver", error="invalid_token"');
@@ -100,7 +92,7 @@ describe(KeycloakAuthGuard.name, () => {
 
   it("answers 401 with the verifier's reason when it rejects the token", async () => {
     const { context, call } = httpContext('open', 'Bearer expired-token');
-    const error = await rejection(sut.canActivate(context));
+    const error = await rejectionOf(sut.canActivate(context), AuthError);
     expect(error.getStatus()).toBe(401);
     expect(error.getResponse()).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.stringContaining('expired') } });
     expect(call.headers['www-authenticate']).toBe('Bearer realm="archiver", error="invalid_token"');
@@ -113,7 +105,7 @@ describe(KeycloakAuthGuard.name, () => {
       AuthError.unavailable('Access tokens cannot be checked right now.', new Error('GET http://kc/certs timed out')),
     );
     const { context, call } = httpContext('open', 'Bearer demo-token');
-    const error = await rejection(sut.canActivate(context));
+    const error = await rejectionOf(sut.canActivate(context), AuthError);
     expect(error.getStatus()).toBe(503);
     expect(error.code).toBe(AuthErrorCode.UNAVAILABLE);
     expect(call.headers['www-authenticate']).toBeUndefined();
@@ -130,7 +122,7 @@ describe(KeycloakAuthGuard.name, () => {
 
   it('answers 403 FORBIDDEN when the user lacks archiver-user', async () => {
     const { context, call } = httpContext('open', 'Bearer nobody-token');
-    const error = await rejection(sut.canActivate(context));
+    const error = await rejectionOf(sut.canActivate(context), AuthError);
     expect(error.getStatus()).toBe(403);
     expect(error.getResponse()).toEqual({ error: { code: 'FORBIDDEN', message: expect.stringContaining('archiver-user') } });
     expect(call.headers['www-authenticate']).toBeUndefined();
@@ -139,7 +131,7 @@ describe(KeycloakAuthGuard.name, () => {
 
   it('requires the extra role of @Roles(): 403 for a user, through for an admin', async () => {
     const asUser = httpContext('adminOnly', 'Bearer demo-token');
-    const error = await rejection(sut.canActivate(asUser.context));
+    const error = await rejectionOf(sut.canActivate(asUser.context), AuthError);
     expect(error.getStatus()).toBe(403);
     expect(error.message).toContain('archiver-admin');
 

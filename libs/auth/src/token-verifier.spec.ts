@@ -9,6 +9,7 @@ import {
   tamperSignature,
   type TestSigningKey,
   unsignedJwt,
+  rejectionOf,
 } from '@archiver/testing';
 import { AuthError, AuthErrorCode } from './auth.error';
 import { TokenVerifier } from './token-verifier';
@@ -46,15 +47,6 @@ class FakeJwksServer {
 // The issuer host is never contacted: keys come from internalUrl only.
 const PUBLIC_URL = 'http://keycloak.public.invalid:8080';
 const ISSUER = `${PUBLIC_URL}/realms/archiver`;
-
-async function failure(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AuthError)) throw new Error(`expected an AuthError, got ${String(error)}`);
-  return error;
-}
 
 describe(TokenVerifier.name, () => {
   const jwks = new FakeJwksServer();
@@ -121,7 +113,7 @@ describe(TokenVerifier.name, () => {
     ['a token signed by the encryption key id', () => signJwt(accessTokenClaims(ISSUER), { ...key, kid: 'enc-key' }), /does not publish/],
     ['no subject', () => validToken({ sub: undefined }), /subject/],
   ])('rejects %s as UNAUTHENTICATED', async (_name, token, message) => {
-    const error = await failure(sut.verify(token()));
+    const error = await rejectionOf(sut.verify(token()), AuthError);
     expect(error.code).toBe(AuthErrorCode.UNAUTHENTICATED);
     expect(error.getStatus()).toBe(401);
     expect(error.message).toMatch(message);
@@ -139,15 +131,15 @@ describe(TokenVerifier.name, () => {
   it('does not refetch for unknown kids more often than the interval allows', async () => {
     await sut.verify(validToken());
     const stranger = generateSigningKey('stranger');
-    await failure(sut.verify(signJwt(accessTokenClaims(ISSUER), stranger)));
-    await failure(sut.verify(signJwt(accessTokenClaims(ISSUER), stranger)));
+    await rejectionOf(sut.verify(signJwt(accessTokenClaims(ISSUER), stranger)), AuthError);
+    await rejectionOf(sut.verify(signJwt(accessTokenClaims(ISSUER), stranger)), AuthError);
     expect(jwks.requests).toBe(1);
   });
 
   it('answers UNAVAILABLE within the timeout when Keycloak hangs', async () => {
     jwks.mode = 'hang';
     const started = Date.now();
-    const error = await failure(sut.verify(validToken()));
+    const error = await rejectionOf(sut.verify(validToken()), AuthError);
     expect(error.code).toBe(AuthErrorCode.UNAVAILABLE);
     expect(error.getStatus()).toBe(503);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -156,14 +148,14 @@ describe(TokenVerifier.name, () => {
 
   it('answers UNAVAILABLE when Keycloak answers with an error, and recovers afterwards', async () => {
     jwks.mode = 'error';
-    expect((await failure(sut.verify(validToken()))).code).toBe(AuthErrorCode.UNAVAILABLE);
+    expect((await rejectionOf(sut.verify(validToken()), AuthError)).code).toBe(AuthErrorCode.UNAVAILABLE);
     jwks.mode = 'ok';
     await expect(sut.verify(validToken())).resolves.toBeDefined();
   });
 
   it('keeps its message free of internal addresses', async () => {
     jwks.mode = 'error';
-    const error = await failure(sut.verify(validToken()));
+    const error = await rejectionOf(sut.verify(validToken()), AuthError);
     expect(error.message).not.toContain(internalUrl);
   });
 });

@@ -1,5 +1,6 @@
 import { createServer, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { rejectionOf } from '@archiver/testing';
 import { GitError, GitErrorCode } from './git.error';
 import { preflightRepository, PreflightOptions } from './redirect-preflight';
 import { UrlPolicy } from './url-policy';
@@ -42,15 +43,6 @@ function streamEndlessly(res: ServerResponse): void {
   };
   res.on('drain', pump);
   pump();
-}
-
-async function rejectionOf(work: Promise<unknown>): Promise<GitError> {
-  const error = await work.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitError)) throw error;
-  return error;
 }
 
 describe(preflightRepository.name, () => {
@@ -109,7 +101,7 @@ describe(preflightRepository.name, () => {
     ['https://127.0.0.1/login', 'not a git endpoint'],
   ])('refuses a redirect to %s', async (location, why) => {
     const { base, hits } = await serve({ '/r.git/info/refs': redirectTo(location) });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
     expect(error.message).toContain(why);
     expect(hits).toHaveLength(1);
@@ -117,14 +109,14 @@ describe(preflightRepository.name, () => {
 
   it('does not repeat credentials from a redirect target', async () => {
     const { base } = await serve({ '/r.git/info/refs': redirectTo('http://bob:hunter2@127.0.0.1/x/info/refs?service=git-upload-pack') });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
     expect(error.message).not.toContain('hunter2');
   });
 
   it('gives up after the maximum number of hops', async () => {
     const { base, hits } = await serve({ '/loop.git/info/refs': redirectTo('/loop.git/info/refs?service=git-upload-pack') });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/loop.git`), options({ maxRedirects: 3 })));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/loop.git`), options({ maxRedirects: 3 })), GitError);
     expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
     expect(hits).toHaveLength(4);
   });
@@ -140,20 +132,20 @@ describe(preflightRepository.name, () => {
     [302, GitErrorCode.REDIRECT_BLOCKED, false],
   ])('maps HTTP %s to %s', async (code, expected, transient) => {
     const { base } = await serve({ '/r.git/info/refs': status(code) });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error).toMatchObject({ code: expected, transient });
   });
 
   it('reports a refused connection as transient', async () => {
     const { base, server } = await serve({});
     await new Promise((resolve) => server.close(resolve));
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
   });
 
   it('ends a request that never answers as TIMED_OUT when its own bound is set', async () => {
     const { base } = await serve({ '/r.git/info/refs': () => undefined });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options({ requestTimeoutMs: 100 })));
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options({ requestTimeoutMs: 100 })), GitError);
     expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
     expect(error.message).toContain('did not answer within 100 ms');
   });
@@ -175,7 +167,10 @@ describe(preflightRepository.name, () => {
     ['one byte over the cap', (res: ServerResponse): void => void res.writeHead(200).end(Buffer.alloc(4097, 0x41))],
   ])('refuses an advertisement that is %s as TOO_LARGE', async (_what, route) => {
     const { base } = await serve({ '/r.git/info/refs': route });
-    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options({ maxAdvertisementBytes: 4096 })));
+    const error = await rejectionOf(
+      preflightRepository(await policy.check(`${base}/r.git`), options({ maxAdvertisementBytes: 4096 })),
+      GitError,
+    );
     expect(error).toMatchObject({ code: GitErrorCode.TOO_LARGE, transient: false });
     expect(error.message).toContain('larger than 4096 bytes');
   });
@@ -189,20 +184,20 @@ describe(preflightRepository.name, () => {
   it('describes failures without promising what happens next', async () => {
     const { base, server } = await serve({ '/busy.git/info/refs': status(503), '/hang.git/info/refs': () => undefined });
     const messages = [
-      (await rejectionOf(preflightRepository(await policy.check(`${base}/busy.git`), options()))).message,
-      (await rejectionOf(preflightRepository(await policy.check(`${base}/hang.git`), options({ requestTimeoutMs: 50 })))).message,
+      (await rejectionOf(preflightRepository(await policy.check(`${base}/busy.git`), options()), GitError)).message,
+      (await rejectionOf(preflightRepository(await policy.check(`${base}/hang.git`), options({ requestTimeoutMs: 50 })), GitError)).message,
     ];
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    messages.push((await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()))).message);
+    messages.push((await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError)).message);
     for (const message of messages) expect(message).not.toMatch(/retry|try again|later|will /i);
   });
 
   it("rethrows the caller's abort reason", async () => {
-    const { base } = await serve({ '/r.git/info/refs': () => undefined });
     const controller = new AbortController();
     const reason = new GitError(GitErrorCode.TIMED_OUT, 'deadline');
-    setTimeout(() => controller.abort(reason), 50);
+    // The server never answers; the caller aborts once the request is in flight.
+    const { base } = await serve({ '/r.git/info/refs': () => controller.abort(reason) });
     await expect(preflightRepository(await policy.check(`${base}/r.git`), options({ signal: controller.signal }))).rejects.toBe(reason);
   });
 });

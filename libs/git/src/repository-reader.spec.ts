@@ -1,18 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createFixtureRepos, fixtureBytes, fixtureGit, MULTI_FIXTURE_PATHS, type FixtureRepos } from '@archiver/testing';
+import { createFixtureRepos, fixtureBytes, fixtureGit, MULTI_FIXTURE_PATHS, readAll, waitFor, type FixtureRepos } from '@archiver/testing';
 import { GitErrorCode } from './git.error';
 import { parseTreeLine, RepositoryReader, TreeEntry } from './repository-reader';
 import { CraftedRepository } from './tree-crafter';
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 // The reader works on any bare repository, so these tests read the fixtures in place.
 describe(RepositoryReader.name, () => {
@@ -277,7 +271,10 @@ describe(`${RepositoryReader.name} on crafted repositories`, () => {
     it('kills a running git and rejects promptly (listTree, createBundle)', async () => {
       // A git that never finishes by itself: the signal is the only way out.
       const sut = new RepositoryReader(repo.gitDir, { gitBinary: path.join(base, 'stuck-git') });
-      await writeFile(path.join(base, 'stuck-git'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+      // Each start leaves a line in stuck-git.log, so the abort lands while that git runs.
+      const startLog = path.join(base, 'stuck-git.log');
+      await writeFile(path.join(base, 'stuck-git'), `#!/bin/sh\necho started >> '${startLog}'\nexec sleep 60\n`, { mode: 0o755 });
+      const starts = async () => (await readFile(startLog, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
       for (const run of [
         (signal: AbortSignal) => sut.listTree(commits.new, { signal }),
         (signal: AbortSignal) =>
@@ -286,9 +283,11 @@ describe(`${RepositoryReader.name} on crafted repositories`, () => {
             .then(() => sut.createBundle(path.join(base, 'y.bundle'), undefined, { signal })),
       ]) {
         const controller = new AbortController();
+        const startsBefore = await starts();
         const started = Date.now();
         const running = run(controller.signal);
-        setTimeout(() => controller.abort(), 50);
+        await waitFor('the stuck git to start', async () => ((await starts()) > startsBefore ? true : undefined), 5000, 10);
+        controller.abort();
         await expect(running).rejects.toMatchObject(aborted);
         expect(Date.now() - started).toBeLessThan(5000);
       }

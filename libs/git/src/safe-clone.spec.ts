@@ -3,18 +3,10 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { rejectionOf } from '@archiver/testing';
 import { GitError, GitErrorCode } from './git.error';
 import { CloneRequest, SafeCloner } from './safe-clone';
 import { UrlPolicy } from './url-policy';
-
-async function rejectionOf(work: Promise<unknown>): Promise<GitError> {
-  const error = await work.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitError)) throw error;
-  return error;
-}
 
 // Cloning itself is exercised against real git servers in test/integration/git.int-spec.ts;
 // these cover what happens before git runs and how the target directory is treated.
@@ -60,21 +52,21 @@ describe(SafeCloner.name, () => {
   });
 
   it.each([{ deadlineMs: 0 }, { maxBytes: 0 }, { deadlineMs: Number.NaN }])('refuses %j', async (overrides) => {
-    expect((await rejectionOf(sut.clone(request(overrides)))).code).toBe(GitErrorCode.INVALID_ARGUMENT);
+    expect((await rejectionOf(sut.clone(request(overrides)), GitError)).code).toBe(GitErrorCode.INVALID_ARGUMENT);
   });
 
   it('refuses to clone into a directory that has content, and leaves it alone', async () => {
     const dir = path.join(base, 'occupied');
     await mkdir(dir);
     await writeFile(path.join(dir, 'keep.txt'), 'mine');
-    expect((await rejectionOf(sut.clone(request({ dir })))).code).toBe(GitErrorCode.INVALID_ARGUMENT);
+    expect((await rejectionOf(sut.clone(request({ dir })), GitError)).code).toBe(GitErrorCode.INVALID_ARGUMENT);
     expect(await readdir(dir)).toEqual(['keep.txt']);
   });
 
   it('checks the policy before touching the network or creating the directory', async () => {
     const strict = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: [] }) });
     const dir = path.join(base, 'never-created');
-    const error = await rejectionOf(strict.clone(request({ dir })));
+    const error = await rejectionOf(strict.clone(request({ dir })), GitError);
     expect(error.code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
     await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
@@ -82,7 +74,7 @@ describe(SafeCloner.name, () => {
   it('keeps an empty directory the caller prepared, but empty', async () => {
     const dir = path.join(base, 'prepared');
     await mkdir(dir);
-    expect((await rejectionOf(sut.clone(request({ dir, url: `${serverUrl}/404/r.git` })))).code).toBe(GitErrorCode.NOT_FOUND);
+    expect((await rejectionOf(sut.clone(request({ dir, url: `${serverUrl}/404/r.git` })), GitError)).code).toBe(GitErrorCode.NOT_FOUND);
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -91,7 +83,7 @@ describe(SafeCloner.name, () => {
     ['404', GitErrorCode.NOT_FOUND],
     ['503', GitErrorCode.NETWORK],
   ])('fails fast with the preflight answer %s', async (status, code) => {
-    expect((await rejectionOf(sut.clone(request({ url: `${serverUrl}/${status}/r.git` })))).code).toBe(code);
+    expect((await rejectionOf(sut.clone(request({ url: `${serverUrl}/${status}/r.git` })), GitError)).code).toBe(code);
   });
 
   it.each([
@@ -100,7 +92,7 @@ describe(SafeCloner.name, () => {
     ['500', GitErrorCode.NETWORK],
   ])("maps git's own failure on HTTP %s to %s and removes the directory", async (status, code) => {
     const dir = path.join(base, `once-ok-${status}`);
-    const error = await rejectionOf(sut.clone(request({ dir, url: `${serverUrl}/once-ok/${status}/r.git` })));
+    const error = await rejectionOf(sut.clone(request({ dir, url: `${serverUrl}/once-ok/${status}/r.git` })), GitError);
     expect(error.code).toBe(code);
     expect(error.detail).toMatch(/fatal:/);
     await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -109,16 +101,16 @@ describe(SafeCloner.name, () => {
   it('reports an aborted signal as ABORTED (transient: the job should run again)', async () => {
     const controller = new AbortController();
     controller.abort();
-    const error = await rejectionOf(sut.clone(request({ signal: controller.signal })));
+    const error = await rejectionOf(sut.clone(request({ signal: controller.signal })), GitError);
     expect(error).toMatchObject({ code: GitErrorCode.ABORTED, transient: true });
   });
 
   it('reports the deadline as TIMED_OUT, whichever step it interrupts', async () => {
-    const error = await rejectionOf(sut.clone(request({ url: `${serverUrl}/hang/r.git`, deadlineMs: 50 })));
+    const error = await rejectionOf(sut.clone(request({ url: `${serverUrl}/hang/r.git`, deadlineMs: 50 })), GitError);
     expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
   });
 
   it('rejects a git:// URL as invalid', async () => {
-    expect((await rejectionOf(sut.clone(request({ url: 'git://127.0.0.1/r.git' })))).code).toBe(GitErrorCode.INVALID_URL);
+    expect((await rejectionOf(sut.clone(request({ url: 'git://127.0.0.1/r.git' })), GitError)).code).toBe(GitErrorCode.INVALID_URL);
   });
 });

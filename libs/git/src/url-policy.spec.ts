@@ -1,3 +1,4 @@
+import { rejectionOf } from '@archiver/testing';
 import { GitError, GitErrorCode } from './git.error';
 import { HostResolver, MAX_URL_LENGTH, normalizeRepositoryUrl, ResolvedAddress, UrlPolicy } from './url-policy';
 
@@ -20,15 +21,6 @@ function codeOf(work: () => unknown): GitErrorCode | undefined {
     throw error;
   }
   return undefined;
-}
-
-async function rejectionOf(work: Promise<unknown>): Promise<GitError> {
-  const error = await work.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitError)) throw error;
-  return error;
 }
 
 describe(normalizeRepositoryUrl.name, () => {
@@ -178,7 +170,7 @@ describe(UrlPolicy.name, () => {
     ['[2002:7f00:1::]', 'loopback'],
     ['[::127.0.0.1]', 'IPv4-compatible'],
   ])('blocks the literal address %s (%s)', async (host, label) => {
-    const error = await rejectionOf(publicOnly().check(`http://${host}/r.git`));
+    const error = await rejectionOf(publicOnly().check(`http://${host}/r.git`), GitError);
     expect(error.code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
     expect(error.message).toContain(label);
   });
@@ -186,7 +178,7 @@ describe(UrlPolicy.name, () => {
   it.each(['http://2130706433/', 'http://0177.0.0.1/', 'http://0x7f.1/', 'http://127.1/', 'http://0x7f000001/', 'http://017700000001/'])(
     'blocks loopback written as %s',
     async (url) => {
-      expect((await rejectionOf(publicOnly().check(url))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+      expect((await rejectionOf(publicOnly().check(url), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
     },
   );
 
@@ -200,19 +192,19 @@ describe(UrlPolicy.name, () => {
 
   it('blocks a host when any one of its addresses is private', async () => {
     const sut = publicOnly({ 'mixed.example': [v4('140.82.121.3'), v4('10.0.0.7'), v6('2606:50c0:8000::153')] });
-    const error = await rejectionOf(sut.check('https://mixed.example/o/r'));
+    const error = await rejectionOf(sut.check('https://mixed.example/o/r'), GitError);
     expect(error.code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
     expect(error.message).toContain('resolves to 10.0.0.7');
   });
 
   it('blocks a name that resolves to IPv4-mapped loopback', async () => {
     const sut = publicOnly({ 'sneaky.example': [v6('::ffff:127.0.0.1')] });
-    expect((await rejectionOf(sut.check('https://sneaky.example/r'))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    expect((await rejectionOf(sut.check('https://sneaky.example/r'), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
   });
 
   it('blocks localhost by default', async () => {
     const sut = publicOnly({ localhost: [v4('127.0.0.1'), v6('::1')] });
-    expect((await rejectionOf(sut.check('http://localhost:8080/r'))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    expect((await rejectionOf(sut.check('http://localhost:8080/r'), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
   });
 
   it('allows loopback through CIDRs and addresses, IPv4 CIDRs covering mapped IPv6', async () => {
@@ -221,28 +213,28 @@ describe(UrlPolicy.name, () => {
     await expect(sut.check('http://127.1/r')).resolves.toBeDefined();
     await expect(sut.check('http://[::ffff:127.0.0.2]/r')).resolves.toBeDefined();
     await expect(sut.check('http://[::1]:3000/r')).resolves.toBeDefined();
-    expect((await rejectionOf(sut.check('http://10.0.0.1/r'))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
-    expect((await rejectionOf(sut.check('http://169.254.169.254/r'))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    expect((await rejectionOf(sut.check('http://10.0.0.1/r'), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    expect((await rejectionOf(sut.check('http://169.254.169.254/r'), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
   });
 
   it('matches CIDR prefixes exactly', async () => {
     const sut = publicOnly({}, ['10.20.0.0/14', 'fd00:1234::/32']);
     await expect(sut.check('http://10.23.255.255/r')).resolves.toBeDefined();
-    expect((await rejectionOf(sut.check('http://10.24.0.0/r'))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    expect((await rejectionOf(sut.check('http://10.24.0.0/r'), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
     await expect(sut.check('http://[fd00:1234:ffff::1]/r')).resolves.toBeDefined();
-    expect((await rejectionOf(sut.check('http://[fd00:1235::1]/r'))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    expect((await rejectionOf(sut.check('http://[fd00:1235::1]/r'), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
   });
 
   it('allows every address of an allowlisted host name, case-insensitively', async () => {
     const sut = publicOnly({ 'git.internal': [v4('10.0.0.5'), v4('192.168.0.5')] }, [' Git.Internal ', '']);
     await expect(sut.check('https://GIT.internal/r')).resolves.toMatchObject({ addresses: [v4('10.0.0.5'), v4('192.168.0.5')] });
     const other = publicOnly({ 'other.internal': [v4('10.0.0.5')] }, ['git.internal']);
-    expect((await rejectionOf(other.check('https://other.internal/r'))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    expect((await rejectionOf(other.check('https://other.internal/r'), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
   });
 
   it('does not let an allowlisted name vouch for a literal address', async () => {
     const sut = publicOnly({}, ['localhost']);
-    expect((await rejectionOf(sut.check('http://127.0.0.1/r'))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    expect((await rejectionOf(sut.check('http://127.0.0.1/r'), GitError)).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
   });
 
   it.each(['10.0.0.0/33', 'not a host', 'https://x', '::1/129', '1.2.3.4/'])('refuses the allowlist entry %j', (entry) => {
@@ -250,15 +242,15 @@ describe(UrlPolicy.name, () => {
   });
 
   it('reports an unknown host as NOT_FOUND and a DNS outage as a transient NETWORK error', async () => {
-    const missing = await rejectionOf(publicOnly().check('https://nope.example/r'));
+    const missing = await rejectionOf(publicOnly().check('https://nope.example/r'), GitError);
     expect(missing).toMatchObject({ code: GitErrorCode.NOT_FOUND, transient: false });
     const flaky = new UrlPolicy({
       allowedHosts: [],
       resolve: () => Promise.reject(Object.assign(new Error('try again'), { code: 'EAI_AGAIN' })),
     });
-    expect(await rejectionOf(flaky.check('https://github.com/r'))).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
+    expect(await rejectionOf(flaky.check('https://github.com/r'), GitError)).toMatchObject({ code: GitErrorCode.NETWORK, transient: true });
     const empty = new UrlPolicy({ allowedHosts: [], resolve: async () => [] });
-    expect((await rejectionOf(empty.check('https://github.com/r'))).code).toBe(GitErrorCode.NOT_FOUND);
+    expect((await rejectionOf(empty.check('https://github.com/r'), GitError)).code).toBe(GitErrorCode.NOT_FOUND);
   });
 
   it.each([['not-an-ip'], ['127.0.0.1:99999'], ['example.org:53']])('refuses the DNS server entry %s', (entry) => {
@@ -276,7 +268,7 @@ describe(UrlPolicy.name, () => {
   it('validates the URL before resolving anything', async () => {
     const resolve = jest.fn<Promise<ResolvedAddress[]>, [string]>();
     const sut = new UrlPolicy({ allowedHosts: ['127.0.0.0/8'], resolve });
-    expect((await rejectionOf(sut.check('file:///etc/passwd'))).code).toBe(GitErrorCode.INVALID_URL);
+    expect((await rejectionOf(sut.check('file:///etc/passwd'), GitError)).code).toBe(GitErrorCode.INVALID_URL);
     expect(resolve).not.toHaveBeenCalled();
   });
 });

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { readAll } from '@archiver/testing';
 import { MeasuringStream } from './measuring.stream';
 import { StorageErrorCode } from './storage.error';
 
 async function drain(chunks: Buffer[], sut: MeasuringStream): Promise<Buffer> {
-  const out: Buffer[] = [];
+  let out: Buffer = Buffer.alloc(0);
   await pipeline(Readable.from(chunks), sut, async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) out.push(chunk);
+    out = await readAll(source);
   });
-  return Buffer.concat(out);
+  return out;
 }
 
 describe(MeasuringStream.name, () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readAll, rejectionOf, waitFor } from '@archiver/testing';
 import type { PutResult } from './object-store.repository';
 import type { SnapshotManifest } from './snapshot-manifest';
 import { SnapshotFileSource, SnapshotStore, SnapshotWriter } from './snapshot-writer';
@@ -39,11 +40,7 @@ class FakeStore implements SnapshotStore {
     this.streamedSizes.set(key, size);
     this.maxStreamsInFlight = Math.max(this.maxStreamsInFlight, ++this.streamsInFlight);
     try {
-      return await this.put(key, async () => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks);
-      });
+      return await this.put(key, () => readAll(stream));
     } finally {
       this.streamsInFlight--;
     }
@@ -80,11 +77,6 @@ interface FakeFile {
   /** A string for UTF-8 paths, raw bytes otherwise. */
   path: string | Buffer;
   content: Buffer;
-}
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await sleep(2);
-  if (!condition()) throw new Error('condition never held');
 }
 
 const gitBlobSha = (content: Buffer) => createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
@@ -223,7 +215,7 @@ describe(SnapshotWriter.name, () => {
     store.failKey = `${PREFIX}files/${String(files[5].path)}`;
     const state = { returned: false, produced: 0 };
 
-    const error = await sut.uploadFiles(gitLikeSource(files, state), { concurrency: 3 }).catch((e: unknown) => e);
+    const error = await rejectionOf(sut.uploadFiles(gitLikeSource(files, state), { concurrency: 3 }));
 
     expect(error).toMatchObject({ code: StorageErrorCode.UNAVAILABLE, transient: true });
     expect(state.returned).toBe(true);
@@ -323,10 +315,11 @@ describe(SnapshotWriter.name, () => {
   });
 
   it('abort during uploads stops them and cleans up after the last one settled', async () => {
-    const uploading = sut.uploadFiles(gitLikeSource(smallFiles(200, KiB)), { concurrency: 2 }).catch((e: unknown) => e);
-    await sleep(10);
+    const uploading = rejectionOf(sut.uploadFiles(gitLikeSource(smallFiles(200, KiB)), { concurrency: 2 }));
+    await waitFor('uploads to be under way', async () => (store.inFlight > 0 ? true : undefined), 5000, 2);
     await sut.abort();
     expect(await uploading).toMatchObject({ code: StorageErrorCode.FAILED });
+    expect(store.events.filter((event) => event.startsWith('put ')).length).toBeLessThan(200);
     expect(store.objects.size).toBe(0);
     expect(store.inFlight).toBe(0);
   });
@@ -369,10 +362,15 @@ describe(SnapshotWriter.name, () => {
         yield { pathBytes: Buffer.from('after'), size: 1, mode: '100644', sha: 'c', stream: Readable.from([Buffer.from('x')]) };
       })();
       const uploading = sut.uploadFiles(files, { concurrency: 2, smallFileBytes: 8 * KiB });
-      await waitFor(() => store.streamedSizes.has(`${PREFIX}files/large`));
+      await waitFor(
+        'the large file to be streamed',
+        async () => (store.streamedSizes.has(`${PREFIX}files/large`) ? true : undefined),
+        5000,
+        2,
+      );
       controller.abort(new Error('job cancelled'));
 
-      const error = (await uploading.catch((e: unknown) => e)) as StorageError;
+      const error = await rejectionOf(uploading, StorageError);
       expect(error).toMatchObject(aborted);
       expect(error.cause).toEqual(new Error('job cancelled'));
       expect(stalled.destroyed).toBe(true);
@@ -400,7 +398,12 @@ describe(SnapshotWriter.name, () => {
           return new Promise<never>((_, reject) => stream.once('error', reject).once('close', () => reject(new Error('closed'))));
         };
         const uploading = sut.uploadBundle(join(dir, 'repo.bundle'));
-        await waitFor(() => store.streamedSizes.has(`${PREFIX}repo.bundle`));
+        await waitFor(
+          'the bundle to be streamed',
+          async () => (store.streamedSizes.has(`${PREFIX}repo.bundle`) ? true : undefined),
+          5000,
+          2,
+        );
         controller.abort();
         await expect(uploading).rejects.toMatchObject(aborted);
       } finally {

@@ -5,6 +5,7 @@ import { type ArchiveRecord, type ArchiveRepository, DatabaseError, DatabaseErro
 import { GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueErrorCode, QueueName, type QueueRepository } from '@archiver/queue';
 import { type ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
+import { archiveRecord, rejectionOf } from '@archiver/testing';
 import { ApiError } from '../api/api.error';
 import { ArchiveRequestsService, checkoutDirFor, DOWNLOAD_LINK_SECONDS } from './archive-requests.service';
 
@@ -15,52 +16,18 @@ const config = { minio: { consoleUrl: 'http://console.test' } } as AppConfig;
 
 type MockOf<T, K extends keyof T> = { [P in K]: jest.Mock };
 
-let nextId = 0;
-function record(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
-  nextId++;
-  return {
-    id: `00000000-0000-4000-8000-${String(nextId).padStart(12, '0')}`,
+const record = (overrides: Partial<ArchiveRecord> = {}) =>
+  archiveRecord({
     url: 'http://127.0.0.1:8080/owner/repo.git',
     normalizedUrl: 'http://127.0.0.1:8080/owner/repo',
-    status: 'pending',
     requestedBy: demo.subject,
-    createdAt: new Date('2025-01-01T00:00:00.000Z'),
-    injectedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    updatedAt: new Date('2025-01-01T00:00:00.000Z'),
-    attempts: 0,
-    errorCode: null,
-    error: null,
-    bucket: null,
-    prefix: null,
-    commit: null,
-    refCount: null,
-    fileCount: null,
-    byteCount: null,
-    runId: null,
-    runExpiresAt: null,
     ...overrides,
-  };
-}
+  });
 
 const completed = (overrides: Partial<ArchiveRecord> = {}) =>
   record({ status: 'completed', bucket: 'repo-bucket-1a2b', prefix: 'snapshots/20250101T000000Z-00000000/', ...overrides });
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
-
-async function apiFailure(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await rejection(promise);
-  if (!(error instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(error)}`);
-  return error;
-}
+const apiFailure = (promise: Promise<unknown>) => rejectionOf(promise, ApiError);
 
 describe(ArchiveRequestsService.name, () => {
   let sut: ArchiveRequestsService;
@@ -150,10 +117,9 @@ describe(ArchiveRequestsService.name, () => {
       ['a host resolving to a private address', 'https://internal.example/x.git', GitErrorCode.BLOCKED_BY_POLICY],
       ['a host without DNS records', 'https://gone.example/x.git', GitErrorCode.NOT_FOUND],
     ])('refuses %s before recording or queueing anything', async (_name, url, code) => {
-      const error = await rejection(sut.submit(url, demo));
+      const error = await rejectionOf(sut.submit(url, demo), GitError);
 
-      expect(error).toBeInstanceOf(GitError);
-      expect((error as GitError).code).toBe(code);
+      expect(error.code).toBe(code);
       expect(archives.createOrFindActive).not.toHaveBeenCalled();
       expect(queues.enqueue).not.toHaveBeenCalled();
     });

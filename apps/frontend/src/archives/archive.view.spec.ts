@@ -1,29 +1,12 @@
-import type { ArchiveRecord } from '@archiver/database';
+import { archiveRecord } from '@archiver/testing';
 import { toArchiveView } from './archive.view';
 
-const base: ArchiveRecord = {
+const base = archiveRecord({
   id: '6f1c8a5e-8d5a-4d1e-9a43-0b7c1f2e3d4a',
   url: 'https://example.org/owner/repo.git',
   normalizedUrl: 'https://example.org/owner/repo',
-  status: 'pending',
   requestedBy: 'sub-demo',
-  createdAt: new Date('2025-01-01T00:00:00.000Z'),
-  injectedAt: null,
-  startedAt: null,
-  finishedAt: null,
-  updatedAt: new Date('2025-01-01T00:00:00.000Z'),
-  attempts: 0,
-  errorCode: null,
-  error: null,
-  bucket: null,
-  prefix: null,
-  commit: null,
-  refCount: null,
-  fileCount: null,
-  byteCount: null,
-  runId: null,
-  runExpiresAt: null,
-};
+});
 
 describe(toArchiveView.name, () => {
   it('shows a pending archive with every later stamp, duration and location null', () => {

@@ -59,6 +59,8 @@ export class SnapshotService {
       workDir = await this.workDirs.create(archiveId);
       await this.snapshot(located, claim, writer, workDir, signal);
     } catch (error) {
+      // The temp dir goes before the outcome is recorded: a settled archive leaves nothing behind.
+      if (workDir) await this.workDirs.remove(workDir).catch(() => undefined);
       await this.fail(claim, writer, error, context, signal);
     } finally {
       await claim.end({ release: true });
@@ -168,6 +170,7 @@ export class SnapshotService {
         finishedAt: finishedAt.toISOString(),
       },
     };
+    await this.workDirs.remove(workDir);
     await this.complete(archive, claim, writer, manifest, {
       commit,
       refCount: refs.length,

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createConnection, createServer, AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FIXTURE_SEARCH_PATH } from './fixture-git.command';
@@ -30,19 +29,31 @@ export async function startGitDaemon(options: GitDaemonOptions): Promise<GitServ
   );
   let stderr = '';
   daemon.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4096)));
-  const exited = once(daemon, 'exit');
+  // Without a listener a failed spawn would crash the test runner instead of failing the start.
+  let spawnError: Error | undefined;
+  daemon.once('error', (error) => (spawnError = error));
+  const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
+  const running = () => spawnError === undefined && daemon.exitCode === null && daemon.signalCode === null && daemon.pid !== undefined;
+  // The whole group: the daemon's per-connection children outlive it otherwise.
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-daemon.pid!, signal);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  };
 
   const stop = async (): Promise<void> => {
-    if (daemon.exitCode !== null || daemon.signalCode !== null || daemon.pid === undefined) return;
-    process.kill(-daemon.pid, 'SIGTERM');
-    const timer = setTimeout(() => daemon.pid !== undefined && process.kill(-daemon.pid, 'SIGKILL'), 2000);
+    if (!running()) return;
+    signalGroup('SIGTERM');
+    const timer = setTimeout(() => signalGroup('SIGKILL'), 2000);
     await exited;
     clearTimeout(timer);
   };
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
   for (let attempt = 0; Date.now() < deadline; attempt++) {
-    if (daemon.exitCode !== null) throw new Error(`git daemon exited early: ${stderr.trim()}`);
+    if (!running()) throw new Error(`git daemon exited early: ${spawnError?.message ?? stderr.trim()}`);
     if (await canConnect(port)) {
       const baseUrl = `git://127.0.0.1:${port}`;
       return { baseUrl, port, url: (name) => `${baseUrl}/${name.endsWith('.git') ? name : `${name}.git`}`, stop };

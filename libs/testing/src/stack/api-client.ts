@@ -1,6 +1,9 @@
+import { waitFor } from '../support/wait-for';
+
 /** What a test sends: a bearer token, a JSON body or a raw one, extra headers. */
 export interface ApiRequestOptions {
-  token?: string;
+  /** Overrides the client's token for this call; `null` sends none. */
+  token?: string | null;
   json?: unknown;
   body?: string;
   headers?: Record<string, string>;
@@ -8,10 +11,15 @@ export interface ApiRequestOptions {
 
 export interface ApiResponse<T = unknown> {
   status: number;
-  /** Parsed JSON when the answer is JSON, else the text. */
+  /** Parsed JSON when the answer is JSON, else the text (undefined when empty). */
   body: T;
   text: string;
   headers: Headers;
+}
+
+/** The body of every error answer of the API. */
+export interface ApiErrorBody {
+  error: { code: string; message: string };
 }
 
 /** The archive as `GET /api/archives/:id` shows it (the fields tests read). */
@@ -20,30 +28,38 @@ export interface ArchiveView {
   url: string;
   normalizedUrl: string;
   status: 'pending' | 'queued' | 'running' | 'completed' | 'failed';
+  requestedBy: string;
+  /** Only in a submission's answer: true when an active archive of the same repository was returned. */
+  existing?: boolean;
   createdAt: string;
   injectedAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  durations: { waitMs: number | null; injectMs: number | null; runMs: number | null; totalMs: number | null };
   attempts: number;
   error: { code: string; message: string } | null;
   bucket: string | null;
   prefix: string | null;
+  consoleUrl: string | null;
   commit: string | null;
   refCount: number | null;
   fileCount: number | null;
   byteCount: number | null;
 }
 
+/** A fixed bearer token, or one fetched per call (tokens expire during long browser tests). */
+export type TokenSource = string | (() => Promise<string>);
+
 /** One place for the REST calls integration tests make against a real frontend. */
 export class ApiClient {
   constructor(
     private readonly baseUrl: string,
-    private readonly defaultToken?: string,
+    private readonly defaultToken?: TokenSource,
   ) {}
 
   async call<T = unknown>(method: string, route: string, options: ApiRequestOptions = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
-    const token = options.token ?? this.defaultToken;
+    const token = options.token === undefined ? await this.resolveDefaultToken() : options.token;
     if (token) headers.authorization = `Bearer ${token}`;
     let body = options.body;
     if (options.json !== undefined) {
@@ -61,7 +77,7 @@ export class ApiClient {
     return { status: response.status, body: parsed as T, text, headers: response.headers };
   }
 
-  /** POST /api/archives, expecting 202. */
+  /** POST /api/archives, expecting 202 (a new archive). */
   async submit(url: string, token?: string): Promise<ArchiveView> {
     const res = await this.call<ArchiveView>('POST', '/api/archives', { json: { url }, token });
     if (res.status !== 202) throw new Error(`submitting ${url} answered ${res.status}: ${res.text}`);
@@ -73,16 +89,22 @@ export class ApiClient {
     if (res.status !== 200) throw new Error(`GET /api/archives/${id} answered ${res.status}: ${res.text}`);
     return res.body;
   }
+
+  private async resolveDefaultToken(): Promise<string | undefined> {
+    return typeof this.defaultToken === 'function' ? this.defaultToken() : this.defaultToken;
+  }
 }
 
-/** Polls the archive until it is completed or failed. */
+/** Polls the archive until it is completed or failed; a timeout names the last state seen. */
 export async function settledArchive(client: ApiClient, id: string, timeoutMs = 90_000): Promise<ArchiveView> {
-  const deadline = Date.now() + timeoutMs;
   let last: ArchiveView | undefined;
-  while (Date.now() < deadline) {
-    last = await client.archive(id).catch(() => last);
-    if (last && (last.status === 'completed' || last.status === 'failed')) return last;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  const settled = async () => {
+    last = await client.archive(id);
+    return last.status === 'completed' || last.status === 'failed' ? last : undefined;
+  };
+  try {
+    return await waitFor(`archive ${id} to finish`, settled, timeoutMs, 250);
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (last seen: ${JSON.stringify(last)})`, { cause: error });
   }
-  throw new Error(`archive ${id} did not finish within ${timeoutMs} ms (last seen: ${JSON.stringify(last)})`);
 }

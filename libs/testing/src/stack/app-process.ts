@@ -1,6 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { spawnUntilReady } from '../support/ready-process';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 
@@ -36,68 +37,32 @@ export async function freePort(): Promise<number> {
  * HTTP (any status: a test may start it with a dependency down on purpose).
  */
 export async function startApp(name: AppName, env: Record<string, string | undefined> = {}, timeoutMs = 30_000): Promise<AppProcess> {
-  const port = await freePort();
-  const main = path.join(ROOT, 'dist/apps', name, 'apps', name, 'src/main.js');
-  const child = spawn(process.execPath, ['--enable-source-maps', main], {
-    cwd: ROOT,
-    env: { ...process.env, [`${name.toUpperCase()}_PORT`]: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before listening:\n${output}`);
-    try {
-      await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms:\n${output}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  return {
-    name,
-    url,
-    port,
-    child,
-    output: () => output,
-    async stop(graceMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return launchApp(name, await freePort(), env, timeoutMs);
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+/**
+ * Runs a built app on `port` and waits until it answers HTTP. If it exits first or does not
+ * answer in time, it is killed and awaited before this throws: a failed start leaves no process.
+ */
+export async function launchApp(
+  name: AppName,
+  port: number,
+  env: Record<string, string | undefined>,
+  timeoutMs: number,
+): Promise<AppProcess> {
+  const url = `http://127.0.0.1:${port}`;
+  const app = await spawnUntilReady({
+    name: `${name} (port ${port})`,
+    command: process.execPath,
+    args: ['--enable-source-maps', path.join(ROOT, 'dist/apps', name, 'apps', name, 'src/main.js')],
+    cwd: ROOT,
+    env: { ...process.env, [`${name.toUpperCase()}_PORT`]: String(port), ...env },
+    ready: async () => {
+      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
+      await response.body?.cancel();
+      return true;
+    },
+    timeoutMs,
+  });
+  return { name, url, port, child: app.child, output: app.output, stop: app.stop, kill: app.kill };
 }

@@ -1,0 +1,42 @@
+import type { Queue } from 'bullmq';
+import type { PrismaService } from '@archiver/database';
+import type { ObjectStoreRepository } from '@archiver/storage';
+import { waitFor } from '../support/wait-for';
+
+/**
+ * For tests that assert the states the frontend leaves archives in: no injector may consume
+ * the stack's queue meanwhile. Waits for another test file's injector to go rather than
+ * failing obscurely (integration files run one at a time).
+ */
+export async function waitUntilNoConsumer(queue: Queue): Promise<void> {
+  await waitFor(
+    `no process consuming queue "${queue.name}" of the test stack (run integration files one at a time)`,
+    async () => ((await queue.getWorkersCount()) === 0 ? true : undefined),
+    60_000,
+    500,
+  );
+}
+
+export interface ArchiveCleanupDeps {
+  prisma: PrismaService;
+  store: ObjectStoreRepository;
+  /** Queues that may still hold a job of these archives (job id = archive id). */
+  queues: Queue[];
+}
+
+/**
+ * Removes every archive whose normalized URL starts with `urlPrefix` (a test's own fixture
+ * server, so only its own rows): jobs first so no injector picks them up, then rows, then
+ * snapshot objects and the buckets they leave empty. Returns how many archives it removed.
+ */
+export async function removeArchivesUnder(urlPrefix: string, { prisma, store, queues }: ArchiveCleanupDeps): Promise<number> {
+  const mine = await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: urlPrefix } } });
+  await Promise.all(mine.flatMap((archive) => queues.map((queue) => queue.remove(archive.id).catch(() => 0))));
+  await prisma.archive.deleteMany({ where: { id: { in: mine.map((archive) => archive.id) } } });
+  for (const bucket of new Set(mine.map((archive) => archive.bucket).filter((b): b is string => b !== null))) {
+    if (!(await store.bucketExists(bucket))) continue;
+    await store.removePrefix(bucket, 'snapshots/');
+    await store.removeBucketIfEmpty(bucket);
+  }
+  return mine.length;
+}
