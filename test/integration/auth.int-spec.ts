@@ -17,8 +17,9 @@ import {
   decodeJwt,
   forgeWithLocalKey,
   KeycloakTestClient,
-  type TestUser,
+  rejectionOf,
   tamperSignature,
+  type TestUser,
   uniqueName,
 } from '@archiver/testing';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
@@ -27,15 +28,6 @@ import { Test } from '@nestjs/testing';
 // Runs against the test stack's real Keycloak (STACK=test bash scripts/stack.sh start-services).
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function authFailure(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AuthError)) throw new Error(`expected an AuthError, got ${String(error)}`);
-  return error;
-}
 
 /** A port nothing listens on, for "Keycloak is down". */
 async function closedPortUrl(): Promise<string> {
@@ -101,7 +93,7 @@ describe('auth against the real Keycloak', () => {
       ["a look-alike signed by a local key with the realm's kid", () => forgeWithLocalKey(demoToken), /signature is invalid/],
       ['a master-realm token', () => keycloakClient.adminToken(), /realms\/master.*accepts tokens from/],
     ])('rejects %s as UNAUTHENTICATED', async (_name, token, message) => {
-      const error = await authFailure(sut.verify(await token()));
+      const error = await rejectionOf(sut.verify(await token()), AuthError);
       expect(error.code).toBe(AuthErrorCode.UNAUTHENTICATED);
       expect(error.message).toMatch(message);
     });
@@ -110,7 +102,7 @@ describe('auth against the real Keycloak', () => {
       const clientId = await keycloakClient.createClient({ clientId: uniqueName('no-audience') });
       const token = await keycloakClient.passwordToken(stack.demo.username, stack.demo.password, clientId);
       expect([decodeJwt(token).claims.aud].flat()).not.toContain('archiver-api');
-      const error = await authFailure(sut.verify(token));
+      const error = await rejectionOf(sut.verify(token), AuthError);
       expect(error.code).toBe(AuthErrorCode.UNAUTHENTICATED);
       expect(error.message).toMatch(/audience lacks "archiver-api"/);
       await keycloakClient.deleteClient(clientId);
@@ -127,7 +119,7 @@ describe('auth against the real Keycloak', () => {
       const { exp, iat } = decodeJwt(token).claims as { exp: number; iat: number };
       expect(exp - iat).toBe(1);
       await sleep(Math.max(0, exp * 1000 - Date.now()) + 1100);
-      const error = await authFailure(sut.verify(token));
+      const error = await rejectionOf(sut.verify(token), AuthError);
       expect(error.code).toBe(AuthErrorCode.UNAUTHENTICATED);
       expect(error.message).toMatch(/expired/);
       await keycloakClient.deleteClient(clientId);
@@ -135,7 +127,7 @@ describe('auth against the real Keycloak', () => {
 
     it('answers UNAVAILABLE, quickly, when Keycloak cannot be reached for keys', async () => {
       const unreachable = new TokenVerifier({ ...keycloak, internalUrl: await closedPortUrl() }, { keyFetchTimeoutMs: 1000 });
-      const error = await authFailure(unreachable.verify(demoToken));
+      const error = await rejectionOf(unreachable.verify(demoToken), AuthError);
       expect(error.code).toBe(AuthErrorCode.UNAVAILABLE);
       expect(error.getStatus()).toBe(503);
     });

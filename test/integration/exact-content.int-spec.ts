@@ -2,7 +2,6 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { loadConfig } from '@archiver/config';
 import { RepositoryReader } from '@archiver/git';
 import {
@@ -20,6 +19,7 @@ import {
   unstorableReason,
 } from '@archiver/storage';
 import { CraftedRepository, CraftedTreeEntry } from '../../libs/git/src/tree-crafter';
+import { readAll } from '@archiver/testing';
 
 jest.setTimeout(120_000);
 
@@ -28,12 +28,6 @@ const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const bytes = (...parts: (string | number[] | Buffer)[]) =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function* sources(reader: RepositoryReader, commit: string): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(await reader.listTree(commit))) {

@@ -5,31 +5,18 @@ import { GitError, GitErrorCode, RepositoryReader, SafeCloner, UrlPolicy, type C
 import {
   createFixtureRepos,
   fixtureGit,
-  MULTI_FIXTURE_PATHS,
-  startGitDaemon,
-  startGitHttpServer,
   type FixtureRepos,
   type GitHttpServerHandle,
   type GitServerHandle,
+  MULTI_FIXTURE_PATHS,
+  readAll,
+  rejectionOf,
+  startGitDaemon,
+  startGitHttpServer,
 } from '@archiver/testing';
 
 const LOOPBACK = ['127.0.0.0/8', '::1', 'localhost'];
 const MiB = 1024 * 1024;
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function rejection(work: Promise<unknown>): Promise<GitError> {
-  const error = await work.then(
-    () => new Error('expected the clone to fail'),
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitError)) throw error;
-  return error;
-}
 
 describe('git clone and read against real git servers', () => {
   let base: string;
@@ -160,7 +147,7 @@ describe('git clone and read against real git servers', () => {
 
   it('answers NOT_FOUND for a missing repository and leaves no directory', async () => {
     const dir = target();
-    const error = await rejection(sut.clone(request(http.url('does-not-exist'), { dir })));
+    const error = await rejectionOf(sut.clone(request(http.url('does-not-exist'), { dir })), GitError);
     expect(error.code).toBe(GitErrorCode.NOT_FOUND);
     expect(error.transient).toBe(false);
     expect(error.message).toContain('not found');
@@ -175,19 +162,19 @@ describe('git clone and read against real git servers', () => {
 
   it('refuses a redirect to a blocked address without contacting it', async () => {
     const url = http.redirect('to-metadata', 'http://169.254.169.254/latest.git');
-    const error = await rejection(sut.clone(request(url)));
+    const error = await rejectionOf(sut.clone(request(url)), GitError);
     expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
     expect(error.message).toContain('169.254.169.254');
   });
 
   it('refuses redirect loops', async () => {
     const url = http.redirect('loop', `${http.baseUrl}/redirect/loop`);
-    expect((await rejection(sut.clone(request(url)))).code).toBe(GitErrorCode.REDIRECT_BLOCKED);
+    expect((await rejectionOf(sut.clone(request(url)), GitError)).code).toBe(GitErrorCode.REDIRECT_BLOCKED);
   });
 
   it('stops at the deadline before anything is fetched', async () => {
     const dir = target();
-    const error = await rejection(sut.clone(request(http.url('multi'), { dir, deadlineMs: 1 })));
+    const error = await rejectionOf(sut.clone(request(http.url('multi'), { dir, deadlineMs: 1 })), GitError);
     expect(error.code).toBe(GitErrorCode.TIMED_OUT);
     await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
@@ -195,28 +182,28 @@ describe('git clone and read against real git servers', () => {
   it('kills git at the deadline and removes the partial clone', async () => {
     const dir = target();
     // Each request waits 400 ms: the preflight passes, git's own requests run into the deadline.
-    const error = await rejection(sut.clone(request(slowHttp.url('multi'), { dir, deadlineMs: 1000 })));
+    const error = await rejectionOf(sut.clone(request(slowHttp.url('multi'), { dir, deadlineMs: 1000 })), GitError);
     expect(error.code).toBe(GitErrorCode.TIMED_OUT);
     await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('aborts a clone that outgrows its size cap', async () => {
     const dir = target();
-    const error = await rejection(sut.clone(request(http.url('multi'), { dir, maxBytes: 1024 })));
+    const error = await rejectionOf(sut.clone(request(http.url('multi'), { dir, maxBytes: 1024 })), GitError);
     expect(error.code).toBe(GitErrorCode.TOO_LARGE);
     await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('blocks loopback unless it is allowlisted', async () => {
     const strict = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: [] }) });
-    const error = await rejection(strict.clone(request(http.url('multi'))));
+    const error = await rejectionOf(strict.clone(request(http.url('multi'))), GitError);
     expect(error.code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
     expect(error.message).toContain('loopback');
   });
 
   it('refuses git:// even though the daemon serves the repository', async () => {
     await fixtureGit(['ls-remote', daemon.url('trunk')], base);
-    const error = await rejection(sut.clone(request(daemon.url('trunk'))));
+    const error = await rejectionOf(sut.clone(request(daemon.url('trunk'))), GitError);
     expect(error.code).toBe(GitErrorCode.INVALID_URL);
   });
 });
