@@ -56,7 +56,7 @@ export class SnapshotService {
       await this.removeEarlierRun(claim.archive);
       const located = await this.locate(claim);
       writer = new SnapshotWriter(this.store, { bucket: located.bucket, prefix: located.prefix }, { signal });
-      workDir = await this.workDirs.create(archiveId);
+      workDir = await this.workDirs.create(archiveId, claim.runId);
       await this.snapshot(located, claim, writer, workDir, signal);
     } catch (error) {
       // The temp dir goes before the outcome is recorded: a settled archive leaves nothing behind.

@@ -6,13 +6,23 @@ import { CodedError } from '@archiver/errors';
 import { killProcessesUnder } from '@archiver/git';
 
 const PREFIX = 'archive-';
-const OWNER = /^archive-[0-9a-f-]{36}-(\d+)-/;
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** archive id, pid, and (since runs claim archives) the run id. */
+const OWNER = new RegExp(`^archive-(${UUID})-(\\d+)-(?:(${UUID})-)?`);
+
+/** A dir left by a process that no longer runs, and the run it belonged to. */
+export interface DeadRun {
+  dir: string;
+  archiveId: string;
+  /** Absent for dirs of workers older than run claims. */
+  runId?: string;
+}
 
 /**
- * Temp dirs of the worker: `archive-<archiveId>-<pid>-<random>` under the configured work
- * dir, one per run. The name says which process made it, so leftovers of a crashed run
- * (SIGKILL, OOM) are found by whoever starts next — and a run never touches the dir of
- * another live run, even of the same archive.
+ * Temp dirs of the worker: `archive-<archiveId>-<pid>-<runId>-<random>` under the configured
+ * work dir, one per run. The name says which process and run made it, so leftovers of a
+ * crashed run (SIGKILL, OOM) are found by whoever starts next on this host — who can also give
+ * that run's claim up at once — and a run never touches the dir of another live run.
  */
 @Injectable()
 export class WorkDirs {
@@ -22,10 +32,10 @@ export class WorkDirs {
     this.root = config.clone.workDir;
   }
 
-  async create(archiveId: string): Promise<string> {
+  async create(archiveId: string, runId: string): Promise<string> {
     try {
       await mkdir(this.root, { recursive: true, mode: 0o700 });
-      return await mkdtemp(path.join(this.root, `${PREFIX}${archiveId}-${process.pid}-`));
+      return await mkdtemp(path.join(this.root, `${PREFIX}${archiveId}-${process.pid}-${runId}-`));
     } catch (error) {
       throw WorkDirError.from(error, this.root);
     }
@@ -40,17 +50,16 @@ export class WorkDirs {
    * and any process still at work in them: git normally dies with its worker (parent-death
    * signal), this catches what escaped.
    */
-  async sweepDead(): Promise<string[]> {
+  async sweepDead(): Promise<DeadRun[]> {
     const names = await readdir(this.root).catch(() => [] as string[]);
-    const dead = names
-      .filter((name) => name.startsWith(PREFIX))
-      .filter((name) => {
-        const pid = Number(OWNER.exec(name)?.[1]);
-        return Number.isInteger(pid) && !isAlive(pid);
-      })
-      .map((name) => path.join(this.root, name));
-    for (const dir of dead) await killProcessesUnder(dir);
-    await Promise.all(dead.map((dir) => this.remove(dir)));
+    const dead: DeadRun[] = [];
+    for (const name of names) {
+      const owner = OWNER.exec(name);
+      if (!owner || isAlive(Number(owner[2]))) continue;
+      dead.push({ dir: path.join(this.root, name), archiveId: owner[1] as string, runId: owner[3] });
+    }
+    for (const { dir } of dead) await killProcessesUnder(dir);
+    await Promise.all(dead.map(({ dir }) => this.remove(dir)));
     return dead;
   }
 }

@@ -1,0 +1,57 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { AppConfig } from '@archiver/config';
+import { WorkDirError, WorkDirs } from './work-dir';
+
+const ARCHIVE = '6f1c8a5e-8d5a-4d1e-9a43-0b7c1f2e3d4a';
+const RUN = '7b1b6fec-1111-4222-8333-944444444444';
+
+describe(WorkDirs.name, () => {
+  let root: string;
+  let sut: WorkDirs;
+  /** A pid that surely ran and is gone: a child that has exited. */
+  const deadPid = () => spawnSync('true').pid as number;
+
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'work-dirs-'));
+    sut = new WorkDirs({ clone: { workDir: root } } as AppConfig);
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('makes one dir per run, named after the archive, this process and the run', async () => {
+    const dir = await sut.create(ARCHIVE, RUN);
+    expect(path.basename(dir)).toMatch(new RegExp(`^archive-${ARCHIVE}-${process.pid}-${RUN}-`));
+    expect(await sut.create(ARCHIVE, RUN)).not.toBe(dir);
+  });
+
+  it('sweeps only dirs of dead processes, and names the runs they belonged to', async () => {
+    const live = await sut.create(ARCHIVE, RUN);
+    const dead = path.join(root, `archive-${ARCHIVE}-${deadPid()}-${RUN}-abc123`);
+    const older = path.join(root, `archive-${ARCHIVE}-${deadPid()}-xyz789`); // before run claims
+    await mkdir(path.join(dead, 'repo.git'), { recursive: true });
+    await mkdir(older);
+    await writeFile(path.join(root, 'unrelated-file'), 'kept');
+
+    const swept = await sut.sweepDead();
+    expect(swept).toEqual(
+      expect.arrayContaining([
+        { dir: dead, archiveId: ARCHIVE, runId: RUN },
+        { dir: older, archiveId: ARCHIVE, runId: undefined },
+      ]),
+    );
+    expect(swept).toHaveLength(2);
+    expect((await readdir(root)).sort()).toEqual([path.basename(live), 'unrelated-file'].sort());
+  });
+
+  it('reports a work dir it cannot make as WORK_DIR_FAILED, permanent unless the disk may free up', async () => {
+    const file = path.join(root, 'a-file');
+    await writeFile(file, '');
+    const broken = new WorkDirs({ clone: { workDir: path.join(file, 'work') } } as AppConfig);
+    const error = await broken.create(ARCHIVE, RUN).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkDirError);
+    expect(error).toMatchObject({ code: 'WORK_DIR_FAILED', transient: false, domain: 'worker' });
+    expect((error as Error).message).toMatch(/ENOTDIR.*ARCHIVER_WORK_DIR/);
+  });
+});
