@@ -122,14 +122,38 @@ describe('REST API: reading and removing archives', () => {
       expect((pending.body as { items: ArchiveView[] }).items.map((a) => a.id)).toEqual([created[4], created[3], created[2], created[0]]);
     });
 
-    it("shows an admin everyone's archives", async () => {
-      const response = await api('GET', '/api/archives?pageSize=100', { token: tokens.admin });
-      const ids = (response.body as { items: ArchiveView[] }).items.map((a) => a.id);
-      expect(ids).toEqual(expect.arrayContaining(created));
+    it("lists only the caller's own archives by default and with scope=mine, for an admin too", async () => {
+      const adminOwn = (await submit(repoUrl('admin-own'), tokens.admin)).body as ArchiveView;
+      for (const query of ['', '&scope=mine']) {
+        const response = await api('GET', `/api/archives?pageSize=100${query}`, { token: tokens.admin });
+        expect(response.status).toBe(200);
+        const items = (response.body as { items: ArchiveView[] }).items;
+        expect(items.map((a) => a.id)).toContain(adminOwn.id);
+        expect(items.filter((a) => a.requestedBy !== adminOwn.requestedBy)).toEqual([]);
+        expect(items.map((a) => a.id)).not.toContain(created[0]);
+      }
+    });
+
+    it("shows an admin everyone's archives with scope=all, each with its requester's user name", async () => {
+      const response = await api('GET', '/api/archives?scope=all&pageSize=100', { token: tokens.admin });
+      expect(response.status).toBe(200);
+      const items = (response.body as { items: ArchiveView[] }).items;
+      expect(items.map((a) => a.id)).toEqual(expect.arrayContaining(created));
+      const listed = items.filter((a) => created.includes(a.id));
+      expect(new Set(listed.map((a) => a.requestedByName))).toEqual(new Set([lister.username]));
       expect((response.body as { total: number }).total).toBeGreaterThanOrEqual(5);
     });
 
-    it.each([['status=done'], ['page=0'], ['pageSize=101'], ['page=abc']])('refuses ?%s with 400', async (query) => {
+    it('refuses scope=all to a user without archiver-admin (403 FORBIDDEN)', async () => {
+      const response = await api('GET', '/api/archives?scope=all', { token: listerToken });
+      expect(response.status).toBe(403);
+      expect((response.body as ApiErrorBody).error).toMatchObject({
+        code: 'FORBIDDEN',
+        message: expect.stringContaining('archiver-admin'),
+      });
+    });
+
+    it.each([['status=done'], ['page=0'], ['pageSize=101'], ['page=abc'], ['scope=everyone']])('refuses ?%s with 400', async (query) => {
       const response = await api('GET', `/api/archives?${query}`, { token: listerToken });
       expect(response.status).toBe(400);
       expect((response.body as ApiErrorBody).error.code).toBe('INVALID_REQUEST');
@@ -163,7 +187,7 @@ describe('REST API: reading and removing archives', () => {
 
       const asOwner = await api('GET', `/api/archives/${theirs.id}`, { token: tokens.other });
       expect(asOwner.status).toBe(200);
-      expect(asOwner.body).toMatchObject({ id: theirs.id, requestedBy: other.id });
+      expect(asOwner.body).toMatchObject({ id: theirs.id, requestedBy: other.id, requestedByName: other.username });
       const asAdmin = await api('GET', `/api/archives/${theirs.id}`, { token: tokens.admin });
       expect(asAdmin.status).toBe(200);
     });

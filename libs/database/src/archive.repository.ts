@@ -35,8 +35,8 @@ export class ArchiveRepository {
       // repository (the partial unique index) — returns no row instead of throwing.
       const inserted = await this.run(
         () => this.prisma.$queryRaw<RawArchiveRow[]>`
-          INSERT INTO archive (id, url, normalized_url, requested_by, updated_at)
-          VALUES (${randomUUID()}::uuid, ${input.url}, ${input.normalizedUrl}, ${input.requestedBy}, now())
+          INSERT INTO archive (id, url, normalized_url, requested_by, requested_by_name, updated_at)
+          VALUES (${randomUUID()}::uuid, ${input.url}, ${input.normalizedUrl}, ${input.requestedBy}, ${input.requestedByName ?? null}, now())
           ON CONFLICT DO NOTHING RETURNING *`,
       );
       if (inserted[0]) return { archive: fromRow(inserted[0]), created: true };
@@ -254,6 +254,7 @@ function fromRow(row: RawArchiveRow): ArchiveRecord {
     normalizedUrl: row.normalized_url as string,
     status: row.status as ArchiveStatus,
     requestedBy: row.requested_by as string,
+    requestedByName: (row.requested_by_name as string | null) ?? null,
     createdAt: row.created_at as Date,
     injectedAt: (row.injected_at as Date | null) ?? null,
     startedAt: (row.started_at as Date | null) ?? null,

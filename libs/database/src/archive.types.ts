@@ -9,6 +9,8 @@ export interface NewArchive {
   url: string;
   normalizedUrl: string;
   requestedBy: string;
+  /** The requester's display name (the token's preferred_username), shown to admins; the API always sets it. */
+  requestedByName?: string;
 }
 
 export interface ArchiveListQuery {

@@ -1,5 +1,5 @@
 import { HttpStatus, Logger } from '@nestjs/common';
-import type { AuthUser } from '@archiver/auth';
+import { AuthError, type AuthUser } from '@archiver/auth';
 import type { AppConfig } from '@archiver/config';
 import { type ArchiveRecord, type ArchiveRepository, DatabaseError, DatabaseErrorCode } from '@archiver/database';
 import { GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
@@ -21,6 +21,7 @@ const record = (overrides: Partial<ArchiveRecord> = {}) =>
     url: 'http://127.0.0.1:8080/owner/repo.git',
     normalizedUrl: 'http://127.0.0.1:8080/owner/repo',
     requestedBy: demo.subject,
+    requestedByName: demo.username,
     ...overrides,
   });
 
@@ -80,6 +81,7 @@ describe(ArchiveRequestsService.name, () => {
         url: 'https://example.org/Owner/Repo.git/',
         normalizedUrl: 'https://example.org/Owner/Repo',
         requestedBy: demo.subject,
+        requestedByName: demo.username,
       });
       expect(queues.enqueue).toHaveBeenCalledWith(QueueName.Pending, { archiveId: result.id });
       expect(result).toMatchObject({ status: 'pending', existing: false, requestedBy: demo.subject });
@@ -153,15 +155,33 @@ describe(ArchiveRequestsService.name, () => {
   });
 
   describe('list', () => {
-    it("limits a user to their own archives and shows an admin everyone's", async () => {
+    it.each([
+      ['a user, scope=mine', demo, 'mine', demo.subject],
+      ['an admin, scope=mine (their own only, like anyone)', admin, 'mine', admin.subject],
+      ["an admin, scope=all (everyone's)", admin, 'all', undefined],
+    ] as const)('lists for %s', async (_case, user, scope, requestedBy) => {
       archives.list.mockResolvedValue({ items: [record()], total: 41 });
 
-      const page = await sut.list({ status: 'failed', page: 3, pageSize: 20 }, demo);
-      await sut.list({ page: 1, pageSize: 20 }, admin);
+      const page = await sut.list({ scope, status: 'failed', page: 3, pageSize: 20 }, user);
 
-      expect(archives.list).toHaveBeenNthCalledWith(1, { status: 'failed', page: 3, pageSize: 20, requestedBy: demo.subject });
-      expect(archives.list).toHaveBeenNthCalledWith(2, { page: 1, pageSize: 20, requestedBy: undefined });
+      expect(archives.list).toHaveBeenCalledWith({ status: 'failed', page: 3, pageSize: 20, requestedBy });
       expect(page).toMatchObject({ total: 41, page: 3, pageSize: 20, items: [expect.objectContaining({ status: 'pending' })] });
+    });
+
+    it('refuses scope=all to a user who is not an admin with 403 FORBIDDEN, reading nothing', async () => {
+      const error = await rejectionOf(sut.list({ scope: 'all', page: 1, pageSize: 20 }, demo), AuthError);
+
+      expect(error).toBeInstanceOf(AuthError);
+      expect(error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/archiver-admin.*scope=mine/) });
+      expect(archives.list).not.toHaveBeenCalled();
+    });
+
+    it("shows each archive's requester name", async () => {
+      archives.list.mockResolvedValue({ items: [record({ requestedBy: other.subject, requestedByName: 'other' })], total: 1 });
+
+      const page = await sut.list({ scope: 'all', page: 1, pageSize: 20 }, admin);
+
+      expect(page.items[0]).toMatchObject({ requestedBy: other.subject, requestedByName: 'other' });
     });
   });
 

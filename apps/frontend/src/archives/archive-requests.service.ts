@@ -1,5 +1,5 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import type { AuthUser } from '@archiver/auth';
+import { AuthError, type AuthUser } from '@archiver/auth';
 import { APP_CONFIG, type AppConfig } from '@archiver/config';
 import { ACTIVE_STATUSES, ArchiveRepository, type ArchiveRecord, type ArchiveStatus } from '@archiver/database';
 import { GitError, UrlPolicy } from '@archiver/git';
@@ -7,6 +7,7 @@ import { QueueError, QueueName, QueueRepository } from '@archiver/queue';
 import { bundleKey, ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { toApiErrorResponse } from '../api/api-error.mapper';
+import type { ArchiveScope } from './archive.dto';
 import { archiveNotFound } from './archive-id.pipe';
 import {
   ArchivePageView,
@@ -24,6 +25,7 @@ export const DOWNLOAD_LINK_SECONDS = 5 * 60;
 const BATCH_CONCURRENCY = 8;
 
 export interface ArchiveListRequest {
+  scope: ArchiveScope;
   status?: ArchiveStatus;
   page: number;
   pageSize: number;
@@ -56,6 +58,7 @@ export class ArchiveRequestsService {
       url: vetted.url,
       normalizedUrl: vetted.normalizedUrl,
       requestedBy: user.subject,
+      requestedByName: user.username,
     });
     if (created) await this.enqueuePending(archive.id);
     return { ...this.view(archive), existing: !created };
@@ -80,9 +83,17 @@ export class ArchiveRequestsService {
     return { items };
   }
 
-  /** Newest first; a user sees their own archives, an admin everyone's. */
-  async list(query: ArchiveListRequest, user: AuthUser): Promise<ArchivePageView> {
-    const { items, total } = await this.archives.list({ ...query, requestedBy: user.isAdmin ? undefined : user.subject });
+  /**
+   * Newest first. `mine` is the caller's own archives for everyone, admins included: an admin's
+   * own work must not drown in everyone else's. `all` is the admin's view of everyone's.
+   */
+  async list({ scope, ...query }: ArchiveListRequest, user: AuthUser): Promise<ArchivePageView> {
+    if (scope === 'all' && !user.isAdmin) {
+      throw AuthError.forbidden(
+        `Listing everyone's archives (scope=all) needs the role archiver-admin, which your account (${user.username}) lacks; use scope=mine for your own.`,
+      );
+    }
+    const { items, total } = await this.archives.list({ ...query, requestedBy: scope === 'all' ? undefined : user.subject });
     return { items: items.map((archive) => this.view(archive)), total, page: query.page, pageSize: query.pageSize };
   }
 

@@ -54,13 +54,20 @@ describe('archive request validation', () => {
   describe('GET /api/archives query', () => {
     const sut = new ZodValidationPipe(listArchivesQuerySchema);
 
-    it('defaults to the first page of 20 and coerces numbers', () => {
-      expect(sut.transform({})).toEqual({ page: 1, pageSize: 20 });
-      expect(sut.transform({ status: 'failed', page: '3', pageSize: '100' })).toEqual({ status: 'failed', page: 3, pageSize: 100 });
+    it('defaults to your own archives, the first page of 20, and coerces numbers', () => {
+      expect(sut.transform({})).toEqual({ scope: 'mine', page: 1, pageSize: 20 });
+      expect(sut.transform({ scope: 'all', status: 'failed', page: '3', pageSize: '100' })).toEqual({
+        scope: 'all',
+        status: 'failed',
+        page: 3,
+        pageSize: 100,
+      });
     });
 
     it.each<[Record<string, unknown>, RegExp]>([
       [{ status: 'done' }, /status must be one of pending, queued, running, completed, failed/],
+      [{ scope: 'everyone' }, /scope must be one of mine, all/],
+      [{ scope: ['mine', 'all'] }, /scope must be one of mine, all/],
       [{ page: '0' }, /page must be at least 1/],
       [{ page: 'x' }, /page must be a whole number/],
       [{ page: '1.5' }, /page must be a whole number/],

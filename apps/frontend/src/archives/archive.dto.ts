@@ -41,7 +41,12 @@ const positiveInt = (name: string, max?: number) => {
   return max === undefined ? bounded : bounded.max(max, { error: `${name} must be at most ${max}` });
 };
 
+/** `mine`: the caller's own archives (everyone's default); `all`: everyone's, for archiver-admin only. */
+export const ARCHIVE_SCOPES = ['mine', 'all'] as const;
+export type ArchiveScope = (typeof ARCHIVE_SCOPES)[number];
+
 export const listArchivesQuerySchema = z.object({
+  scope: z.enum(ARCHIVE_SCOPES, { error: `scope must be one of ${ARCHIVE_SCOPES.join(', ')}` }).default('mine'),
   status: z.enum(ARCHIVE_STATUSES, { error: `status must be one of ${ARCHIVE_STATUSES.join(', ')}` }).optional(),
   page: positiveInt('page').default(1),
   pageSize: positiveInt('pageSize', MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
@@ -58,6 +63,13 @@ export class SubmitBatchBody implements z.infer<typeof submitBatchSchema> {
 }
 
 export class ListArchivesQuery implements z.infer<typeof listArchivesQuerySchema> {
+  @ApiPropertyOptional({
+    enum: ARCHIVE_SCOPES,
+    default: 'mine',
+    description: "mine: your own archives (also for admins); all: everyone's, archiver-admin only (403 otherwise)",
+  })
+  scope!: ArchiveScope;
+
   @ApiPropertyOptional({ enum: ARCHIVE_STATUSES })
   status?: ArchiveStatus;
 

@@ -6,6 +6,7 @@ const base = archiveRecord({
   url: 'https://example.org/owner/repo.git',
   normalizedUrl: 'https://example.org/owner/repo',
   requestedBy: 'sub-demo',
+  requestedByName: 'demo',
 });
 
 describe(toArchiveView.name, () => {
@@ -16,6 +17,7 @@ describe(toArchiveView.name, () => {
       normalizedUrl: base.normalizedUrl,
       status: 'pending',
       requestedBy: 'sub-demo',
+      requestedByName: 'demo',
       createdAt: '2025-01-01T00:00:00.000Z',
       injectedAt: null,
       startedAt: null,

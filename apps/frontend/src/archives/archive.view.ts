@@ -43,6 +43,14 @@ export class ArchiveView {
   @ApiProperty({ description: 'Keycloak subject (user id) of the submitter' })
   requestedBy!: string;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "The submitter's user name (preferred_username) when they submitted; null for archives recorded before names were kept",
+    example: 'demo',
+  })
+  requestedByName!: string | null;
+
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
 
@@ -148,6 +156,7 @@ export function toArchiveView(record: ArchiveRecord, consoleBaseUrl: string): Ar
     normalizedUrl: record.normalizedUrl,
     status: record.status,
     requestedBy: record.requestedBy,
+    requestedByName: record.requestedByName,
     createdAt: record.createdAt.toISOString(),
     injectedAt: iso(record.injectedAt),
     startedAt: iso(record.startedAt),

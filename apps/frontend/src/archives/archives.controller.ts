@@ -79,7 +79,7 @@ export class ArchivesController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List archives, newest first: your own, or everyone’s for archiver-admin' })
+  @ApiOperation({ summary: 'List archives, newest first: your own (scope=mine, the default), or everyone’s (scope=all, archiver-admin)' })
   @ApiOkResponse({ type: ArchivePageView })
   @ApiBadRequestResponse({ type: ApiErrorView })
   list(

@@ -32,3 +32,36 @@ export function webSecurityHeaders(keycloakUrl: string): Record<string, string> 
     'Cross-Origin-Opener-Policy': 'same-origin',
   };
 }
+
+/**
+ * Headers for the OpenAPI page (/api/docs, Swagger UI served by @nestjs/swagger) and its files.
+ *
+ * Scripts stay same-origin (Swagger UI's bundle, its init file and oauth2-redirect.js are
+ * files). Styles must allow inline: @nestjs/swagger's page carries `<style>` blocks and style
+ * attributes; that lets a page restyle itself, not run code. Signing in uses a popup to
+ * Keycloak whose last page (oauth2-redirect.html, same origin) hands the code back through
+ * `window.opener`, and the page then calls Keycloak's token endpoint: hence `connect-src`
+ * Keycloak and no Cross-Origin-Opener-Policy here, which would cut the popup from its opener.
+ */
+export function apiDocsSecurityHeaders(keycloakUrl: string): Record<string, string> {
+  const keycloak = new URL(keycloakUrl).origin;
+  const policy = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src 'self' ${keycloak}`,
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ');
+  return {
+    'Content-Security-Policy': policy,
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    // The redirect page's address carries the authorization code: never send it on as a referrer.
+    'Referrer-Policy': 'no-referrer',
+  };
+}

@@ -23,6 +23,7 @@ function row(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
     normalizedUrl: 'https://example.org/owner/repo',
     status: 'running',
     requestedBy: 'sub-demo',
+    requestedByName: 'demo',
     createdAt: new Date('2026-01-01T00:00:00Z'),
     injectedAt: new Date('2026-01-01T00:00:01Z'),
     startedAt: new Date('2026-01-01T00:00:02Z'),

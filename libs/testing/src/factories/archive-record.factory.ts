@@ -14,6 +14,7 @@ export function archiveRecord(overrides: Partial<ArchiveRecord> = {}): ArchiveRe
     normalizedUrl: 'https://example.org/owner/repo',
     status: 'pending',
     requestedBy: 'sub-demo',
+    requestedByName: 'demo',
     createdAt: new Date('2025-01-01T00:00:00.000Z'),
     injectedAt: null,
     startedAt: null,

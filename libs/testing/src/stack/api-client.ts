@@ -29,6 +29,7 @@ export interface ArchiveView {
   normalizedUrl: string;
   status: 'pending' | 'queued' | 'running' | 'completed' | 'failed';
   requestedBy: string;
+  requestedByName: string | null;
   /** Only in a submission's answer: true when an active archive of the same repository was returned. */
   existing?: boolean;
   createdAt: string;

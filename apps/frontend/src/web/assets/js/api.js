@@ -52,7 +52,7 @@ export function createApi(apiBase, session) {
   };
 
   return {
-    listArchives: ({ status, page, pageSize }) => request('GET', `/archives${query({ status, page, pageSize })}`),
+    listArchives: ({ scope, status, page, pageSize }) => request('GET', `/archives${query({ scope, status, page, pageSize })}`),
     getArchive: (id) => request('GET', `/archives/${encodeURIComponent(id)}`),
     submit: (url) => request('POST', '/archives', { url }),
     submitBatch: (urls) => request('POST', '/archives/batch', { urls }),

@@ -1,4 +1,4 @@
-// The live list of archives (My archives, and everyone's on the admin page): status filter,
+// The live list of archives (scope `mine`, or `all` for admins with the owner's name): status filter,
 // newest first, pagination, refreshed every 2 s while the tab is visible. Rows are updated
 // cell by cell, so a focused link or button keeps its focus while statuses change around it.
 import { statusBadge, notice, pagination, statusFilter } from './components.js';
@@ -20,7 +20,9 @@ import { poll } from './poller.js';
 export const REFRESH_MS = 2000;
 const PAGE_SIZE = 20;
 
-export function archiveTable(ctx, { caption, showOwner = false, onDelete, emptyText }) {
+export function archiveTable(ctx, { caption, scope = 'mine', onDelete, emptyText }) {
+  // Everyone's archives need to say whose each one is; one's own do not.
+  const showOwner = scope === 'all';
   const state = {
     status: ctx.query.get('status') ?? '',
     page: Math.max(1, Number(ctx.query.get('page')) || 1),
@@ -106,14 +108,7 @@ export function archiveTable(ctx, { caption, showOwner = false, onDelete, emptyT
       ['Files', 'col-num', formatNumber(archive.fileCount)],
       ['Size', 'col-num', formatBytes(archive.byteCount)],
     ];
-    if (showOwner) {
-      const mine = archive.requestedBy === ctx.session.subject;
-      cells.push([
-        'Requested by',
-        'col-owner',
-        h('span', { title: archive.requestedBy, class: mine ? '' : 'mono' }, mine ? 'you' : archive.requestedBy.slice(0, 8)),
-      ]);
-    }
+    if (showOwner) cells.push(['Requested by', 'col-owner', ownerLabel(archive, ctx.session.subject)]);
     if (onDelete) {
       cells.push([
         'Actions',
@@ -172,7 +167,7 @@ export function archiveTable(ctx, { caption, showOwner = false, onDelete, emptyT
   async function load() {
     let data;
     try {
-      data = await ctx.api.listArchives({ status: state.status || undefined, page: state.page, pageSize: PAGE_SIZE });
+      data = await ctx.api.listArchives({ scope, status: state.status || undefined, page: state.page, pageSize: PAGE_SIZE });
     } catch (error) {
       if (disposed) return;
       mount(errorSlot, notice('error', `Could not refresh the list: ${error.message}`));
@@ -212,4 +207,12 @@ export function archiveTable(ctx, { caption, showOwner = false, onDelete, emptyT
       poller.stop();
     },
   };
+}
+
+/** The owner's user name ("demo", "admin (you)"); archives recorded before names were kept show a short subject id. */
+function ownerLabel(archive, mySubject) {
+  const name = archive.requestedByName;
+  const you = archive.requestedBy === mySubject ? ' (you)' : '';
+  if (name) return h('span', { title: archive.requestedBy, 'data-testid': 'owner' }, `${name}${you}`);
+  return h('span', { title: archive.requestedBy, class: 'mono', 'data-testid': 'owner' }, `${archive.requestedBy.slice(0, 8)}${you}`);
 }

@@ -3,6 +3,7 @@
 import { signIn } from './auth.js';
 import { createApi } from './api.js';
 import { h, mount } from './dom.js';
+import { clearDraft } from './draft.js';
 import { signedOutPage, startFailedPage } from './pages/messages.js';
 import { startRouter } from './router.js';
 
@@ -10,6 +11,8 @@ const NAV = [
   { id: 'archives', href: '/', label: 'Archives' },
   { id: 'stats', href: '/stats', label: 'Statistics' },
   { id: 'admin', href: '/admin', label: 'Admin', adminOnly: true },
+  // Not a page of this app: the OpenAPI document and Swagger UI, which signs in on its own.
+  { id: 'api', href: '/api/docs', label: 'API', external: true },
 ];
 
 export function logo() {
@@ -22,7 +25,7 @@ export function logo() {
 
 function renderHeader(topbar, session) {
   const links = NAV.filter((item) => !item.adminOnly || session.isAdmin).map((item) =>
-    h('a', { href: item.href, class: 'nav-link', dataset: { nav: item.id } }, item.label),
+    h('a', { href: item.href, class: 'nav-link', dataset: item.external ? { nav: item.id, external: '' } : { nav: item.id } }, item.label),
   );
   const initials = session.displayName
     .split(/\s+/)
@@ -34,6 +37,8 @@ function renderHeader(topbar, session) {
   logout.addEventListener('click', () => {
     logout.disabled = true;
     logout.textContent = 'Signing out…';
+    // Whoever signs in next in this tab must not find this person's unsent URLs.
+    clearDraft();
     void session.signOut();
   });
   mount(
@@ -71,8 +76,22 @@ function renderHeader(topbar, session) {
   };
 }
 
+/**
+ * The skip link moves focus to the main content itself. Left to the browser, `#main` would
+ * also be a same-page link the router has to ignore, and would put `#main` into the address
+ * that keycloak-js reads its sign-in answer from.
+ */
+function wireSkipLink(main) {
+  document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+    event.preventDefault();
+    main.setAttribute('tabindex', '-1');
+    main.focus();
+  });
+}
+
 async function start() {
   const main = document.getElementById('main');
+  wireSkipLink(main);
   if (window.location.pathname.replace(/\/+$/, '') === '/signed-out') {
     signedOutPage(main);
     return;

@@ -66,6 +66,8 @@ export function startRouter({ main, api, session, onNavigate }) {
     if (!link || link.target || link.hasAttribute('download') || link.dataset.external !== undefined) return;
     const url = new URL(link.href, window.location.origin);
     if (url.origin !== window.location.origin || !routes.some((r) => r.pattern.test(url.pathname))) return;
+    // A link to a spot on this very page (`#id`) is the browser's job, not a navigation.
+    if (url.hash && url.pathname + url.search === window.location.pathname + window.location.search) return;
     event.preventDefault();
     navigate(url.href);
   });

@@ -13,7 +13,7 @@ export function adminPage(view, ctx) {
   const dialog = confirmDialog();
   const list = archiveTable(ctx, {
     caption: 'All archives, newest first',
-    showOwner: true,
+    scope: 'all',
     emptyText: 'Nobody has archived anything yet.',
     onDelete: async (archive, refresh) => {
       const confirmed = await dialog.ask(archive);

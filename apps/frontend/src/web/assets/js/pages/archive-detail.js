@@ -14,6 +14,7 @@ import {
   shortUrl,
 } from '../format.js';
 import { poll } from '../poller.js';
+import { retryButton } from '../retry-button.js';
 
 const STAMPS = [
   { key: 'createdAt', title: 'Recorded', text: 'The request was stored and handed to the injector.' },
@@ -35,6 +36,7 @@ export function archiveDetailPage(view, ctx) {
   mount(view, h('p', { class: 'back' }, h('a', { href: '/' }, '‹ All archives')), body);
 
   let restore;
+  let retry;
   let poller;
   let lastSignature;
 
@@ -63,11 +65,13 @@ export function archiveDetailPage(view, ctx) {
     ctx.setTitle(shortUrl(archive.url));
     restore ??= restoreCard(ctx, archive);
     restore.update(archive);
+    // A failed archive stays failed (the list stops polling it), so one control suffices.
+    if (archive.status === 'failed') retry ??= retryButton(ctx, archive);
     const heading = body.querySelector('h1');
     const hadFocus = heading !== null && document.activeElement === heading;
     mount(
       body,
-      header(archive),
+      header(archive, archive.status === 'failed' ? retry : null),
       h(
         'div',
         { class: 'detail-grid' },
@@ -88,7 +92,7 @@ function focusHeading(body) {
   heading.focus({ preventScroll: true });
 }
 
-function header(archive) {
+function header(archive, retry) {
   return h(
     'div',
     { class: 'page-head detail-head' },
@@ -102,6 +106,7 @@ function header(archive) {
           h('span', { class: 'error-code' }, ` (${archive.error.code})`),
         )
       : null,
+    retry,
   );
 }
 

@@ -1,17 +1,23 @@
-// "/": submit repositories, then watch them in "My archives" below.
+// "/": submit repositories, then watch them in "My archives" below. Admins can switch the
+// list to "All archives" (`/?view=all`), which names each archive's owner.
 import { archiveTable } from '../archive-table.js';
 import { card, notice } from '../components.js';
 import { h, mount, uid } from '../dom.js';
+import { clearDraft, loadDraft, saveDraft } from '../draft.js';
+import { submitResults } from '../submit-results.js';
 
 /** The API takes at most this many URLs per batch request (issue 3). */
 const BATCH_LIMIT = 100;
 
 export function archivesPage(view, ctx) {
   ctx.setTitle('Archives');
+  const all = ctx.session.isAdmin && ctx.query.get('view') === 'all';
   const list = archiveTable(ctx, {
-    caption: 'My archives, newest first',
-    emptyText: 'No archives here yet. Submit a repository above and it appears in this list.',
+    caption: all ? 'All archives, newest first' : 'My archives, newest first',
+    scope: all ? 'all' : 'mine',
+    emptyText: all ? 'Nobody has archived anything yet.' : 'No archives here yet. Submit a repository above and it appears in this list.',
   });
+  const form = submitForm(ctx, () => list.refresh());
   mount(
     view,
     h(
@@ -20,10 +26,24 @@ export function archivesPage(view, ctx) {
       h('h1', {}, 'Archives'),
       h('p', { class: 'lead' }, 'Submit git repositories to archive them into object storage, then follow each one through its stages.'),
     ),
-    submitForm(ctx, () => list.refresh()),
-    card('My archives', list.element),
+    form.element,
+    card(all ? 'All archives' : 'My archives', ctx.session.isAdmin ? viewSwitch(all) : null, list.element),
   );
-  return () => list.dispose();
+  return () => {
+    list.dispose();
+    form.dispose();
+  };
+}
+
+/** Admins only: whose archives the list shows. Links, so each view has its own address. */
+function viewSwitch(all) {
+  const link = (href, label, current) => h('a', { href, class: 'view-switch-link', 'aria-current': current ? 'page' : undefined }, label);
+  return h(
+    'nav',
+    { class: 'view-switch', 'aria-label': 'Whose archives' },
+    link('/', 'My archives', !all),
+    link('/?view=all', 'All archives', all),
+  );
 }
 
 function submitForm(ctx, onSubmitted) {
@@ -44,7 +64,7 @@ function submitForm(ctx, onSubmitted) {
   const fieldError = h('p', { id: errorId, class: 'field-error', hidden: true });
   const submit = h('button', { type: 'submit', class: 'button button-primary' }, 'Archive');
   const formError = h('div');
-  const results = h('ol', { class: 'results', 'aria-live': 'polite', 'aria-relevant': 'additions text', 'data-testid': 'submit-results' });
+  const results = submitResults(ctx);
 
   const form = h(
     'form',
@@ -55,13 +75,17 @@ function submitForm(ctx, onSubmitted) {
     fieldError,
     h('div', { class: 'form-actions' }, submit, h('span', { class: 'hint' }, 'Tip: Ctrl+Enter submits.')),
     formError,
-    results,
+    results.element,
   );
+  textarea.value = loadDraft();
 
   textarea.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) form.requestSubmit();
   });
-  textarea.addEventListener('input', () => setFieldError(''));
+  textarea.addEventListener('input', () => {
+    setFieldError('');
+    saveDraft(textarea.value);
+  });
 
   function setFieldError(message) {
     fieldError.textContent = message;
@@ -87,10 +111,12 @@ function submitForm(ctx, onSubmitted) {
     mount(formError);
     try {
       const outcomes = await submitAll(ctx.api, urls);
-      mount(results, outcomes.map(resultItem));
+      results.show(outcomes);
       // Keep what needs attention: the lines that failed stay in the box to be fixed.
       const failed = outcomes.filter((o) => o.kind === 'error').map((o) => o.url);
       textarea.value = failed.join('\n');
+      if (failed.length === 0) clearDraft();
+      else saveDraft(textarea.value);
       if (failed.length > 0) textarea.focus();
       onSubmitted();
     } catch (error) {
@@ -103,7 +129,7 @@ function submitForm(ctx, onSubmitted) {
     }
   });
 
-  return card('Archive repositories', form);
+  return { element: card('Archive repositories', form), dispose: () => results.dispose() };
 }
 
 /** One outcome per URL: {url, kind: 'accepted'|'existing'|'error', archive?, message?}. */
@@ -127,22 +153,4 @@ async function submitAll(api, urls) {
     }
   }
   return outcomes;
-}
-
-function resultItem(outcome) {
-  const labels = { accepted: 'Accepted', existing: 'Already in progress', error: 'Not accepted' };
-  const detail =
-    outcome.kind === 'error'
-      ? h('span', { class: 'result-message', 'data-testid': 'result-message' }, outcome.message)
-      : h(
-          'a',
-          { href: `/archives/${encodeURIComponent(outcome.archive.id)}`, class: 'result-link' },
-          outcome.kind === 'existing' ? 'Open the archive in progress' : 'Follow this archive',
-        );
-  return h(
-    'li',
-    { class: `result result-${outcome.kind}`, 'data-kind': outcome.kind },
-    h('span', { class: 'result-kind' }, labels[outcome.kind]),
-    h('span', { class: 'result-body' }, h('code', { class: 'result-url', title: outcome.url }, outcome.url), detail),
-  );
 }
