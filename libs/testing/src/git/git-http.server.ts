@@ -72,10 +72,11 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
       query: url.search,
     };
     requestLog.push(record);
-    if (req.method === 'POST') recordV2Command(req, record);
     void (async () => {
       if (latencyMs > 0) await sleep(latencyMs);
       if (url.pathname.startsWith(REDIRECT_PREFIX)) return answerRedirect(url, res, redirects);
+      // Read alongside http-backend, never before it: a listener added earlier (during the latency) would swallow the body.
+      if (req.method === 'POST') recordV2Command(req, record);
       runHttpBackend(options.root, req, res, url, children, options.protocol === 'v0');
     })().catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
