@@ -104,6 +104,38 @@ describe('DNS rebinding never leads a connection to a blocked address', () => {
     expect(error.message).toContain(BLOCKED);
   });
 
+  describe('the change probe (ls-remote) is held to the same', () => {
+    const probe = (url: string) => sut.listRemoteRefs({ url, deadlineMs: 30_000 });
+
+    it('resolves once, then the preflight and git connect only to the vetted address', async () => {
+      const before = allowed.requestLog.length;
+      const result = await probe(byName('trunk'));
+      expect(result.head?.target?.name).toBe('refs/heads/trunk');
+      expect(result.refs.map((r) => r.name)).toEqual(['refs/heads/trunk']);
+      expect(dns.aQueries).toBe(1);
+      expect(allowed.requestLog.length - before).toBeGreaterThanOrEqual(2);
+    });
+
+    it('a name that resolves to the blocked address at the check is refused before any connection', async () => {
+      dns.reset([BLOCKED, ALLOWED]);
+      expect((await rejection(probe(byName('trunk')))).code).toBe(GitErrorCode.BLOCKED_BY_POLICY);
+    });
+
+    it('a redirect hop to the name is resolved once and followed to the vetted address', async () => {
+      const result = await probe(allowed.redirect('probe-to-rebinding-name', byName('trunk')));
+      expect(result.fetchedUrl).toBe(byName('trunk'));
+      expect(result.refs).toHaveLength(1);
+      expect(dns.aQueries).toBe(1);
+    });
+
+    it('a redirect hop whose name resolves to the blocked address is refused', async () => {
+      dns.reset([BLOCKED]);
+      const error = await rejection(probe(allowed.redirect('probe-to-blocked-answer', byName('trunk'))));
+      expect(error.code).toBe(GitErrorCode.REDIRECT_BLOCKED);
+      expect(error.message).toContain(BLOCKED);
+    });
+  });
+
   describe('when the host system itself would resolve the name to a blocked address', () => {
     let local: GitHttpServerHandle;
 
@@ -121,6 +153,21 @@ describe('DNS rebinding never leads a connection to a blocked address', () => {
         const pinned = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: [ALLOWED], dnsServers: [rebinding.server] }) });
         const result = await pinned.clone({ url: byName('multi', 'localhost'), dir: dir(), deadlineMs: 30_000, maxBytes: 1 << 26 });
         expect((await new RepositoryReader(result.gitDir).refs()).length).toBeGreaterThan(3);
+        expect(rebinding.aQueries).toBe(1);
+        expect(local.requests).toBe(0);
+      } finally {
+        await rebinding.stop();
+      }
+    });
+
+    it('the probe too: git ls-remote connects to the vetted address only (curl is pinned)', async () => {
+      const rebinding = await startRebindingDnsServer({ name: 'localhost', answers: [ALLOWED, '127.0.0.1'] });
+      try {
+        const pinned = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: [ALLOWED], dnsServers: [rebinding.server] }) });
+        const before = allowed.requestLog.length;
+        const result = await pinned.listRemoteRefs({ url: byName('multi', 'localhost'), deadlineMs: 30_000 });
+        expect(result.refs.length).toBeGreaterThan(3);
+        expect(allowed.requestLog.length - before).toBeGreaterThanOrEqual(2);
         expect(rebinding.aQueries).toBe(1);
         expect(local.requests).toBe(0);
       } finally {

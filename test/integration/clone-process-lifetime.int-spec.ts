@@ -35,6 +35,11 @@ if (mode === 'clone') {
   const { UrlPolicy } = require(lib + '/url-policy.ts');
   const cloner = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: ['127.0.0.0/8'] }) });
   cloner.clone({ url: arg1, dir: arg2, scratchDir: arg3, deadlineMs: 600000, maxBytes: 1 << 30 }).catch(() => undefined);
+} else if (mode === 'probe') {
+  const { SafeCloner } = require(lib + '/safe-clone.ts');
+  const { UrlPolicy } = require(lib + '/url-policy.ts');
+  const cloner = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: ['127.0.0.0/8'] }) });
+  cloner.listRemoteRefs({ url: arg1, scratchDir: arg2, deadlineMs: 600000 }).catch(() => undefined);
 } else if (mode === 'reap') {
   const { killProcessesUnder } = require(lib + '/process-reaper.ts');
   killProcessesUnder(arg1).then((n) => process.stdout.write(String(n) + '\\n'));
@@ -140,6 +145,28 @@ describe('git processes die with their worker', () => {
     expect(await processesUnder(dir)).toEqual([]);
     // The HOME dir stays behind inside the attempt's dir, where the worker's sweep removes it.
     expect((await readdir(attempt)).filter((name) => name.startsWith('archiver-git-home-'))).toEqual(home);
+  });
+
+  it('a SIGKILLed process running a change probe leaves no git of that probe alive within 3 s', async () => {
+    const attempt = path.join(base, 'attempt-probe');
+    const child = startChild('probe', slowHttp.url('multi'), attempt);
+    started.push(child.pid as number);
+    // The probe names no directory, but runs in its HOME inside the attempt's dir: `timeout`, git ls-remote, git-remote-http.
+    const probe = await waitFor(
+      'git ls-remote to start',
+      async () => {
+        const pids = await processesUnder(attempt);
+        const cmdlines = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
+        return pids.length >= 2 && cmdlines.some((c) => c.split('\0').includes('ls-remote')) ? pids : undefined;
+      },
+      20_000,
+      50,
+    );
+    started.push(...probe);
+
+    child.kill('SIGKILL');
+    await allGone(probe, 3000);
+    expect(await processesUnder(attempt)).toEqual([]);
   });
 
   it('a SIGKILLed process running a local git command leaves no git alive within 3 s', async () => {

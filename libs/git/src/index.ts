@@ -2,6 +2,8 @@ export * from './git.error';
 export type { GitRuntimeOptions } from './git-process';
 export * from './url-policy';
 export * from './safe-clone';
+export { refsHash } from './remote-refs';
+export type { ListRemoteRefsRequest, RemoteHead, RemoteRefs } from './remote-refs';
 export * from './repository-reader';
 export { killProcessesUnder } from './process-reaper';
 export { DEFAULT_MAX_ADVERTISEMENT_BYTES } from './redirect-preflight';

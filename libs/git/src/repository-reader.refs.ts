@@ -21,17 +21,28 @@ export interface ListedRef {
   readonly isHead: boolean;
 }
 
+/** A ref's name as git stores it, and as text for people (invalid UTF-8 becomes U+FFFD). */
+export function refName(nameBytes: Buffer): Pick<GitRef, 'name' | 'nameBytes'> {
+  return { name: nameBytes.toString('utf8'), nameBytes };
+}
+
 /** Fields end with NUL; the name comes last, as raw bytes (git forbids NUL and LF in ref names). */
 export const LIST_REFS_FORMAT = '--format=%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)%00%(HEAD)%00%(refname)';
 
-export function parseRefList(stdout: Buffer): ListedRef[] {
-  const listed: ListedRef[] = [];
+/** The non-empty LF-terminated lines of git's output, as bytes (names in them need not be UTF-8). */
+export function* outputLines(stdout: Buffer): Generator<Buffer> {
   for (let start = 0; start < stdout.length;) {
     let end = stdout.indexOf(0x0a, start);
     if (end < 0) end = stdout.length;
     const line = stdout.subarray(start, end);
     start = end + 1;
-    if (line.length === 0) continue;
+    if (line.length > 0) yield line;
+  }
+}
+
+export function parseRefList(stdout: Buffer): ListedRef[] {
+  const listed: ListedRef[] = [];
+  for (const line of outputLines(stdout)) {
     const fields: string[] = [];
     let at = 0;
     for (let i = 0; i < 5; i++) {
@@ -41,8 +52,7 @@ export function parseRefList(stdout: Buffer): ListedRef[] {
       at = nul + 1;
     }
     const [sha = '', type = '', peeled = '', peeledType = '', head = ''] = fields;
-    const nameBytes = Buffer.from(line.subarray(at));
-    const name = nameBytes.toString('utf8');
+    const { name, nameBytes } = refName(Buffer.from(line.subarray(at)));
     const ref: GitRef = peeled === '' ? { name, nameBytes, sha } : { name, nameBytes, sha, peeledSha: peeled };
     listed.push({ ref, type, peeledType, isHead: head === '*' });
   }

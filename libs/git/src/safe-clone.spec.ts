@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rejectionOf } from '@archiver/testing';
 import { GitError, GitErrorCode } from './git.error';
+import type { ListRemoteRefsRequest } from './remote-refs';
 import { CloneRequest, SafeCloner } from './safe-clone';
 import { UrlPolicy } from './url-policy';
 
@@ -112,5 +113,78 @@ describe(SafeCloner.name, () => {
 
   it('rejects a git:// URL as invalid', async () => {
     expect((await rejectionOf(sut.clone(request({ url: 'git://127.0.0.1/r.git' })), GitError)).code).toBe(GitErrorCode.INVALID_URL);
+  });
+});
+
+// The probe shares the clone's whole guarded path; these show it ends the same ways.
+describe(`${SafeCloner.name}.listRemoteRefs`, () => {
+  let server: Server;
+  let serverUrl: string;
+  const asked = new Set<string>();
+  const sut = new SafeCloner({ policy: new UrlPolicy({ allowedHosts: ['127.0.0.0/8'] }) });
+  const probe = (overrides: Partial<ListRemoteRefsRequest> = {}) =>
+    sut.listRemoteRefs({ url: `${serverUrl}/r.git`, deadlineMs: 10_000, ...overrides });
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url?.startsWith('/hang/')) return;
+      const onceOk = /^\/once-ok\/(\d{3})\//.exec(req.url ?? '');
+      const first = !asked.has(req.url ?? '');
+      asked.add(req.url ?? '');
+      if (onceOk) return void res.writeHead(first ? 200 : Number(onceOk[1]), { 'content-type': 'text/plain' }).end();
+      res.writeHead(Number(/^\/(\d{3})\//.exec(req.url ?? '')?.[1] ?? 404)).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it.each([0, -1, Number.NaN])('refuses deadlineMs %p', async (deadlineMs) => {
+    expect((await rejectionOf(probe({ deadlineMs }))).code).toBe(GitErrorCode.INVALID_ARGUMENT);
+  });
+
+  it.each([
+    ['a host outside the allowlist', 'http://127.0.0.1:1/r.git', [] as string[], GitErrorCode.BLOCKED_BY_POLICY],
+    ['a git:// URL', 'git://127.0.0.1/r.git', ['127.0.0.0/8'], GitErrorCode.INVALID_URL],
+    ['credentials in the URL', 'http://user:secret@127.0.0.1/r.git', ['127.0.0.0/8'], GitErrorCode.INVALID_URL],
+  ])('checks the policy first: %s is %s', async (_what, url, allowedHosts, code) => {
+    const strict = new SafeCloner({ policy: new UrlPolicy({ allowedHosts }) });
+    const error = await rejectionOf(strict.listRemoteRefs({ url, deadlineMs: 10_000 }));
+    expect(error.code).toBe(code);
+    expect(error.message).not.toContain('secret');
+  });
+
+  it.each([
+    ['401', GitErrorCode.AUTH_REQUIRED],
+    ['404', GitErrorCode.NOT_FOUND],
+    ['503', GitErrorCode.NETWORK],
+  ])('fails fast with the preflight answer %s', async (status, code) => {
+    expect((await rejectionOf(probe({ url: `${serverUrl}/${status}/r.git` }))).code).toBe(code);
+  });
+
+  it.each([
+    ['404', GitErrorCode.NOT_FOUND],
+    ['401', GitErrorCode.AUTH_REQUIRED],
+    ['500', GitErrorCode.NETWORK],
+  ])("maps git's own failure on HTTP %s to %s, with git's stderr as detail", async (status, code) => {
+    const error = await rejectionOf(probe({ url: `${serverUrl}/once-ok/${status}/r.git` }));
+    expect(error.code).toBe(code);
+    expect(error.detail).toMatch(/fatal:/);
+  });
+
+  it('reports an aborted signal as ABORTED (transient)', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect(await rejectionOf(probe({ signal: controller.signal }))).toMatchObject({ code: GitErrorCode.ABORTED, transient: true });
+  });
+
+  it('reports the deadline as TIMED_OUT, naming the probe', async () => {
+    const error = await rejectionOf(probe({ url: `${serverUrl}/hang/r.git`, deadlineMs: 50 }));
+    expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
+    expect(error.message).toContain('Listing the refs of');
   });
 });

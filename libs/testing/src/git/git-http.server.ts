@@ -1,6 +1,7 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FIXTURE_SEARCH_PATH } from './fixture-git.command';
 
@@ -22,6 +23,17 @@ export interface GitHttpServerHandle extends GitServerHandle {
    * moved repository redirects. Returns the URL to hand to the client.
    */
   redirect(name: string, target: string, status?: 301 | 302 | 303 | 307 | 308): string;
+  /** Every request so far, in order: what a client asked of the server (e.g. whether it fetched a pack). */
+  readonly requestLog: readonly GitHttpRequestRecord[];
+}
+
+export interface GitHttpRequestRecord {
+  readonly method: string;
+  /** The path, e.g. `/multi.git/info/refs` or `/multi.git/git-upload-pack`. */
+  readonly path: string;
+  readonly query: string;
+  /** For a protocol v2 POST: the command asked (`ls-refs`, `fetch`); undefined otherwise (a v0 POST is always a fetch). */
+  readonly command?: string;
 }
 
 export interface GitHttpServerOptions {
@@ -33,6 +45,11 @@ export interface GitHttpServerOptions {
   readonly host?: string;
   /** Delay before answering every request, to make clones slow enough to hit a deadline. */
   readonly latencyMs?: number;
+  /**
+   * `v0` serves the original protocol even to clients asking for v2 (as many servers still do);
+   * default: whatever the client asks for.
+   */
+  readonly protocol?: 'v0' | 'client-choice';
 }
 
 const REDIRECT_PREFIX = '/redirect/';
@@ -44,14 +61,23 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
   const latencyMs = options.latencyMs ?? 0;
   const host = options.host ?? '127.0.0.1';
   let requests = 0;
+  const requestLog: GitHttpRequestRecord[] = [];
 
   const server = createServer((req, res) => {
     requests++;
+    const url = new URL(req.url ?? '/', 'http://fixture.invalid');
+    const record: { -readonly [K in keyof GitHttpRequestRecord]: GitHttpRequestRecord[K] } = {
+      method: req.method ?? '',
+      path: url.pathname,
+      query: url.search,
+    };
+    requestLog.push(record);
     void (async () => {
       if (latencyMs > 0) await sleep(latencyMs);
-      const url = new URL(req.url ?? '/', 'http://fixture.invalid');
       if (url.pathname.startsWith(REDIRECT_PREFIX)) return answerRedirect(url, res, redirects);
-      runHttpBackend(options.root, req, res, url, children);
+      // Read alongside http-backend, never before it: a listener added earlier (during the latency) would swallow the body.
+      if (req.method === 'POST') recordV2Command(req, record);
+      runHttpBackend(options.root, req, res, url, children, options.protocol === 'v0');
     })().catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`fixture server error: ${String(error)}\n`);
@@ -70,6 +96,7 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     get requests() {
       return requests;
     },
+    requestLog,
     url: (name) => `${baseUrl}/${name.endsWith('.git') ? name : `${name}.git`}`,
     redirect(name, target, status = 301) {
       redirects.set(name, { target: target.replace(/\/+$/, ''), status });
@@ -128,8 +155,41 @@ export function httpBackendEnv(root: string, req: IncomingMessage, url: URL): Re
   return env;
 }
 
-function runHttpBackend(root: string, req: IncomingMessage, res: ServerResponse, url: URL, children: Set<ChildProcess>): void {
+/** Largest request body searched for a v2 command; the command comes first in any case. */
+const COMMAND_SEARCH_BYTES = 64 * 1024;
+
+/** Notes the `command=` of a v2 request (gzipped bodies too), reading alongside http-backend. */
+function recordV2Command(req: IncomingMessage, record: { command?: string }): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (size < COMMAND_SEARCH_BYTES) chunks.push(chunk);
+    size += chunk.length;
+  });
+  req.on('end', () => {
+    let body = Buffer.concat(chunks);
+    if (/gzip/i.test(String(req.headers['content-encoding'] ?? ''))) {
+      try {
+        body = Buffer.from(gunzipSync(body, { finishFlush: zlibConstants.Z_SYNC_FLUSH }));
+      } catch {
+        return void (record.command = 'unreadable gzip body');
+      }
+    }
+    const command = /command=([a-z-]+)/.exec(body.toString('latin1'))?.[1];
+    if (command) record.command = command;
+  });
+}
+
+function runHttpBackend(
+  root: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  children: Set<ChildProcess>,
+  onlyV0: boolean,
+): void {
   const env = httpBackendEnv(root, req, url);
+  if (onlyV0) delete env.HTTP_GIT_PROTOCOL;
   const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   child.on('close', () => children.delete(child));

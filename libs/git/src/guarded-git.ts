@@ -1,0 +1,239 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { simpleGit } from 'simple-git';
+import { GitError, GitErrorCode } from './git.error';
+import { dieWithParent, GitRuntimeOptions, hardenedGitEnv } from './git-process';
+import { gitErrorFromStderr } from './git-stderr.mapper';
+import { preflightRepository } from './redirect-preflight';
+import type { UrlPolicy, VettedRepositoryUrl } from './url-policy';
+
+/** Everything that bounds a git command talking to a URL that anyone with an account may choose. */
+export interface GuardedGitOptions extends GitRuntimeOptions {
+  readonly policy: UrlPolicy;
+  /**
+   * Optional tighter bound on each preflight HTTP request, reported as TIMED_OUT. By default
+   * only the operation's deadline bounds them, so a server that never answers ends TIMED_OUT.
+   */
+  readonly preflightTimeoutMs?: number;
+  /** Largest ref advertisement the preflight reads. Default 64 MiB. */
+  readonly maxAdvertisementBytes?: number;
+  /**
+   * RLIMIT_DATA of git and every helper it starts (heap and private memory; packs are mapped
+   * from files and do not count). Default 1 GiB.
+   */
+  readonly maxMemoryBytes?: number;
+  /** Redirect hops followed (each one vetted). Default 5. */
+  readonly maxRedirects?: number;
+  /** Where git's throw-away HOME directories go unless a request says otherwise. Default the OS temp dir. */
+  readonly tempDir?: string;
+}
+
+export const DEFAULT_CLONE_MAX_MEMORY_BYTES = 1024 ** 3;
+
+export interface RemoteGitRequest {
+  /** As submitted; vetted again here, since DNS answers change between admission and use. */
+  readonly url: string;
+  /** Wall-clock budget for the whole operation (policy, preflight and git), in milliseconds. */
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Where git's throw-away HOME directory (`archiver-git-home-*`) is made, e.g. inside the
+   * attempt's own work dir so that whoever sweeps that dir sweeps it too. Default `tempDir`.
+   */
+  readonly scratchDir?: string;
+}
+
+/** How messages name the operation: `Cloning <url> took longer than...`. */
+export interface RemoteGitAction {
+  /** e.g. `Cloning`, `Listing the refs of`. */
+  readonly verb: string;
+  /** Why a deadline was missed, as a person would fix it. */
+  readonly tooSlow: string;
+}
+
+/** What an operation may do once the URL and every redirect hop are vetted. */
+export interface RemoteGitSession {
+  /** Where git must go: the request's URL, or where its vetted redirects led. */
+  readonly target: VettedRepositoryUrl;
+  /** The throw-away HOME git runs with; a fine working directory for commands without one. */
+  readonly home: string;
+  /** Ends the operation with `reason` (the first reason wins); git is killed. */
+  stop(reason: GitError): void;
+  /** Runs `git <hardened config> <args>` against `target` under the launcher; the URL is the caller's to place, after `--`. */
+  git(args: readonly string[], options: { readonly cwd: string; readonly onStdout?: (chunk: Buffer) => void }): Promise<void>;
+}
+
+/*
+ * Every value here makes git *safer* than its defaults: only http(s) transports, no hooks, no
+ * credential helper, no redirect git would follow on its own (the preflight follows and vets
+ * them). simple-git flags some of these keys as "unsafe" because, given user input, they could
+ * weaken git; we enable exactly those flags, and the user's URL only ever reaches git after
+ * `--`, vetted and re-serialised.
+ */
+const HARDENED_CONFIG = [
+  'protocol.allow=never',
+  'protocol.http.allow=always',
+  'protocol.https.allow=always',
+  'core.hooksPath=/dev/null',
+  'credential.helper=',
+  'http.followRedirects=false',
+  'submodule.recurse=false',
+];
+
+/** The wrapper's own deadline trails ours, only to catch a stalled event loop. */
+const BACKSTOP_GRACE_SECONDS = 5;
+/** What coreutils `timeout` exits with when its own deadline fired. */
+const TIMEOUT_EXIT_CODE = 124;
+const BACKSTOP_FIRED = 'the timeout wrapper killed git';
+
+const UNSAFE_FLAGS_WE_SET_SAFELY = {
+  allowUnsafeProtocolOverride: true,
+  allowUnsafeHooksPath: true,
+  allowUnsafeCredentialHelper: true,
+  allowUnsafeAskPass: true,
+  allowUnsafeConfigPaths: true,
+};
+
+/**
+ * The one path by which git reaches a user's URL (the clone and the change probe alike): the
+ * policy check, the redirect preflight, a deadline and the caller's signal over all of it, and
+ * git launched pinned, hardened and bounded. `work` runs once the target is vetted; any error is
+ * a GitError, the first reason to stop winning over what followed from it (git dying of the kill).
+ */
+export async function withGuardedGit<T>(
+  options: GuardedGitOptions,
+  request: RemoteGitRequest,
+  action: RemoteGitAction,
+  work: (session: RemoteGitSession) => Promise<T>,
+): Promise<T> {
+  const deadlineAt = Date.now() + request.deadlineMs;
+  const scratchDir = request.scratchDir ?? options.tempDir ?? tmpdir();
+  await mkdir(scratchDir, { recursive: true });
+  const home = await mkdtemp(path.join(scratchDir, 'archiver-git-home-'));
+
+  const controller = new AbortController();
+  let stopReason: GitError | undefined;
+  const stop = (reason: GitError): void => {
+    stopReason ??= reason;
+    controller.abort(stopReason);
+  };
+  const deadline = setTimeout(
+    () =>
+      stop(
+        new GitError(GitErrorCode.TIMED_OUT, `${action.verb} ${request.url} took longer than ${request.deadlineMs} ms; ${action.tooSlow}`),
+      ),
+    request.deadlineMs,
+  );
+  const onCallerAbort = (): void =>
+    stop(new GitError(GitErrorCode.ABORTED, `${action.verb} ${request.url} was aborted`, { cause: request.signal?.reason }));
+  if (request.signal?.aborted) onCallerAbort();
+  request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+  try {
+    const vetted = await untilAborted(options.policy.check(request.url), controller.signal);
+    const target = await preflightRepository(vetted, {
+      policy: options.policy,
+      signal: controller.signal,
+      requestTimeoutMs: options.preflightTimeoutMs,
+      maxRedirects: options.maxRedirects ?? 5,
+      maxAdvertisementBytes: options.maxAdvertisementBytes,
+    });
+    const launch = { options, target, home, signal: controller.signal, deadlineAt, verb: action.verb };
+    const result = await work({ target, home, stop, git: (args, run) => runLaunchedGit(launch, args, run) });
+    if (stopReason) throw stopReason;
+    return result;
+  } catch (error) {
+    throw stopReason ?? asGitError(error, request.url, action);
+  } finally {
+    clearTimeout(deadline);
+    request.signal?.removeEventListener('abort', onCallerAbort);
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+interface Launch {
+  readonly options: GuardedGitOptions;
+  readonly target: VettedRepositoryUrl;
+  readonly home: string;
+  readonly signal: AbortSignal;
+  readonly deadlineAt: number;
+  readonly verb: string;
+}
+
+/*
+ * simple-git stops a task by sending SIGINT to the process it spawned, but git's helpers
+ * (git-remote-https, fetch-pack, index-pack) would live on as orphans, still downloading and
+ * even re-creating a clone directory after we removed it. So git runs under coreutils
+ * `timeout`, which gives it a process group of its own, forwards SIGINT and SIGTERM to the
+ * whole group, and enforces the deadline by itself should this process stall. In front of it,
+ * `setpriv` has the kernel send that SIGTERM when this process dies (even of SIGKILL), and
+ * `prlimit` caps the memory of the whole group (inherited by every helper git starts), so a
+ * server streaming an endless ref advertisement meets an allocation failure, not the host's
+ * OOM killer. Each of them execs the next, so simple-git's SIGINT reaches `timeout` itself.
+ */
+async function runLaunchedGit(
+  launch: Launch,
+  args: readonly string[],
+  run: { readonly cwd: string; readonly onStdout?: (chunk: Buffer) => void },
+): Promise<void> {
+  const { options, target, signal } = launch;
+  const maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_CLONE_MAX_MEMORY_BYTES;
+  const backstopSeconds = Math.ceil(Math.max(0, launch.deadlineAt - Date.now()) / 1000) + BACKSTOP_GRACE_SECONDS;
+  const memoryCap = ['prlimit', `--data=${maxMemoryBytes}:${maxMemoryBytes}`, '--'];
+  const [launcher = 'setpriv', ...launcherArgs] = dieWithParent(BACKSTOP_GRACE_SECONDS, backstopSeconds, memoryCap);
+  const env = hardenedGitEnv(launch.home, options);
+  const git = simpleGit({
+    baseDir: run.cwd,
+    binary: launcher,
+    abort: signal,
+    allowEnvironment: Object.keys(env),
+    unsafe: UNSAFE_FLAGS_WE_SET_SAFELY,
+    // simple-git only reports failures that wrote to stderr; a git killed from outside must fail too.
+    errors: (error, result) => {
+      if (error || result.exitCode === 0) return error;
+      if (result.exitCode === TIMEOUT_EXIT_CODE) return new Error(BACKSTOP_FIRED);
+      const stderr = Buffer.concat(result.stdErr);
+      return stderr.length > 0 ? stderr : new Error(`git ${args[0] ?? ''} exited with ${result.exitCode}`);
+    },
+  }).env(env);
+  const onStdout = run.onStdout;
+  // simple-git decodes stdout as UTF-8; callers that need git's exact bytes (ref names) read the stream.
+  if (onStdout) git.outputHandler((_command, stdout) => stdout.on('data', (chunk: Buffer) => onStdout(chunk)));
+  const config = [...HARDENED_CONFIG, ...pinnedResolveConfig(target)].flatMap((setting) => ['-c', setting]);
+  try {
+    await git.raw([...launcherArgs, options.gitBinary ?? 'git', ...config, ...args]);
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (error instanceof Error && error.message.includes(BACKSTOP_FIRED)) {
+      throw new GitError(GitErrorCode.TIMED_OUT, `${launch.verb} ${target.url} overran its deadline and was killed`, { cause: error });
+    }
+    throw gitErrorFromStderr(error instanceof Error ? error.message : String(error), target.url, error, { maxMemoryBytes });
+  }
+}
+
+/**
+ * Pins each host to the addresses the policy vetted, so curl does not resolve it again (a DNS
+ * rebinding attack would answer with 127.0.0.1 the second time). IP literals need no pinning.
+ */
+function pinnedResolveConfig(target: VettedRepositoryUrl): string[] {
+  if (target.addresses.some((a) => a.address === target.host)) return [];
+  const addresses = target.addresses.map((a) => (a.family === 6 ? `[${a.address}]` : a.address)).join(',');
+  return [`http.curloptResolve=${target.host}:${target.port}:${addresses}`];
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function asGitError(error: unknown, url: string, action: RemoteGitAction): GitError {
+  if (error instanceof GitError) return error;
+  return new GitError(GitErrorCode.GIT_FAILED, `${action.verb} ${url} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+}
