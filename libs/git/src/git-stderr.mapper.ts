@@ -105,5 +105,5 @@ export function gitErrorFromStderr(stderr: string, url: string, cause?: unknown,
       .split('\n')
       .filter((l) => l.trim() !== '')
       .pop() ?? 'no output';
-  return new GitError(GitErrorCode.GIT_FAILED, `git could not clone ${url}: ${lastLine}`, { detail, cause });
+  return new GitError(GitErrorCode.GIT_FAILED, `git failed on ${url}: ${lastLine}`, { detail, cause });
 }

@@ -144,7 +144,7 @@ describe(`${SafeCloner.name}.listRemoteRefs`, () => {
   });
 
   it.each([0, -1, Number.NaN])('refuses deadlineMs %p', async (deadlineMs) => {
-    expect((await rejectionOf(probe({ deadlineMs }))).code).toBe(GitErrorCode.INVALID_ARGUMENT);
+    expect((await rejectionOf(probe({ deadlineMs }), GitError)).code).toBe(GitErrorCode.INVALID_ARGUMENT);
   });
 
   it.each([
@@ -153,7 +153,7 @@ describe(`${SafeCloner.name}.listRemoteRefs`, () => {
     ['credentials in the URL', 'http://user:secret@127.0.0.1/r.git', ['127.0.0.0/8'], GitErrorCode.INVALID_URL],
   ])('checks the policy first: %s is %s', async (_what, url, allowedHosts, code) => {
     const strict = new SafeCloner({ policy: new UrlPolicy({ allowedHosts }) });
-    const error = await rejectionOf(strict.listRemoteRefs({ url, deadlineMs: 10_000 }));
+    const error = await rejectionOf(strict.listRemoteRefs({ url, deadlineMs: 10_000 }), GitError);
     expect(error.code).toBe(code);
     expect(error.message).not.toContain('secret');
   });
@@ -163,7 +163,7 @@ describe(`${SafeCloner.name}.listRemoteRefs`, () => {
     ['404', GitErrorCode.NOT_FOUND],
     ['503', GitErrorCode.NETWORK],
   ])('fails fast with the preflight answer %s', async (status, code) => {
-    expect((await rejectionOf(probe({ url: `${serverUrl}/${status}/r.git` }))).code).toBe(code);
+    expect((await rejectionOf(probe({ url: `${serverUrl}/${status}/r.git` }), GitError)).code).toBe(code);
   });
 
   it.each([
@@ -171,7 +171,7 @@ describe(`${SafeCloner.name}.listRemoteRefs`, () => {
     ['401', GitErrorCode.AUTH_REQUIRED],
     ['500', GitErrorCode.NETWORK],
   ])("maps git's own failure on HTTP %s to %s, with git's stderr as detail", async (status, code) => {
-    const error = await rejectionOf(probe({ url: `${serverUrl}/once-ok/${status}/r.git` }));
+    const error = await rejectionOf(probe({ url: `${serverUrl}/once-ok/${status}/r.git` }), GitError);
     expect(error.code).toBe(code);
     expect(error.detail).toMatch(/fatal:/);
   });
@@ -179,11 +179,14 @@ describe(`${SafeCloner.name}.listRemoteRefs`, () => {
   it('reports an aborted signal as ABORTED (transient)', async () => {
     const controller = new AbortController();
     controller.abort();
-    expect(await rejectionOf(probe({ signal: controller.signal }))).toMatchObject({ code: GitErrorCode.ABORTED, transient: true });
+    expect(await rejectionOf(probe({ signal: controller.signal }), GitError)).toMatchObject({
+      code: GitErrorCode.ABORTED,
+      transient: true,
+    });
   });
 
   it('reports the deadline as TIMED_OUT, naming the probe', async () => {
-    const error = await rejectionOf(probe({ url: `${serverUrl}/hang/r.git`, deadlineMs: 50 }));
+    const error = await rejectionOf(probe({ url: `${serverUrl}/hang/r.git`, deadlineMs: 50 }), GitError);
     expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
     expect(error.message).toContain('Listing the refs of');
   });
