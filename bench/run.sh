@@ -11,8 +11,10 @@ cd "$ROOT"
 
 PIDS_DIR="$STATE/bench-pids"
 already_running=()
+# Read once: `status | grep -q` under pipefail fails when grep quits early (SIGPIPE).
+status="$(bash scripts/stack.sh status)"
 for s in postgres redis minio keycloak; do
-  bash scripts/stack.sh status | grep -q "^$s *running" && already_running+=("$s")
+  grep -q "^$s *running" <<<"$status" && already_running+=("$s")
 done
 
 cleanup() {
