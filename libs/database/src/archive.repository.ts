@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from './generated/prisma/client';
 import {
   ArchiveListQuery,
+  ArchiveOutcome,
   ArchiveRecord,
   ArchiveStats,
   ArchiveStatus,
@@ -11,7 +12,7 @@ import {
   StageStats,
   UnsettledArchive,
 } from './archive.types';
-import { DatabaseError, DatabaseErrorCode, PrismaCode } from './database.error';
+import { DatabaseError, DatabaseErrorCode, translateDatabaseError } from './database.error';
 import { PrismaService } from './prisma.service';
 
 /**
@@ -32,11 +33,19 @@ export class ArchiveRepository {
       // Raw SQL on the hot path of POST /api/archives: Prisma's create cost ~0.44 ms of CPU
       // against ~0.29 ms for this statement, on a frontend that is CPU-bound under load
       // (bench/README.md). A conflict — the requester already has an active archive of this
-      // repository (the partial unique index) — returns no row instead of throwing.
+      // repository (the partial unique index) — returns no row instead of throwing. The
+      // archive's repository is upserted in the same statement; DO UPDATE (not DO NOTHING) so
+      // RETURNING yields the id also when a concurrent submission created the repository.
       const inserted = await this.run(
         () => this.prisma.$queryRaw<RawArchiveRow[]>`
-          INSERT INTO archive (id, url, normalized_url, requested_by, requested_by_name, updated_at)
-          VALUES (${randomUUID()}::uuid, ${input.url}, ${input.normalizedUrl}, ${input.requestedBy}, ${input.requestedByName ?? null}, now())
+          WITH repo AS (
+            INSERT INTO repository (id, url, normalized_url)
+            VALUES (${randomUUID()}::uuid, ${input.url}, ${input.normalizedUrl})
+            ON CONFLICT (normalized_url) DO UPDATE SET normalized_url = EXCLUDED.normalized_url
+            RETURNING id)
+          INSERT INTO archive (id, url, normalized_url, requested_by, requested_by_name, updated_at, repository_id)
+          SELECT ${randomUUID()}::uuid, ${input.url}, ${input.normalizedUrl}, ${input.requestedBy}, ${input.requestedByName ?? null}, now(), repo.id
+          FROM repo
           ON CONFLICT DO NOTHING RETURNING *`,
       );
       if (inserted[0]) return { archive: fromRow(inserted[0]), created: true };
@@ -119,15 +128,31 @@ export class ArchiveRepository {
     await this.update(Prisma.sql`run_expires_at = now()`, Prisma.sql`id = ${id}::uuid AND run_id = ${runId}::uuid AND status = 'running'`);
   }
 
-  /** Fixes where this run's snapshot goes; only the run holding the archive may. */
-  setSnapshotLocation(id: string, runId: string, bucket: string, prefix: string): Promise<ArchiveRecord | null> {
-    return this.update(Prisma.sql`bucket = ${bucket}, prefix = ${prefix}`, this.heldBy(id, runId));
+  /**
+   * Fixes where this run's snapshot goes; only the run holding the archive may. The first
+   * snapshot of a repository also gives the repository its bucket (later ones leave it).
+   */
+  async setSnapshotLocation(id: string, runId: string, bucket: string, prefix: string): Promise<ArchiveRecord | null> {
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<RawArchiveRow[]>`
+        WITH located AS (
+          UPDATE archive SET bucket = ${bucket}, prefix = ${prefix}, updated_at = now()
+          WHERE ${this.heldBy(id, runId)} RETURNING *),
+        repo AS (
+          UPDATE repository r SET bucket = located.bucket, updated_at = now()
+          FROM located WHERE r.id = located.repository_id AND r.bucket IS NULL)
+        SELECT * FROM located`,
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
-  /** running → completed, only by the run that holds the archive. */
+  /**
+   * running → completed, only by the run that holds the archive. Every snapshot stores the
+   * whole repository until the change probe can end a visit unchanged, so its outcome is changed.
+   */
   markCompleted(id: string, runId: string, stats: SnapshotStats, at: Date): Promise<ArchiveRecord | null> {
     return this.update(
-      Prisma.sql`status = 'completed', finished_at = COALESCE(finished_at, ${at}), error = NULL, error_code = NULL,
+      Prisma.sql`status = 'completed', finished_at = COALESCE(finished_at, ${at}), error = NULL, error_code = NULL, outcome = 'changed',
         commit = ${stats.commit}, ref_count = ${stats.refCount}, file_count = ${stats.fileCount}, byte_count = ${stats.byteCount},
         run_expires_at = NULL`,
       this.heldBy(id, runId),
@@ -233,7 +258,7 @@ export class ArchiveRepository {
     try {
       return await query();
     } catch (error) {
-      throw translate(error);
+      throw translateDatabaseError(error, 'Archive not found');
     }
   }
 }
@@ -271,20 +296,8 @@ function fromRow(row: RawArchiveRow): ArchiveRecord {
     byteCount: row.byte_count === null || row.byte_count === undefined ? null : BigInt(row.byte_count as bigint),
     runId: (row.run_id as string | null) ?? null,
     runExpiresAt: (row.run_expires_at as Date | null) ?? null,
+    repositoryId: row.repository_id as string,
+    outcome: (row.outcome as ArchiveOutcome | null) ?? null,
+    refsHash: (row.refs_hash as string | null) ?? null,
   };
-}
-
-function isPrismaCode(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
-}
-
-function translate(error: unknown): Error {
-  if (error instanceof DatabaseError) return error;
-  if (isPrismaCode(error, PrismaCode.RecordNotFound))
-    return new DatabaseError(DatabaseErrorCode.NotFound, 'Archive not found', { cause: error });
-  const message = error instanceof Error ? error.message : String(error);
-  if (/ECONNREFUSED|ETIMEDOUT|Can't reach database|Connection terminated|timeout exceeded|ENOTFOUND|P1001|P1017/i.test(message)) {
-    return new DatabaseError(DatabaseErrorCode.Unavailable, 'The database is unavailable; try again shortly', { cause: error });
-  }
-  return new DatabaseError(DatabaseErrorCode.Failed, `Database query failed: ${message}`, { cause: error });
 }

@@ -2,6 +2,8 @@ import type { Archive } from './generated/prisma/client';
 
 export type ArchiveRecord = Archive;
 export type ArchiveStatus = Archive['status'];
+export type ArchiveOutcome = NonNullable<Archive['outcome']>;
+export const ARCHIVE_OUTCOMES = ['changed', 'unchanged'] as const satisfies readonly ArchiveOutcome[];
 export const ARCHIVE_STATUSES = ['pending', 'queued', 'running', 'completed', 'failed'] as const satisfies readonly ArchiveStatus[];
 export const ACTIVE_STATUSES = ['pending', 'queued', 'running'] as const satisfies readonly ArchiveStatus[];
 

@@ -22,3 +22,18 @@ export class DatabaseError extends CodedError<DatabaseErrorCode> {
     super(code, message, { cause: options?.cause, transient: code === DatabaseErrorCode.Unavailable });
   }
 }
+
+function isPrismaCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+/** Maps a Prisma or driver error to a DatabaseError; `notFound` names the missing record. */
+export function translateDatabaseError(error: unknown, notFound: string): Error {
+  if (error instanceof DatabaseError) return error;
+  if (isPrismaCode(error, PrismaCode.RecordNotFound)) return new DatabaseError(DatabaseErrorCode.NotFound, notFound, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  if (/ECONNREFUSED|ETIMEDOUT|Can't reach database|Connection terminated|timeout exceeded|ENOTFOUND|P1001|P1017/i.test(message)) {
+    return new DatabaseError(DatabaseErrorCode.Unavailable, 'The database is unavailable; try again shortly', { cause: error });
+  }
+  return new DatabaseError(DatabaseErrorCode.Failed, `Database query failed: ${message}`, { cause: error });
+}

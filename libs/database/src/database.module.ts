@@ -2,6 +2,7 @@ import { Global, Injectable, Module } from '@nestjs/common';
 import type { HealthIndicator } from '@archiver/health';
 import { ArchiveRepository } from './archive.repository';
 import { PrismaService } from './prisma.service';
+import { TrackedRepositoryRepository } from './repository.repository';
 
 @Injectable()
 export class PostgresHealthIndicator implements HealthIndicator {
@@ -13,7 +14,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
 
 @Global()
 @Module({
-  providers: [PrismaService, ArchiveRepository, PostgresHealthIndicator],
-  exports: [PrismaService, ArchiveRepository, PostgresHealthIndicator],
+  providers: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, PostgresHealthIndicator],
+  exports: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, PostgresHealthIndicator],
 })
 export class DatabaseModule {}

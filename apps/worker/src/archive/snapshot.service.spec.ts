@@ -40,6 +40,9 @@ function row(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
     byteCount: null,
     runId: null,
     runExpiresAt: null,
+    repositoryId: '00000000-0000-4000-9000-000000000001',
+    outcome: null,
+    refsHash: null,
     ...overrides,
   };
 }

@@ -31,6 +31,9 @@ export function archiveRecord(overrides: Partial<ArchiveRecord> = {}): ArchiveRe
     byteCount: null,
     runId: null,
     runExpiresAt: null,
+    repositoryId: '00000000-0000-4000-9000-000000000001',
+    outcome: null,
+    refsHash: null,
     ...overrides,
   };
 }

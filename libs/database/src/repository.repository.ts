@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Prisma } from './generated/prisma/client';
+import type { ArchiveOutcome, ArchiveStatus } from './archive.types';
+import { DatabaseError, DatabaseErrorCode, translateDatabaseError } from './database.error';
+import { PrismaService } from './prisma.service';
+import type {
+  RepositoryListQuery,
+  RepositoryState,
+  RepositorySummary,
+  RepositoryTrackerRecord,
+  TrackedRepositoryRecord,
+} from './repository.types';
+
+/**
+ * The only code that touches the repository and repository_tracker tables: one repository per
+ * normalized URL, shared by everyone who tracks it. Writes that race (two people submitting
+ * or tracking the same URL at once) are single statements resolved by the unique keys.
+ */
+@Injectable()
+export class TrackedRepositoryRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** The repository of `normalizedUrl`, created with `url` as first submitted if there is none. */
+  async upsertForUrl(url: string, normalizedUrl: string): Promise<TrackedRepositoryRecord> {
+    // DO UPDATE (a no-op) rather than DO NOTHING so RETURNING yields the row also when it exists.
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<RawRow[]>`
+        INSERT INTO repository (id, url, normalized_url) VALUES (${randomUUID()}::uuid, ${url}, ${normalizedUrl})
+        ON CONFLICT (normalized_url) DO UPDATE SET normalized_url = EXCLUDED.normalized_url
+        RETURNING *`,
+    );
+    return repositoryFromRow(rows[0]!);
+  }
+
+  /** Records that `subject` tracks the repository; `created` is false when they already did. */
+  async track(repositoryId: string, subject: string, name?: string): Promise<{ tracker: RepositoryTrackerRecord; created: boolean }> {
+    // Bounded: each round either inserts, finds the row, or sees it removed by a concurrent untrack.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const inserted = await this.run(
+        () => this.prisma.$queryRaw<RepositoryTrackerRecord[]>`
+          INSERT INTO repository_tracker (repository_id, user_subject, user_name)
+          SELECT id, ${subject}, ${name ?? null} FROM repository WHERE id = ${repositoryId}::uuid
+          ON CONFLICT DO NOTHING
+          RETURNING repository_id AS "repositoryId", user_subject AS "userSubject", user_name AS "userName", created_at AS "createdAt"`,
+      );
+      if (inserted[0]) return { tracker: inserted[0], created: true };
+      const existing = await this.run(() =>
+        this.prisma.repositoryTracker.findUnique({ where: { repositoryId_userSubject: { repositoryId, userSubject: subject } } }),
+      );
+      if (existing) return { tracker: existing, created: false };
+      if (!(await this.findById(repositoryId))) throw notFound(repositoryId);
+    }
+    throw new DatabaseError(DatabaseErrorCode.Conflict, 'The repository is being tracked and untracked concurrently; try again');
+  }
+
+  /** Stops `subject` tracking the repository; false when they did not track it. */
+  async untrack(repositoryId: string, subject: string): Promise<boolean> {
+    const { count } = await this.run(() => this.prisma.repositoryTracker.deleteMany({ where: { repositoryId, userSubject: subject } }));
+    return count > 0;
+  }
+
+  findById(id: string): Promise<TrackedRepositoryRecord | null> {
+    return this.run(() => this.prisma.repository.findUnique({ where: { id } }));
+  }
+
+  /** Repositories newest first, each with its newest visit, snapshot count, stored bytes and trackers. */
+  async list(query: RepositoryListQuery): Promise<{ items: RepositorySummary[]; total: number }> {
+    const conditions: Prisma.Sql[] = [];
+    if (query.subject !== undefined) {
+      conditions.push(
+        Prisma.sql`EXISTS (SELECT 1 FROM repository_tracker t WHERE t.repository_id = r.id AND t.user_subject = ${query.subject})`,
+      );
+    }
+    if (query.state !== undefined) conditions.push(Prisma.sql`r.state = ${query.state}::"RepositoryState"`);
+    if (query.q) {
+      const pattern = `%${escapeLike(query.q)}%`;
+      conditions.push(Prisma.sql`(r.normalized_url ILIKE ${pattern} OR r.url ILIKE ${pattern})`);
+    }
+    const where = conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`;
+    const [rows, counted] = await this.run(() =>
+      this.prisma.$transaction([
+        this.prisma.$queryRaw<RawRow[]>`
+          SELECT r.*,
+            v.id AS visit_id, v.status AS visit_status, v.outcome AS visit_outcome,
+            v.created_at AS visit_created_at, v.finished_at AS visit_finished_at,
+            s.snapshot_count, s.stored_bytes,
+            (SELECT COUNT(*)::int FROM repository_tracker t WHERE t.repository_id = r.id) AS tracker_count
+          FROM repository r
+          LEFT JOIN LATERAL (
+            SELECT a.id, a.status, a.outcome, a.created_at, a.finished_at FROM archive a
+            WHERE a.repository_id = r.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1) v ON TRUE
+          CROSS JOIN LATERAL (
+            SELECT COUNT(*)::int AS snapshot_count, COALESCE(SUM(a.byte_count), 0)::bigint AS stored_bytes FROM archive a
+            WHERE a.repository_id = r.id AND a.status = 'completed') s
+          WHERE ${where}
+          ORDER BY r.created_at DESC, r.id DESC
+          LIMIT ${query.pageSize} OFFSET ${(query.page - 1) * query.pageSize}`,
+        this.prisma.$queryRaw<{ total: number }[]>`SELECT COUNT(*)::int AS total FROM repository r WHERE ${where}`,
+      ]),
+    );
+    return { items: rows.map(summaryFromRow), total: counted[0]?.total ?? 0 };
+  }
+
+  private async run<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      return await query();
+    } catch (error) {
+      throw translateDatabaseError(error, 'Repository not found');
+    }
+  }
+}
+
+function notFound(id: string): DatabaseError {
+  return new DatabaseError(DatabaseErrorCode.NotFound, `Repository ${id} not found`);
+}
+
+/** `q` is a plain substring, not a pattern: LIKE's wildcards and escape are matched literally. */
+export function escapeLike(q: string): string {
+  return q.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+type RawRow = Record<string, unknown>;
+
+// Raw queries return column names; map them back to the model's field names.
+function repositoryFromRow(row: RawRow): TrackedRepositoryRecord {
+  return {
+    id: row.id as string,
+    url: row.url as string,
+    normalizedUrl: row.normalized_url as string,
+    bucket: (row.bucket as string | null) ?? null,
+    state: row.state as RepositoryState,
+    stateReason: (row.state_reason as string | null) ?? null,
+    intervalSeconds: row.interval_seconds as number,
+    pinnedIntervalSeconds: (row.pinned_interval_seconds as number | null) ?? null,
+    nextVisitAt: (row.next_visit_at as Date | null) ?? null,
+    lastVisitAt: (row.last_visit_at as Date | null) ?? null,
+    lastSuccessAt: (row.last_success_at as Date | null) ?? null,
+    lastChangeAt: (row.last_change_at as Date | null) ?? null,
+    consecutiveFailures: row.consecutive_failures as number,
+    createdAt: row.created_at as Date,
+    updatedAt: row.updated_at as Date,
+  };
+}
+
+function summaryFromRow(row: RawRow): RepositorySummary {
+  return {
+    ...repositoryFromRow(row),
+    lastVisit:
+      row.visit_id === null || row.visit_id === undefined
+        ? null
+        : {
+            archiveId: row.visit_id as string,
+            status: row.visit_status as ArchiveStatus,
+            outcome: (row.visit_outcome as ArchiveOutcome | null) ?? null,
+            createdAt: row.visit_created_at as Date,
+            finishedAt: (row.visit_finished_at as Date | null) ?? null,
+          },
+    snapshotCount: row.snapshot_count as number,
+    storedBytes: BigInt(row.stored_bytes as bigint),
+    trackerCount: row.tracker_count as number,
+  };
+}
