@@ -1,6 +1,7 @@
 -- Tracked repositories: one repository per normalized URL, shared by everyone who tracks it,
 -- and every archive becomes a visit of its repository. Nothing in object storage moves: the
 -- repository's bucket is the one its archives already use (same naming, bucketNameFor).
+-- No semicolons in comments: the driver adapter that applies migrations splits scripts on every one.
 
 -- CreateEnum
 CREATE TYPE "RepositoryState" AS ENUM ('active', 'paused', 'disabled');
@@ -56,8 +57,8 @@ ALTER TABLE "archive" ADD COLUMN "repository_id" UUID,
 ADD COLUMN "outcome" "ArchiveOutcome",
 ADD COLUMN "refs_hash" TEXT;
 
--- Backfill: one repository per distinct normalized URL. Its url is the earliest archive's; its
--- bucket any archive's (all of one URL share one name); its visit stamps come from the archives
+-- Backfill: one repository per distinct normalized URL. Its url is the earliest archive's, its
+-- bucket any archive's (all of one URL share one name), its visit stamps come from the archives
 -- that finished. Every completed old snapshot stored everything, so each was a change. Nobody
 -- tracks these repositories yet, so none is scheduled (next_visit_at NULL).
 INSERT INTO "repository" ("id", "url", "normalized_url", "bucket", "last_visit_at", "last_success_at", "last_change_at", "created_at", "updated_at")
