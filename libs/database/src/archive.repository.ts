@@ -15,6 +15,12 @@ import {
 import { DatabaseError, DatabaseErrorCode, translateDatabaseError } from './database.error';
 import { PrismaService } from './prisma.service';
 
+/** What a completed visit found: the refs it saw (their `refsHash`), and whether they had moved. */
+export interface VisitOutcome {
+  outcome: ArchiveOutcome;
+  refsHash: string | null;
+}
+
 /**
  * The only code that touches the archive table. Stage stamps are written with COALESCE so a
  * retried step never moves a timestamp that was already set, and every transition names
@@ -147,12 +153,14 @@ export class ArchiveRepository {
   }
 
   /**
-   * running → completed, only by the run that holds the archive. Every snapshot stores the
-   * whole repository until the change probe can end a visit unchanged, so its outcome is changed.
+   * running → completed, only by the run that holds the archive. Without `visit` the snapshot
+   * is taken to store the whole repository (outcome changed, refs hash unknown).
    */
-  markCompleted(id: string, runId: string, stats: SnapshotStats, at: Date): Promise<ArchiveRecord | null> {
+  markCompleted(id: string, runId: string, stats: SnapshotStats, at: Date, visit?: VisitOutcome): Promise<ArchiveRecord | null> {
+    const outcome = visit?.outcome ?? 'changed';
     return this.update(
-      Prisma.sql`status = 'completed', finished_at = COALESCE(finished_at, ${at}), error = NULL, error_code = NULL, outcome = 'changed',
+      Prisma.sql`status = 'completed', finished_at = COALESCE(finished_at, ${at}), error = NULL, error_code = NULL,
+        outcome = ${outcome}::"ArchiveOutcome", refs_hash = ${visit?.refsHash ?? null},
         commit = ${stats.commit}, ref_count = ${stats.refCount}, file_count = ${stats.fileCount}, byte_count = ${stats.byteCount},
         run_expires_at = NULL`,
       this.heldBy(id, runId),
@@ -236,6 +244,21 @@ export class ArchiveRepository {
       stages: { wait: stage('wait'), inject: stage('inject'), run: stage('run'), total: stage('total') },
       perHour,
     };
+  }
+
+  /**
+   * The newest completed visit of the repository other than `excludeId` that has a snapshot
+   * location, for the change probe to compare against; null when there is none.
+   */
+  async findPreviousCompletedVisit(repositoryId: string, excludeId: string): Promise<ArchiveRecord | null> {
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<RawArchiveRow[]>`
+        SELECT * FROM archive
+        WHERE repository_id = ${repositoryId}::uuid AND id <> ${excludeId}::uuid AND status = 'completed'
+          AND bucket IS NOT NULL AND prefix IS NOT NULL
+        ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1`,
+    );
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
   private async transition(set: Prisma.Sql, id: string, from: ArchiveStatus[]): Promise<ArchiveRecord | null> {

@@ -1,4 +1,7 @@
+import type { Readable } from 'node:stream';
 import { exactText, MappedReason } from './object-key-rules';
+import { manifestKey } from './snapshot-prefix';
+import { StorageError, StorageErrorCode } from './storage.error';
 
 /**
  * One file of the repository's tree at the archived commit. Paths and ref names are bytes in
@@ -45,7 +48,11 @@ export interface SnapshotBundle {
  * manifest exists. Bump `version` for any change that breaks readers.
  *
  * Version 2: a file's bytes are at its `key`, no longer always at `files/<path>`; exact bytes
- * of non-UTF-8 names; `commitSource`; `empty` means "no ref leads to a commit".
+ * of non-UTF-8 names; `commitSource`; `empty` means "no ref leads to a commit". Later, still
+ * version 2 because readers may ignore them: the optional `outcome`, `refsHash`, `unchanged`
+ * and `contentFrom` of a visit. An unchanged visit (its refs equal the previous visit's) stores
+ * no files and no bundle: `files` is empty, `bundle` null, and `fileCount`, `byteCount`,
+ * `mappedPathCount`, `commit`... describe the content of the snapshot `contentFrom` names.
  */
 export interface SnapshotManifest {
   version: 2;
@@ -74,6 +81,23 @@ export interface SnapshotManifest {
   timestamps: { createdAt: string; injectedAt: string; startedAt: string; finishedAt: string };
   /** True when no ref (branch, tag or other) leads to a commit: there are no files to store. */
   empty: boolean;
+  /** `changed`: this snapshot holds the content; `unchanged`: the refs had not moved, see `contentFrom`. Absent in older manifests (changed). */
+  outcome?: 'changed' | 'unchanged';
+  /** The hash of `refs` (libs/git refsHash) the next visit compares its probe against. */
+  refsHash?: string;
+  /** Present (true) exactly when `outcome` is `unchanged`. */
+  unchanged?: true;
+  /**
+   * Only for an unchanged visit: the snapshot in the same bucket whose files and bundle hold
+   * this visit's content. Always a changed snapshot (a chain of unchanged visits is followed).
+   */
+  contentFrom?: SnapshotContentRef;
+}
+
+export interface SnapshotContentRef {
+  archiveId: string;
+  /** The snapshot's prefix in the bucket (`snapshots/...`/), where its manifest and bundle are. */
+  prefix: string;
 }
 
 /** What the manifest needs of RepositoryReader.head(); structural, so storage needs no git import. */
@@ -99,17 +123,53 @@ export function manifestHeadFields(head: ManifestHeadSource): ManifestHeadFields
     ...(source?.base64 !== undefined && { commitSourceBase64: source.base64 }),
     defaultBranch: branch ? branch.text : null,
     ...(branch?.base64 !== undefined && { defaultBranchBase64: branch.base64 }),
-    refs: head.refs.map(({ nameBytes, sha, peeledSha }) => {
-      const name = exactText(nameBytes);
-      return {
-        name: name.text,
-        ...(name.base64 !== undefined && { nameBase64: name.base64 }),
-        sha,
-        ...(peeledSha !== undefined && { peeledSha }),
-      };
-    }),
+    refs: manifestRefs(head.refs),
     empty: head.commit === null,
   };
+}
+
+/** The manifest's `refs`, names kept exact. */
+export function manifestRefs(refs: ManifestHeadSource['refs']): SnapshotRef[] {
+  return refs.map(({ nameBytes, sha, peeledSha }) => {
+    const name = exactText(nameBytes);
+    return {
+      name: name.text,
+      ...(name.base64 !== undefined && { nameBase64: name.base64 }),
+      sha,
+      ...(peeledSha !== undefined && { peeledSha }),
+    };
+  });
+}
+
+/** Where the content of the snapshot at `prefix` is: its own, or the one its manifest points at. */
+export function contentSnapshotOf(manifest: Pick<SnapshotManifest, 'archiveId' | 'contentFrom'>, prefix: string): SnapshotContentRef {
+  return manifest.contentFrom ?? { archiveId: manifest.archiveId, prefix };
+}
+
+/** A manifest maps every file but holds no file bytes; anything bigger is not one we wrote. */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+
+/** Reads `<prefix>manifest.json`; the store's NOT_FOUND error when the snapshot is not complete. */
+export async function readSnapshotManifest(
+  store: { getObject(bucket: string, key: string): Promise<Readable> },
+  bucket: string,
+  prefix: string,
+): Promise<SnapshotManifest> {
+  const stream = await store.getObject(bucket, manifestKey(prefix));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_MANIFEST_BYTES) {
+      stream.destroy();
+      throw new StorageError(
+        StorageErrorCode.INVALID,
+        `${bucket}/${manifestKey(prefix)} is larger than ${MAX_MANIFEST_BYTES} bytes; it is not a manifest`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as SnapshotManifest;
 }
 
 /** Files stored under `mapped/` rather than at their readable key. */

@@ -3,12 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { AppConfig } from '@archiver/config';
 import { ArchiveRecord, ArchiveRepository, DatabaseError, DatabaseErrorCode } from '@archiver/database';
-import { GitError, GitErrorCode, SafeCloner } from '@archiver/git';
+import { GitError, GitErrorCode, refsHash, RemoteRefs, RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
-import { ObjectStoreRepository } from '@archiver/storage';
+import { ObjectStoreRepository, SnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
 import { WorkDirs } from '../clone/work-dir';
 import { SnapshotService } from './snapshot.service';
 
@@ -64,6 +64,11 @@ function memoryStore() {
     }),
     removeObject: jest.fn(async (_b: string, key: string) => void objects.delete(key)),
     removeIncompleteUploads: jest.fn(async () => undefined),
+    getObject: jest.fn(async (bucket: string, key: string) => {
+      const body = objects.get(key);
+      if (!body) throw new StorageError(StorageErrorCode.NOT_FOUND, `no ${bucket}/${key}`);
+      return Readable.from([body]);
+    }),
   };
   return { store, objects };
 }
@@ -89,9 +94,10 @@ describe(SnapshotService.name, () => {
       | 'markCompleted'
       | 'markRunFailed'
       | 'recordAttemptError'
+      | 'findPreviousCompletedVisit'
     >
   >;
-  let cloner: { clone: jest.Mock };
+  let cloner: { clone: jest.Mock; listRemoteRefs: jest.Mock };
   let memory: ReturnType<typeof memoryStore>;
   let sut: SnapshotService;
   const context = (attempt = 1, maxAttempts = 4): JobContext => ({
@@ -114,6 +120,20 @@ describe(SnapshotService.name, () => {
     git('commit', '-qm', 'one');
     execFileSync('git', ['clone', '-q', '--mirror', work, source]);
   });
+  let sourceRefsHash: string;
+  /** What a probe of the source says: the same refs, HEAD on main. */
+  let remote: RemoteRefs;
+  beforeAll(async () => {
+    const refs = await new RepositoryReader(source).refs();
+    sourceRefsHash = refsHash(refs);
+    remote = {
+      refs,
+      head: { sha: refs[0].sha, target: { name: 'refs/heads/main', nameBytes: Buffer.from('refs/heads/main') } },
+      refsHash: sourceRefsHash,
+      fetchedUrl: '',
+      normalizedUrl: '',
+    };
+  });
   afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   beforeEach(() => {
@@ -126,6 +146,7 @@ describe(SnapshotService.name, () => {
       markCompleted: jest.fn(async () => row({ status: 'completed' })),
       markRunFailed: jest.fn(async () => row({ status: 'failed' })),
       recordAttemptError: jest.fn(async () => row()),
+      findPreviousCompletedVisit: jest.fn(async () => null),
     };
     // The "clone" is a copy of a real bare repository, so reading and bundling are real.
     cloner = {
@@ -133,6 +154,7 @@ describe(SnapshotService.name, () => {
         execFileSync('cp', ['-r', source, dir]);
         return { gitDir: dir, fetchedUrl: '', normalizedUrl: '', sizeBytes: 1 };
       }),
+      listRemoteRefs: jest.fn(async () => remote),
     };
     memory = memoryStore();
     sut = new SnapshotService(
@@ -152,6 +174,7 @@ describe(SnapshotService.name, () => {
       runId,
       expect.objectContaining({ fileCount: 1, refCount: 1 }),
       expect.any(Date),
+      { outcome: 'changed', refsHash: sourceRefsHash },
     );
     const keys = [...memory.objects.keys()];
     expect(keys.some((k) => k.endsWith('/manifest.json'))).toBe(true);
@@ -263,5 +286,154 @@ describe(SnapshotService.name, () => {
       expect.any(Date),
     );
     expect(cloner.clone).not.toHaveBeenCalled();
+  });
+  describe('a visit whose refs have not moved', () => {
+    const BUCKET = 'repo-bucket';
+    const PREVIOUS = '11111111-2222-4333-8444-555555555555';
+    const PREVIOUS_PREFIX = 'snapshots/20251231T000000Z-11111111-aaaaaaaa/';
+    const manifestOf = (key: string) => JSON.parse(memory.objects.get(key)!.toString('utf8')) as SnapshotManifest;
+    const ownManifest = () =>
+      manifestOf([...memory.objects.keys()].find((k) => k.endsWith('/manifest.json') && !k.startsWith(PREVIOUS_PREFIX))!);
+
+    /** Archives once through the clone path, then files that snapshot as the previous visit. */
+    async function previousVisit(overrides: Partial<ArchiveRecord> = {}): Promise<SnapshotManifest> {
+      archives.setSnapshotLocation.mockImplementationOnce(async (_id: string, runId: string) =>
+        row({ runId, bucket: BUCKET, prefix: PREVIOUS_PREFIX }),
+      );
+      await sut.archive(ID, context());
+      const manifest = manifestOf(`${PREVIOUS_PREFIX}manifest.json`);
+      archives.findPreviousCompletedVisit.mockResolvedValue(
+        row({
+          id: PREVIOUS,
+          status: 'completed',
+          bucket: BUCKET,
+          prefix: PREVIOUS_PREFIX,
+          outcome: 'changed',
+          refsHash: manifest.refsHash,
+          ...overrides,
+        }),
+      );
+      archives.setSnapshotLocation.mockImplementation(async (_id: string, runId: string, _b: string, prefix: string) =>
+        row({ runId, bucket: BUCKET, prefix }),
+      );
+      cloner.clone.mockClear();
+      archives.markCompleted.mockClear();
+      return manifest;
+    }
+
+    it('ends unchanged without cloning: manifest only, with the probed refs, pointing at the snapshot with the content', async () => {
+      const before = await previousVisit();
+      const keysBefore = memory.objects.size;
+      await sut.archive(ID, context());
+      expect(cloner.clone).not.toHaveBeenCalled();
+      expect(cloner.listRemoteRefs).toHaveBeenCalledWith(
+        expect.objectContaining({ deadlineMs: config.clone.timeoutMs, scratchDir: expect.any(String) }),
+      );
+      expect(memory.objects.size).toBe(keysBefore + 1);
+      const manifest = ownManifest();
+      expect(manifest).toMatchObject({
+        outcome: 'unchanged',
+        unchanged: true,
+        refsHash: sourceRefsHash,
+        contentFrom: { archiveId: ID, prefix: PREVIOUS_PREFIX },
+        files: [],
+        bundle: null,
+        commit: before.commit,
+        fileCount: before.fileCount,
+        byteCount: before.byteCount,
+        refs: before.refs,
+        defaultBranch: 'refs/heads/main',
+      });
+      expect(archives.markCompleted).toHaveBeenCalledWith(
+        ID,
+        expect.any(String),
+        { commit: before.commit, refCount: 1, fileCount: 1, byteCount: BigInt(before.byteCount) },
+        expect.any(Date),
+        { outcome: 'unchanged', refsHash: sourceRefsHash },
+      );
+    });
+
+    it('follows a chain: after an unchanged visit, the next points at the snapshot holding the content', async () => {
+      await previousVisit();
+      await sut.archive(ID, context());
+      const firstUnchanged = ownManifest();
+      const unchangedPrefix = [...memory.objects.keys()]
+        .find((k) => k.endsWith('/manifest.json') && !k.startsWith(PREVIOUS_PREFIX))!
+        .replace('manifest.json', '');
+      archives.findPreviousCompletedVisit.mockResolvedValue(
+        row({
+          id: 'unchanged-one',
+          status: 'completed',
+          bucket: BUCKET,
+          prefix: unchangedPrefix,
+          outcome: 'unchanged',
+          refsHash: sourceRefsHash,
+        }),
+      );
+      memory.objects.clear();
+      memory.objects.set(`${unchangedPrefix}manifest.json`, Buffer.from(JSON.stringify(firstUnchanged)));
+      await sut.archive(ID, context());
+      expect(cloner.clone).not.toHaveBeenCalled();
+      const second = manifestOf([...memory.objects.keys()].find((k) => k.endsWith('/manifest.json') && !k.startsWith(unchangedPrefix))!);
+      expect(second.contentFrom).toEqual({ archiveId: ID, prefix: PREVIOUS_PREFIX });
+    });
+
+    const cloneAnyway: [string, () => Promise<void>][] = [
+      ['there is no previous completed visit', async () => void archives.findPreviousCompletedVisit.mockResolvedValue(null)],
+      ['the previous visit predates refs hashes', async () => void (await previousVisit({ refsHash: null }))],
+      ['the previous visit is in another bucket', async () => void (await previousVisit({ bucket: 'elsewhere' }))],
+      [
+        'a ref moved',
+        async () => {
+          await previousVisit();
+          cloner.listRemoteRefs.mockResolvedValue({ ...remote, refsHash: 'f'.repeat(64) });
+        },
+      ],
+      [
+        'HEAD names another branch',
+        async () => {
+          await previousVisit();
+          cloner.listRemoteRefs.mockResolvedValue({
+            ...remote,
+            head: { sha: remote.refs[0].sha, target: { name: 'refs/heads/other', nameBytes: Buffer.from('refs/heads/other') } },
+          });
+        },
+      ],
+      [
+        'the probe fails',
+        async () => {
+          await previousVisit();
+          cloner.listRemoteRefs.mockRejectedValue(new GitError(GitErrorCode.NETWORK, 'Connection reset by the server'));
+        },
+      ],
+      [
+        'the previous manifest is gone',
+        async () => {
+          await previousVisit();
+          memory.objects.delete(`${PREVIOUS_PREFIX}manifest.json`);
+        },
+      ],
+    ];
+    it.each(cloneAnyway)('clones and records changed (with the refs hash) when %s', async (_case, arrange) => {
+      await arrange();
+      await sut.archive(ID, context());
+      expect(cloner.clone).toHaveBeenCalledTimes(1);
+      expect(ownManifest()).toMatchObject({ outcome: 'changed', refsHash: sourceRefsHash, fileCount: 1 });
+      expect(ownManifest().contentFrom).toBeUndefined();
+      expect(archives.markCompleted.mock.calls[0][4]).toEqual({ outcome: 'changed', refsHash: sourceRefsHash });
+    });
+
+    it('stops, recording nothing, when its signal fires during the probe', async () => {
+      await previousVisit();
+      const controller = new AbortController();
+      cloner.listRemoteRefs.mockImplementation(async () => {
+        controller.abort('the worker is shutting down');
+        throw new GitError(GitErrorCode.ABORTED, 'Listing refs was aborted');
+      });
+      await expect(sut.archive(ID, { ...context(), signal: controller.signal })).rejects.toBeInstanceOf(RetryLaterError);
+      expect(cloner.clone).not.toHaveBeenCalled();
+      expect(archives.markCompleted).not.toHaveBeenCalled();
+      expect(archives.markRunFailed).not.toHaveBeenCalled();
+    });
   });
 });

@@ -2,14 +2,18 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { ArchiveRecord, ArchiveRepository } from '@archiver/database';
-import { RepositoryReader, SafeCloner } from '@archiver/git';
+import { ArchiveRecord, ArchiveRepository, VisitOutcome } from '@archiver/database';
+import { refsHash, RemoteRefs, RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   bucketNameFor,
+  contentSnapshotOf,
+  exactText,
   manifestHeadFields,
+  manifestRefs,
   mappedPathCount,
   ObjectStoreRepository,
+  readSnapshotManifest,
   SnapshotFileSource,
   SnapshotManifest,
   snapshotPrefix,
@@ -126,6 +130,7 @@ export class SnapshotService {
   }
 
   private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
+    if (await this.endUnchanged(archive, claim, writer, workDir, signal)) return;
     const { gitDir } = await this.cloner.clone({
       url: archive.url,
       dir: path.join(workDir, 'repo.git'),
@@ -138,6 +143,7 @@ export class SnapshotService {
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
     const { refs, commit } = head;
+    const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs) };
 
     await this.store.ensureBucket(archive.bucket);
     const files = commit
@@ -163,20 +169,24 @@ export class SnapshotService {
       byteCount,
       mappedPathCount: mappedPathCount(files),
       bundle,
-      timestamps: {
-        createdAt: archive.createdAt.toISOString(),
-        injectedAt: (archive.injectedAt ?? archive.startedAt ?? finishedAt).toISOString(),
-        startedAt: (archive.startedAt ?? finishedAt).toISOString(),
-        finishedAt: finishedAt.toISOString(),
-      },
+      timestamps: manifestTimestamps(archive, finishedAt),
+      outcome: visit.outcome,
+      ...(visit.refsHash !== null && { refsHash: visit.refsHash }),
     };
     await this.workDirs.remove(workDir);
-    await this.complete(archive, claim, writer, manifest, {
-      commit,
-      refCount: refs.length,
-      fileCount: files.length,
-      byteCount: BigInt(byteCount),
-    });
+    await this.complete(
+      archive,
+      claim,
+      writer,
+      manifest,
+      {
+        commit,
+        refCount: refs.length,
+        fileCount: files.length,
+        byteCount: BigInt(byteCount),
+      },
+      visit,
+    );
     this.logger.log({
       msg: commit ? 'archived' : 'archived an empty repository (no commits, no files)',
       bucket: archive.bucket,
@@ -184,6 +194,82 @@ export class SnapshotService {
       files: files.length,
       bytes: byteCount,
     });
+  }
+
+  /**
+   * Ends the visit `unchanged` when the remote's refs (and HEAD) are exactly those of the
+   * repository's previous completed visit: no clone, no files, no bundle, only a manifest with
+   * the probed refs that points at the snapshot holding the content. False means "clone": there
+   * is nothing to compare with, something moved, or the probe failed (the clone's own errors
+   * then say what is wrong with the remote).
+   */
+  private async endUnchanged(
+    archive: Located,
+    claim: RunClaim,
+    writer: SnapshotWriter,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const previous = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
+    // Another bucket would need the content copied; a visit without a hash predates the probe.
+    if (!previous?.refsHash || !previous.prefix || previous.bucket !== archive.bucket) return false;
+    const remote = await this.probe(archive, workDir, signal);
+    if (!remote || remote.refsHash !== previous.refsHash) return false;
+    let before: SnapshotManifest;
+    try {
+      before = await readSnapshotManifest(this.store, archive.bucket, previous.prefix);
+    } catch (error) {
+      signal.throwIfAborted();
+      this.logger.warn({ msg: 'previous manifest unreadable; cloning', previous: previous.id, error: (error as Error).message });
+      return false;
+    }
+    // refsHash leaves HEAD out; a HEAD moved to another branch changes which tree is stored.
+    if (!sameHeadBranch(remote, before)) return false;
+
+    const finishedAt = new Date();
+    const manifest: SnapshotManifest = {
+      version: 2,
+      url: archive.url,
+      normalizedUrl: archive.normalizedUrl,
+      archiveId: archive.id,
+      commit: before.commit,
+      commitSource: before.commitSource,
+      ...(before.commitSourceBase64 !== undefined && { commitSourceBase64: before.commitSourceBase64 }),
+      defaultBranch: before.defaultBranch,
+      ...(before.defaultBranchBase64 !== undefined && { defaultBranchBase64: before.defaultBranchBase64 }),
+      refs: manifestRefs(remote.refs),
+      files: [],
+      fileCount: before.fileCount,
+      byteCount: before.byteCount,
+      mappedPathCount: before.mappedPathCount,
+      bundle: null,
+      timestamps: manifestTimestamps(archive, finishedAt),
+      empty: before.empty,
+      outcome: 'unchanged',
+      refsHash: remote.refsHash,
+      unchanged: true,
+      contentFrom: contentSnapshotOf(before, previous.prefix),
+    };
+    const stats = { commit: before.commit, refCount: remote.refs.length, fileCount: before.fileCount, byteCount: BigInt(before.byteCount) };
+    await this.complete(archive, claim, writer, manifest, stats, { outcome: 'unchanged', refsHash: remote.refsHash });
+    this.logger.log({
+      msg: 'archived unchanged (refs as at the previous visit)',
+      bucket: archive.bucket,
+      prefix: archive.prefix,
+      contentFrom: manifest.contentFrom,
+    });
+    return true;
+  }
+
+  /** The remote's refs, or null when listing them failed (logged; the clone decides what it means). */
+  private async probe(archive: Located, workDir: string, signal: AbortSignal): Promise<RemoteRefs | null> {
+    try {
+      return await this.cloner.listRemoteRefs({ url: archive.url, deadlineMs: this.config.clone.timeoutMs, signal, scratchDir: workDir });
+    } catch (error) {
+      signal.throwIfAborted();
+      this.logger.warn({ msg: 'change probe failed; cloning', error: (error as Error).message });
+      return null;
+    }
   }
 
   /**
@@ -196,12 +282,13 @@ export class SnapshotService {
     writer: SnapshotWriter,
     manifest: SnapshotManifest,
     stats: Parameters<ArchiveRepository['markCompleted']>[2],
+    visit: VisitOutcome,
   ): Promise<void> {
     await claim.confirm();
     await writer.writeManifest(manifest);
     let completed: ArchiveRecord | null;
     try {
-      completed = await this.archives.markCompleted(archive.id, claim.runId, stats, new Date(manifest.timestamps.finishedAt));
+      completed = await this.archives.markCompleted(archive.id, claim.runId, stats, new Date(manifest.timestamps.finishedAt), visit);
     } catch (error) {
       // Unknown whether the update committed. The snapshot stays: if it did not, the next run
       // of this archive removes this run's prefix (removeEarlierRun) before anything else.
@@ -261,6 +348,21 @@ export class SnapshotService {
       });
     }
   }
+}
+
+function manifestTimestamps(archive: ArchiveRecord, finishedAt: Date): SnapshotManifest['timestamps'] {
+  return {
+    createdAt: archive.createdAt.toISOString(),
+    injectedAt: (archive.injectedAt ?? archive.startedAt ?? finishedAt).toISOString(),
+    startedAt: (archive.startedAt ?? finishedAt).toISOString(),
+    finishedAt: finishedAt.toISOString(),
+  };
+}
+
+/** Whether the remote's HEAD names the branch the previous snapshot's HEAD named (exact bytes). */
+function sameHeadBranch(remote: RemoteRefs, before: SnapshotManifest): boolean {
+  const target = remote.head?.target ? exactText(remote.head.target.nameBytes) : null;
+  return (target?.text ?? null) === before.defaultBranch && target?.base64 === before.defaultBranchBase64;
 }
 
 async function* toSources(
