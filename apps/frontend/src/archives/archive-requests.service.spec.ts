@@ -1,4 +1,5 @@
 import { HttpStatus, Logger } from '@nestjs/common';
+import { Readable } from 'node:stream';
 import { AuthError, type AuthUser } from '@archiver/auth';
 import type { AppConfig } from '@archiver/config';
 import { type ArchiveRecord, type ArchiveRepository, DatabaseError, DatabaseErrorCode } from '@archiver/database';
@@ -36,7 +37,7 @@ describe(ArchiveRequestsService.name, () => {
   let queues: MockOf<QueueRepository, 'enqueue'>;
   let store: MockOf<
     ObjectStoreRepository,
-    'removePrefix' | 'removeIncompleteUploads' | 'removeBucketIfEmpty' | 'statObject' | 'presignedGet'
+    'removePrefix' | 'removeIncompleteUploads' | 'removeBucketIfEmpty' | 'statObject' | 'presignedGet' | 'getObject'
   >;
   let resolve: jest.Mock;
 
@@ -57,6 +58,9 @@ describe(ArchiveRequestsService.name, () => {
       removeBucketIfEmpty: jest.fn(async () => true),
       statObject: jest.fn(async () => ({ size: 10, etag: 'e', lastModified: new Date(), contentType: undefined })),
       presignedGet: jest.fn(async (bucket: string, key: string) => `http://minio.test/${bucket}/${key}?X-Amz-Signature=abc`),
+      getObject: jest.fn(async () => {
+        throw new StorageError(StorageErrorCode.NOT_FOUND, 'NoSuchKey');
+      }),
     };
     resolve = jest.fn(async (host: string) => {
       if (host === 'gone.example') throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
@@ -285,6 +289,26 @@ describe(ArchiveRequestsService.name, () => {
       expect(error.code).toBe('NO_BUNDLE');
       expect(error.getStatus()).toBe(HttpStatus.NOT_FOUND);
       expect(store.presignedGet).not.toHaveBeenCalled();
+    });
+
+    it('serves an unchanged visit the bundle of the snapshot its manifest names, in the same bucket', async () => {
+      const contentPrefix = 'snapshots/20241231T000000Z-11111111/';
+      archives.findById.mockResolvedValue(completed({ outcome: 'unchanged' }));
+      store.getObject.mockResolvedValue(
+        Readable.from([Buffer.from(JSON.stringify({ archiveId: 'x', contentFrom: { archiveId: 'first', prefix: contentPrefix } }))]),
+      );
+      await sut.downloadLink('id', demo);
+      expect(store.getObject).toHaveBeenCalledWith('repo-bucket-1a2b', 'snapshots/20250101T000000Z-00000000/manifest.json');
+      expect(store.presignedGet).toHaveBeenCalledWith('repo-bucket-1a2b', `${contentPrefix}repo.bundle`, DOWNLOAD_LINK_SECONDS);
+    });
+
+    it('answers NO_BUNDLE for an unchanged visit whose manifest is missing; reads no manifest of a changed one', async () => {
+      archives.findById.mockResolvedValue(completed({ outcome: 'unchanged' }));
+      expect((await apiFailure(sut.downloadLink('id', demo))).code).toBe('NO_BUNDLE');
+      archives.findById.mockResolvedValue(completed({ outcome: 'changed' }));
+      store.getObject.mockClear();
+      await sut.downloadLink('id', demo);
+      expect(store.getObject).not.toHaveBeenCalled();
     });
 
     it("hides another user's snapshot", async () => {

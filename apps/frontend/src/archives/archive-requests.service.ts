@@ -4,7 +4,14 @@ import { APP_CONFIG, type AppConfig } from '@archiver/config';
 import { ACTIVE_STATUSES, ArchiveRepository, type ArchiveRecord, type ArchiveStatus } from '@archiver/database';
 import { GitError, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueName, QueueRepository } from '@archiver/queue';
-import { bundleKey, ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
+import {
+  bundleKey,
+  contentSnapshotOf,
+  ObjectStoreRepository,
+  readSnapshotManifest,
+  StorageError,
+  StorageErrorCode,
+} from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { toApiErrorResponse } from '../api/api-error.mapper';
 import type { ArchiveScope } from './archive.dto';
@@ -136,22 +143,31 @@ export class ArchiveRequestsService {
         `Archive ${id} is ${archive.status}; its download exists once it has completed`,
       );
     }
-    const key = bundleKey(archive.prefix);
     try {
+      const key = bundleKey(await this.contentPrefix(archive.bucket, archive.prefix, archive.outcome));
       await this.store.statObject(archive.bucket, key);
+      return {
+        url: await this.store.presignedGet(archive.bucket, key, DOWNLOAD_LINK_SECONDS),
+        expiresInSeconds: DOWNLOAD_LINK_SECONDS,
+        cloneCommand: `git clone repo.bundle ${checkoutDirFor(archive.normalizedUrl)}`,
+      };
     } catch (error) {
       if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
       throw new ApiError(
         HttpStatus.NOT_FOUND,
         ApiErrorCode.NoBundle,
-        `Archive ${id} has no repo.bundle (a repository without commits has nothing to bundle)`,
+        `Archive ${id} has no repo.bundle (a repository without commits has nothing to bundle, and an unchanged visit's content is that of the snapshot its manifest names)`,
       );
     }
-    return {
-      url: await this.store.presignedGet(archive.bucket, key, DOWNLOAD_LINK_SECONDS),
-      expiresInSeconds: DOWNLOAD_LINK_SECONDS,
-      cloneCommand: `git clone repo.bundle ${checkoutDirFor(archive.normalizedUrl)}`,
-    };
+  }
+
+  /**
+   * An unchanged visit stores no bundle of its own: its manifest names the snapshot (in the
+   * same bucket) that holds the content.
+   */
+  private async contentPrefix(bucket: string, prefix: string, outcome: ArchiveRecord['outcome']): Promise<string> {
+    if (outcome !== 'unchanged') return prefix;
+    return contentSnapshotOf(await readSnapshotManifest(this.store, bucket, prefix), prefix).prefix;
   }
 
   /** Another user's archive answers exactly like a missing one, so ids reveal nothing. */
