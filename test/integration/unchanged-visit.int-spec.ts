@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig, loadStackSettings } from '@archiver/config';
+import { ArchiveRepository, PrismaService } from '@archiver/database';
+import { bundleKey, manifestKey, ObjectStoreRepository, SnapshotManifest } from '@archiver/storage';
+import {
+  ApiClient,
+  AppProcess,
+  closeAll,
+  createFixtureRepos,
+  fixtureGit,
+  FixtureRepos,
+  GitHttpServerHandle,
+  KeycloakTestClient,
+  readAll,
+  settledArchive,
+  startApp,
+  startGitHttpServer,
+} from '@archiver/testing';
+
+const run = promisify(execFile);
+const git = async (args: string[], cwd?: string) => (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 })).stdout;
+
+// Visits of one repository on the real stack: a visit whose refs have not moved asks the git
+// server only for its refs (no pack) and stores a manifest that points at the earlier snapshot.
+describe('unchanged visits end to end', () => {
+  const config = loadConfig();
+  const stack = loadStackSettings();
+  const store = new ObjectStoreRepository(config.minio);
+  const prisma = new PrismaService(config);
+  const archives = new ArchiveRepository(prisma);
+  const keycloak = KeycloakTestClient.fromEnvironment();
+  const workDir = path.join(os.tmpdir(), `archiver-unchanged-${process.pid}`);
+  const apps: AppProcess[] = [];
+  let fixtures: FixtureRepos;
+  let http: GitHttpServerHandle;
+  let api: ApiClient;
+  let scratch: string;
+
+  const manifestOf = async (bucket: string, prefix: string) =>
+    JSON.parse((await readAll(await store.getObject(bucket, manifestKey(prefix)))).toString('utf8')) as SnapshotManifest;
+  const bucketBytes = async (bucket: string) => (await store.listAllObjects(bucket, '')).reduce((sum, o) => sum + o.size, 0);
+  /** Pack requests: a v0 POST, or a v2 POST for anything but the ref listing. */
+  const packRequestsSince = (index: number) =>
+    http.requestLog.slice(index).filter((r) => r.method === 'POST' && r.path.endsWith('/git-upload-pack') && r.command !== 'ls-refs');
+  const refsOf = async (dir: string) => git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads', 'refs/tags'], dir);
+  /** Downloads the visit's bundle through the API and restores it with plain git: its refs, and its bytes. */
+  const restoreDownload = async (id: string) => {
+    const download = await api.call<{ url: string }>('GET', `/api/archives/${id}/download`);
+    expect(download.status).toBe(200);
+    const fetched = await fetch(download.body.url, { signal: AbortSignal.timeout(20_000) });
+    expect(fetched.status).toBe(200);
+    const bytes = Buffer.from(await fetched.arrayBuffer());
+    const dir = await mkdtemp(path.join(scratch, 'restore-'));
+    await writeFile(path.join(dir, 'repo.bundle'), bytes);
+    await git(['clone', '--quiet', '--mirror', path.join(dir, 'repo.bundle'), path.join(dir, 'restored.git')]);
+    return { bytes, refs: await refsOf(path.join(dir, 'restored.git')) };
+  };
+  const visit = async () => {
+    const done = await settledArchive(api, (await api.submit(http.url('multi'))).id);
+    expect(done).toMatchObject({ status: 'completed', error: null });
+    return { view: done, row: (await archives.findById(done.id))! };
+  };
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-unchanged-fixtures-'));
+    fixtures = await createFixtureRepos(scratch);
+    http = await startGitHttpServer({ root: fixtures.root });
+    const frontend = await startApp('frontend');
+    apps.push(frontend, await startApp('injector'), await startApp('worker', { ARCHIVER_WORK_DIR: workDir }));
+    api = new ApiClient(frontend.url, await keycloak.passwordToken(stack.demo.username, stack.demo.password));
+  });
+
+  afterAll(async () => {
+    try {
+      await Promise.all(apps.map((app) => app.stop()));
+    } finally {
+      store.close();
+      await closeAll(
+        prisma.$disconnect(),
+        http?.stop(),
+        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
+        rm(workDir, { recursive: true, force: true }),
+      );
+    }
+  });
+
+  it('a second visit with the same refs fetches no pack and points at the first snapshot; a pushed commit makes the next one changed', async () => {
+    const first = await visit();
+    expect(first.row).toMatchObject({ outcome: 'changed', refsHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const bucket = first.row.bucket!;
+    const firstManifest = await manifestOf(bucket, first.row.prefix!);
+    expect(firstManifest).toMatchObject({ outcome: 'changed', refsHash: first.row.refsHash });
+    expect(firstManifest.contentFrom).toBeUndefined();
+
+    const logBefore = http.requestLog.length;
+    const bytesBefore = await bucketBytes(bucket);
+    const second = await visit();
+    expect(second.row).toMatchObject({
+      outcome: 'unchanged',
+      refsHash: first.row.refsHash,
+      commit: first.row.commit,
+      fileCount: first.row.fileCount,
+      byteCount: first.row.byteCount,
+      refCount: first.row.refCount,
+      bucket,
+    });
+    expect(second.row.prefix).not.toBe(first.row.prefix);
+    expect(http.requestLog.slice(logBefore).some((r) => r.command === 'ls-refs')).toBe(true);
+    expect(packRequestsSince(logBefore)).toEqual([]);
+    expect((await bucketBytes(bucket)) - bytesBefore).toBeLessThan(10 * 1024);
+    const secondManifest = await manifestOf(bucket, second.row.prefix!);
+    expect(secondManifest).toMatchObject({
+      archiveId: second.view.id,
+      outcome: 'unchanged',
+      unchanged: true,
+      refsHash: first.row.refsHash,
+      contentFrom: { archiveId: first.view.id, prefix: first.row.prefix },
+      files: [],
+      bundle: null,
+      commit: firstManifest.commit,
+      refs: firstManifest.refs.map(({ name, sha }) => expect.objectContaining({ name, sha })),
+    });
+    expect(secondManifest.refs).toHaveLength(firstManifest.refs.length);
+    const firstBundle = await readAll(await store.getObject(bucket, bundleKey(first.row.prefix!)));
+    expect((await restoreDownload(second.view.id)).bytes.equals(firstBundle)).toBe(true);
+
+    // Upstream moves: a new commit on main.
+    const firstRefs = await refsOf(fixtures.multi);
+    const commit = (await fixtureGit(['commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', 'a later commit'], fixtures.multi))
+      .toString()
+      .trim();
+    await fixtureGit(['update-ref', 'refs/heads/main', commit], fixtures.multi);
+    const laterRefs = await refsOf(fixtures.multi);
+    expect(laterRefs).not.toBe(firstRefs);
+
+    const logBeforeThird = http.requestLog.length;
+    const third = await visit();
+    expect(third.row).toMatchObject({ outcome: 'changed', commit });
+    expect(third.row.refsHash).not.toBe(first.row.refsHash);
+    expect(packRequestsSince(logBeforeThird).length).toBeGreaterThan(0);
+    const thirdManifest = await manifestOf(bucket, third.row.prefix!);
+    expect(thirdManifest).toMatchObject({ outcome: 'changed', refsHash: third.row.refsHash, commit });
+    expect(thirdManifest.contentFrom).toBeUndefined();
+    expect(thirdManifest.bundle).not.toBeNull();
+
+    // Each snapshot restores exactly its own refs.
+    expect((await restoreDownload(first.view.id)).refs).toBe(firstRefs);
+    expect((await restoreDownload(second.view.id)).refs).toBe(firstRefs);
+    expect((await restoreDownload(third.view.id)).refs).toBe(laterRefs);
+  });
+});
