@@ -261,6 +261,23 @@ export class ArchiveRepository {
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
+  /**
+   * Whether an `unchanged` visit stores its content by pointing at this snapshot: the next
+   * completed visit of the repository is unchanged (it points at the newest changed snapshot
+   * before it, and a chain of unchanged visits points at the same one).
+   */
+  async isContentOfLaterVisit(archive: ArchiveRecord): Promise<boolean> {
+    if (archive.status !== 'completed' || archive.outcome === 'unchanged' || archive.finishedAt === null) return false;
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<{ outcome: string | null }[]>`
+        SELECT outcome FROM archive
+        WHERE repository_id = ${archive.repositoryId}::uuid AND id <> ${archive.id}::uuid AND status = 'completed'
+          AND finished_at > ${archive.finishedAt}
+        ORDER BY finished_at ASC, id ASC LIMIT 1`,
+    );
+    return rows[0]?.outcome === 'unchanged';
+  }
+
   private async transition(set: Prisma.Sql, id: string, from: ArchiveStatus[]): Promise<ArchiveRecord | null> {
     const allowed = Prisma.join(from.map((s) => Prisma.sql`${s}::"ArchiveStatus"`));
     return this.update(set, Prisma.sql`id = ${id}::uuid AND status IN (${allowed})`);

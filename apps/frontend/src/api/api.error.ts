@@ -10,6 +10,8 @@ export enum ApiErrorCode {
   NotFound = 'NOT_FOUND',
   /** The archive is pending, queued or running, so its snapshot cannot be deleted yet. */
   ArchiveActive = 'ARCHIVE_ACTIVE',
+  /** The archive's snapshot holds the content of later unchanged visits. */
+  ArchiveReferenced = 'ARCHIVE_REFERENCED',
   /** The archive has no downloadable snapshot (not completed, or an empty repository). */
   NoBundle = 'NO_BUNDLE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',

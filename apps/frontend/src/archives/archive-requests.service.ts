@@ -123,6 +123,14 @@ export class ArchiveRequestsService {
         `Archive ${id} is ${archive.status}; wait until it finishes (completed or failed), then delete it`,
       );
     }
+    // Append-only: a snapshot whose content later unchanged visits point at is not removed alone.
+    if (await this.archives.isContentOfLaterVisit(archive)) {
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        ApiErrorCode.ArchiveReferenced,
+        `Archive ${id} holds the content of later unchanged visits of its repository; delete those visits first`,
+      );
+    }
     if (archive.bucket !== null && archive.prefix !== null) await this.removeSnapshotObjects(archive.bucket, archive.prefix);
     await this.archives.delete(id);
     if (archive.bucket !== null && (await this.archives.countSnapshotsInBucket(archive.bucket)) === 0) {
