@@ -9,6 +9,7 @@ import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ApiExceptionFilter } from './api/api-exception.filter';
 import { ArchivesModule } from './archives/archives.module';
+import { RepositoriesModule } from './repositories/repositories.module';
 import { StatsModule } from './stats/stats.module';
 import { WebModule } from './web/web.module';
 
@@ -31,6 +32,7 @@ import { WebModule } from './web/web.module';
       [AuthModule],
     ),
     ArchivesModule,
+    RepositoriesModule,
     StatsModule,
     WebModule,
   ],

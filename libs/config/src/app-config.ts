@@ -46,6 +46,8 @@ export interface AppConfig {
   };
   injector: { concurrency: number; lockMs: number };
   reconcileIntervalMs: number;
+  /** Minimum time between a repository's last visit being created and an on-demand visit (POST /api/repositories/:id/visits). */
+  repositoryVisitCooldownMs: number;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +115,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     },
     injector: { concurrency: c.INJECTOR_CONCURRENCY, lockMs: c.INJECTOR_LOCK_SECONDS * 1000 },
     reconcileIntervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,
+    repositoryVisitCooldownMs: c.REPOSITORY_VISIT_COOLDOWN_SECONDS * 1000,
   };
 }
 

@@ -64,6 +64,8 @@ export const configSchema = z.object({
   INJECTOR_CONCURRENCY: positiveInt.default(16),
   INJECTOR_LOCK_SECONDS: positiveInt.default(30),
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(30),
+  // A person may ask for an extra visit of a tracked repository at most this often.
+  REPOSITORY_VISIT_COOLDOWN_SECONDS: positiveInt.default(300),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

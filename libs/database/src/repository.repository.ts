@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Prisma } from './generated/prisma/client';
-import type { ArchiveOutcome, ArchiveStatus } from './archive.types';
+import type { ArchiveOutcome, ArchiveRecord, ArchiveStatus } from './archive.types';
 import { DatabaseError, DatabaseErrorCode, translateDatabaseError } from './database.error';
 import { PrismaService } from './prisma.service';
 import type {
   RepositoryListQuery,
+  RepositorySettingsChange,
   RepositoryState,
   RepositorySummary,
   RepositoryTrackerRecord,
@@ -100,6 +101,97 @@ export class TrackedRepositoryRepository {
       ]),
     );
     return { items: rows.map(summaryFromRow), total: counted[0]?.total ?? 0 };
+  }
+
+  findByNormalizedUrl(normalizedUrl: string): Promise<TrackedRepositoryRecord | null> {
+    return this.run(() => this.prisma.repository.findUnique({ where: { normalizedUrl } }));
+  }
+
+  async isTrackedBy(repositoryId: string, subject: string): Promise<boolean> {
+    const tracker = await this.run(() =>
+      this.prisma.repositoryTracker.findUnique({ where: { repositoryId_userSubject: { repositoryId, userSubject: subject } } }),
+    );
+    return tracker !== null;
+  }
+
+  /** One repository as listed (newest visit, snapshot count, stored bytes, trackers); null when unknown. */
+  async findSummary(id: string): Promise<RepositorySummary | null> {
+    const [repository, newest, completed, trackerCount] = await this.run(() =>
+      this.prisma.$transaction([
+        this.prisma.repository.findUnique({ where: { id } }),
+        this.prisma.archive.findFirst({ where: { repositoryId: id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+        this.prisma.archive.aggregate({
+          where: { repositoryId: id, status: 'completed' },
+          _count: { _all: true },
+          _sum: { byteCount: true },
+        }),
+        this.prisma.repositoryTracker.count({ where: { repositoryId: id } }),
+      ]),
+    );
+    if (!repository) return null;
+    return {
+      ...repository,
+      lastVisit: newest
+        ? {
+            archiveId: newest.id,
+            status: newest.status,
+            outcome: newest.outcome,
+            createdAt: newest.createdAt,
+            finishedAt: newest.finishedAt,
+          }
+        : null,
+      snapshotCount: completed._count._all,
+      storedBytes: completed._sum.byteCount ?? 0n,
+      trackerCount,
+    };
+  }
+
+  /** A repository's visits (its archives), newest first. */
+  async listVisits(repositoryId: string, page: number, pageSize: number): Promise<{ items: ArchiveRecord[]; total: number }> {
+    const [items, total] = await this.run(() =>
+      this.prisma.$transaction([
+        this.prisma.archive.findMany({
+          where: { repositoryId },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          skip: (page - 1) * pageSize,
+          take: pageSize,
+        }),
+        this.prisma.archive.count({ where: { repositoryId } }),
+      ]),
+    );
+    return { items, total };
+  }
+
+  /** Every visit of the repository, oldest first (for removing them all). */
+  allVisits(repositoryId: string): Promise<ArchiveRecord[]> {
+    return this.run(() => this.prisma.archive.findMany({ where: { repositoryId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }));
+  }
+
+  /** Applies the given changes (absent fields stay); null when the repository is gone. */
+  async updateSettings(id: string, changes: RepositorySettingsChange): Promise<TrackedRepositoryRecord | null> {
+    const { count } = await this.run(() => this.prisma.repository.updateMany({ where: { id }, data: changes }));
+    return count === 0 ? null : this.findById(id);
+  }
+
+  /** Stops everyone tracking the repository; returns how many trackers were removed. */
+  async untrackAll(repositoryId: string): Promise<number> {
+    const { count } = await this.run(() => this.prisma.repositoryTracker.deleteMany({ where: { repositoryId } }));
+    return count;
+  }
+
+  /** Nobody tracks it any more: no further scheduled visits (its history stays). */
+  async unscheduleIfUntracked(repositoryId: string): Promise<void> {
+    await this.run(
+      () => this.prisma.$executeRaw`
+        UPDATE repository SET next_visit_at = NULL, updated_at = now()
+        WHERE id = ${repositoryId}::uuid
+          AND NOT EXISTS (SELECT 1 FROM repository_tracker t WHERE t.repository_id = repository.id)`,
+    );
+  }
+
+  /** Removes the repository; its visits must be removed first (the archive foreign key restricts). */
+  async delete(id: string): Promise<void> {
+    await this.run(() => this.prisma.repository.delete({ where: { id } }));
   }
 
   private async run<T>(query: () => Promise<T>): Promise<T> {

@@ -37,3 +37,12 @@ export interface RepositoryListQuery {
   page: number;
   pageSize: number;
 }
+
+/** What PATCH /api/repositories/:id and on-demand visits may change; absent fields stay as they are. */
+export interface RepositorySettingsChange {
+  state?: RepositoryState;
+  stateReason?: string | null;
+  pinnedIntervalSeconds?: number | null;
+  nextVisitAt?: Date | null;
+  consecutiveFailures?: number;
+}

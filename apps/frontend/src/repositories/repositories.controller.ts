@@ -1,0 +1,159 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { type AuthUser, CurrentUser } from '@archiver/auth';
+import { ApiErrorView } from '../api/api.error';
+import { JsonBodyInterceptor } from '../api/json-body.interceptor';
+import { ZodValidationPipe } from '../api/zod-validation.pipe';
+import { SubmittedArchiveView } from '../archives/archive.view';
+import {
+  DeleteRepositoryQuery,
+  deleteRepositoryQuerySchema,
+  GetRepositoryQuery,
+  getRepositoryQuerySchema,
+  ListRepositoriesQuery,
+  listRepositoriesQuerySchema,
+  TrackRepositoryBody,
+  trackRepositorySchema,
+  UpdateRepositoryBody,
+  updateRepositorySchema,
+} from './repository.dto';
+import { RepositoryIdPipe } from './repository-id.pipe';
+import { RepositoryDetailView, RepositoryPageView, RepositoryView, TrackedRepositoryView } from './repository.view';
+import { RepositoriesService, VisitCooldownError } from './repositories.service';
+
+const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Repository id; anything else answers 404' });
+const notVisible = ApiNotFoundResponse({
+  type: ApiErrorView,
+  description: 'Unknown id, or a repository you do not track (admins see all)',
+});
+
+@ApiTags('repositories')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ApiErrorView, description: 'Token missing, malformed, expired or not for this API' })
+@ApiForbiddenResponse({ type: ApiErrorView, description: 'The account lacks the role archiver-user (or archiver-admin where noted)' })
+@UseInterceptors(JsonBodyInterceptor)
+@Controller('api/repositories')
+export class RepositoriesController {
+  constructor(private readonly repositories: RepositoriesService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Track a repository: it is visited now and then on a schedule' })
+  @ApiCreatedResponse({
+    type: TrackedRepositoryView,
+    description: 'You track it from now on; its first visit is queued (`existing: false`)',
+  })
+  @ApiOkResponse({ type: TrackedRepositoryView, description: 'You already track it; returned unchanged (`existing: true`)' })
+  @ApiBadRequestResponse({
+    type: ApiErrorView,
+    description: 'INVALID_REQUEST, INVALID_URL, BLOCKED_BY_POLICY or UNKNOWN_HOST; nothing recorded',
+  })
+  @ApiUnsupportedMediaTypeResponse({ type: ApiErrorView, description: 'The body must be application/json' })
+  async track(
+    @Body(new ZodValidationPipe(trackRepositorySchema)) body: TrackRepositoryBody,
+    @CurrentUser() user: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TrackedRepositoryView> {
+    const tracked = await this.repositories.track(body.url, body.intervalHours, user);
+    res.status(tracked.existing ? HttpStatus.OK : HttpStatus.CREATED);
+    return tracked;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'The repositories you track, newest first (all of them for archiver-admin)' })
+  @ApiOkResponse({ type: RepositoryPageView })
+  @ApiBadRequestResponse({ type: ApiErrorView })
+  list(
+    @Query(new ZodValidationPipe(listRepositoriesQuerySchema)) query: ListRepositoriesQuery,
+    @CurrentUser() user: AuthUser,
+  ): Promise<RepositoryPageView> {
+    return this.repositories.list(query, user);
+  }
+
+  @Get(':id')
+  @idParam
+  @ApiOperation({ summary: 'One repository and its visits, newest first' })
+  @ApiOkResponse({ type: RepositoryDetailView })
+  @ApiBadRequestResponse({ type: ApiErrorView })
+  @notVisible
+  get(
+    @Param('id', RepositoryIdPipe) id: string,
+    @Query(new ZodValidationPipe(getRepositoryQuerySchema)) query: GetRepositoryQuery,
+    @CurrentUser() user: AuthUser,
+  ): Promise<RepositoryDetailView> {
+    return this.repositories.get(id, query.visitsPage, query.visitsPageSize, user);
+  }
+
+  @Patch(':id')
+  @idParam
+  @ApiOperation({ summary: 'Pause, resume or re-enable it, or pin (a number) or unpin (null) its interval' })
+  @ApiOkResponse({ type: RepositoryView })
+  @ApiBadRequestResponse({ type: ApiErrorView })
+  @ApiUnsupportedMediaTypeResponse({ type: ApiErrorView })
+  @notVisible
+  update(
+    @Param('id', RepositoryIdPipe) id: string,
+    @Body(new ZodValidationPipe(updateRepositorySchema)) body: UpdateRepositoryBody,
+    @CurrentUser() user: AuthUser,
+  ): Promise<RepositoryView> {
+    return this.repositories.update(id, body, user);
+  }
+
+  @Post(':id/visits')
+  @idParam
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Visit it now (re-enables a disabled repository)' })
+  @ApiAcceptedResponse({ type: SubmittedArchiveView, description: 'The visit (an archive), queued; your active one if you have one' })
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'VISIT_COOLDOWN: visited too recently; Retry-After says when to ask again',
+  })
+  @notVisible
+  async visit(
+    @Param('id', RepositoryIdPipe) id: string,
+    @CurrentUser() user: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SubmittedArchiveView> {
+    try {
+      return await this.repositories.visit(id, user);
+    } catch (error) {
+      if (error instanceof VisitCooldownError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+      throw error;
+    }
+  }
+
+  @Delete(':id')
+  @idParam
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Stop tracking it; archiver-admin: all=true for everyone, purge=true also removes its snapshots and itself' })
+  @ApiNoContentResponse({ description: 'No longer tracked (and, with purge, removed)' })
+  @ApiBadRequestResponse({ type: ApiErrorView })
+  @ApiConflictResponse({
+    type: ApiErrorView,
+    description: 'NOT_TRACKED: an admin who does not track it; ARCHIVE_ACTIVE: purge during a visit',
+  })
+  @notVisible
+  untrack(
+    @Param('id', RepositoryIdPipe) id: string,
+    @Query(new ZodValidationPipe(deleteRepositoryQuerySchema)) query: DeleteRepositoryQuery,
+    @CurrentUser() user: AuthUser,
+  ): Promise<void> {
+    return this.repositories.untrack(id, query, user);
+  }
+}

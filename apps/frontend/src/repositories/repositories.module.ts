@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { GitModule } from '@archiver/git';
+import { ArchiveRequestsService } from '../archives/archive-requests.service';
+import { RepositoriesController } from './repositories.controller';
+import { RepositoriesService } from './repositories.service';
+
+/**
+ * Relies on the app's global Config, Database, Queue and Storage modules. ArchiveRequestsService
+ * is stateless, so providing it here (rather than exporting it from ArchivesModule) is safe.
+ */
+@Module({
+  imports: [GitModule],
+  controllers: [RepositoriesController],
+  providers: [RepositoriesService, ArchiveRequestsService],
+})
+export class RepositoriesModule {}

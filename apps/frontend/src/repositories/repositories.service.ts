@@ -1,0 +1,223 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { AuthError, type AuthUser } from '@archiver/auth';
+import { APP_CONFIG, type AppConfig } from '@archiver/config';
+import {
+  ACTIVE_STATUSES,
+  type ArchiveStatus,
+  type RepositorySettingsChange,
+  type TrackedRepositoryRecord,
+  TrackedRepositoryRepository,
+} from '@archiver/database';
+import { UrlPolicy } from '@archiver/git';
+import { ApiError, ApiErrorCode } from '../api/api.error';
+import { ArchiveRequestsService } from '../archives/archive-requests.service';
+import type { SubmittedArchiveView } from '../archives/archive.view';
+import { toArchiveView } from '../archives/archive.view';
+import { repositoryNotFound } from './repository-id.pipe';
+import { RepositoryDetailView, RepositoryPageView, RepositoryView, toRepositoryView, TrackedRepositoryView } from './repository.view';
+
+/** Codes this API adds (never rename: clients match on them). */
+export const RepositoryErrorCode = {
+  VisitCooldown: 'VISIT_COOLDOWN',
+  NotTracked: 'NOT_TRACKED',
+} as const;
+
+export interface RepositoryListRequest {
+  state?: TrackedRepositoryRecord['state'];
+  q?: string;
+  page: number;
+  pageSize: number;
+}
+
+export interface RepositoryUpdate {
+  state?: 'active' | 'paused';
+  intervalHours?: number | null;
+}
+
+/**
+ * Tracked repositories: who follows which repository, and its schedule. Visits are archives;
+ * they are recorded and queued through ArchiveRequestsService, exactly as POST /api/archives.
+ */
+@Injectable()
+export class RepositoriesService {
+  private readonly logger = new Logger(RepositoriesService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly policy: UrlPolicy,
+    private readonly repositories: TrackedRepositoryRepository,
+    private readonly archives: ArchiveRequestsService,
+  ) {}
+
+  /**
+   * Vets the URL first (nothing is written for a refused one). A caller who already tracks it
+   * gets it back unchanged; otherwise the first visit is recorded and queued, then the caller
+   * tracks the repository that visit created or found.
+   */
+  async track(url: string, intervalHours: number | undefined, user: AuthUser): Promise<TrackedRepositoryView> {
+    const vetted = await this.policy.check(url);
+    const known = await this.repositories.findByNormalizedUrl(vetted.normalizedUrl);
+    if (known && (await this.repositories.isTrackedBy(known.id, user.subject))) {
+      return { ...(await this.summaryView(known.id)), existing: true };
+    }
+    // The visit's insert created the repository (or found it) under the same normalized URL.
+    const visit = await this.archives.submit(vetted.url, user);
+    const created = await this.repositories.findByNormalizedUrl(vetted.normalizedUrl);
+    if (!created) throw repositoryNotFound(vetted.normalizedUrl);
+    const repositoryId = created.id;
+    await this.repositories.track(repositoryId, user.subject, user.username);
+    const repository = await this.mustFind(repositoryId);
+    const change: RepositorySettingsChange = {};
+    if (intervalHours !== undefined) change.pinnedIntervalSeconds = hoursToSeconds(intervalHours);
+    if (repository.nextVisitAt === null || intervalHours !== undefined) {
+      change.nextVisitAt = nextVisitAfter(
+        new Date(),
+        change.pinnedIntervalSeconds ?? repository.pinnedIntervalSeconds ?? repository.intervalSeconds,
+      );
+    }
+    await this.repositories.updateSettings(repositoryId, change);
+    this.logger.log({ msg: 'tracking repository', repositoryId, user: user.username, visitId: visit.id });
+    return { ...(await this.summaryView(repositoryId)), existing: false };
+  }
+
+  /** The caller's tracked repositories; everything for archiver-admin. */
+  async list(query: RepositoryListRequest, user: AuthUser): Promise<RepositoryPageView> {
+    const { items, total } = await this.repositories.list({ ...query, subject: user.isAdmin ? undefined : user.subject });
+    return { items: items.map(toRepositoryView), total, page: query.page, pageSize: query.pageSize };
+  }
+
+  async get(id: string, visitsPage: number, visitsPageSize: number, user: AuthUser): Promise<RepositoryDetailView> {
+    await this.findVisible(id, user);
+    const [summary, visits] = await Promise.all([this.summaryView(id), this.repositories.listVisits(id, visitsPage, visitsPageSize)]);
+    return {
+      ...summary,
+      visits: {
+        items: visits.items.map((archive) => toArchiveView(archive, this.config.minio.consoleUrl)),
+        total: visits.total,
+        page: visitsPage,
+        pageSize: visitsPageSize,
+      },
+    };
+  }
+
+  async update(id: string, update: RepositoryUpdate, user: AuthUser): Promise<RepositoryView> {
+    const repository = await this.findVisible(id, user);
+    const now = new Date();
+    const change: RepositorySettingsChange = {};
+    if (update.state === 'paused' && repository.state !== 'paused') {
+      Object.assign(change, { state: 'paused', stateReason: `paused by ${user.username}` });
+    } else if (update.state === 'active' && repository.state !== 'active') {
+      // Re-enabling forgives the failures that disabled it and looks again at once.
+      Object.assign(change, { state: 'active', stateReason: null, consecutiveFailures: 0 });
+      if (repository.state === 'disabled' || repository.nextVisitAt === null) change.nextVisitAt = now;
+    }
+    if (update.intervalHours !== undefined) {
+      change.pinnedIntervalSeconds = update.intervalHours === null ? null : hoursToSeconds(update.intervalHours);
+      if (change.nextVisitAt === undefined && repository.nextVisitAt !== null) {
+        const interval = change.pinnedIntervalSeconds ?? repository.intervalSeconds;
+        change.nextVisitAt = nextVisitAfter(repository.lastVisitAt ?? now, interval, now);
+      }
+    }
+    await this.repositories.updateSettings(id, change);
+    return this.summaryView(id);
+  }
+
+  /**
+   * Queues a visit now. A cooldown since the newest visit keeps people from hammering a host
+   * (or the workers) by clicking; a disabled repository is re-enabled, as asking is consent.
+   */
+  async visit(id: string, user: AuthUser): Promise<SubmittedArchiveView> {
+    const repository = await this.findVisible(id, user);
+    const { items } = await this.repositories.listVisits(id, 1, 1);
+    const last = items[0];
+    if (last) {
+      const waitMs = last.createdAt.getTime() + this.config.repositoryVisitCooldownMs - Date.now();
+      if (waitMs > 0) throw new VisitCooldownError(Math.ceil(waitMs / 1000));
+    }
+    if (repository.state === 'disabled') {
+      await this.repositories.updateSettings(id, { state: 'active', stateReason: null, consecutiveFailures: 0 });
+    }
+    return this.archives.submit(repository.url, user);
+  }
+
+  /**
+   * Stops tracking. Purging (admins) removes each visit like DELETE /api/archives/:id does
+   * (objects first, then the row), then the repository: a storage failure midway leaves the rest
+   * in place for a retry rather than orphaning objects.
+   */
+  async untrack(id: string, options: { all: boolean; purge: boolean }, user: AuthUser): Promise<void> {
+    const repository = await this.findVisible(id, user);
+    if ((options.all || options.purge) && !user.isAdmin) {
+      throw AuthError.forbidden(
+        `Stopping everyone's tracking (all=true) or removing snapshots (purge=true) needs the role archiver-admin, which your account (${user.username}) lacks`,
+      );
+    }
+    if (options.purge) return this.purge(repository);
+    if (options.all) {
+      await this.repositories.untrackAll(id);
+    } else if (!(await this.repositories.untrack(id, user.subject))) {
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        RepositoryErrorCode.NotTracked,
+        `You do not track repository ${id}; use ?all=true to stop everyone tracking it, or ?purge=true to remove it`,
+      );
+    }
+    await this.repositories.unscheduleIfUntracked(id);
+  }
+
+  private async purge(repository: TrackedRepositoryRecord): Promise<void> {
+    const visits = await this.repositories.allVisits(repository.id);
+    const active = visits.find((visit) => (ACTIVE_STATUSES as readonly ArchiveStatus[]).includes(visit.status));
+    if (active) {
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        ApiErrorCode.ArchiveActive,
+        `Repository ${repository.id} has a visit in progress (archive ${active.id} is ${active.status}); wait until it finishes, then purge again`,
+      );
+    }
+    await this.repositories.untrackAll(repository.id);
+    await this.repositories.unscheduleIfUntracked(repository.id);
+    for (const visit of visits) await this.archives.delete(visit.id);
+    await this.repositories.delete(repository.id);
+    this.logger.log({ msg: 'purged repository', repositoryId: repository.id, visits: visits.length });
+  }
+
+  /** A repository the caller does not track answers like a missing one (admins see all). */
+  private async findVisible(id: string, user: AuthUser): Promise<TrackedRepositoryRecord> {
+    const repository = await this.repositories.findById(id);
+    if (!repository || (!user.isAdmin && !(await this.repositories.isTrackedBy(id, user.subject)))) throw repositoryNotFound(id);
+    return repository;
+  }
+
+  private async mustFind(id: string): Promise<TrackedRepositoryRecord> {
+    const repository = await this.repositories.findById(id);
+    if (!repository) throw repositoryNotFound(id);
+    return repository;
+  }
+
+  private async summaryView(id: string): Promise<RepositoryView> {
+    const summary = await this.repositories.findSummary(id);
+    if (!summary) throw repositoryNotFound(id);
+    return toRepositoryView(summary);
+  }
+}
+
+export class VisitCooldownError extends ApiError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      HttpStatus.TOO_MANY_REQUESTS,
+      RepositoryErrorCode.VisitCooldown,
+      `This repository was visited less than the cooldown ago; ask again in ${retryAfterSeconds} s (or wait for its scheduled visit)`,
+    );
+  }
+}
+
+export function hoursToSeconds(hours: number): number {
+  return Math.round(hours * 3600);
+}
+
+/** `from` + interval, but never before `notBefore` (an overdue visit is simply due now). */
+export function nextVisitAfter(from: Date, intervalSeconds: number, notBefore?: Date): Date {
+  const next = new Date(from.getTime() + intervalSeconds * 1000);
+  return notBefore && next < notBefore ? notBefore : next;
+}
