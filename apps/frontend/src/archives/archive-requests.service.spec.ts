@@ -33,7 +33,10 @@ const apiFailure = (promise: Promise<unknown>) => rejectionOf(promise, ApiError)
 
 describe(ArchiveRequestsService.name, () => {
   let sut: ArchiveRequestsService;
-  let archives: MockOf<ArchiveRepository, 'createOrFindActive' | 'findById' | 'list' | 'delete' | 'countSnapshotsInBucket'>;
+  let archives: MockOf<
+    ArchiveRepository,
+    'createOrFindActive' | 'findById' | 'list' | 'delete' | 'countSnapshotsInBucket' | 'isContentOfLaterVisit'
+  >;
   let queues: MockOf<QueueRepository, 'enqueue'>;
   let store: MockOf<
     ObjectStoreRepository,
@@ -50,6 +53,7 @@ describe(ArchiveRequestsService.name, () => {
       list: jest.fn(async () => ({ items: [], total: 0 })),
       delete: jest.fn(async () => undefined),
       countSnapshotsInBucket: jest.fn(async () => 0),
+      isContentOfLaterVisit: jest.fn(async () => false),
     };
     queues = { enqueue: jest.fn(async () => undefined) };
     store = {
@@ -227,6 +231,18 @@ describe(ArchiveRequestsService.name, () => {
       expect(store.removePrefix).toHaveBeenCalledWith(archive.bucket, archive.prefix);
       expect(archives.countSnapshotsInBucket).toHaveBeenCalledWith(archive.bucket);
       expect(order).toEqual(['objects', 'row', 'bucket']);
+    });
+
+    it('refuses a snapshot that later unchanged visits point at (409 ARCHIVE_REFERENCED) and touches nothing', async () => {
+      archives.findById.mockResolvedValue(completed());
+      archives.isContentOfLaterVisit.mockResolvedValue(true);
+
+      const error = await apiFailure(sut.delete('id'));
+
+      expect(error.getStatus()).toBe(HttpStatus.CONFLICT);
+      expect(error.code).toBe('ARCHIVE_REFERENCED');
+      expect(store.removePrefix).not.toHaveBeenCalled();
+      expect(archives.delete).not.toHaveBeenCalled();
     });
 
     it('keeps the bucket while other snapshots live in it', async () => {

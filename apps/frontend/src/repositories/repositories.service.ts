@@ -177,7 +177,8 @@ export class RepositoriesService {
     }
     await this.repositories.untrackAll(repository.id);
     await this.repositories.unscheduleIfUntracked(repository.id);
-    for (const visit of visits) await this.archives.delete(visit.id);
+    // Newest first: an unchanged visit goes before the snapshot whose content it points at.
+    for (const visit of [...visits].reverse()) await this.archives.delete(visit.id);
     await this.repositories.delete(repository.id);
     this.logger.log({ msg: 'purged repository', repositoryId: repository.id, visits: visits.length });
   }
