@@ -64,6 +64,12 @@ export const configSchema = z.object({
   INJECTOR_CONCURRENCY: positiveInt.default(16),
   INJECTOR_LOCK_SECONDS: positiveInt.default(30),
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(30),
+  // The scheduler of tracked repositories (apps/injector/src/schedule): how often it looks for
+  // due repositories, and the bounds of the adaptive interval between visits (1 h and 30 days).
+  SCHEDULER_INTERVAL_SECONDS: positiveInt.default(30),
+  SCHEDULE_MIN_INTERVAL_SECONDS: positiveInt.default(3600),
+  SCHEDULE_MAX_INTERVAL_SECONDS: positiveInt.default(720 * 3600),
+  SCHEDULE_DISABLE_AFTER_FAILURES: positiveInt.default(3),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
