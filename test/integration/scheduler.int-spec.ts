@@ -211,10 +211,10 @@ describe('scheduling statements on the real Postgres', () => {
       }),
     ]);
     const mine = (visits: ArchiveRecord[]) => visits.filter((v) => v.normalizedUrl.startsWith(host));
-    // Small batches so the callers really interleave; other files' due rows may be claimed too.
-    const claimed = (await Promise.all(Array.from({ length: 6 }, () => archives.createScheduledVisits(3, 'scheduler')))).flat();
-    const rest = (await Promise.all(Array.from({ length: 6 }, () => archives.createScheduledVisits(100, 'scheduler')))).flat();
-    const visits = mine([...claimed, ...rest]);
+    // Every caller goes for the same rows at once, in small and whole batches; other files'
+    // due rows may be claimed too.
+    const claimed = await Promise.all(Array.from({ length: 12 }, (_, i) => archives.createScheduledVisits(i % 2 ? 3 : 100, 'scheduler')));
+    const visits = mine(claimed.flat());
     expect(visits.map((v) => v.repositoryId).sort()).toEqual([...due, untrackedDue].map((r) => r.id).sort());
     expect(visits.every((v) => v.status === 'pending')).toBe(true);
     const byRepository = new Map(visits.map((v) => [v.repositoryId, v]));
@@ -225,6 +225,21 @@ describe('scheduling statements on the real Postgres', () => {
     expect(mine(await archives.createScheduledVisits(100, 'scheduler'))).toEqual([]);
     const after = await repositories.findById(due[0]!.id);
     expect(after!.nextVisitAt!.getTime()).toBeGreaterThan(Date.now() + 3600_000);
+  });
+
+  it('skips a repository another scheduler holds instead of waiting for it, and claims it once released', async () => {
+    const held = await repository();
+    const free = await repository();
+    const claimedWhileHeld = await prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM repository WHERE id = ${held.id}::uuid FOR UPDATE`;
+        return (await archives.createScheduledVisits(100, 'scheduler')).map((v) => v.repositoryId);
+      },
+      { timeout: 10_000 },
+    );
+    expect(claimedWhileHeld).toContain(free.id);
+    expect(claimedWhileHeld).not.toContain(held.id);
+    expect((await archives.createScheduledVisits(100, 'scheduler')).map((v) => v.repositoryId)).toContain(held.id);
   });
 
   it('asks the first tracker, by when they started tracking', async () => {
