@@ -7,6 +7,7 @@ import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { InjectProcessor } from './inject/inject.processor';
 import { InjectService } from './inject/inject.service';
 import { ReconcileService } from './inject/reconcile.service';
+import { ScheduleService } from './schedule/schedule.service';
 
 @Module({
   imports: [
@@ -16,6 +17,6 @@ import { ReconcileService } from './inject/reconcile.service';
     QueueModule.forRoot('consumer'),
     HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator }),
   ],
-  providers: [InjectService, InjectProcessor, ReconcileService],
+  providers: [InjectService, InjectProcessor, ReconcileService, ScheduleService],
 })
 export class InjectorModule {}

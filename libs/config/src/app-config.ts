@@ -48,6 +48,14 @@ export interface AppConfig {
   reconcileIntervalMs: number;
   /** Minimum time between a repository's last visit being created and an on-demand visit (POST /api/repositories/:id/visits). */
   repositoryVisitCooldownMs: number;
+  schedule: {
+    /** How often the injector claims due repositories. */
+    tickMs: number;
+    minIntervalSeconds: number;
+    maxIntervalSeconds: number;
+    /** Permanent failures (not found, private, refused URL) in a row that disable a repository. */
+    disableAfterFailures: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -63,6 +71,11 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const c = result.data;
+  if (c.SCHEDULE_MIN_INTERVAL_SECONDS > c.SCHEDULE_MAX_INTERVAL_SECONDS) {
+    throw new ConfigError([
+      `SCHEDULE_MIN_INTERVAL_SECONDS: must not exceed SCHEDULE_MAX_INTERVAL_SECONDS (${c.SCHEDULE_MAX_INTERVAL_SECONDS})`,
+    ]);
+  }
   if (c.HTTP_HEADERS_TIMEOUT_SECONDS > c.HTTP_REQUEST_TIMEOUT_SECONDS) {
     throw new ConfigError([
       `HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed HTTP_REQUEST_TIMEOUT_SECONDS (${c.HTTP_REQUEST_TIMEOUT_SECONDS}), which bounds the whole request headers included`,
@@ -116,6 +129,12 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     injector: { concurrency: c.INJECTOR_CONCURRENCY, lockMs: c.INJECTOR_LOCK_SECONDS * 1000 },
     reconcileIntervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,
     repositoryVisitCooldownMs: c.REPOSITORY_VISIT_COOLDOWN_SECONDS * 1000,
+    schedule: {
+      tickMs: c.SCHEDULER_INTERVAL_SECONDS * 1000,
+      minIntervalSeconds: c.SCHEDULE_MIN_INTERVAL_SECONDS,
+      maxIntervalSeconds: c.SCHEDULE_MAX_INTERVAL_SECONDS,
+      disableAfterFailures: c.SCHEDULE_DISABLE_AFTER_FAILURES,
+    },
   };
 }
 

@@ -66,6 +66,12 @@ export const configSchema = z.object({
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(30),
   // A person may ask for an extra visit of a tracked repository at most this often.
   REPOSITORY_VISIT_COOLDOWN_SECONDS: positiveInt.default(300),
+  // The scheduler of tracked repositories (apps/injector/src/schedule): how often it looks for
+  // due repositories, and the bounds of the adaptive interval between visits (1 h and 30 days).
+  SCHEDULER_INTERVAL_SECONDS: positiveInt.default(30),
+  SCHEDULE_MIN_INTERVAL_SECONDS: positiveInt.default(3600),
+  SCHEDULE_MAX_INTERVAL_SECONDS: positiveInt.default(720 * 3600),
+  SCHEDULE_DISABLE_AFTER_FAILURES: positiveInt.default(3),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -278,6 +278,41 @@ export class ArchiveRepository {
     return rows[0]?.outcome === 'unchanged';
   }
 
+  /**
+   * Claims up to `limit` due repositories (active, nextVisitAt passed, no visit still active)
+   * and creates a pending visit of each, in one statement: FOR UPDATE SKIP LOCKED lets several
+   * injectors claim at once without taking the same repository or waiting on each other, and
+   * the claim moves nextVisitAt one interval on, so a visit that is lost (its archive deleted)
+   * is made again later rather than never. The visit's outcome sets the real next visit
+   * (TrackedRepositoryRepository.recordVisitOutcome). A visit is requested by the repository's
+   * first tracker, or by `systemSubject` when nobody tracks it any more.
+   */
+  async createScheduledVisits(limit: number, systemSubject: string): Promise<ArchiveRecord[]> {
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<RawArchiveRow[]>`
+        WITH due AS (
+          SELECT r.id FROM repository r
+          WHERE r.state = 'active' AND r.next_visit_at <= now()
+            AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.repository_id = r.id AND a.status IN ('pending', 'queued', 'running'))
+          ORDER BY r.next_visit_at LIMIT ${limit}
+          FOR UPDATE OF r SKIP LOCKED),
+        claimed AS (
+          UPDATE repository r
+          SET next_visit_at = now() + COALESCE(r.pinned_interval_seconds, r.interval_seconds) * interval '1 second', updated_at = now()
+          FROM due WHERE r.id = due.id
+          RETURNING r.id, r.url, r.normalized_url)
+        INSERT INTO archive (id, url, normalized_url, requested_by, requested_by_name, updated_at, repository_id)
+        SELECT gen_random_uuid(), c.url, c.normalized_url, COALESCE(t.user_subject, ${systemSubject}),
+          CASE WHEN t.user_subject IS NULL THEN ${systemSubject} ELSE t.user_name END, now(), c.id
+        FROM claimed c
+        LEFT JOIN LATERAL (
+          SELECT user_subject, user_name FROM repository_tracker
+          WHERE repository_id = c.id ORDER BY created_at, user_subject LIMIT 1) t ON TRUE
+        ON CONFLICT DO NOTHING RETURNING *`,
+    );
+    return rows.map(fromRow);
+  }
+
   private async transition(set: Prisma.Sql, id: string, from: ArchiveStatus[]): Promise<ArchiveRecord | null> {
     const allowed = Prisma.join(from.map((s) => Prisma.sql`${s}::"ArchiveStatus"`));
     return this.update(set, Prisma.sql`id = ${id}::uuid AND status IN (${allowed})`);

@@ -5,3 +5,4 @@ export * from './database.module';
 export * from './prisma.service';
 export * from './repository.repository';
 export * from './repository.types';
+export * from './visit-schedule';

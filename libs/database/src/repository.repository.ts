@@ -12,6 +12,7 @@ import type {
   RepositoryTrackerRecord,
   TrackedRepositoryRecord,
 } from './repository.types';
+import { PERMANENT_VISIT_FAILURES, planNextVisit, VisitResult, VisitSchedulePolicy } from './visit-schedule';
 
 /**
  * The only code that touches the repository and repository_tracker tables: one repository per
@@ -192,6 +193,51 @@ export class TrackedRepositoryRepository {
   /** Removes the repository; its visits must be removed first (the archive foreign key restricts). */
   async delete(id: string): Promise<void> {
     await this.run(() => this.prisma.repository.delete({ where: { id } }));
+  }
+
+  /**
+   * Records how a visit ended on its repository: when it was visited, the adapted interval
+   * (planNextVisit) and when it is next due — only while someone tracks it, so a repository
+   * archived once through POST /api/archives is never visited again on its own. Permanent
+   * failures in a row (read from its latest finished visits, this one included) disable it.
+   * The row is locked for the read-compute-write, so two outcomes recorded at once both count.
+   */
+  async recordVisitOutcome(
+    repositoryId: string,
+    result: VisitResult,
+    policy: VisitSchedulePolicy,
+    at = new Date(),
+    random = Math.random(),
+  ): Promise<TrackedRepositoryRecord | null> {
+    return this.run(() =>
+      this.prisma.$transaction(async (tx) => {
+        const locked = await tx.$queryRaw<RawRow[]>`
+          SELECT r.*, EXISTS (SELECT 1 FROM repository_tracker t WHERE t.repository_id = r.id) AS tracked
+          FROM repository r WHERE r.id = ${repositoryId}::uuid FOR UPDATE`;
+        const row = locked[0];
+        if (!row) return null;
+        const recent = await tx.$queryRaw<{ status: ArchiveStatus; errorCode: string | null }[]>`
+          SELECT status, error_code AS "errorCode" FROM archive
+          WHERE repository_id = ${repositoryId}::uuid AND status IN ('completed', 'failed')
+          ORDER BY finished_at DESC NULLS LAST, created_at DESC LIMIT ${policy.disableAfterFailures}`;
+        const streakEnd = recent.findIndex((v) => v.status !== 'failed' || !PERMANENT_VISIT_FAILURES.has(v.errorCode ?? ''));
+        const plan = planNextVisit(repositoryFromRow(row), result, policy, streakEnd === -1 ? recent.length : streakEnd, random);
+        const nextVisitAt = plan.disableReason === null && row.tracked === true ? new Date(at.getTime() + plan.delaySeconds * 1000) : null;
+        const updated = await tx.$queryRaw<RawRow[]>`
+          UPDATE repository SET
+            last_visit_at = ${at},
+            last_success_at = CASE WHEN ${plan.success} THEN ${at} ELSE last_success_at END,
+            last_change_at = CASE WHEN ${plan.changed} THEN ${at} ELSE last_change_at END,
+            interval_seconds = ${plan.intervalSeconds},
+            consecutive_failures = ${plan.consecutiveFailures},
+            next_visit_at = ${nextVisitAt},
+            state = CASE WHEN ${plan.disableReason}::text IS NULL THEN state ELSE 'disabled'::"RepositoryState" END,
+            state_reason = COALESCE(${plan.disableReason}::text, state_reason),
+            updated_at = now()
+          WHERE id = ${repositoryId}::uuid RETURNING *`;
+        return repositoryFromRow(updated[0]!);
+      }),
+    );
   }
 
   private async run<T>(query: () => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { AppConfig } from '@archiver/config';
-import { ArchiveRecord, ArchiveRepository, DatabaseError, DatabaseErrorCode } from '@archiver/database';
+import { ArchiveRecord, ArchiveRepository, DatabaseError, DatabaseErrorCode, TrackedRepositoryRepository } from '@archiver/database';
 import { GitError, GitErrorCode, refsHash, RemoteRefs, RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import { ObjectStoreRepository, SnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
@@ -82,7 +82,9 @@ describe(SnapshotService.name, () => {
   const config = {
     clone: { timeoutMs: 60_000, maxBytes: 1e9, workDir: path.join(base, 'work') },
     worker: { uploadConcurrency: 2, leaseMs: 60_000, maxRuns: 5 },
+    schedule: { tickMs: 1000, minIntervalSeconds: 60, maxIntervalSeconds: 3600, disableAfterFailures: 3 },
   } as AppConfig;
+  let repositories: { recordVisitOutcome: jest.Mock };
   let archives: Mocked<
     Pick<
       ArchiveRepository,
@@ -157,12 +159,14 @@ describe(SnapshotService.name, () => {
       listRemoteRefs: jest.fn(async () => remote),
     };
     memory = memoryStore();
+    repositories = { recordVisitOutcome: jest.fn(async () => null) };
     sut = new SnapshotService(
       config,
       archives as unknown as ArchiveRepository,
       memory.store as unknown as ObjectStoreRepository,
       cloner as unknown as SafeCloner,
       new WorkDirs(config),
+      repositories as unknown as TrackedRepositoryRepository,
     );
   });
 
@@ -248,6 +252,7 @@ describe(SnapshotService.name, () => {
       memory.store as unknown as ObjectStoreRepository,
       cloner as unknown as SafeCloner,
       new WorkDirs({ ...config, clone: { ...config.clone, workDir: path.join(source, 'HEAD', 'work') } } as AppConfig),
+      repositories as unknown as TrackedRepositoryRepository,
     );
     await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed).toHaveBeenCalledWith(
@@ -434,6 +439,41 @@ describe(SnapshotService.name, () => {
       expect(cloner.clone).not.toHaveBeenCalled();
       expect(archives.markCompleted).not.toHaveBeenCalled();
       expect(archives.markRunFailed).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('visit outcomes', () => {
+    it('records a completed visit on its repository with its outcome and the schedule policy', async () => {
+      archives.markCompleted.mockResolvedValue(row({ status: 'completed', outcome: 'unchanged', repositoryId: 'repo-1' }));
+      await sut.archive(ID, context());
+      expect(repositories.recordVisitOutcome).toHaveBeenCalledWith('repo-1', { kind: 'completed', outcome: 'unchanged' }, config.schedule);
+    });
+
+    it.each([
+      ['a permanent failure', new GitError(GitErrorCode.NOT_FOUND, 'Repository not found'), 1, 'NOT_FOUND'],
+      ['a transient failure on its last attempt', new GitError(GitErrorCode.NETWORK, 'Connection reset'), 4, 'NETWORK'],
+    ])('records %s once the visit has finally failed', async (_, error, attempt, code) => {
+      cloner.clone.mockRejectedValue(error);
+      await expect(sut.archive(ID, context(attempt))).rejects.toBeInstanceOf(PermanentJobError);
+      expect(repositories.recordVisitOutcome).toHaveBeenCalledTimes(1);
+      expect(repositories.recordVisitOutcome.mock.calls[0][1]).toMatchObject({ kind: 'failed', code });
+    });
+
+    it('records nothing for an attempt that will be retried, or a completion this run did not make', async () => {
+      cloner.clone.mockRejectedValue(new GitError(GitErrorCode.NETWORK, 'Connection reset'));
+      await expect(sut.archive(ID, context(1))).rejects.toBeInstanceOf(GitError);
+      cloner.clone.mockRejectedValue(new GitError(GitErrorCode.NOT_FOUND, 'Repository not found'));
+      archives.markRunFailed.mockResolvedValue(null);
+      await expect(sut.archive(ID, context(1))).rejects.toBeInstanceOf(RetryLaterError);
+      expect(repositories.recordVisitOutcome).not.toHaveBeenCalled();
+    });
+
+    it('never fails or retries the archive when the outcome cannot be recorded', async () => {
+      repositories.recordVisitOutcome.mockRejectedValue(new DatabaseError(DatabaseErrorCode.Unavailable, 'down'));
+      await expect(sut.archive(ID, context())).resolves.toBeUndefined();
+      cloner.clone.mockRejectedValue(new GitError(GitErrorCode.NOT_FOUND, 'Repository not found'));
+      await expect(sut.archive(ID, context(1))).rejects.toBeInstanceOf(PermanentJobError);
+      expect(repositories.recordVisitOutcome).toHaveBeenCalledTimes(2);
     });
   });
 });

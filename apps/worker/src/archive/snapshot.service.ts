@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { ArchiveRecord, ArchiveRepository, VisitOutcome } from '@archiver/database';
+import { ArchiveRecord, ArchiveRepository, TrackedRepositoryRepository, VisitOutcome, VisitResult } from '@archiver/database';
 import { refsHash, RemoteRefs, RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
@@ -46,6 +46,7 @@ export class SnapshotService {
     private readonly store: ObjectStoreRepository,
     private readonly cloner: SafeCloner,
     private readonly workDirs: WorkDirs,
+    private readonly repositories: TrackedRepositoryRepository,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
@@ -100,7 +101,9 @@ export class SnapshotService {
     const { maxRuns } = this.config.worker;
     const last = claim.archive.error ? ` The last recorded problem: ${claim.archive.error}` : '';
     const message = `Gave up after ${maxRuns} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time).${last}`;
-    await this.archives.markRunFailed(claim.archive.id, claim.runId, 'RUNS_EXHAUSTED', message, new Date());
+    if (await this.archives.markRunFailed(claim.archive.id, claim.runId, 'RUNS_EXHAUSTED', message, new Date())) {
+      await this.recordVisitOutcome(claim.archive.repositoryId, { kind: 'failed', code: 'RUNS_EXHAUSTED', message });
+    }
     this.logger.warn({ msg: 'archive failed', code: 'RUNS_EXHAUSTED' });
   }
 
@@ -297,6 +300,20 @@ export class SnapshotService {
       });
     }
     if (!completed) throw new ClaimLostError();
+    await this.recordVisitOutcome(completed.repositoryId, { kind: 'completed', outcome: completed.outcome ?? 'changed' });
+  }
+
+  /**
+   * Tells the scheduler how the visit went. The archive is settled already, and the worst a
+   * lost outcome does is leave the repository's schedule as the claim set it (due again one
+   * interval later), so a failure here is logged and never fails the archive.
+   */
+  private async recordVisitOutcome(repositoryId: string, result: VisitResult): Promise<void> {
+    try {
+      await this.repositories.recordVisitOutcome(repositoryId, result, this.config.schedule);
+    } catch (error) {
+      this.logger.warn({ msg: 'could not record the visit outcome on its repository', error: (error as Error).message });
+    }
   }
 
   private async fail(
@@ -338,6 +355,7 @@ export class SnapshotService {
       if (!(await this.archives.markRunFailed(archiveId, claim.runId, failure.code, message, new Date()))) {
         throw new RetryLaterError('the archive is no longer held by this run', 1_000);
       }
+      await this.recordVisitOutcome(claim.archive.repositoryId, { kind: 'failed', code: failure.code, message });
       this.logger.warn({ msg: 'archive failed', code: failure.code, error: message });
       throw new PermanentJobError(`${failure.code}: ${message}`);
     } catch (recording) {
