@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRepository, UnsettledArchive } from '@archiver/database';
 import { LIVE_JOB_STATES, QueueName, QueueRepository } from '@archiver/queue';
+import { PeriodicTask } from '../periodic/periodic-task';
 
 const BATCH = 500;
 
@@ -24,22 +25,24 @@ export interface ReconcileReport {
 @Injectable()
 export class ReconcileService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReconcileService.name);
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly archives: ArchiveRepository,
     private readonly queues: QueueRepository,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(this.logger, 'reconciled archives', config.reconcileIntervalMs, () =>
+      this.reconcile().then((r) => ({ ...r })),
+    );
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), this.config.reconcileIntervalMs);
-    this.timer.unref();
+    this.task.start();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.task.stop();
   }
 
   /** One pass over every unsettled archive. */
@@ -81,18 +84,5 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
 
   private async hasLiveJob(archiveId: string): Promise<boolean> {
     return LIVE_JOB_STATES.has(await this.queues.jobState(QueueName.Archive, archiveId));
-  }
-
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const report = await this.reconcile();
-      if (report.requeued + report.failed > 0) this.logger.log({ msg: 'reconciled archives', ...report });
-    } catch (error) {
-      this.logger.warn({ msg: 'reconcile pass failed; will retry', error: (error as Error).message });
-    } finally {
-      this.running = false;
-    }
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { PeriodicTask } from '../periodic/periodic-task';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRepository } from '@archiver/database';
 import { QueueName, QueueRepository } from '@archiver/queue';
@@ -18,22 +19,22 @@ const MAX_BATCHES = 50;
 @Injectable()
 export class ScheduleService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ScheduleService.name);
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly archives: ArchiveRepository,
     private readonly queues: QueueRepository,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(this.logger, 'scheduled visits', config.schedule.tickMs, async () => ({ count: await this.schedule() }));
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), this.config.schedule.tickMs);
-    this.timer.unref();
+    this.task.start();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.task.stop();
   }
 
   /** One pass: the number of visits created. */
@@ -50,18 +51,5 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
       if (visits.length < BATCH) break;
     }
     return created;
-  }
-
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const created = await this.schedule();
-      if (created > 0) this.logger.log({ msg: 'scheduled visits', count: created });
-    } catch (error) {
-      this.logger.warn({ msg: 'scheduling pass failed; will retry', error: (error as Error).message });
-    } finally {
-      this.running = false;
-    }
   }
 }
