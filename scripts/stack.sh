@@ -190,7 +190,7 @@ INFO
 
 cmd="${1:-status}"; shift || true
 # Concurrent starts of one stack (two terminals, parallel test runs) queue up here.
-case "$cmd" in start-services|start-apps|stop) exec 9>"$STATE/.lock"; flock -w 600 9 || die "another start or stop of this stack holds $STATE/.lock" ;; esac
+case "$cmd" in start-services|start-service|start-apps|stop) exec 9>"$STATE/.lock"; flock -w 600 9 || die "another start or stop of this stack holds $STATE/.lock" ;; esac
 case "$cmd" in
   start-services)
     start_postgres; say "postgres up on $PG_PORT"
@@ -199,6 +199,9 @@ case "$cmd" in
     start_keycloak; say "keycloak up on $KEYCLOAK_PORT"
     node scripts/migrate.mjs ;;
   start-apps) start_apps; say "apps up" ;;
+  start-service)
+    # One service alone, e.g. after an outage a test caused: no realm sync, no migrations.
+    case "${1:-}" in postgres | redis | minio) "start_$1"; say "$1 up" ;; *) die "usage: $0 start-service postgres|redis|minio" ;; esac ;;
   start)
     "$0" start-services
     "$0" start-apps

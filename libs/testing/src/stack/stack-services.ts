@@ -17,6 +17,11 @@ export async function stopStackService(name: StackServiceName): Promise<void> {
   await run('bash', [path.join(ROOT, 'scripts/stack.sh'), 'stop', name], { cwd: ROOT, env: process.env });
 }
 
+/** Brings one service back after stopStackService (no realm sync, no migrations: only the service). */
+export async function startStackService(name: StackServiceName): Promise<void> {
+  await run('bash', [path.join(ROOT, 'scripts/stack.sh'), 'start-service', name], { cwd: ROOT, env: process.env });
+}
+
 export async function startStackServices(): Promise<void> {
   await run('bash', [path.join(ROOT, 'scripts/stack.sh'), 'start-services'], { cwd: ROOT, env: process.env, maxBuffer: 16 * 1024 * 1024 });
 }
