@@ -9,6 +9,7 @@ import { ArchiveRecord, ArchiveRepository, DatabaseError, DatabaseErrorCode, Tra
 import { GitError, GitErrorCode, refsHash, RemoteRefs, RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import { ObjectStoreRepository, SnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
+import { archiveRecord } from '@archiver/testing';
 import { WorkDirs } from '../clone/work-dir';
 import { SnapshotService } from './snapshot.service';
 
@@ -16,35 +17,19 @@ type Mocked<T> = { [K in keyof T]: jest.Mock };
 
 const ID = '6f1c8a5e-8d5a-4d1e-9a43-0b7c1f2e3d4a';
 
+/** A running archive of this test's repository, as the repository returns it. */
 function row(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
-  return {
+  return archiveRecord({
     id: ID,
-    url: 'https://example.org/owner/repo.git',
-    normalizedUrl: 'https://example.org/owner/repo',
     status: 'running',
-    requestedBy: 'sub-demo',
-    requestedByName: 'demo',
     createdAt: new Date('2026-01-01T00:00:00Z'),
     injectedAt: new Date('2026-01-01T00:00:01Z'),
     startedAt: new Date('2026-01-01T00:00:02Z'),
-    finishedAt: null,
     updatedAt: new Date('2026-01-01T00:00:02Z'),
     attempts: 1,
-    errorCode: null,
-    error: null,
-    bucket: null,
-    prefix: null,
-    commit: null,
-    refCount: null,
-    fileCount: null,
-    byteCount: null,
-    runId: null,
-    runExpiresAt: null,
     repositoryId: '00000000-0000-4000-9000-000000000001',
-    outcome: null,
-    refsHash: null,
     ...overrides,
-  };
+  });
 }
 
 /** A bucket in memory: what the writer stored, and what it removed again. */
