@@ -32,6 +32,8 @@ describe(toArchiveView.name, () => {
       fileCount: null,
       byteCount: null,
       consoleUrl: null,
+      repositoryId: base.repositoryId,
+      outcome: null,
     });
   });
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ARCHIVE_STATUSES, type ArchiveRecord, type ArchiveStatus } from '@archiver/database';
+import { ARCHIVE_OUTCOMES, ARCHIVE_STATUSES, type ArchiveOutcome, type ArchiveRecord, type ArchiveStatus } from '@archiver/database';
 import { consoleUrlFor } from '@archiver/storage';
 import { ApiErrorDetailView } from '../api/api.error';
 
@@ -96,6 +96,16 @@ export class ArchiveView {
 
   @ApiProperty({ type: String, nullable: true, description: 'MinIO console link to the snapshot; null until it has a location' })
   consoleUrl!: string | null;
+
+  @ApiProperty({ format: 'uuid', description: 'The repository this archive is a visit of (GET /api/repositories/:id)' })
+  repositoryId!: string;
+
+  @ApiProperty({
+    enum: ARCHIVE_OUTCOMES,
+    nullable: true,
+    description: 'Once completed: changed (this snapshot stores content) or unchanged (refs as at the snapshot before; nothing cloned)',
+  })
+  outcome!: ArchiveOutcome | null;
 }
 
 export class SubmittedArchiveView extends ArchiveView {
@@ -178,6 +188,8 @@ export function toArchiveView(record: ArchiveRecord, consoleBaseUrl: string): Ar
     // Safe as a JSON number up to 8 PiB; a snapshot is capped far below that (CLONE_MAX_BYTES).
     byteCount: record.byteCount === null ? null : Number(record.byteCount),
     consoleUrl: record.bucket === null ? null : consoleUrlFor(consoleBaseUrl, record.bucket, record.prefix ?? ''),
+    repositoryId: record.repositoryId,
+    outcome: record.outcome,
   };
 }
 
