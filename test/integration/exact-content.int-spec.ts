@@ -332,7 +332,7 @@ describe('exact names and bytes in stored snapshots', () => {
     expect(Buffer.from(manifest.commitSourceBase64 as string, 'base64')).toEqual(oddBranch);
     await expectExactFiles(repo, { prefix, manifest });
 
-    const exactRefs = manifest.refs.map((r) =>
+    const exactRefs = manifest.refs!.map((r) =>
       Buffer.concat([
         Buffer.from(`${r.sha} `),
         r.nameBase64 ? Buffer.from(r.nameBase64, 'base64') : Buffer.from(r.name),
@@ -357,6 +357,6 @@ describe('exact names and bytes in stored snapshots', () => {
     await repo.setHead('refs/heads/missing');
     const { manifest } = await archive(repo);
     expect(manifest).toMatchObject({ empty: true, commit: null, commitSource: null, files: [], mappedPathCount: 0 });
-    expect(manifest.refs.map((r) => r.name)).toEqual(['refs/tags/just-a-tree']);
+    expect(manifest.refs!.map((r) => r.name)).toEqual(['refs/tags/just-a-tree']);
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService } from '@archiver/database';
-import { bundleKey, manifestKey, ObjectStoreRepository, SnapshotManifest } from '@archiver/storage';
+import { bundleKey, manifestKey, ObjectStoreRepository, readManifestRefs, SnapshotManifest } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
@@ -122,9 +122,10 @@ describe('unchanged visits end to end', () => {
       files: [],
       bundle: null,
       commit: firstManifest.commit,
-      refs: firstManifest.refs.map(({ name, sha }) => expect.objectContaining({ name, sha })),
     });
-    expect(secondManifest.refs).toHaveLength(firstManifest.refs.length);
+    // Its refs are those of the snapshot holding the content (same hash), not listed again.
+    expect(secondManifest.refs).toBeUndefined();
+    expect(await readManifestRefs(store, bucket, secondManifest)).toEqual(firstManifest.refs);
     const firstBundle = await readAll(await store.getObject(bucket, bundleKey(first.row.prefix!)));
     expect((await restoreDownload(second.view.id)).bytes.equals(firstBundle)).toBe(true);
 
@@ -151,5 +152,28 @@ describe('unchanged visits end to end', () => {
     expect((await restoreDownload(first.view.id)).refs).toBe(firstRefs);
     expect((await restoreDownload(second.view.id)).refs).toBe(firstRefs);
     expect((await restoreDownload(third.view.id)).refs).toBe(laterRefs);
+  });
+
+  it('an unchanged visit of a repository with thousands of refs still adds under 10 KB', async () => {
+    // As many refs as git/git has, with names as long as real ones: listing them again would be ~0.5 MB.
+    const REFS = 5_000;
+    const many = path.join(fixtures.root, 'many-refs.git');
+    await git(['clone', '--quiet', '--bare', fixtures.multi, many]);
+    const head = (await git(['rev-parse', 'main'], many)).trim();
+    const input = Array.from({ length: REFS }, (_, i) => `create refs/tags/release-candidate/v${i}.0.0-long-suffix-${i} ${head}`).join(
+      '\n',
+    );
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('git', ['update-ref', '--stdin'], { cwd: many }, (error) => (error ? reject(error) : resolve()));
+      child.stdin!.end(`${input}\n`);
+    });
+    const url = http.url('many-refs.git');
+    const first = await settledArchive(api, (await api.submit(url)).id, 120_000);
+    expect(first).toMatchObject({ status: 'completed', refCount: REFS + 5 });
+    const row = (await archives.findById(first.id))!;
+    const before = await bucketBytes(row.bucket!);
+    const second = await settledArchive(api, (await api.submit(url)).id, 120_000);
+    expect((await archives.findById(second.id))!).toMatchObject({ outcome: 'unchanged', refCount: REFS + 5 });
+    expect((await bucketBytes(row.bucket!)) - before).toBeLessThan(10 * 1024);
   });
 });

@@ -13,6 +13,7 @@ export {
   manifestHeadFields,
   manifestRefs,
   mappedPathCount,
+  readManifestRefs,
   readSnapshotManifest,
   refsOfManifest,
 } from './snapshot-manifest';

@@ -69,7 +69,12 @@ export interface SnapshotManifest {
   /** The branch HEAD names (it may not exist); null when HEAD is detached. */
   defaultBranch: string | null;
   defaultBranchBase64?: string;
-  refs: SnapshotRef[];
+  /**
+   * Every ref of the snapshot. Absent exactly in an unchanged visit's manifest: its refs are
+   * those `contentFrom`'s manifest lists (same `refsHash`), so a revisit of a repository with
+   * thousands of refs still adds only a few KB (read them with readManifestRefs).
+   */
+  refs?: SnapshotRef[];
   files: SnapshotFileEntry[];
   fileCount: number;
   byteCount: number;
@@ -139,6 +144,17 @@ export function manifestRefs(refs: ManifestHeadSource['refs']): SnapshotRef[] {
       ...(peeledSha !== undefined && { peeledSha }),
     };
   });
+}
+
+/** The snapshot's refs: its own list, or for an unchanged visit the list of the snapshot holding its content. */
+export async function readManifestRefs(
+  store: { getObject(bucket: string, key: string): Promise<Readable> },
+  bucket: string,
+  manifest: Pick<SnapshotManifest, 'refs' | 'contentFrom'>,
+): Promise<SnapshotRef[]> {
+  if (manifest.refs) return manifest.refs;
+  if (!manifest.contentFrom) return [];
+  return (await readSnapshotManifest(store, bucket, manifest.contentFrom.prefix)).refs ?? [];
 }
 
 /** The inverse of manifestRefs: each ref's exact name bytes and what it points at. */

@@ -327,7 +327,7 @@ describe(SnapshotService.name, () => {
       return manifest;
     }
 
-    it('ends unchanged without cloning: manifest only, with the probed refs, pointing at the snapshot with the content', async () => {
+    it('ends unchanged without cloning: manifest only, its refs by hash and by the snapshot with the content', async () => {
       const before = await previousVisit();
       const keysBefore = memory.objects.size;
       await sut.archive(ID, context());
@@ -347,9 +347,9 @@ describe(SnapshotService.name, () => {
         commit: before.commit,
         fileCount: before.fileCount,
         byteCount: before.byteCount,
-        refs: before.refs,
         defaultBranch: 'refs/heads/main',
       });
+      expect(manifest.refs).toBeUndefined();
       expect(archives.markCompleted).toHaveBeenCalledWith(
         ID,
         expect.any(String),

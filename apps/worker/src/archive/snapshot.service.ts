@@ -17,9 +17,9 @@ import {
   contentSnapshotOf,
   exactText,
   manifestHeadFields,
-  manifestRefs,
   mappedPathCount,
   ObjectStoreRepository,
+  readManifestRefs,
   readSnapshotManifest,
   refsOfManifest,
   SnapshotFileSource,
@@ -249,7 +249,6 @@ export class SnapshotService {
       ...(before.commitSourceBase64 !== undefined && { commitSourceBase64: before.commitSourceBase64 }),
       defaultBranch: before.defaultBranch,
       ...(before.defaultBranchBase64 !== undefined && { defaultBranchBase64: before.defaultBranchBase64 }),
-      refs: manifestRefs(remote.refs),
       files: [],
       fileCount: before.fileCount,
       byteCount: before.byteCount,
@@ -290,7 +289,8 @@ export class SnapshotService {
     let before: ReturnType<typeof refsOfManifest> = [];
     if (previous) {
       try {
-        before = refsOfManifest((await readSnapshotManifest(this.store, previous.bucket!, previous.prefix!)).refs);
+        const manifest = await readSnapshotManifest(this.store, previous.bucket!, previous.prefix!);
+        before = refsOfManifest(await readManifestRefs(this.store, previous.bucket!, manifest));
       } catch (error) {
         signal.throwIfAborted();
         this.logger.warn({
