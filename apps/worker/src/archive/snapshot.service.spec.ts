@@ -413,6 +413,55 @@ describe(SnapshotService.name, () => {
       expect(archives.markCompleted.mock.calls[0][4]).toEqual({ outcome: 'changed', refsHash: sourceRefsHash });
     });
 
+    describe('of an empty repository', () => {
+      const emptySource = path.join(base, 'empty.git');
+      /** What a probe of an empty repository says: no refs, and no HEAD (ls-remote lists no unborn one). */
+      const emptyRemote: RemoteRefs = { refs: [], head: null, refsHash: refsHash([]), fetchedUrl: '', normalizedUrl: '' };
+      beforeAll(() => execFileSync('git', ['init', '-q', '--bare', '-b', 'main', emptySource]));
+      beforeEach(async () => {
+        cloner.clone.mockImplementation(async ({ dir }: { dir: string }) => {
+          execFileSync('cp', ['-r', emptySource, dir]);
+          return { gitDir: dir, fetchedUrl: '', normalizedUrl: '', sizeBytes: 1 };
+        });
+        const before = await previousVisit();
+        expect(before).toMatchObject({ empty: true, refs: [], commit: null, defaultBranch: 'refs/heads/main', refsHash: emptyRemote.refsHash });
+      });
+
+      it('ends unchanged while it stays empty: no clone, a manifest pointing at the empty snapshot', async () => {
+        cloner.listRemoteRefs.mockResolvedValue(emptyRemote);
+        await sut.archive(ID, context());
+        expect(cloner.clone).not.toHaveBeenCalled();
+        expect(ownManifest()).toMatchObject({
+          outcome: 'unchanged',
+          empty: true,
+          refs: [],
+          bundle: null,
+          defaultBranch: 'refs/heads/main',
+          contentFrom: { archiveId: ID, prefix: PREVIOUS_PREFIX },
+        });
+        expect(archives.markCompleted.mock.calls[0][4]).toEqual({ outcome: 'unchanged', refsHash: emptyRemote.refsHash });
+      });
+
+      it.each<[string, () => Partial<RemoteRefs>]>([
+        ['its HEAD now leads somewhere', () => ({ head: { sha: 'a'.repeat(40) } })],
+        ['its HEAD now names another branch', () => ({ head: { sha: null, target: { name: 'refs/heads/x', nameBytes: Buffer.from('refs/heads/x') } } })],
+        ['it gained refs', () => ({ refs: remote.refs, refsHash: sourceRefsHash, head: null })],
+      ])('clones when %s', async (_case, probed) => {
+        cloner.listRemoteRefs.mockResolvedValue({ ...emptyRemote, ...probed() });
+        await sut.archive(ID, context());
+        expect(cloner.clone).toHaveBeenCalledTimes(1);
+        expect(archives.markCompleted.mock.calls[0][4]).toMatchObject({ outcome: 'changed' });
+      });
+    });
+
+    it('clones a repository with refs whose probe shows no HEAD (only an empty one may lack it)', async () => {
+      await previousVisit();
+      cloner.listRemoteRefs.mockResolvedValue({ ...remote, head: null });
+      await sut.archive(ID, context());
+      expect(cloner.clone).toHaveBeenCalledTimes(1);
+      expect(ownManifest()).toMatchObject({ outcome: 'changed' });
+    });
+
     it('stops, recording nothing, when its signal fires during the probe', async () => {
       await previousVisit();
       const controller = new AbortController();

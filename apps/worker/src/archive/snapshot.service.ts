@@ -227,7 +227,7 @@ export class SnapshotService {
       return false;
     }
     // refsHash leaves HEAD out; a HEAD moved to another branch changes which tree is stored.
-    if (!sameHeadBranch(remote, before)) return false;
+    if (!sameHeadBranch(remote, before) && !stillEmpty(remote, before)) return false;
 
     const finishedAt = new Date();
     const manifest: SnapshotManifest = {
@@ -381,6 +381,15 @@ function manifestTimestamps(archive: ArchiveRecord, finishedAt: Date): SnapshotM
 function sameHeadBranch(remote: RemoteRefs, before: SnapshotManifest): boolean {
   const target = remote.head?.target ? exactText(remote.head.target.nameBytes) : null;
   return (target?.text ?? null) === before.defaultBranch && target?.base64 === before.defaultBranchBase64;
+}
+
+/**
+ * Whether an empty repository is still empty. Its probe shows no HEAD at all (ls-remote does not
+ * ask for an unborn one) where its clone named HEAD's unborn branch, so sameHeadBranch never
+ * holds; with no refs there is nothing HEAD could lead to, and no content that could differ.
+ */
+function stillEmpty(remote: RemoteRefs, before: SnapshotManifest): boolean {
+  return remote.refs.length === 0 && remote.head === null && before.refs.length === 0 && before.commit === null;
 }
 
 async function* toSources(
