@@ -263,11 +263,15 @@ describe(SnapshotService.name, () => {
     expect(archives.recordAttemptError).not.toHaveBeenCalled();
   });
 
-  it('gives up on an archive that has used up its runs', async () => {
+  it('gives up on an archive that has used up its runs, removing what its last run left', async () => {
     archives.claimRun.mockImplementation(async (_id: string, runId: string) =>
-      row({ runId, attempts: 6, error: 'Attempt 3 of 4 failed: x' }),
+      row({ runId, attempts: 6, error: 'Attempt 3 of 4 failed: x', bucket: 'b', prefix: 'snapshots/20260101T000000Z-6f1c8a5e-deadbeef/' }),
     );
+    memory.objects.set('snapshots/20260101T000000Z-6f1c8a5e-deadbeef/files/a.txt', Buffer.from('old'));
+    memory.objects.set('snapshots/20260101T000000Z-6f1c8a5e-deadbeef/manifest.json', Buffer.from('{}'));
     await sut.archive(ID, context());
+    expect([...memory.objects.keys()]).toEqual([]);
+    expect(memory.store.removeIncompleteUploads).toHaveBeenCalledWith('b', 'snapshots/20260101T000000Z-6f1c8a5e-deadbeef/');
     expect(archives.markRunFailed).toHaveBeenCalledWith(
       ID,
       expect.any(String),
@@ -276,6 +280,13 @@ describe(SnapshotService.name, () => {
       expect.any(Date),
     );
     expect(cloner.clone).not.toHaveBeenCalled();
+  });
+
+  it('does not give up before what its last run left is removed (object storage down): it runs again later', async () => {
+    archives.claimRun.mockImplementation(async (_id: string, runId: string) => row({ runId, attempts: 6, bucket: 'b', prefix: 'p/' }));
+    memory.store.removePrefix.mockRejectedValue(new StorageError(StorageErrorCode.UNAVAILABLE, 'MinIO is down'));
+    await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
+    expect(archives.markRunFailed).not.toHaveBeenCalled();
   });
   describe('a visit whose refs have not moved', () => {
     const BUCKET = 'repo-bucket';
@@ -424,7 +435,13 @@ describe(SnapshotService.name, () => {
           return { gitDir: dir, fetchedUrl: '', normalizedUrl: '', sizeBytes: 1 };
         });
         const before = await previousVisit();
-        expect(before).toMatchObject({ empty: true, refs: [], commit: null, defaultBranch: 'refs/heads/main', refsHash: emptyRemote.refsHash });
+        expect(before).toMatchObject({
+          empty: true,
+          refs: [],
+          commit: null,
+          defaultBranch: 'refs/heads/main',
+          refsHash: emptyRemote.refsHash,
+        });
       });
 
       it('ends unchanged while it stays empty: no clone, a manifest pointing at the empty snapshot', async () => {
@@ -444,7 +461,10 @@ describe(SnapshotService.name, () => {
 
       it.each<[string, () => Partial<RemoteRefs>]>([
         ['its HEAD now leads somewhere', () => ({ head: { sha: 'a'.repeat(40) } })],
-        ['its HEAD now names another branch', () => ({ head: { sha: null, target: { name: 'refs/heads/x', nameBytes: Buffer.from('refs/heads/x') } } })],
+        [
+          'its HEAD now names another branch',
+          () => ({ head: { sha: null, target: { name: 'refs/heads/x', nameBytes: Buffer.from('refs/heads/x') } } }),
+        ],
         ['it gained refs', () => ({ refs: remote.refs, refsHash: sourceRefsHash, head: null })],
       ])('clones when %s', async (_case, probed) => {
         cloner.listRemoteRefs.mockResolvedValue({ ...emptyRemote, ...probed() });

@@ -98,6 +98,8 @@ export class SnapshotService {
   }
 
   private async giveUp(claim: RunClaim): Promise<void> {
+    // A failed archive holds nothing in the bucket, and no later run would remove what is left.
+    await this.removeEarlierRun(claim.archive);
     const { maxRuns } = this.config.worker;
     const last = claim.archive.error ? ` The last recorded problem: ${claim.archive.error}` : '';
     const message = `Gave up after ${maxRuns} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time).${last}`;
