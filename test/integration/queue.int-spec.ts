@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { loadConfig } from '@archiver/config';
 import { ArchiveRepository, PrismaService } from '@archiver/database';
 import { QueueName, QueueRepository, redisOptions } from '@archiver/queue';
+import { bucketNameFor, manifestKey, ObjectStoreRepository, snapshotPrefix } from '@archiver/storage';
 import { AppProcess, closeAll, startApp, waitFor } from '@archiver/testing';
 
 // A job crosses Redis between two processes: this test produces on `pending` through the
@@ -144,6 +145,48 @@ describe('BullMQ through Redis between processes', () => {
     expect(failed).toMatchObject({ errorCode: 'RUNS_EXHAUSTED' });
     expect(failed.error).toMatch(/Gave up after 3 runs/);
     expect(failed.finishedAt).not.toBeNull();
+  });
+
+  it('removes what the last run of an archive left in its bucket when it fails it for used-up runs', async () => {
+    const store = new ObjectStoreRepository(config.minio);
+    const exhausted = await newArchive();
+    const bucket = bucketNameFor(exhausted.normalizedUrl);
+    try {
+      // The last run died half-way: files, even a manifest, under its own prefix. Written
+      // first, so that the runs below use up their leases faster than a reconcile interval.
+      const lastRunId = randomUUID();
+      const prefix = snapshotPrefix(new Date(), exhausted.id, lastRunId);
+      await store.ensureBucket(bucket);
+      await store.putBuffer(bucket, `${prefix}files/a.txt`, Buffer.from('half a snapshot'));
+      await store.putBuffer(bucket, manifestKey(prefix), Buffer.from('{}'));
+      await archives.markQueued(exhausted.id, new Date());
+      for (const runId of [randomUUID(), randomUUID(), lastRunId]) {
+        expect(await archives.claimRun(exhausted.id, runId, 1, new Date())).not.toBeNull();
+        await waitFor('the lease to expire', async () =>
+          (await archives.describeClaim(exhausted.id)).state === 'claimable' ? true : undefined,
+        );
+      }
+      expect(await archives.setSnapshotLocation(exhausted.id, lastRunId, bucket, prefix)).not.toBeNull();
+      const failed = await waitFor(
+        'the exhausted archive to fail',
+        async () => {
+          const row = await archives.findById(exhausted.id);
+          return row?.status === 'failed' ? row : undefined;
+        },
+        20_000,
+      );
+      expect(failed).toMatchObject({ errorCode: 'RUNS_EXHAUSTED', bucket, prefix });
+      expect(await store.listAllObjects(bucket, prefix)).toEqual([]);
+      // The failed visit counts on its repository, as when the worker gives up.
+      expect(await prisma.repository.findUnique({ where: { id: exhausted.repositoryId } })).toMatchObject({
+        consecutiveFailures: 1,
+        lastVisitAt: expect.any(Date),
+      });
+    } finally {
+      await store.removePrefix(bucket, 'snapshots/').catch(() => undefined);
+      await store.removeBucketIfEmpty(bucket).catch(() => false);
+      store.close();
+    }
   });
 
   it('leaves a running archive alone while its run holds a live lease', async () => {

@@ -59,8 +59,8 @@ describe('unchanged visits end to end', () => {
     await git(['clone', '--quiet', '--mirror', path.join(dir, 'repo.bundle'), path.join(dir, 'restored.git')]);
     return { bytes, refs: await refsOf(path.join(dir, 'restored.git')) };
   };
-  const visit = async () => {
-    const done = await settledArchive(api, (await api.submit(http.url('multi'))).id);
+  const visit = async (name = 'multi') => {
+    const done = await settledArchive(api, (await api.submit(http.url(name))).id);
     expect(done).toMatchObject({ status: 'completed', error: null });
     return { view: done, row: (await archives.findById(done.id))! };
   };
@@ -175,5 +175,25 @@ describe('unchanged visits end to end', () => {
     const second = await settledArchive(api, (await api.submit(url)).id, 120_000);
     expect((await archives.findById(second.id))!).toMatchObject({ outcome: 'unchanged', refCount: REFS + 5 });
     expect((await bucketBytes(row.bucket!)) - before).toBeLessThan(10 * 1024);
+  });
+
+  it('an empty repository visited again while still empty ends unchanged, without a clone', async () => {
+    const first = await visit('empty');
+    expect(first.row).toMatchObject({ outcome: 'changed', commit: null, refCount: 0, fileCount: 0 });
+    const lsRefsSince = (index: number) => http.requestLog.slice(index).filter((r) => r.command === 'ls-refs');
+
+    const logBefore = http.requestLog.length;
+    const second = await visit('empty');
+    expect(second.row).toMatchObject({ outcome: 'unchanged', refsHash: first.row.refsHash, commit: null, refCount: 0 });
+    // A clone of an empty repository fetches no pack either: what tells it from the probe is
+    // that it lists the refs a second time.
+    expect(lsRefsSince(logBefore)).toHaveLength(1);
+    expect(packRequestsSince(logBefore)).toEqual([]);
+    expect(await manifestOf(second.row.bucket!, second.row.prefix!)).toMatchObject({
+      outcome: 'unchanged',
+      empty: true,
+      bundle: null,
+      contentFrom: { archiveId: first.view.id, prefix: first.row.prefix },
+    });
   });
 });

@@ -4,6 +4,7 @@ import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { HealthModule } from '@archiver/health';
 import { LoggingModule } from '@archiver/logging';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
+import { StorageModule } from '@archiver/storage';
 import { InjectProcessor } from './inject/inject.processor';
 import { InjectService } from './inject/inject.service';
 import { ReconcileService } from './inject/reconcile.service';
@@ -15,6 +16,8 @@ import { ScheduleService } from './schedule/schedule.service';
     LoggingModule.forApp('injector'),
     DatabaseModule,
     QueueModule.forRoot('consumer'),
+    // The reconciler removes what the last run of an archive it gives up on left in the bucket.
+    StorageModule,
     HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator }),
   ],
   providers: [InjectService, InjectProcessor, ReconcileService, ScheduleService],

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { ArchiveRepository, UnsettledArchive } from '@archiver/database';
+import { ArchiveRepository, TrackedRepositoryRepository, UnsettledArchive } from '@archiver/database';
 import { LIVE_JOB_STATES, QueueName, QueueRepository } from '@archiver/queue';
+import { ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
 import { PeriodicTask } from '../periodic/periodic-task';
 
 const BATCH = 500;
@@ -19,8 +20,9 @@ export interface ReconcileReport {
  * down (their failed job still holds the archive's id, so a plain re-add is ignored), a
  * worker killed mid-run, a wiped Redis. For each archive unchanged for a reconcile interval:
  * pending or queued without a live job → its job again; running with no live lease and no
- * live job → its job again, or failed once it has used up its runs. Job ids are archive ids
- * and claims are fenced in the database, so several injectors may run this at once.
+ * live job → its job again, or failed once it has used up its runs (and what its last run
+ * left in the bucket removed). Job ids are archive ids and claims are fenced in the database,
+ * so several injectors may run this at once.
  */
 @Injectable()
 export class ReconcileService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -31,6 +33,8 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly archives: ArchiveRepository,
     private readonly queues: QueueRepository,
+    private readonly store: ObjectStoreRepository,
+    private readonly repositories: TrackedRepositoryRepository,
   ) {
     this.task = new PeriodicTask(this.logger, 'reconciled archives', config.reconcileIntervalMs, () =>
       this.reconcile().then((r) => ({ ...r })),
@@ -70,16 +74,46 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     // running: a live lease means a run is at work; a live job will claim it when due.
     if (archive.leaseLive) return;
     if (archive.attempts >= this.config.worker.maxRuns && !(await this.hasLiveJob(archive.id))) {
-      const failed = await this.archives.markFailed(
-        archive.id,
-        'RUNS_EXHAUSTED',
-        `Gave up after ${archive.attempts} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time)`,
-        new Date(),
-      );
-      if (failed) report.failed++;
+      if (await this.giveUp(archive)) report.failed++;
       return;
     }
     if (await this.queues.ensureJob(QueueName.Archive, payload)) report.requeued++;
+  }
+
+  /**
+   * Fails an archive that used up its runs. What its last run left under its prefix goes first:
+   * a failed archive holds nothing in the bucket, and no later run would remove it. When that
+   * cannot be done (object storage down) the archive stays as it is until a later pass.
+   */
+  private async giveUp(archive: UnsettledArchive): Promise<boolean> {
+    const row = await this.archives.findById(archive.id);
+    if (row?.bucket && row.prefix) {
+      try {
+        await this.removeRun(row.bucket, row.prefix);
+      } catch (error) {
+        this.logger.warn({ msg: 'could not remove what the last run left; failing it on a later pass', error: (error as Error).message });
+        return false;
+      }
+    }
+    const code = 'RUNS_EXHAUSTED';
+    const message = `Gave up after ${archive.attempts} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time)`;
+    const failed = await this.archives.markFailed(archive.id, code, message, new Date());
+    if (!failed) return false;
+    // As the worker does when it gives up; the archive has failed whatever happens to this.
+    await this.repositories
+      .recordVisitOutcome(failed.repositoryId, { kind: 'failed', code, message }, this.config.schedule)
+      .catch((error: Error) => this.logger.warn({ msg: 'could not record the visit outcome on its repository', error: error.message }));
+    return true;
+  }
+
+  private async removeRun(bucket: string, prefix: string): Promise<void> {
+    try {
+      await this.store.removeIncompleteUploads(bucket, prefix);
+      await this.store.removePrefix(bucket, prefix);
+    } catch (error) {
+      // The run died before it created the bucket: nothing to remove.
+      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
+    }
   }
 
   private async hasLiveJob(archiveId: string): Promise<boolean> {

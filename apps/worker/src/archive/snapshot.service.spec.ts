@@ -279,11 +279,15 @@ describe(SnapshotService.name, () => {
     expect(archives.recordAttemptError).not.toHaveBeenCalled();
   });
 
-  it('gives up on an archive that has used up its runs', async () => {
+  it('gives up on an archive that has used up its runs, removing what its last run left', async () => {
     archives.claimRun.mockImplementation(async (_id: string, runId: string) =>
-      row({ runId, attempts: 6, error: 'Attempt 3 of 4 failed: x' }),
+      row({ runId, attempts: 6, error: 'Attempt 3 of 4 failed: x', bucket: 'b', prefix: 'snapshots/20260101T000000Z-6f1c8a5e-deadbeef/' }),
     );
+    memory.objects.set('snapshots/20260101T000000Z-6f1c8a5e-deadbeef/files/a.txt', Buffer.from('old'));
+    memory.objects.set('snapshots/20260101T000000Z-6f1c8a5e-deadbeef/manifest.json', Buffer.from('{}'));
     await sut.archive(ID, context());
+    expect([...memory.objects.keys()]).toEqual([]);
+    expect(memory.store.removeIncompleteUploads).toHaveBeenCalledWith('b', 'snapshots/20260101T000000Z-6f1c8a5e-deadbeef/');
     expect(archives.markRunFailed).toHaveBeenCalledWith(
       ID,
       expect.any(String),
@@ -292,6 +296,13 @@ describe(SnapshotService.name, () => {
       expect.any(Date),
     );
     expect(cloner.clone).not.toHaveBeenCalled();
+  });
+
+  it('does not give up before what its last run left is removed (object storage down): it runs again later', async () => {
+    archives.claimRun.mockImplementation(async (_id: string, runId: string) => row({ runId, attempts: 6, bucket: 'b', prefix: 'p/' }));
+    memory.store.removePrefix.mockRejectedValue(new StorageError(StorageErrorCode.UNAVAILABLE, 'MinIO is down'));
+    await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
+    expect(archives.markRunFailed).not.toHaveBeenCalled();
   });
   describe('a visit whose refs have not moved', () => {
     const BUCKET = 'repo-bucket';
@@ -456,6 +467,64 @@ describe(SnapshotService.name, () => {
       memory.objects.delete(`${PREVIOUS_PREFIX}manifest.json`);
       await sut.archive(ID, context());
       expect(archives.markCompleted.mock.calls[0][4]).toEqual({ outcome: 'changed', refsHash: sourceRefsHash });
+    });
+
+    describe('of an empty repository', () => {
+      const emptySource = path.join(base, 'empty.git');
+      /** What a probe of an empty repository says: no refs, and no HEAD (ls-remote lists no unborn one). */
+      const emptyRemote: RemoteRefs = { refs: [], head: null, refsHash: refsHash([]), fetchedUrl: '', normalizedUrl: '' };
+      beforeAll(() => execFileSync('git', ['init', '-q', '--bare', '-b', 'main', emptySource]));
+      beforeEach(async () => {
+        cloner.clone.mockImplementation(async ({ dir }: { dir: string }) => {
+          execFileSync('cp', ['-r', emptySource, dir]);
+          return { gitDir: dir, fetchedUrl: '', normalizedUrl: '', sizeBytes: 1 };
+        });
+        const before = await previousVisit();
+        expect(before).toMatchObject({
+          empty: true,
+          refs: [],
+          commit: null,
+          defaultBranch: 'refs/heads/main',
+          refsHash: emptyRemote.refsHash,
+        });
+      });
+
+      it('ends unchanged while it stays empty: no clone, a manifest pointing at the empty snapshot', async () => {
+        cloner.listRemoteRefs.mockResolvedValue(emptyRemote);
+        await sut.archive(ID, context());
+        expect(cloner.clone).not.toHaveBeenCalled();
+        expect(ownManifest()).toMatchObject({
+          outcome: 'unchanged',
+          empty: true,
+          refs: [],
+          bundle: null,
+          defaultBranch: 'refs/heads/main',
+          contentFrom: { archiveId: ID, prefix: PREVIOUS_PREFIX },
+        });
+        expect(archives.markCompleted.mock.calls[0][4]).toEqual({ outcome: 'unchanged', refsHash: emptyRemote.refsHash });
+      });
+
+      it.each<[string, () => Partial<RemoteRefs>]>([
+        ['its HEAD now leads somewhere', () => ({ head: { sha: 'a'.repeat(40) } })],
+        [
+          'its HEAD now names another branch',
+          () => ({ head: { sha: null, target: { name: 'refs/heads/x', nameBytes: Buffer.from('refs/heads/x') } } }),
+        ],
+        ['it gained refs', () => ({ refs: remote.refs, refsHash: sourceRefsHash, head: null })],
+      ])('clones when %s', async (_case, probed) => {
+        cloner.listRemoteRefs.mockResolvedValue({ ...emptyRemote, ...probed() });
+        await sut.archive(ID, context());
+        expect(cloner.clone).toHaveBeenCalledTimes(1);
+        expect(archives.markCompleted.mock.calls[0][4]).toMatchObject({ outcome: 'changed' });
+      });
+    });
+
+    it('clones a repository with refs whose probe shows no HEAD (only an empty one may lack it)', async () => {
+      await previousVisit();
+      cloner.listRemoteRefs.mockResolvedValue({ ...remote, head: null });
+      await sut.archive(ID, context());
+      expect(cloner.clone).toHaveBeenCalledTimes(1);
+      expect(ownManifest()).toMatchObject({ outcome: 'changed' });
     });
 
     it('stops, recording nothing, when its signal fires during the probe', async () => {

@@ -106,6 +106,8 @@ export class SnapshotService {
   }
 
   private async giveUp(claim: RunClaim): Promise<void> {
+    // A failed archive holds nothing in the bucket, and no later run would remove what is left.
+    await this.removeEarlierRun(claim.archive);
     const { maxRuns } = this.config.worker;
     const last = claim.archive.error ? ` The last recorded problem: ${claim.archive.error}` : '';
     const message = `Gave up after ${maxRuns} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time).${last}`;
@@ -236,7 +238,7 @@ export class SnapshotService {
       return false;
     }
     // refsHash leaves HEAD out; a HEAD moved to another branch changes which tree is stored.
-    if (!sameHeadBranch(remote, before)) return false;
+    if (!sameHeadBranch(remote, before) && !stillEmpty(remote, before)) return false;
 
     const finishedAt = new Date();
     const manifest: SnapshotManifest = {
@@ -422,6 +424,15 @@ function manifestTimestamps(archive: ArchiveRecord, finishedAt: Date): SnapshotM
 function sameHeadBranch(remote: RemoteRefs, before: SnapshotManifest): boolean {
   const target = remote.head?.target ? exactText(remote.head.target.nameBytes) : null;
   return (target?.text ?? null) === before.defaultBranch && target?.base64 === before.defaultBranchBase64;
+}
+
+/**
+ * Whether an empty repository is still empty. Its probe shows no HEAD at all (ls-remote does not
+ * ask for an unborn one) where its clone named HEAD's unborn branch, so sameHeadBranch never
+ * holds; with no refs there is nothing HEAD could lead to, and no content that could differ.
+ */
+function stillEmpty(remote: RemoteRefs, before: SnapshotManifest): boolean {
+  return remote.refs.length === 0 && remote.head === null && (before.refs ?? []).length === 0 && before.commit === null;
 }
 
 async function* toSources(
