@@ -496,7 +496,6 @@ describe(SnapshotService.name, () => {
         expect(ownManifest()).toMatchObject({
           outcome: 'unchanged',
           empty: true,
-          refs: [],
           bundle: null,
           defaultBranch: 'refs/heads/main',
           contentFrom: { archiveId: ID, prefix: PREVIOUS_PREFIX },
