@@ -500,7 +500,11 @@ describe(SnapshotService.name, () => {
           defaultBranch: 'refs/heads/main',
           contentFrom: { archiveId: ID, prefix: PREVIOUS_PREFIX },
         });
-        expect(archives.markCompleted.mock.calls[0][4]).toEqual({ outcome: 'unchanged', refsHash: emptyRemote.refsHash });
+        expect(archives.markCompleted.mock.calls[0][4]).toMatchObject({
+          outcome: 'unchanged',
+          refsHash: emptyRemote.refsHash,
+          changes: { refs: [] },
+        });
       });
 
       it.each<[string, () => Partial<RemoteRefs>]>([
