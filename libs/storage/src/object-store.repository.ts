@@ -201,6 +201,20 @@ export class ObjectStoreRepository implements OnModuleDestroy {
   }
 
   /**
+   * Everything a snapshot (or a run that died writing one) left under `prefix`: finished objects
+   * and the unfinished multipart uploads that listings do not show but still take space. A
+   * bucket that does not exist holds nothing to remove.
+   */
+  async removeSnapshotPrefix(bucket: string, prefix: string): Promise<void> {
+    try {
+      await this.removeIncompleteUploads(bucket, prefix);
+      await this.removePrefix(bucket, prefix);
+    } catch (error) {
+      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
+    }
+  }
+
+  /**
    * Deletes one object with a plain DELETE (no XML body, unlike removePrefix's batches, whose XML
    * cannot carry control characters: see object-key-rules.ts). Deleting a missing key succeeds.
    */

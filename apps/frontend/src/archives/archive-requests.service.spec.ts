@@ -5,7 +5,7 @@ import type { AppConfig } from '@archiver/config';
 import { type ArchiveRecord, type ArchiveRepository, DatabaseError, DatabaseErrorCode } from '@archiver/database';
 import { GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueErrorCode, QueueName, type QueueRepository } from '@archiver/queue';
-import { type ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
+import { ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord, rejectionOf } from '@archiver/testing';
 import { ApiError } from '../api/api.error';
 import { ArchiveRequestsService, checkoutDirFor, DOWNLOAD_LINK_SECONDS } from './archive-requests.service';
@@ -41,7 +41,8 @@ describe(ArchiveRequestsService.name, () => {
   let store: MockOf<
     ObjectStoreRepository,
     'removePrefix' | 'removeIncompleteUploads' | 'removeBucketIfEmpty' | 'statObject' | 'presignedGet' | 'getObject'
-  >;
+  > &
+    Pick<ObjectStoreRepository, 'removeSnapshotPrefix'>;
   let resolve: jest.Mock;
 
   beforeAll(() => Logger.overrideLogger(false));
@@ -65,6 +66,9 @@ describe(ArchiveRequestsService.name, () => {
       getObject: jest.fn(async () => {
         throw new StorageError(StorageErrorCode.NOT_FOUND, 'NoSuchKey');
       }),
+      // The real composition of the mocked primitives (and its missing-bucket rule).
+      removeSnapshotPrefix: (bucket: string, prefix: string) =>
+        ObjectStoreRepository.prototype.removeSnapshotPrefix.call(store as unknown as ObjectStoreRepository, bucket, prefix),
     };
     resolve = jest.fn(async (host: string) => {
       if (host === 'gone.example') throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });

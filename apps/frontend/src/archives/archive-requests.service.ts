@@ -131,7 +131,7 @@ export class ArchiveRequestsService {
         `Archive ${id} holds the content of later unchanged visits of its repository; delete those visits first`,
       );
     }
-    if (archive.bucket !== null && archive.prefix !== null) await this.removeSnapshotObjects(archive.bucket, archive.prefix);
+    if (archive.bucket !== null && archive.prefix !== null) await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
     await this.archives.delete(id);
     if (archive.bucket !== null && (await this.archives.countSnapshotsInBucket(archive.bucket)) === 0) {
       // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
@@ -196,17 +196,6 @@ export class ArchiveRequestsService {
     } catch (error) {
       if (!(error instanceof QueueError)) throw error;
       this.logger.warn({ msg: 'enqueue failed; the reconciler will queue the archive', archiveId, error: error.message });
-    }
-  }
-
-  private async removeSnapshotObjects(bucket: string, prefix: string): Promise<void> {
-    try {
-      // Uploads a crashed worker left unfinished are invisible to listings but still take space.
-      await this.store.removeIncompleteUploads(bucket, prefix);
-      await this.store.removePrefix(bucket, prefix);
-    } catch (error) {
-      // The bucket is already gone: nothing of this snapshot is left to remove.
-      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
     }
   }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRepository, TrackedRepositoryRepository, UnsettledArchive } from '@archiver/database';
 import { LIVE_JOB_STATES, QueueName, QueueRepository } from '@archiver/queue';
-import { ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
+import { ObjectStoreRepository } from '@archiver/storage';
 import { PeriodicTask } from '../periodic/periodic-task';
 
 const BATCH = 500;
@@ -89,7 +89,7 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     const row = await this.archives.findById(archive.id);
     if (row?.bucket && row.prefix) {
       try {
-        await this.removeRun(row.bucket, row.prefix);
+        await this.store.removeSnapshotPrefix(row.bucket, row.prefix);
       } catch (error) {
         this.logger.warn({ msg: 'could not remove what the last run left; failing it on a later pass', error: (error as Error).message });
         return false;
@@ -104,16 +104,6 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
       .recordVisitOutcome(failed.repositoryId, { kind: 'failed', code, message }, this.config.schedule)
       .catch((error: Error) => this.logger.warn({ msg: 'could not record the visit outcome on its repository', error: error.message }));
     return true;
-  }
-
-  private async removeRun(bucket: string, prefix: string): Promise<void> {
-    try {
-      await this.store.removeIncompleteUploads(bucket, prefix);
-      await this.store.removePrefix(bucket, prefix);
-    } catch (error) {
-      // The run died before it created the bucket: nothing to remove.
-      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
-    }
   }
 
   private async hasLiveJob(archiveId: string): Promise<boolean> {

@@ -62,7 +62,11 @@ function memoryStore() {
       return Readable.from([body]);
     }),
   };
-  return { store, objects };
+  // The real composition of the two primitives above (and its missing-bucket rule).
+  const withSnapshotRemoval = Object.assign(store, {
+    removeSnapshotPrefix: ObjectStoreRepository.prototype.removeSnapshotPrefix.bind(store as unknown as ObjectStoreRepository),
+  });
+  return { store: withSnapshotRemoval, objects };
 }
 
 describe(SnapshotService.name, () => {

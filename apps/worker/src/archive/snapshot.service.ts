@@ -26,8 +26,6 @@ import {
   SnapshotManifest,
   snapshotPrefix,
   SnapshotWriter,
-  StorageError,
-  StorageErrorCode,
 } from '@archiver/storage';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
@@ -119,14 +117,7 @@ export class SnapshotService {
 
   /** What an earlier run of this archive may have left (it crashed, or lost its claim) goes first. */
   private async removeEarlierRun(archive: ArchiveRecord): Promise<void> {
-    if (!archive.bucket || !archive.prefix) return;
-    try {
-      await this.store.removeIncompleteUploads(archive.bucket, archive.prefix);
-      await this.store.removePrefix(archive.bucket, archive.prefix);
-    } catch (error) {
-      // It died before creating the bucket: nothing to remove.
-      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
-    }
+    if (archive.bucket && archive.prefix) await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
   }
 
   /** Each run writes under a prefix of its own, so two runs can never delete each other's files. */
