@@ -166,8 +166,6 @@ describe('web interface: tracked repositories', () => {
     const visitId = (await visit.getAttribute('data-id'))!;
     expect(await visit.getByRole('link').getAttribute('href')).toBe(`/archives/${visitId}`);
     await page.getByTestId('schedule').getByText('adaptive', { exact: false }).waitFor();
-    // The first snapshot's changes: every ref created, nothing marked.
-    await page.getByTestId('changes-table').locator('tr[data-kind="created"]').first().waitFor();
     expect(await page.locator('[data-mark]').count()).toBe(0);
     await saveScreenshot(page, 'repository-page');
 
@@ -248,12 +246,13 @@ describe('web interface: tracked repositories', () => {
   it('marks a force-push and a deleted branch on the repository page and lists the non-fast-forward ref', async () => {
     const fixture = await freshRepository('rewrite');
     const repository = await tracked(stack.demo, fixture.url);
-    expect((await visitFinished(stack.demo, repository.id)).status).toBe('completed');
+    const first = await visitFinished(stack.demo, repository.id);
+    expect(first.status).toBe('completed');
 
     // Upstream rewrites main (a new root commit: the old tip is not its ancestor) and drops a branch.
     const rewritten = (await fixtureGit(['commit-tree', 'HEAD^{tree}', '-m', 'history rewritten'], fixture.dir)).toString().trim();
     await fixtureGit(['update-ref', 'refs/heads/main', rewritten], fixture.dir);
-    await fixtureGit(['update-ref', '-d', 'refs/heads/feature'], fixture.dir);
+    await fixtureGit(['update-ref', '-d', 'refs/heads/release'], fixture.dir);
     // A one-off archive of the same URL is a visit of the repository too (no cooldown applies).
     const second = await api<Visit>(stack.demo, 'POST', '/api/archives', { url: fixture.url });
     expect(second.status).toBe(202);
@@ -271,9 +270,15 @@ describe('web interface: tracked repositories', () => {
     await forced.waitFor();
     expect(await forced.textContent()).toContain('force-push (history rewritten)');
     expect(await forced.textContent()).toContain(rewritten.slice(0, 12));
-    await table.locator('tr[data-kind="deleted"][data-ref="refs/heads/feature"]').waitFor();
+    await table.locator('tr[data-kind="deleted"][data-ref="refs/heads/release"]').waitFor();
     expect(await page.getByTestId('changes-summary').textContent()).toMatch(/1 force-push.*1 deleted/);
     await saveScreenshot(page, 'repository-force-push');
+
+    // Any two snapshots can be compared: up to the first one, every ref was created and nothing is marked.
+    await page.getByLabel('To').selectOption(first.id);
+    await page.getByTestId('changes-summary').filter({ hasNotText: 'force-push' }).waitFor();
+    expect(await table.locator('tr[data-kind="created"][data-ref="refs/heads/release"]').count()).toBe(1);
+    expect(await table.locator('tbody tr:not([data-kind="created"])').count()).toBe(0);
     expect(problems).toEqual([]);
   }, 240_000);
 });
