@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Prisma } from './generated/prisma/client';
+import type { RefChangeKind } from './generated/prisma/enums';
 import {
   ArchiveListQuery,
   ArchiveOutcome,
@@ -19,6 +20,15 @@ import { PrismaService } from './prisma.service';
 export interface VisitOutcome {
   outcome: ArchiveOutcome;
   refsHash: string | null;
+  /** How the refs moved since the completed visit `sinceId` (null: since nothing, the first snapshot). */
+  changes?: VisitRefChanges;
+}
+
+export interface VisitRefChanges {
+  sinceId: string | null;
+  refs: readonly { nameBytes: Buffer; kind: RefChangeKind; oldSha: string | null; newSha: string | null }[];
+  /** Counts per kind, kept on the archive so listings need not read the rows. */
+  summary: Readonly<Record<'created' | 'deleted' | 'fastForward' | 'nonFastForward' | 'tagMoved', number>>;
 }
 
 /**
@@ -156,15 +166,30 @@ export class ArchiveRepository {
    * running → completed, only by the run that holds the archive. Without `visit` the snapshot
    * is taken to store the whole repository (outcome changed, refs hash unknown).
    */
-  markCompleted(id: string, runId: string, stats: SnapshotStats, at: Date, visit?: VisitOutcome): Promise<ArchiveRecord | null> {
+  async markCompleted(id: string, runId: string, stats: SnapshotStats, at: Date, visit?: VisitOutcome): Promise<ArchiveRecord | null> {
     const outcome = visit?.outcome ?? 'changed';
-    return this.update(
-      Prisma.sql`status = 'completed', finished_at = COALESCE(finished_at, ${at}), error = NULL, error_code = NULL,
-        outcome = ${outcome}::"ArchiveOutcome", refs_hash = ${visit?.refsHash ?? null},
-        commit = ${stats.commit}, ref_count = ${stats.refCount}, file_count = ${stats.fileCount}, byte_count = ${stats.byteCount},
-        run_expires_at = NULL`,
-      this.heldBy(id, runId),
+    const changes = visit?.changes;
+    const refs = changes?.refs ?? [];
+    // One statement: the ref changes exist exactly when the visit is completed, never half.
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<RawArchiveRow[]>`
+        WITH done AS (
+          UPDATE archive SET status = 'completed', finished_at = COALESCE(finished_at, ${at}), error = NULL, error_code = NULL,
+            outcome = ${outcome}::"ArchiveOutcome", refs_hash = ${visit?.refsHash ?? null},
+            commit = ${stats.commit}, ref_count = ${stats.refCount}, file_count = ${stats.fileCount}, byte_count = ${stats.byteCount},
+            changes_since_id = ${changes?.sinceId ?? null}::uuid,
+            change_summary = ${changes ? JSON.stringify(changes.summary) : null}::jsonb,
+            run_expires_at = NULL, updated_at = now()
+          WHERE ${this.heldBy(id, runId)}
+          RETURNING *),
+        recorded AS (
+          INSERT INTO ref_change (archive_id, name, kind, old_sha, new_sha)
+          SELECT done.id, decode(c.name, 'base64'), c.kind::"RefChangeKind", c.old_sha, c.new_sha
+          FROM done, unnest(${refs.map((r) => r.nameBytes.toString('base64'))}::text[], ${refs.map((r) => r.kind)}::text[],
+            ${refs.map((r) => r.oldSha)}::text[], ${refs.map((r) => r.newSha)}::text[]) AS c(name, kind, old_sha, new_sha))
+        SELECT * FROM done`,
     );
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
   /** running → failed by the run that holds the archive. */
@@ -374,5 +399,7 @@ function fromRow(row: RawArchiveRow): ArchiveRecord {
     repositoryId: row.repository_id as string,
     outcome: (row.outcome as ArchiveOutcome | null) ?? null,
     refsHash: (row.refs_hash as string | null) ?? null,
+    changesSinceId: (row.changes_since_id as string | null) ?? null,
+    changeSummary: (row.change_summary as Prisma.JsonValue | null) ?? null,
   };
 }

@@ -2,6 +2,7 @@ import { Global, Injectable, Module } from '@nestjs/common';
 import type { HealthIndicator } from '@archiver/health';
 import { ArchiveRepository } from './archive.repository';
 import { PrismaService } from './prisma.service';
+import { RefChangeRepository } from './ref-change.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
 
 @Injectable()
@@ -14,7 +15,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
 
 @Global()
 @Module({
-  providers: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, PostgresHealthIndicator],
-  exports: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, PostgresHealthIndicator],
+  providers: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, RefChangeRepository, PostgresHealthIndicator],
+  exports: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, RefChangeRepository, PostgresHealthIndicator],
 })
 export class DatabaseModule {}

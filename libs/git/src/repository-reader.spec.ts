@@ -322,6 +322,48 @@ describe(`${RepositoryReader.name} on crafted repositories`, () => {
   });
 });
 
+describe(`${RepositoryReader.name}.fastForwards`, () => {
+  let base: string;
+  let repos: FixtureRepos;
+  const revParse = async (gitDir: string, rev: string) => (await fixtureGit(['rev-parse', rev], gitDir)).toString().trim();
+
+  beforeAll(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'archiver-ancestry-'));
+    repos = await createFixtureRepos(base);
+  });
+
+  afterAll(async () => {
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('answers per pair: ancestor, same commit, sibling, backwards, absent object, and tags peeled to commits', async () => {
+    const sut = new RepositoryReader(repos.multi);
+    const [main, parent, tagObject] = await Promise.all([
+      revParse(repos.multi, 'refs/heads/main'),
+      revParse(repos.multi, 'refs/heads/main~1'),
+      revParse(repos.multi, 'refs/tags/v2.0'),
+    ]);
+    // A commit on another line of history: main's tree on top of main's parent's parent's... nothing.
+    const orphan = (await fixtureGit(['commit-tree', 'refs/heads/main^{tree}', '-m', 'rewritten history'], repos.multi)).toString().trim();
+    const missing = 'e'.repeat(40);
+    const answers = await sut.fastForwards([
+      { from: parent, to: main },
+      { from: main, to: main },
+      { from: main, to: parent },
+      { from: main, to: orphan },
+      { from: missing, to: main },
+      { from: main, to: missing },
+      { from: parent, to: tagObject },
+    ]);
+    expect(answers).toEqual([true, true, false, false, false, false, true]);
+    expect(await sut.fastForwards([])).toEqual([]);
+  });
+
+  it('refuses anything that is not an object id', async () => {
+    await expect(new RepositoryReader(repos.multi).fastForwards([{ from: '--all', to: 'HEAD' }])).rejects.toThrow();
+  });
+});
+
 describe(parseTreeLine.name, () => {
   const sha = 'a'.repeat(40);
 

@@ -114,6 +114,27 @@ export class RepositoryReader {
     return exitCode === 0 ? stdout.toString('utf8').trim() : null;
   }
 
+  /**
+   * For each pair, whether `from` is an ancestor of `to` here, i.e. moving a ref from one to the
+   * other is a fast-forward. A `from` this repository lacks cannot be an ancestor of anything it
+   * has (a clone holds every ancestor of its refs), so it answers false without walking history;
+   * so does a side that does not lead to a commit.
+   */
+  async fastForwards(pairs: readonly { from: string; to: string }[], options: ReadOptions = {}): Promise<boolean[]> {
+    if (pairs.length === 0) return [];
+    const commits = await this.peelToCommits(
+      pairs.flatMap((p) => [p.from, p.to]),
+      options.signal,
+    );
+    const answers: boolean[] = [];
+    for (let i = 0; i < pairs.length; i++) {
+      const [from, to] = [commits[2 * i], commits[2 * i + 1]];
+      if (!from || !to) answers.push(false);
+      else answers.push((await this.git(['merge-base', '--is-ancestor', from, to], { okExitCodes: [1], ...options })).exitCode === 0);
+    }
+    return answers;
+  }
+
   /** Every file of `commit`'s tree, recursively; submodule entries are skipped (never fetched). */
   async listTree(commit: string, options: ReadOptions = {}): Promise<TreeEntry[]> {
     assertObjectId(commit);

@@ -8,7 +8,14 @@ export type { ObjectStat, ObjectStoreOptions, PutResult, StoredObject } from './
 export { exactText, MappedReason, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, strictUtf8Decode, unstorableReason } from './object-key-rules';
 export { SnapshotKeyAllocator } from './snapshot-key.allocator';
 export type { AllocatedKey } from './snapshot-key.allocator';
-export { contentSnapshotOf, manifestHeadFields, manifestRefs, mappedPathCount, readSnapshotManifest } from './snapshot-manifest';
+export {
+  contentSnapshotOf,
+  manifestHeadFields,
+  manifestRefs,
+  mappedPathCount,
+  readSnapshotManifest,
+  refsOfManifest,
+} from './snapshot-manifest';
 export type {
   ManifestHeadFields,
   ManifestHeadSource,

@@ -141,6 +141,14 @@ export function manifestRefs(refs: ManifestHeadSource['refs']): SnapshotRef[] {
   });
 }
 
+/** The inverse of manifestRefs: each ref's exact name bytes and what it points at. */
+export function refsOfManifest(refs: readonly SnapshotRef[]): { nameBytes: Buffer; sha: string }[] {
+  return refs.map((ref) => ({
+    nameBytes: ref.nameBase64 !== undefined ? Buffer.from(ref.nameBase64, 'base64') : Buffer.from(ref.name, 'utf8'),
+    sha: ref.sha,
+  }));
+}
+
 /** Where the content of the snapshot at `prefix` is: its own, or the one its manifest points at. */
 export function contentSnapshotOf(manifest: Pick<SnapshotManifest, 'archiveId' | 'contentFrom'>, prefix: string): SnapshotContentRef {
   return manifest.contentFrom ?? { archiveId: manifest.archiveId, prefix };

@@ -2,7 +2,7 @@ import { PipeTransform } from '@nestjs/common';
 import type { ApiError } from './api.error';
 
 // Any version: Postgres accepts every hex UUID, and ids are only ever compared, never parsed.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * An id that is not a UUID names nothing: 404 like any unknown id (not 400, which would tell

@@ -29,11 +29,15 @@ import {
   getRepositoryQuerySchema,
   ListRepositoriesQuery,
   listRepositoriesQuerySchema,
+  RefChangesQuery,
+  refChangesQuerySchema,
   TrackRepositoryBody,
   trackRepositorySchema,
   UpdateRepositoryBody,
   updateRepositorySchema,
 } from './repository.dto';
+import { RefChangesService } from './ref-changes.service';
+import { RefChangesView } from './ref-changes.view';
 import { RepositoryIdPipe } from './repository-id.pipe';
 import { RepositoryDetailView, RepositoryPageView, RepositoryView, TrackedRepositoryView } from './repository.view';
 import { RepositoriesService, VisitCooldownError } from './repositories.service';
@@ -51,7 +55,10 @@ const notVisible = ApiNotFoundResponse({
 @UseInterceptors(JsonBodyInterceptor)
 @Controller('api/repositories')
 export class RepositoriesController {
-  constructor(private readonly repositories: RepositoriesService) {}
+  constructor(
+    private readonly repositories: RepositoriesService,
+    private readonly refChanges: RefChangesService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Track a repository: it is visited now and then on a schedule' })
@@ -98,6 +105,24 @@ export class RepositoriesController {
     @CurrentUser() user: AuthUser,
   ): Promise<RepositoryDetailView> {
     return this.repositories.get(id, query.visitsPage, query.visitsPageSize, user);
+  }
+
+  @Get(':id/changes')
+  @idParam
+  @ApiOperation({
+    summary: 'How the refs moved between two snapshots: created, deleted, fast-forwarded, force-pushed (non-fast-forward), tags moved',
+  })
+  @ApiOkResponse({ type: RefChangesView })
+  @ApiBadRequestResponse({ type: ApiErrorView, description: 'INVALID_RANGE: from/to is not a completed visit of it, or from is not older' })
+  @ApiConflictResponse({ type: ApiErrorView, description: 'CHANGES_UNAVAILABLE: a visit in the range predates change recording' })
+  @notVisible
+  async changes(
+    @Param('id', RepositoryIdPipe) id: string,
+    @Query(new ZodValidationPipe(refChangesQuerySchema)) query: RefChangesQuery,
+    @CurrentUser() user: AuthUser,
+  ): Promise<RefChangesView> {
+    await this.repositories.findVisible(id, user);
+    return this.refChanges.between(id, query.from, query.to);
   }
 
   @Patch(':id')

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { GitModule } from '@archiver/git';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import { RepositoriesController } from './repositories.controller';
+import { RefChangesService } from './ref-changes.service';
 import { RepositoriesService } from './repositories.service';
 
 /**
@@ -11,6 +12,6 @@ import { RepositoriesService } from './repositories.service';
 @Module({
   imports: [GitModule],
   controllers: [RepositoriesController],
-  providers: [RepositoriesService, ArchiveRequestsService],
+  providers: [RepositoriesService, RefChangesService, ArchiveRequestsService],
 })
 export class RepositoriesModule {}

@@ -8,7 +8,7 @@ import {
   type TrackedRepositoryRecord,
   TrackedRepositoryRepository,
 } from '@archiver/database';
-import { UrlPolicy } from '@archiver/git';
+import { type RefChangeSummary, UrlPolicy } from '@archiver/git';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import type { SubmittedArchiveView } from '../archives/archive.view';
@@ -92,7 +92,10 @@ export class RepositoriesService {
     return {
       ...summary,
       visits: {
-        items: visits.items.map((archive) => toArchiveView(archive, this.config.minio.consoleUrl)),
+        items: visits.items.map((archive) => ({
+          ...toArchiveView(archive, this.config.minio.consoleUrl),
+          changes: (archive.changeSummary as RefChangeSummary | null) ?? null,
+        })),
         total: visits.total,
         page: visitsPage,
         pageSize: visitsPageSize,
@@ -184,7 +187,7 @@ export class RepositoriesService {
   }
 
   /** A repository the caller does not track answers like a missing one (admins see all). */
-  private async findVisible(id: string, user: AuthUser): Promise<TrackedRepositoryRecord> {
+  async findVisible(id: string, user: AuthUser): Promise<TrackedRepositoryRecord> {
     const repository = await this.repositories.findById(id);
     if (!repository || (!user.isAdmin && !(await this.repositories.isTrackedBy(id, user.subject)))) throw repositoryNotFound(id);
     return repository;

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { z } from 'zod';
 import { REPOSITORY_STATES, type RepositoryState } from '@archiver/database';
+import { UUID } from '../api/uuid-param.pipe';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../archives/archive.dto';
 
 // Request shapes, validated by zod; the classes carry them into the OpenAPI document. What
@@ -63,6 +64,15 @@ export const getRepositoryQuerySchema = z.object({
   visitsPage: positiveInt('visitsPage').default(1),
   visitsPageSize: positiveInt('visitsPageSize', MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
 });
+
+const snapshotId = (name: string) =>
+  z
+    .string({ error: `${name} must be given once` })
+    .regex(UUID, { error: `${name} must be the id (a UUID) of a completed visit, as listed by GET /api/repositories/:id` })
+    .transform((id) => id.toLowerCase())
+    .optional();
+
+export const refChangesQuerySchema = z.object({ from: snapshotId('from'), to: snapshotId('to') });
 
 // Query flags: only the literal words, so a typo is an error rather than a silent "false".
 const flag = (name: string) =>
@@ -140,4 +150,12 @@ export class DeleteRepositoryQuery implements z.infer<typeof deleteRepositoryQue
     description: 'archiver-admin: also remove every stored snapshot, the visits and the repository (implies all)',
   })
   purge!: boolean;
+}
+
+export class RefChangesQuery implements z.infer<typeof refChangesQuerySchema> {
+  @ApiPropertyOptional({ format: 'uuid', description: 'The older snapshot (a completed visit); default: the one before `to`' })
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'The newer snapshot; default: the newest that changed something' })
+  to?: string;
 }

@@ -8,6 +8,7 @@ import {
   type RepositorySummary,
 } from '@archiver/database';
 import { ArchiveView } from '../archives/archive.view';
+import { RefChangeSummaryView } from './ref-changes.view';
 
 // The REST contract of tracked repositories; `toRepositoryView` is the only way a row becomes one.
 
@@ -104,9 +105,19 @@ export class RepositoryPageView {
   pageSize!: number;
 }
 
+export class VisitView extends ArchiveView {
+  @ApiProperty({
+    type: RefChangeSummaryView,
+    nullable: true,
+    description:
+      'How many refs this visit found moved, by kind, since the snapshot before it (null until completed, and for visits older than change recording)',
+  })
+  changes!: RefChangeSummaryView | null;
+}
+
 export class VisitPageView {
-  @ApiProperty({ type: [ArchiveView], description: 'Newest first' })
-  items!: ArchiveView[];
+  @ApiProperty({ type: [VisitView], description: 'Newest first' })
+  items!: VisitView[];
 
   @ApiProperty()
   total!: number;

@@ -5,7 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { AppConfig } from '@archiver/config';
-import { ArchiveRecord, ArchiveRepository, DatabaseError, DatabaseErrorCode, TrackedRepositoryRepository } from '@archiver/database';
+import {
+  ArchiveRecord,
+  ArchiveRepository,
+  DatabaseError,
+  DatabaseErrorCode,
+  TrackedRepositoryRepository,
+  VisitOutcome,
+} from '@archiver/database';
 import { GitError, GitErrorCode, refsHash, RemoteRefs, RepositoryReader, SafeCloner } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import { ObjectStoreRepository, SnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
@@ -163,7 +170,16 @@ describe(SnapshotService.name, () => {
       runId,
       expect.objectContaining({ fileCount: 1, refCount: 1 }),
       expect.any(Date),
-      { outcome: 'changed', refsHash: sourceRefsHash },
+      {
+        outcome: 'changed',
+        refsHash: sourceRefsHash,
+        // The first snapshot: every ref created, counted from nothing.
+        changes: {
+          sinceId: null,
+          refs: [{ nameBytes: Buffer.from('refs/heads/main'), kind: 'created', oldSha: null, newSha: remote.refs[0].sha }],
+          summary: { created: 1, deleted: 0, fastForward: 0, nonFastForward: 0, tagMoved: 0 },
+        },
+      },
     );
     const keys = [...memory.objects.keys()];
     expect(keys.some((k) => k.endsWith('/manifest.json'))).toBe(true);
@@ -339,7 +355,7 @@ describe(SnapshotService.name, () => {
         expect.any(String),
         { commit: before.commit, refCount: 1, fileCount: 1, byteCount: BigInt(before.byteCount) },
         expect.any(Date),
-        { outcome: 'unchanged', refsHash: sourceRefsHash },
+        { outcome: 'unchanged', refsHash: sourceRefsHash, changes: { sinceId: PREVIOUS, refs: [], summary: expect.any(Object) } },
       );
     });
 
@@ -410,6 +426,35 @@ describe(SnapshotService.name, () => {
       expect(cloner.clone).toHaveBeenCalledTimes(1);
       expect(ownManifest()).toMatchObject({ outcome: 'changed', refsHash: sourceRefsHash, fileCount: 1 });
       expect(ownManifest().contentFrom).toBeUndefined();
+      expect(archives.markCompleted.mock.calls[0][4]).toMatchObject({ outcome: 'changed', refsHash: sourceRefsHash });
+    });
+
+    it('records the ref changes since the previous snapshot, ancestry checked in the new clone', async () => {
+      const before = await previousVisit();
+      const rewritten = 'e'.repeat(40);
+      const gone = { name: 'refs/heads/gone', sha: remote.refs[0].sha };
+      memory.objects.set(
+        `${PREVIOUS_PREFIX}manifest.json`,
+        Buffer.from(JSON.stringify({ ...before, refs: [{ name: 'refs/heads/main', sha: rewritten }, gone] })),
+      );
+      cloner.listRemoteRefs.mockResolvedValue({ ...remote, refsHash: 'f'.repeat(64) });
+      await sut.archive(ID, context());
+      const { changes } = archives.markCompleted.mock.calls[0][4] as VisitOutcome;
+      expect(changes).toEqual({
+        sinceId: PREVIOUS,
+        refs: [
+          { nameBytes: Buffer.from('refs/heads/gone'), kind: 'deleted', oldSha: gone.sha, newSha: null },
+          // The old commit is not in the new clone: history was rewritten.
+          { nameBytes: Buffer.from('refs/heads/main'), kind: 'non_fast_forward', oldSha: rewritten, newSha: remote.refs[0].sha },
+        ],
+        summary: { created: 0, deleted: 1, fastForward: 0, nonFastForward: 1, tagMoved: 0 },
+      });
+    });
+
+    it('completes without ref changes (unknown, not guessed) when the previous manifest is unreadable', async () => {
+      await previousVisit();
+      memory.objects.delete(`${PREVIOUS_PREFIX}manifest.json`);
+      await sut.archive(ID, context());
       expect(archives.markCompleted.mock.calls[0][4]).toEqual({ outcome: 'changed', refsHash: sourceRefsHash });
     });
 

@@ -2,8 +2,15 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { ArchiveRecord, ArchiveRepository, TrackedRepositoryRepository, VisitOutcome, VisitResult } from '@archiver/database';
-import { refsHash, RemoteRefs, RepositoryReader, SafeCloner } from '@archiver/git';
+import {
+  ArchiveRecord,
+  ArchiveRepository,
+  TrackedRepositoryRepository,
+  VisitOutcome,
+  VisitRefChanges,
+  VisitResult,
+} from '@archiver/database';
+import { diffRefs, GitRef, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   bucketNameFor,
@@ -14,6 +21,7 @@ import {
   mappedPathCount,
   ObjectStoreRepository,
   readSnapshotManifest,
+  refsOfManifest,
   SnapshotFileSource,
   SnapshotManifest,
   snapshotPrefix,
@@ -146,7 +154,8 @@ export class SnapshotService {
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
     const { refs, commit } = head;
-    const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs) };
+    const changes = await this.refChanges(archive, reader, refs, signal);
+    const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs), ...(changes && { changes }) };
 
     await this.store.ensureBucket(archive.bucket);
     const files = commit
@@ -254,7 +263,8 @@ export class SnapshotService {
       contentFrom: contentSnapshotOf(before, previous.prefix),
     };
     const stats = { commit: before.commit, refCount: remote.refs.length, fileCount: before.fileCount, byteCount: BigInt(before.byteCount) };
-    await this.complete(archive, claim, writer, manifest, stats, { outcome: 'unchanged', refsHash: remote.refsHash });
+    const changes = { sinceId: previous.id, refs: [], summary: summarizeRefChanges([]) };
+    await this.complete(archive, claim, writer, manifest, stats, { outcome: 'unchanged', refsHash: remote.refsHash, changes });
     this.logger.log({
       msg: 'archived unchanged (refs as at the previous visit)',
       bucket: archive.bucket,
@@ -262,6 +272,37 @@ export class SnapshotService {
       contentFrom: manifest.contentFrom,
     });
     return true;
+  }
+
+  /**
+   * How the refs moved since the previous completed snapshot, ancestry checked in this clone
+   * (it holds every ancestor of its refs, so an old commit it lacks was rewritten away).
+   * Undefined when the previous snapshot's refs cannot be read: the visit still completes, and
+   * the changes API reports the range as unknown rather than guess.
+   */
+  private async refChanges(
+    archive: Located,
+    reader: RepositoryReader,
+    refs: GitRef[],
+    signal: AbortSignal,
+  ): Promise<VisitRefChanges | undefined> {
+    const previous = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
+    let before: ReturnType<typeof refsOfManifest> = [];
+    if (previous) {
+      try {
+        before = refsOfManifest((await readSnapshotManifest(this.store, previous.bucket!, previous.prefix!)).refs);
+      } catch (error) {
+        signal.throwIfAborted();
+        this.logger.warn({
+          msg: 'previous manifest unreadable; ref changes not recorded',
+          previous: previous.id,
+          error: (error as Error).message,
+        });
+        return undefined;
+      }
+    }
+    const changed = await diffRefs(before, refs, (pairs) => reader.fastForwards(pairs, { signal }));
+    return { sinceId: previous?.id ?? null, refs: changed, summary: summarizeRefChanges(changed) };
   }
 
   /** The remote's refs, or null when listing them failed (logged; the clone decides what it means). */

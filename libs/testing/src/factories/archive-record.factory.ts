@@ -34,6 +34,8 @@ export function archiveRecord(overrides: Partial<ArchiveRecord> = {}): ArchiveRe
     repositoryId: '00000000-0000-4000-9000-000000000001',
     outcome: null,
     refsHash: null,
+    changesSinceId: null,
+    changeSummary: null,
     ...overrides,
   };
 }
