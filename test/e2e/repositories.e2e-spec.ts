@@ -202,6 +202,25 @@ describe('web interface: tracked repositories', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
+  it('stops tracking from the repository page only after confirming', async () => {
+    const repository = await tracked(stack.demo, (await freshRepository('stop')).url);
+    const { page, problems } = await signedInPage(stack.demo, `/repositories/${repository.id}`);
+    const stop = page.locator('[data-action="untrack"]');
+    await stop.click();
+    const dialog = page.getByRole('dialog', { name: 'Stop tracking?' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await api<Repository>(stack.demo, 'GET', `/api/repositories/${repository.id}`)).status).toBe(200);
+
+    await stop.click();
+    await dialog.getByRole('button', { name: 'Stop tracking' }).click();
+    await page.waitForURL(`${publicUrl}/`);
+    await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
+    expect(await rowOf(page, repository.id).count()).toBe(0);
+    expect((await api<Repository>(stack.demo, 'GET', `/api/repositories/${repository.id}`)).status).toBe(404);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   it('queues a visit with "Archive now" and answers a second click within the cooldown politely (429)', async () => {
     const repository = await tracked(stack.demo, (await freshRepository('now')).url);
     await visitFinished(stack.demo, repository.id);
@@ -275,7 +294,7 @@ describe('web interface: tracked repositories', () => {
     await saveScreenshot(page, 'repository-force-push');
 
     // Any two snapshots can be compared: up to the first one, every ref was created and nothing is marked.
-    await page.getByLabel('To').selectOption(first.id);
+    await page.getByLabel('To', { exact: true }).selectOption(first.id);
     await page.getByTestId('changes-summary').filter({ hasNotText: 'force-push' }).waitFor();
     expect(await table.locator('tr[data-kind="created"][data-ref="refs/heads/release"]').count()).toBe(1);
     expect(await table.locator('tbody tr:not([data-kind="created"])').count()).toBe(0);
