@@ -166,6 +166,21 @@ describe('web interface: fixes found by a new user', () => {
     expect(problems).toEqual([]);
   });
 
+  it('offers Retry on a failed row of the archives list; the new archive appears as a row', async () => {
+    const failed = await waitForTerminal((await submitted(stack.demo, missingRepo())).id);
+    expect(failed.status).toBe('failed');
+    const { page, problems } = await signedInPage(stack.demo, '/archives?status=failed');
+    const row = page.locator(`tr[data-id="${failed.id}"]`);
+    await row.getByTestId('retry').click();
+    await page.getByLabel('Status').selectOption('');
+    const rows = page.locator('tr[data-id]', { has: page.locator(`a[title="${failed.url}"]`) });
+    await waitFor('the retried archive to be listed', async () => ((await rows.count()) === 2 ? true : undefined), 30_000, 250);
+    // Rows of completed or active archives offer no Retry; the failed one keeps it.
+    expect(await page.locator('tr[data-status="completed"] [data-testid="retry"]').count()).toBe(0);
+    expect(await row.getByTestId('retry').count()).toBe(1);
+    expect(problems).toEqual([]);
+  });
+
   it('keeps batch results live, sums them up, and does not push the list out of view', async () => {
     const { page, problems } = await signedInPage(stack.demo);
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();

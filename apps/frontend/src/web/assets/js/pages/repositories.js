@@ -55,7 +55,11 @@ export function repositoriesPage(view, ctx) {
   const pager = h('div');
 
   const say = (kind, text) => mount(messages, notice(kind, text));
-  const reload = () => poller.refresh();
+  // After an action the list must show its effect now, not at the next idle refresh.
+  const reload = () => {
+    state.lastLoad = 0;
+    return poller.refresh();
+  };
 
   function row(repository) {
     const now = Date.now();
