@@ -239,7 +239,7 @@ describe('web interface: tracked repositories', () => {
     // The tracking visit started the cooldown: a click now is told politely when to ask again.
     const early = await archiveNow();
     expect(early.kind).toContain('notice-warning');
-    expect(early.text).toMatch(/ask again in \d+ s\.$/);
+    expect(early.text).toMatch(/visited moments ago; a new visit can be queued in \d+ s\.$/);
     // Clicked again until the cooldown is over (a bounded wait on a condition, not a sleep).
     const queued = await waitFor(
       'the cooldown of the first visit to end',
@@ -257,7 +257,7 @@ describe('web interface: tracked repositories', () => {
     // That visit starts the cooldown again.
     const refused = await archiveNow();
     expect(refused.kind).toContain('notice-warning');
-    expect(refused.text).toMatch(/ask again in \d+ s\.$/);
+    expect(refused.text).toMatch(/visited moments ago; a new visit can be queued in \d+ s\.$/);
     await saveScreenshot(page, 'repositories-cooldown');
     expect(problems).toEqual([]);
   }, 180_000);

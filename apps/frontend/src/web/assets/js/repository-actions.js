@@ -41,7 +41,8 @@ export function archiveNowButton(ctx, repository, { say, onDone, small = true })
       say('success', `A visit of ${name} is queued (archive ${visit.id.slice(0, 8)}).`, visit);
     } catch (error) {
       // The cooldown is not a failure: say politely when asking again will work.
-      if (error.status === 429) say('warning', `${error.message} You can ask again ${waitText(error.retryAfterSeconds)}.`);
+      if (error.status === 429)
+        say('warning', `${name} was visited moments ago; a new visit can be queued ${waitText(error.retryAfterSeconds)}.`);
       else say('error', `Could not queue a visit of ${name}: ${error.message}`);
     } finally {
       done();

@@ -105,12 +105,9 @@ export function repositoryPage(view, ctx) {
     back(),
     head,
     messages,
-    h(
-      'div',
-      { class: 'detail-grid' },
-      h('div', { class: 'detail-main' }, timelineSlot),
-      h('div', { class: 'detail-side' }, scheduleSlot, changes.element),
-    ),
+    h('div', { class: 'detail-grid' }, h('div', { class: 'detail-main' }, timelineSlot), h('div', { class: 'detail-side' }, scheduleSlot)),
+    // Full width: ref names and two shas per row need the room.
+    h('div', { class: 'changes-area' }, changes.element),
     confirm.element,
   );
   const poller = poll(() => load(), REFRESH_MS);
