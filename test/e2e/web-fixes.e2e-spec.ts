@@ -63,7 +63,7 @@ describe('web interface: fixes found by a new user', () => {
     return { page: await context.newPage(), context, problems };
   }
 
-  async function signedInPage(login: Login, route = '/', viewport?: { width: number; height: number }) {
+  async function signedInPage(login: Login, route = '/archives', viewport?: { width: number; height: number }) {
     const opened = await newPage(viewport);
     await opened.page.goto(`${publicUrl}${route}`);
     await opened.page.locator('#kc-form-login').waitFor();
@@ -127,7 +127,7 @@ describe('web interface: fixes found by a new user', () => {
     expect(await page.locator('th', { hasText: 'Requested by' }).count()).toBe(0);
 
     await page.getByRole('navigation', { name: 'Whose archives' }).getByRole('link', { name: 'All archives' }).click();
-    await page.waitForURL(`${publicUrl}/?view=all`);
+    await page.waitForURL(`${publicUrl}/archives?view=all`);
     const demoRow = page.locator(`tr[data-id="${demos.id}"]`);
     await demoRow.waitFor();
     expect(await page.getByRole('heading', { name: 'All archives' }).count()).toBe(1);
@@ -138,7 +138,9 @@ describe('web interface: fixes found by a new user', () => {
   });
 
   it('offers no All archives view to a user who is not an admin', async () => {
+    // The old address of the list (it was the home page) still finds it.
     const { page, problems } = await signedInPage(stack.demo, '/?view=all');
+    await page.waitForURL((url) => url.pathname === '/archives');
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
     expect(await page.getByRole('heading', { name: 'My archives' }).count()).toBe(1);
     expect(await page.getByRole('navigation', { name: 'Whose archives' }).count()).toBe(0);
@@ -161,6 +163,21 @@ describe('web interface: fixes found by a new user', () => {
     expect(retried.body).toMatchObject({ url: failed.url });
     // The failed archive stays as it was, with its reason.
     expect((await api<Archive>(stack.demo, 'GET', `/api/archives/${failed.id}`)).body.status).toBe('failed');
+    expect(problems).toEqual([]);
+  });
+
+  it('offers Retry on a failed row of the archives list; the new archive appears as a row', async () => {
+    const failed = await waitForTerminal((await submitted(stack.demo, missingRepo())).id);
+    expect(failed.status).toBe('failed');
+    const { page, problems } = await signedInPage(stack.demo, '/archives?status=failed');
+    const row = page.locator(`tr[data-id="${failed.id}"]`);
+    await row.getByTestId('retry').click();
+    await page.getByLabel('Status').selectOption('');
+    const rows = page.locator('tr[data-id]', { has: page.locator(`a[title="${failed.url}"]`) });
+    await waitFor('the retried archive to be listed', async () => ((await rows.count()) === 2 ? true : undefined), 30_000, 250);
+    // Rows of completed or active archives offer no Retry; the failed one keeps it.
+    expect(await page.locator('tr[data-status="completed"] [data-testid="retry"]').count()).toBe(0);
+    expect(await row.getByTestId('retry').count()).toBe(1);
     expect(problems).toEqual([]);
   });
 
@@ -201,7 +218,7 @@ describe('web interface: fixes found by a new user', () => {
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Enter');
     expect(await page.evaluate('document.activeElement?.id')).toBe('main');
-    expect(new URL(page.url()).pathname).toBe('/');
+    expect(new URL(page.url()).pathname).toBe('/archives');
     // The next Tab goes into the page's content, past the header's links.
     await page.keyboard.press('Tab');
     expect(await page.evaluate("document.activeElement?.closest('#main') !== null")).toBe(true);

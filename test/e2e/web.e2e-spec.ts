@@ -59,7 +59,11 @@ describe('web interface', () => {
   }
 
   /** A fresh browser (no Keycloak session) that opens `route` and signs in as `login`. */
-  async function signedInPage(login: { username: string; password: string }, route = '/', viewport?: { width: number; height: number }) {
+  async function signedInPage(
+    login: { username: string; password: string },
+    route = '/archives',
+    viewport?: { width: number; height: number },
+  ) {
     const opened = await newPage(viewport);
     await opened.page.goto(`${publicUrl}${route}`);
     await opened.page.locator('#kc-form-login').waitFor();
@@ -301,7 +305,7 @@ describe('web interface', () => {
     // An archive of demo's own, so the list has a row to open whichever tests ran before.
     const submitted = await api<ArchiveView>(stack.demo, 'POST', '/api/archives', { url: git.url('multi') });
     expect([200, 202]).toContain(submitted.status);
-    const { page, problems } = await signedInPage(stack.demo, '/', { width: 375, height: 780 });
+    const { page, problems } = await signedInPage(stack.demo, '/archives', { width: 375, height: 780 });
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
     const overflow = async () => page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     const row = page.locator(`tr[data-id="${submitted.body.id}"]`);

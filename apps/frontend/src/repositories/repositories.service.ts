@@ -94,6 +94,7 @@ export class RepositoriesService {
       visits: {
         items: visits.items.map((archive) => ({
           ...toArchiveView(archive, this.config.minio.consoleUrl),
+          outcome: archive.outcome,
           changes: (archive.changeSummary as RefChangeSummary | null) ?? null,
         })),
         total: visits.total,

@@ -2,11 +2,13 @@
 // come back as ApiError holding the API's own `{"error": {code, message}}`.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfterSeconds) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    /** From a 429's Retry-After header: when asking again can succeed. */
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -38,6 +40,7 @@ export function createApi(apiBase, session) {
         response.status,
         error?.code ?? `HTTP_${response.status}`,
         error?.message ?? `The server answered ${response.status} ${response.statusText}. Try again in a moment.`,
+        Number(response.headers.get('retry-after')) || undefined,
       );
     }
     return data;
@@ -59,5 +62,13 @@ export function createApi(apiBase, session) {
     deleteArchive: (id) => request('DELETE', `/archives/${encodeURIComponent(id)}`),
     downloadLink: (id) => request('GET', `/archives/${encodeURIComponent(id)}/download`),
     stats: () => request('GET', '/stats'),
+    listRepositories: ({ state, q, page, pageSize }) => request('GET', `/repositories${query({ state, q, page, pageSize })}`),
+    getRepository: (id, { visitsPage, visitsPageSize } = {}) =>
+      request('GET', `/repositories/${encodeURIComponent(id)}${query({ visitsPage, visitsPageSize })}`),
+    trackRepository: (url, intervalHours) => request('POST', '/repositories', { url, intervalHours }),
+    updateRepository: (id, change) => request('PATCH', `/repositories/${encodeURIComponent(id)}`, change),
+    visitRepository: (id) => request('POST', `/repositories/${encodeURIComponent(id)}/visits`),
+    untrackRepository: (id) => request('DELETE', `/repositories/${encodeURIComponent(id)}`),
+    repositoryChanges: (id, { from, to } = {}) => request('GET', `/repositories/${encodeURIComponent(id)}/changes${query({ from, to })}`),
   };
 }

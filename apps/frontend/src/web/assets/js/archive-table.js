@@ -16,6 +16,7 @@ import {
   shortUrl,
 } from './format.js';
 import { poll } from './poller.js';
+import { retryButton } from './retry-button.js';
 
 export const REFRESH_MS = 2000;
 const PAGE_SIZE = 20;
@@ -94,7 +95,7 @@ export function archiveTable(ctx, { caption, scope = 'mine', onDelete, emptyText
           h('span', { class: 'repo-url' }, archive.url),
         ),
       ],
-      ['Status', 'col-status', statusBadge(archive.status)],
+      ['Status', 'col-status', statusCell(archive)],
       [
         'Created',
         'col-created',
@@ -128,6 +129,17 @@ export function archiveTable(ctx, { caption, scope = 'mine', onDelete, emptyText
       ]);
     }
     return cells;
+  }
+
+  /** A failed archive of one's own offers "Retry" beside its badge; the new archive shows up as a row. */
+  function statusCell(archive) {
+    if (archive.status !== 'failed' || archive.requestedBy !== ctx.session.subject) return statusBadge(archive.status);
+    return h(
+      'div',
+      { class: 'status-retry' },
+      statusBadge(archive.status),
+      retryButton(ctx, archive, { small: true, onRetried: () => poller.refresh() }),
+    );
   }
 
   function renderRows(items) {

@@ -8,7 +8,8 @@ import { signedOutPage, startFailedPage } from './pages/messages.js';
 import { startRouter } from './router.js';
 
 const NAV = [
-  { id: 'archives', href: '/', label: 'Archives' },
+  { id: 'repositories', href: '/', label: 'Repositories' },
+  { id: 'archives', href: '/archives', label: 'Archives' },
   { id: 'stats', href: '/stats', label: 'Statistics' },
   { id: 'admin', href: '/admin', label: 'Admin', adminOnly: true },
   // Not a page of this app: the OpenAPI document and Swagger UI, which signs in on its own.

@@ -6,14 +6,29 @@ import { adminPage } from './pages/admin.js';
 import { archiveDetailPage } from './pages/archive-detail.js';
 import { archivesPage } from './pages/archives.js';
 import { notFoundPage } from './pages/messages.js';
+import { repositoriesPage } from './pages/repositories.js';
+import { repositoryPage } from './pages/repository.js';
 import { statsPage } from './pages/stats.js';
 
 const routes = [
-  { pattern: /^\/$/, nav: 'archives', render: archivesPage },
+  { pattern: /^\/$/, nav: 'repositories', render: repositoriesPage },
+  { pattern: /^\/repositories\/([^/]+)\/?$/, nav: 'repositories', render: repositoryPage },
+  { pattern: /^\/archives\/?$/, nav: 'archives', render: archivesPage },
   { pattern: /^\/archives\/([^/]+)\/?$/, nav: 'archives', render: archiveDetailPage },
   { pattern: /^\/stats\/?$/, nav: 'stats', render: statsPage },
   { pattern: /^\/admin\/?$/, nav: 'admin', render: adminPage },
 ];
+
+/**
+ * The archives list used to be the home page: its old addresses (`/?view=all`, `/?status=failed`)
+ * now lead to `/archives` with the same query, so bookmarks keep working.
+ */
+function movedArchiveListAddress() {
+  const { pathname, search } = window.location;
+  const query = new URLSearchParams(search);
+  if (pathname !== '/' || !(query.has('view') || query.has('status'))) return;
+  window.history.replaceState(null, '', `/archives${search}`);
+}
 
 export function startRouter({ main, api, session, onNavigate }) {
   let dispose;
@@ -21,6 +36,7 @@ export function startRouter({ main, api, session, onNavigate }) {
   function render({ focus }) {
     dispose?.();
     dispose = undefined;
+    movedArchiveListAddress();
     const path = window.location.pathname;
     const route = routes.find((r) => r.pattern.test(path));
     const params = route ? path.match(route.pattern).slice(1).map(decodeURIComponent) : [];

@@ -33,7 +33,7 @@ export function archiveDetailPage(view, ctx) {
   const [id] = ctx.params;
   ctx.setTitle('Archive');
   const body = h('div', {}, spinner('Loading the archive…'));
-  mount(view, h('p', { class: 'back' }, h('a', { href: '/' }, '‹ All archives')), body);
+  mount(view, h('p', { class: 'back' }, h('a', { href: '/archives' }, '‹ All archives')), body);
 
   let restore;
   let retry;

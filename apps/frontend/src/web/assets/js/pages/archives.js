@@ -1,5 +1,5 @@
-// "/": submit repositories, then watch them in "My archives" below. Admins can switch the
-// list to "All archives" (`/?view=all`), which names each archive's owner.
+// "/archives": submit repositories once, then watch them in "My archives" below. Admins can
+// switch the list to "All archives" (`/archives?view=all`), which names each archive's owner.
 import { archiveTable } from '../archive-table.js';
 import { card, notice } from '../components.js';
 import { h, mount, uid } from '../dom.js';
@@ -41,8 +41,8 @@ function viewSwitch(all) {
   return h(
     'nav',
     { class: 'view-switch', 'aria-label': 'Whose archives' },
-    link('/', 'My archives', !all),
-    link('/?view=all', 'All archives', all),
+    link('/archives', 'My archives', !all),
+    link('/archives?view=all', 'All archives', all),
   );
 }
 

@@ -80,7 +80,7 @@ export function notAllowedPage(view, ctx) {
       ],
       'Ask an administrator if you need an archive deleted.',
     ],
-    actions: [h('a', { href: '/', class: 'button button-primary' }, 'Back to your archives')],
+    actions: [h('a', { href: '/archives', class: 'button button-primary' }, 'Back to your archives')],
   });
 }
 
@@ -90,6 +90,6 @@ export function notFoundPage(view, ctx) {
     tone: 'error',
     title: 'Page not found',
     text: ['There is no page at this address.'],
-    actions: [h('a', { href: '/', class: 'button button-primary' }, 'Go to your archives')],
+    actions: [h('a', { href: '/archives', class: 'button button-primary' }, 'Go to your archives')],
   });
 }

@@ -1,0 +1,56 @@
+// The visits of a tracked repository, newest first: outcome, when, what changed (force-pushes
+// and deleted branches marked), and a link to each snapshot's own page (/archives/:id).
+import { h } from './dom.js';
+import { formatDateTime, formatDuration, formatRelative, elapsed } from './format.js';
+import { changeMarks, changeSummaryText, visitOutcomeBadge, visitOutcomeKind } from './repository-state.js';
+
+export function visitTimeline(visits, now = Date.now()) {
+  if (visits.length === 0) return h('p', { class: 'muted' }, 'No visit yet.');
+  return h(
+    'ol',
+    { class: 'visits', 'data-testid': 'visit-timeline' },
+    visits.map((visit) => visitItem(visit, now)),
+  );
+}
+
+function visitItem(visit, now) {
+  const kind = visitOutcomeKind(visit);
+  const at = visit.finishedAt ?? visit.createdAt;
+  const marks = changeMarks(visit.changes);
+  return h(
+    'li',
+    { class: `visit visit-${kind}`, dataset: { id: visit.id, outcome: kind } },
+    h('span', { class: 'visit-marker', 'aria-hidden': 'true' }),
+    h(
+      'div',
+      { class: 'visit-body' },
+      h(
+        'div',
+        { class: 'visit-head' },
+        visitOutcomeBadge(visit),
+        marks,
+        h('time', { class: 'visit-time', datetime: at, title: formatDateTime(at) }, formatRelative(at, now)),
+      ),
+      detail(visit, kind, now),
+      h(
+        'a',
+        {
+          href: `/archives/${encodeURIComponent(visit.id)}`,
+          class: 'visit-link',
+          'aria-label': `Snapshot details of the visit ${formatDateTime(visit.createdAt)}`,
+        },
+        'Snapshot details ›',
+      ),
+    ),
+  );
+}
+
+function detail(visit, kind, now) {
+  if (kind === 'failed' && visit.error) {
+    return h('p', { class: 'visit-text visit-error' }, visit.error.message, h('span', { class: 'error-code' }, ` (${visit.error.code})`));
+  }
+  if (kind === 'in-progress')
+    return h('p', { class: 'visit-text muted' }, `${visit.status}, ${formatDuration(elapsed(visit, now))} so far`);
+  if (kind === 'unchanged') return h('p', { class: 'visit-text muted' }, 'Same refs as the snapshot before; nothing new stored.');
+  return h('p', { class: 'visit-text' }, visit.changes ? changeSummaryText(visit.changes) : 'New snapshot stored.');
+}
