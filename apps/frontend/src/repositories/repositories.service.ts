@@ -94,7 +94,6 @@ export class RepositoriesService {
       visits: {
         items: visits.items.map((archive) => ({
           ...toArchiveView(archive, this.config.minio.consoleUrl),
-          outcome: archive.outcome,
           changes: (archive.changeSummary as RefChangeSummary | null) ?? null,
         })),
         total: visits.total,

@@ -106,9 +106,6 @@ export class RepositoryPageView {
 }
 
 export class VisitView extends ArchiveView {
-  @ApiProperty({ enum: OUTCOMES, nullable: true, description: 'Set once completed: whether the refs had changed since the visit before' })
-  outcome!: ArchiveOutcome | null;
-
   @ApiProperty({
     type: RefChangeSummaryView,
     nullable: true,
