@@ -12,7 +12,7 @@ import { minioClient } from '../lib/by-hand.mjs';
 import { api, db, env, log, round, run, startApp } from '../lib/common.mjs';
 import { REPOS_ROOT } from '../lib/repos.mjs';
 
-const ROUNDS = 6;
+const ROUNDS = 8;
 // The API's cooldown between visits of one repository; its setting accepts 1 s at the least.
 const COOLDOWN_SECONDS = 1;
 const MANY_REFS = 500;
@@ -50,22 +50,31 @@ async function ensureManyRefsRepo() {
 }
 async function visitRow(id) {
   const { rows } = await db().query(
-    `SELECT id, status, outcome, error_code, error, bucket, prefix, file_count, created_at, injected_at, started_at, finished_at
+    `SELECT id, status, outcome, error_code, error, bucket, prefix, file_count, created_at, injected_at, started_at, finished_at, updated_at
      FROM archive WHERE id = $1::uuid`,
     [id],
   );
   return rows[0];
 }
 
-/** Polls Postgres (every 20 ms, bounded) until the archive is completed or failed. */
+/** Polls Postgres (every 10 ms, bounded) until the archive is completed or failed; `seenAt`: when this process saw it. */
 async function waitSettled(id, timeoutMs = 300_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = await visitRow(id);
-    if (row && ['completed', 'failed'].includes(row.status)) return row;
+    if (row && ['completed', 'failed'].includes(row.status)) return { ...row, seenAt: Date.now() };
     if (Date.now() > deadline) throw new Error(`revisit: archive ${id} still ${row?.status} after ${timeoutMs} ms`);
-    await sleep(20);
+    await sleep(10);
   }
+}
+
+/**
+ * Stamps each request of the git server's log with its arrival time (the log itself has none),
+ * so that the worker's run can be split at the requests it makes.
+ */
+function stampArrivals(requestLog) {
+  const push = requestLog.push.bind(requestLog);
+  requestLog.push = (...records) => push(...records.map((r) => Object.assign(r, { at: Date.now() })));
 }
 
 /** Bytes and objects under `prefix` of `bucket` (the whole bucket for ''). */
@@ -143,8 +152,15 @@ async function measureRepository(ctx, frontend, client, name) {
     for (const side of order) {
       const logFrom = ctx.git.requestLog.length;
       if (side === 'lsRemote') {
+        const t = Date.now();
         const b = await lsRemote(url);
-        baseline.push({ ...b, requests: ctx.git.requestLog.slice(logFrom).map(describeRequest) });
+        const requests = ctx.git.requestLog.slice(logFrom);
+        baseline.push({
+          ...b,
+          requests: requests.map(describeRequest),
+          startToFirstRequestMs: requests[0].at - t,
+          firstToLastRequestMs: requests.at(-1).at - requests[0].at,
+        });
         continue;
       }
       const { id, started } = await requestVisit(frontend.url, repositoryId, previousCreatedAt);
@@ -152,15 +168,22 @@ async function measureRepository(ctx, frontend, client, name) {
       if (row.status !== 'completed') throw new Error(`revisit: visit of ${name} failed: ${row.error_code} ${row.error}`);
       previousCreatedAt = row.created_at;
       const requests = ctx.git.requestLog.slice(logFrom).filter((r) => r.path.startsWith(`/${name}.git/`));
+      const at = (i) => requests[i]?.at;
       visits.push({
-        ms: row.finished_at.getTime() - started,
+        // Completed = the update that set status completed (updated_at = now() in that statement).
+        ms: row.updated_at.getTime() - started,
+        seenMs: row.seenAt - started,
         outcome: row.outcome,
-        // Where the time went: the API, the injector, the wait for a worker, the worker's run.
+        // Where the time went: the API, the injector, the wait for a worker, then the worker's run
+        // cut at the git server's requests (the preflight GET, then git ls-remote's GET and POST).
         split: {
           requestToCreatedMs: row.created_at.getTime() - started,
           createdToInjectedMs: ms(row.created_at, row.injected_at),
           injectedToStartedMs: ms(row.injected_at, row.started_at),
-          startedToFinishedMs: ms(row.started_at, row.finished_at),
+          startedToFirstRequestMs: at(0) - row.started_at.getTime(),
+          firstToLastRequestMs: at(requests.length - 1) - at(0),
+          lastRequestToFinishedMs: row.finished_at.getTime() - at(requests.length - 1),
+          finishedToCompletedMs: ms(row.finished_at, row.updated_at),
         },
         added: await storedBytes(client, row.bucket, row.prefix),
         requests: requests.map(describeRequest),
@@ -198,7 +221,12 @@ async function measureRepository(ctx, frontend, client, name) {
       bucketBytesAddedPerVisit: round((bucketAfter.bytes - bucketBefore.bytes) / visits.length, 0),
       bucketObjectsAddedPerVisit: round((bucketAfter.objects - bucketBefore.objects) / visits.length, 2),
       visits,
-      lsRemote: baseline.map((b) => ({ ms: round(b.ms, 1), requests: b.requests })),
+      lsRemote: baseline.map((b) => ({ ...b, ms: round(b.ms, 1) })),
+      lsRemoteSplitMedianMs: {
+        startToFirstRequestMs: median(baseline.map((b) => b.startToFirstRequestMs)),
+        firstToLastRequestMs: median(baseline.map((b) => b.firstToLastRequestMs)),
+      },
+      medianSeenMs: median(visits.map((v) => v.seenMs)),
     },
   };
 }
@@ -212,6 +240,7 @@ export async function revisit(ctx) {
   const frontend = await startApp('frontend', { REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) });
   const worker = await startApp('worker');
   const client = minioClient();
+  stampArrivals(ctx.git.requestLog);
   const measured = [];
   try {
     for (const name of names) measured.push(await measureRepository(ctx, frontend, client, name));
