@@ -78,7 +78,9 @@ async function main() {
   const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   // The shape of issue 5, in its order.
   const ordered = Object.fromEntries(
-    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale', 'revisit'].filter((k) => k in results).map((k) => [k, results[k]]),
+    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale', 'revisit']
+      .filter((k) => k in results)
+      .map((k) => [k, results[k]]),
   );
   const json = `${JSON.stringify(ordered, null, 2)}\n`;
   await writeFile(path.join(dir, `${stamp}.json`), json);

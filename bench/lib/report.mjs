@@ -84,7 +84,10 @@ export function formatTable(r, d, env) {
         (v.allUnchanged ? '' : '; **not all unchanged**') +
         ` (${v.manyRefs.refs} refs: ${v.manyRefs.bestMs} ms, ${v.manyRefs.bytesAdded} B)`
       : '–',
-    v ? `\`git ls-remote\` best ${v.baselineBestMs} ms, median ${v.baselineMedianMs} ms` + ` (${v.manyRefs.refs} refs: ${v.manyRefs.baselineBestMs} ms)` : '–',
+    v
+      ? `\`git ls-remote\` best ${v.baselineBestMs} ms, median ${v.baselineMedianMs} ms` +
+        ` (${v.manyRefs.refs} refs: ${v.manyRefs.baselineBestMs} ms)`
+      : '–',
     n(v?.ratio),
     '≤ 2, < 10 KB added, no pack',
     met(t.revisit),

@@ -39,7 +39,10 @@ async function ensureManyRefsRepo() {
   await run('rm', ['-rf', dir]);
   await git(['clone', '--bare', '--quiet', '--local', path.join(REPOS_ROOT, 'history.git'), dir], REPOS_ROOT);
   const shas = (await git(['rev-list', '--max-count=5000', 'main'], dir)).toString().trim().split('\n');
-  const lines = Array.from({ length: MANY_REFS }, (_, i) => `create refs/heads/topic/feature-${String(i).padStart(4, '0')} ${shas[(i * 9) % shas.length]}\n`);
+  const lines = Array.from(
+    { length: MANY_REFS },
+    (_, i) => `create refs/heads/topic/feature-${String(i).padStart(4, '0')} ${shas[(i * 9) % shas.length]}\n`,
+  );
   await new Promise((resolve, reject) => {
     const child = spawn('git', ['update-ref', '--stdin'], { cwd: dir, env: gitEnv, stdio: ['pipe', 'ignore', 'inherit'] });
     child.on('error', reject);
@@ -109,7 +112,8 @@ async function requestVisit(frontendUrl, repositoryId, previousCreatedAt) {
 async function track(frontendUrl, url) {
   // Pinned to 30 days so the scheduler never adds a visit of its own during the rounds.
   const res = await api(frontendUrl, 'POST', '/api/repositories', { url, intervalHours: 720 });
-  if (res.status !== 201 && res.status !== 200) throw new Error(`POST /api/repositories ${url}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`POST /api/repositories ${url}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
   const repository = res.body;
   let visitId = repository.lastVisit?.archiveId;
   if (res.status === 200 || !visitId) visitId = (await requestVisit(frontendUrl, repository.id, new Date(0))).id;
@@ -193,7 +197,9 @@ async function measureRepository(ctx, frontend, client, name) {
       });
     }
     const v = visits.at(-1);
-    log(`revisit: ${name}: round ${i + 1}: visit ${v.outcome} ${v.ms} ms (${v.added.bytes} B), ls-remote ${baseline.at(-1).ms.toFixed(0)} ms`);
+    log(
+      `revisit: ${name}: round ${i + 1}: visit ${v.outcome} ${v.ms} ms (${v.added.bytes} B), ls-remote ${baseline.at(-1).ms.toFixed(0)} ms`,
+    );
   }
   const bucketAfter = await storedBytes(client, first.bucket);
 
@@ -265,7 +271,13 @@ export async function revisit(ctx) {
       bytesAdded: main.maxBytesAdded,
       packFetched: measured.some((m) => m.summary.packFetched),
       allUnchanged: measured.every((m) => m.summary.allUnchanged),
-      manyRefs: { refs: refs.refs, bestMs: refs.bestMs, baselineBestMs: refs.baselineBestMs, ratio: refs.ratio, bytesAdded: refs.maxBytesAdded },
+      manyRefs: {
+        refs: refs.refs,
+        bestMs: refs.bestMs,
+        baselineBestMs: refs.baselineBestMs,
+        ratio: refs.ratio,
+        bytesAdded: refs.maxBytesAdded,
+      },
     },
     details: {
       rounds: ROUNDS,
