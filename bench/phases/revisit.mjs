@@ -6,6 +6,7 @@
 // Also measured: bytes the visit added to the bucket (its own prefix, and the bucket's total),
 // and the git server's request log of each visit (info/refs and ls-refs only: no pack fetched).
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { minioClient } from '../lib/by-hand.mjs';
@@ -36,7 +37,7 @@ async function ensureManyRefsRepo() {
   const count = async () => (await git(['for-each-ref', '--format=x'], dir)).toString().split('\n').filter(Boolean).length;
   const existing = await count().catch(() => 0);
   if (existing >= MANY_REFS) return { name, refs: existing };
-  await run('rm', ['-rf', dir]);
+  await rm(dir, { recursive: true, force: true });
   await git(['clone', '--bare', '--quiet', '--local', path.join(REPOS_ROOT, 'history.git'), dir], REPOS_ROOT);
   const shas = (await git(['rev-list', '--max-count=5000', 'main'], dir)).toString().trim().split('\n');
   const lines = Array.from(
@@ -51,6 +52,7 @@ async function ensureManyRefsRepo() {
   });
   return { name, refs: await count() };
 }
+
 async function visitRow(id) {
   const { rows } = await db().query(
     `SELECT id, status, outcome, error_code, error, bucket, prefix, file_count, created_at, injected_at, started_at, finished_at, updated_at
