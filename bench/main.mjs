@@ -1,6 +1,6 @@
 // The benchmarks of `make bench` (run through bench/run.sh, which starts and stops the
 // isolated bench stack). `node bench/main.mjs [phase...]` runs some phases only (ingest,
-// pipeline, memory, scale, upload); results go to bench/results/ and the table to stdout and
+// pipeline, memory, scale, revisit, upload); results go to bench/results/ and the table to stdout and
 // bench/README.md. Every load is bounded by a duration or a count; all traffic is loopback.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,10 +11,11 @@ import { formatTable, targets } from './lib/report.mjs';
 import { ingest } from './phases/ingest.mjs';
 import { memory } from './phases/memory.mjs';
 import { pipeline } from './phases/pipeline.mjs';
+import { revisit } from './phases/revisit.mjs';
 import { scale } from './phases/scale.mjs';
 import { upload } from './phases/upload.mjs';
 
-const ALL = ['ingest', 'pipeline', 'memory', 'scale', 'upload'];
+const ALL = ['ingest', 'pipeline', 'memory', 'scale', 'revisit', 'upload'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const phases = wanted.length ? wanted : ALL;
 for (const p of phases) if (!ALL.includes(p)) throw new Error(`unknown phase ${p}; choose from ${ALL.join(', ')}`);
@@ -53,7 +54,7 @@ async function main() {
   };
 
   await attempt('ingest', ingest);
-  if (phases.some((p) => ['pipeline', 'memory', 'scale'].includes(p))) {
+  if (phases.some((p) => ['pipeline', 'memory', 'scale', 'revisit'].includes(p))) {
     const { startGitHttpServer } = require(path.join(ROOT, 'dist/bench/libs/testing/src/git/index.js'));
     git = await startGitHttpServer({ root: REPOS_ROOT });
     ctx.git = git;
@@ -62,6 +63,7 @@ async function main() {
     await attempt('pipeline', () => pipeline(ctx, { workerArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] }));
     await attempt('memory', () => memory(ctx));
     await attempt('scale', () => scale(ctx));
+    await attempt('revisit', () => revisit(ctx));
     await stopAllApps();
     await git.stop();
     git = undefined;
@@ -76,7 +78,9 @@ async function main() {
   const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   // The shape of issue 5, in its order.
   const ordered = Object.fromEntries(
-    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale'].filter((k) => k in results).map((k) => [k, results[k]]),
+    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale', 'revisit']
+      .filter((k) => k in results)
+      .map((k) => [k, results[k]]),
   );
   const json = `${JSON.stringify(ordered, null, 2)}\n`;
   await writeFile(path.join(dir, `${stamp}.json`), json);

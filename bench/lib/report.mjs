@@ -9,6 +9,7 @@ export function targets(r) {
     upload: check('upload', (u) => u.ratio >= 0.8),
     memory: check('memory', (m) => m.workerPeakRssMb <= 300),
     scale: check('scale', (s) => s.ratio >= 1.6),
+    revisit: check('revisit', (v) => v.ratio <= 2 && v.bytesAdded < 10_000 && !v.packFetched && v.allUnchanged),
   };
 }
 
@@ -74,6 +75,22 @@ export function formatTable(r, d, env) {
     n(s?.ratio),
     '≥ 1.6',
     met(t.scale),
+  ]);
+  const v = r.revisit;
+  rows.push([
+    'Revisit: unchanged `files.git` (10k files), request → completed',
+    v
+      ? `best ${v.bestMs} ms, median ${v.medianMs} ms; ${v.bytesAdded} B added; pack fetched: ${v.packFetched ? '**yes**' : 'no'}` +
+        (v.allUnchanged ? '' : '; **not all unchanged**') +
+        ` (${v.manyRefs.refs} refs: ${v.manyRefs.bestMs} ms, ${v.manyRefs.bytesAdded} B)`
+      : '–',
+    v
+      ? `\`git ls-remote\` best ${v.baselineBestMs} ms, median ${v.baselineMedianMs} ms` +
+        ` (${v.manyRefs.refs} refs: ${v.manyRefs.baselineBestMs} ms)`
+      : '–',
+    n(v?.ratio),
+    '≤ 2, < 10 KB added, no pack',
+    met(t.revisit),
   ]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const line = (row) => `| ${row.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
