@@ -8,6 +8,8 @@ import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ArchiveProcessor } from './archive/archive.processor';
 import { SnapshotService } from './archive/snapshot.service';
+import { BundleConsolidator } from './bundle/bundle-consolidator';
+import { BundleProcessor } from './bundle/bundle.processor';
 import { WorkDirs } from './clone/work-dir';
 
 @Module({
@@ -20,6 +22,6 @@ import { WorkDirs } from './clone/work-dir';
     GitModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
-  providers: [WorkDirs, SnapshotService, ArchiveProcessor],
+  providers: [WorkDirs, SnapshotService, ArchiveProcessor, BundleConsolidator, BundleProcessor],
 })
 export class WorkerModule {}

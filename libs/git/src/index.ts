@@ -6,6 +6,7 @@ export { refsHash } from './remote-refs';
 export type { ListRemoteRefsRequest, RemoteHead, RemoteRefs } from './remote-refs';
 export * from './repository-reader';
 export * from './ref-changes';
+export * from './bundle-restore';
 export { killProcessesUnder } from './process-reaper';
 export { DEFAULT_MAX_ADVERTISEMENT_BYTES } from './redirect-preflight';
 export * from './git.module';

@@ -50,3 +50,14 @@ export function incrementsTooLarge(chain: readonly SnapshotBundleLink[], increme
   const total = increments.reduce((sum, link) => sum + link.size, incrementBytes);
   return total > limits.maxChainShare * checkpoint.size;
 }
+
+/** Where the snapshot's HEAD points: a branch (exact bytes), or a detached commit. */
+export function headOf(manifest: Pick<SnapshotManifest, 'defaultBranch' | 'defaultBranchBase64' | 'commitSource' | 'commit'>): {
+  headBranch: Buffer | null;
+  detachedHead: string | null;
+} {
+  if (manifest.defaultBranchBase64 !== undefined)
+    return { headBranch: Buffer.from(manifest.defaultBranchBase64, 'base64'), detachedHead: null };
+  if (manifest.defaultBranch !== null) return { headBranch: Buffer.from(manifest.defaultBranch, 'utf8'), detachedHead: null };
+  return { headBranch: null, detachedHead: manifest.commitSource === 'HEAD' ? manifest.commit : null };
+}

@@ -29,6 +29,7 @@ export type {
 export {
   BUNDLE_FILE,
   bundleKey,
+  consolidatedBundleKey,
   FILES_FOLDER,
   fileKey,
   MANIFEST_FILE,

@@ -39,6 +39,14 @@ export function manifestKey(prefix: string): string {
   return `${prefix}${MANIFEST_FILE}`;
 }
 
+/**
+ * One bundle of a whole snapshot, built on request from its bundle chain (POST
+ * /api/archives/:id/bundle): added beside the snapshot's files, never replacing any of them.
+ */
+export function consolidatedBundleKey(prefix: string): string {
+  return `${prefix}consolidated.bundle`;
+}
+
 export function bundleKey(prefix: string, kind: 'full' | 'incremental' = 'full'): string {
   return `${prefix}${kind === 'full' ? BUNDLE_FILE : INCREMENT_BUNDLE_FILE}`;
 }
