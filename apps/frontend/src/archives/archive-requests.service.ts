@@ -179,7 +179,7 @@ export class ArchiveRequestsService {
   }
 
   /** Another user's archive answers exactly like a missing one, so ids reveal nothing. */
-  private async findVisible(id: string, user: AuthUser): Promise<ArchiveRecord> {
+  async findVisible(id: string, user: AuthUser): Promise<ArchiveRecord> {
     const archive = await this.archives.findById(id);
     if (!archive || (!user.isAdmin && archive.requestedBy !== user.subject)) throw archiveNotFound(id);
     return archive;
