@@ -64,7 +64,8 @@ export class ArchiveFilesController {
    * interface fetches with a bearer token, and a redirect would lead it to another origin
    * (CORS on MinIO, a wider connect-src) with a link that works for anyone who sees it. Here
    * the answer also carries our own type, disposition and sandbox headers, whatever the
-   * object's metadata says.
+   * object's metadata says. Names that are not UTF-8 go by `pathBase64`: the router decodes
+   * an address's `%XX` as UTF-8 (400) before this handler runs.
    */
   @Get([':id/files', ':id/files/*path'])
   @idParam
