@@ -49,7 +49,9 @@ interface GitFile {
 
 /** Every byte but unreserved ones and `/` percent-encoded: any name, UTF-8 or not, as an address. */
 const addressOf = (bytes: Buffer) =>
-  [...bytes].map((b) => (/[A-Za-z0-9\-._~/]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`)).join('');
+  [...bytes]
+    .map((b) => (/[A-Za-z0-9\-._~/]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`))
+    .join('');
 const b64 = (bytes: Buffer) => encodeURIComponent(bytes.toString('base64'));
 const key = (bytes: Buffer) => bytes.toString('latin1');
 
@@ -122,7 +124,12 @@ describe('browsing a snapshot through the API', () => {
     const typeOf = { '100644': 'file', '100755': 'executable', '120000': 'symlink' } as Record<string, string>;
     for (const [name, entry] of listed) {
       const git = expected.get(name)!;
-      expect({ name, mode: entry.mode, size: entry.size, type: entry.type }).toEqual({ name, mode: git.mode, size: git.size, type: typeOf[git.mode] });
+      expect({ name, mode: entry.mode, size: entry.size, type: entry.type }).toEqual({
+        name,
+        mode: git.mode,
+        size: git.size,
+        type: typeOf[git.mode],
+      });
     }
   };
 
@@ -176,7 +183,9 @@ describe('browsing a snapshot through the API', () => {
       { name: 'guide.md', type: 'file', size: expect.any(Number), mode: '100644' },
     ]);
     // A leading or trailing slash names the same directory.
-    expect((await client.call<TreeAnswer>('GET', `/api/archives/${browse.id}/tree?path=%2Fdocs%2F`)).body.entries).toEqual(sub.body.entries);
+    expect((await client.call<TreeAnswer>('GET', `/api/archives/${browse.id}/tree?path=%2Fdocs%2F`)).body.entries).toEqual(
+      sub.body.entries,
+    );
   });
 
   it('reaches a name that is not UTF-8 through nameBase64 and pathBase64', async () => {

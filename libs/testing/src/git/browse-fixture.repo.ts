@@ -16,7 +16,7 @@ export const BROWSE_FIXTURE = {
   scriptFlag: '__browseFixtureScriptRan',
   imageFlag: '__browseFixtureImageHandlerRan',
   textFile: 'src/main.ts',
-  textLines: ['// the entry point', "export const answer = (): number => 42;", '', 'console.log(answer());'],
+  textLines: ['// the entry point', 'export const answer = (): number => 42;', '', 'console.log(answer());'],
   binaryFile: 'data/blob.bin',
   bigTextFile: 'data/big.txt',
   png: 'assets/logo.png',

@@ -5,7 +5,15 @@ const entry = (path: string | Buffer, mode = '100644', size = 1): SnapshotFileEn
   const bytes = typeof path === 'string' ? Buffer.from(path) : path;
   const text = bytes.toString('utf8');
   const exact = Buffer.from(text, 'utf8').equals(bytes);
-  return { path: text, ...(!exact && { pathBase64: bytes.toString('base64') }), key: `k/${text}`, size, mode, gitSha: 'a'.repeat(40), sha256: 'b'.repeat(64) };
+  return {
+    path: text,
+    ...(!exact && { pathBase64: bytes.toString('base64') }),
+    key: `k/${text}`,
+    size,
+    mode,
+    gitSha: 'a'.repeat(40),
+    sha256: 'b'.repeat(64),
+  };
 };
 const dirAt = (sut: SnapshotTree, path: string) => sut.lookup(Buffer.from(path)) as TreeDirectory;
 
