@@ -116,7 +116,7 @@ describe('snapshot file browser', () => {
     await page.getByTestId('browse-files').click();
     await page.waitForURL(`${publicUrl}/archives/${archive.id}/files`);
     const listing = page.getByTestId('tree-listing');
-    await expect(listing.getByRole('link', { name: 'docs/' }).isVisible()).resolves.toBe(true);
+    await listing.getByRole('link', { name: 'docs/' }).waitFor();
 
     const readme = page.getByTestId('readme');
     await readme.getByRole('heading', { name: BROWSE_FIXTURE.readmeHeading }).waitFor();
@@ -136,13 +136,14 @@ describe('snapshot file browser', () => {
     // Neither the script nor the inline handlers made it into the page, and nothing ran.
     expect(await readme.locator('script, [onclick], [onerror], [style]').count()).toBe(0);
     expect(await readme.textContent()).not.toContain(BROWSE_FIXTURE.scriptFlag);
+    expect(await readme.getByText('a script link').getAttribute('href')).toBeNull();
     const flags = await page.evaluate(`[window.${BROWSE_FIXTURE.scriptFlag}, window.${BROWSE_FIXTURE.imageFlag}]`);
     expect(flags).toEqual([undefined, undefined]);
     await saveScreenshot(page, 'browse-root');
 
     await listing.getByRole('link', { name: 'docs/' }).click();
     await page.waitForURL(`${publicUrl}/archives/${archive.id}/files/docs`);
-    await expect(page.getByTestId('tree-listing').getByRole('link', { name: 'guide.md' }).isVisible()).resolves.toBe(true);
+    await page.getByTestId('tree-listing').getByRole('link', { name: 'guide.md' }).waitFor();
     // A plain-text README is shown as text.
     await page.getByTestId('readme').getByText('The docs folder: a plain-text README.').waitFor();
     const crumbs = page.getByTestId('breadcrumbs');

@@ -40,6 +40,8 @@ Read [${BROWSE_FIXTURE.docsLinkText}](docs/guide.md), or visit [an external site
 
 <img src="missing.png" onerror="window.${BROWSE_FIXTURE.imageFlag} = true" alt="broken on purpose">
 
+[a script link](javascript:window.${BROWSE_FIXTURE.scriptFlag}=true)
+
 <p style="color: red" onclick="window.${BROWSE_FIXTURE.scriptFlag} = true">Styled and clickable, but neither survives.</p>
 `;
 

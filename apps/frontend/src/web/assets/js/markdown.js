@@ -3,8 +3,23 @@
 // innerHTML anywhere in our code), and links and images are then pointed inside the snapshot.
 // The strict CSP stays the second line of defence: inline styles and scripts would not apply.
 import DOMPurify from '/vendor/dompurify/purify.es.mjs';
-import { marked } from '/vendor/marked/marked.esm.js';
+import { Marked } from '/vendor/marked/marked.esm.js';
 import { h } from './dom.js';
+
+/**
+ * Chromium applies the page's CSP even while DOMPurify parses into its inert document, so each
+ * inline handler or style attribute in a README's raw HTML would log a (harmless) violation.
+ * They are cut from marked's raw-HTML tokens first. Not a sanitizer — DOMPurify is, and would
+ * remove anything this misses; this only keeps the console clean.
+ */
+const INLINE_ATTRIBUTE = /\s(?:on[a-z]+|style)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)/gi;
+const markdown = new Marked({
+  gfm: true,
+  async: false,
+  walkTokens(token) {
+    if (token.type === 'html') token.text = token.text.replace(INLINE_ATTRIBUTE, '');
+  },
+});
 
 const PURIFY_OPTIONS = {
   RETURN_DOM_FRAGMENT: true,
@@ -21,7 +36,7 @@ const EXTERNAL = /^[a-z][a-z0-9+.-]*:/i;
  * elsewhere would be other origins the CSP blocks: they become links instead.
  */
 export function renderMarkdown(text, { dir, pageHrefOf, loadImage }) {
-  const fragment = DOMPurify.sanitize(marked.parse(text, { async: false, gfm: true }), PURIFY_OPTIONS);
+  const fragment = DOMPurify.sanitize(markdown.parse(text), PURIFY_OPTIONS);
   for (const link of fragment.querySelectorAll('a[href]')) {
     const href = link.getAttribute('href');
     link.setAttribute('rel', 'noopener noreferrer');

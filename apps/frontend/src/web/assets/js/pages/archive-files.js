@@ -1,7 +1,7 @@
 // "/archives/:id/files/<path>": one snapshot's files — breadcrumbs, the directory's listing with
 // its README rendered below, or one file (text with line numbers, an image, or a download).
 import { card, notice, spinner } from '../components.js';
-import { h, mount } from '../dom.js';
+import { h, mount, svg } from '../dom.js';
 import { fileBody, textOf } from '../file-view.js';
 import { formatBytes, shortCommit, shortUrl } from '../format.js';
 import { renderMarkdown } from '../markdown.js';
@@ -148,13 +148,27 @@ function breadcrumbs(id, archive, path) {
   );
 }
 
+const ICON_PATHS = {
+  dir: 'M1.5 3.5h4l1.5 1.5h7.5v8h-13z',
+  file: 'M3.5 1.5h6l3 3v10h-9z M9.5 1.5v3h3',
+  symlink: 'M3.5 1.5h6l3 3v10h-9z M6 11l3.5-3.5 M7 7.5h2.5V10',
+};
+
+function icon(type) {
+  return svg(
+    'svg',
+    { class: `file-icon file-icon-${type}`, viewBox: '0 0 16 16', width: '16', height: '16' },
+    svg('path', { d: ICON_PATHS[type] ?? ICON_PATHS.file }),
+  );
+}
+
 function listingCard(id, dir, entries) {
   const rows = entries.map((entry) => {
     const target = joinPath(dir, entryNameBytes(entry));
     return h(
       'tr',
       { 'data-type': entry.type },
-      h('td', { class: 'col-icon', 'aria-hidden': 'true' }, entry.type === 'dir' ? '📁' : entry.type === 'symlink' ? '↪' : '📄'),
+      h('td', { class: 'col-icon', 'aria-hidden': 'true' }, icon(entry.type)),
       h(
         'td',
         { class: 'col-name' },
