@@ -168,6 +168,17 @@ describe('snapshot file browser', () => {
     await expectNoProblems(page, problems);
   });
 
+  it('opens a file whose name is not UTF-8 (its address carries the exact bytes as pathBase64)', async () => {
+    const { page, problems } = await signedInPage(`/archives/${archive.id}/files/${BROWSE_FIXTURE.latin1Dir}`);
+    await page.getByTestId('tree-listing').getByRole('link', { name: 'caf\ufffd.txt' }).click();
+    await page.getByTestId('file-lines').getByText('a Latin-1 name').waitFor();
+    const full = Buffer.concat([Buffer.from(`${BROWSE_FIXTURE.latin1Dir}/`), BROWSE_FIXTURE.latin1NameBytes]);
+    expect(new URL(page.url()).searchParams.get('pathBase64')).toBe(full.toString('base64'));
+    await page.reload();
+    await page.getByTestId('file-lines').getByText('a Latin-1 name').waitFor();
+    await expectNoProblems(page, problems);
+  });
+
   it.each([
     ['a binary file', BROWSE_FIXTURE.binaryFile, 'blob.bin'],
     ['a text file over 1 MB', BROWSE_FIXTURE.bigTextFile, 'big.txt'],
