@@ -200,20 +200,22 @@ export class RepositoryReader {
   }
 
   /**
-   * A bundle of every ref without the history of `prerequisites` (commits an earlier bundle
-   * holds): only what is new. Prerequisites this repository lacks (rewritten away upstream) or
-   * that are not commits are left out, so every prerequisite the bundle names is one a restore
-   * of the earlier snapshot has. Null when nothing is new: git refuses to write an empty bundle.
+   * A bundle of every ref without what `prerequisites` (the refs of an earlier snapshot) reach:
+   * only what is new. Each is excluded as the object it is — a tag object too, not only the
+   * commit it peels to, or every annotated tag would be stored again at each visit. Objects this
+   * repository lacks (rewritten away upstream) are left out, so every prerequisite the bundle
+   * names is one a restore of the earlier snapshot has. Null when nothing is new: git refuses
+   * to write an empty bundle.
    */
   async createIncrementalBundle(
     outFile: string,
     prerequisites: readonly string[],
     options: ReadOptions = {},
   ): Promise<CreatedBundle | null> {
-    const commits = [...new Set((await this.peelToCommits(prerequisites, options.signal)).filter((c): c is string => c !== null))];
+    const present = await this.presentObjects([...new Set(prerequisites)], options.signal);
     const file = path.resolve(outFile);
     // Thousands of refs make thousands of prerequisites: stdin, not the command line.
-    const input = commits.map((commit) => `^${commit}\n`).join('');
+    const input = present.map((id) => `^${id}\n`).join('');
     try {
       await this.git(['bundle', 'create', '--quiet', file, '--all', '--stdin'], { input, ...options });
     } catch (error) {
@@ -252,6 +254,18 @@ export class RepositoryReader {
       const rank = (name: Buffer) => order.findIndex((t) => t.equals(name));
       return [...tags].sort((a, b) => rank(a.ref.nameBytes) - rank(b.ref.nameBytes));
     }) as Promise<{ ref: GitRef; commit: string } | null>;
+  }
+
+  /** The objects of `shas` this repository has. */
+  private async presentObjects(shas: readonly string[], signal?: AbortSignal): Promise<string[]> {
+    shas.forEach(assertObjectId);
+    if (shas.length === 0) return [];
+    const { stdout } = await this.git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+      input: shas.map((sha) => `${sha}\n`).join(''),
+      signal,
+    });
+    const lines = stdout.toString('latin1').split('\n');
+    return shas.filter((sha, i) => lines[i] !== undefined && !lines[i]!.endsWith(' missing') && lines[i]!.startsWith(sha));
   }
 
   /** `sha^{commit}` for each object (tags of tags), null where it is not a commit. */

@@ -38,17 +38,21 @@ export async function readBundleChain(
   return manifest.bundle ? [{ ...manifest.bundle, archiveId: manifest.archiveId, kind: 'full' }] : [];
 }
 
-/** Whether the next snapshot may add an increment to `chain`, or must start a new one with a full bundle. */
-export function mayExtendChain(chain: readonly SnapshotBundleLink[], limits: BundleChainLimits): boolean {
-  return chain.length > 0 && chain[0]!.kind === 'full' && chain.length < limits.maxChainDepth;
+/** Whether a snapshot can build on `chain`: there is one, and it starts with a full bundle. */
+export function canBuildOn(chain: readonly SnapshotBundleLink[]): boolean {
+  return chain.length > 0 && chain[0]!.kind === 'full';
 }
 
-/** Whether adding an increment of `incrementBytes` would make the increments outweigh their share of the checkpoint. */
-export function incrementsTooLarge(chain: readonly SnapshotBundleLink[], incrementBytes: number, limits: BundleChainLimits): boolean {
+/**
+ * Whether an increment of `incrementBytes` may join `chain`: the chain stays within the depth
+ * limit, and its increments within their share of the checkpoint. Otherwise a new full bundle
+ * starts a new chain, so no restore ever needs more than `maxChainDepth` bundles.
+ */
+export function hasRoomFor(chain: readonly SnapshotBundleLink[], incrementBytes: number, limits: BundleChainLimits): boolean {
   const [checkpoint, ...increments] = chain;
-  if (!checkpoint) return true;
+  if (!checkpoint || chain.length + 1 > limits.maxChainDepth) return false;
   const total = increments.reduce((sum, link) => sum + link.size, incrementBytes);
-  return total > limits.maxChainShare * checkpoint.size;
+  return total <= limits.maxChainShare * checkpoint.size;
 }
 
 /** Where the snapshot's HEAD points: a branch (exact bytes), or a detached commit. */

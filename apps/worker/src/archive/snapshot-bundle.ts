@@ -3,8 +3,8 @@ import { rm } from 'node:fs/promises';
 import type { GitRef, RepositoryReader } from '@archiver/git';
 import {
   type BundleChainLimits,
-  incrementsTooLarge,
-  mayExtendChain,
+  canBuildOn,
+  hasRoomFor,
   type SnapshotBundleLink,
   type SnapshotManifest,
   type SnapshotWriter,
@@ -22,8 +22,9 @@ export type SnapshotBundleFields = Pick<SnapshotManifest, 'bundle' | 'bundleKind
 
 /**
  * Stores the snapshot's bundle: an increment on top of the snapshot before it when the chain
- * has room (depth and share of the checkpoint, both settings), else a full bundle that starts a
- * new chain. Nothing earlier is rewritten: each bundle lives under its own snapshot's prefix.
+ * has room (depth and share of the checkpoint, both settings), nothing when nothing is new, else
+ * a full bundle that starts a new chain. Nothing earlier is rewritten: each bundle lives under
+ * its own snapshot's prefix.
  */
 export async function storeSnapshotBundle(
   archiveId: string,
@@ -36,11 +37,11 @@ export async function storeSnapshotBundle(
 ): Promise<SnapshotBundleFields> {
   // git cannot bundle nothing: a repository without refs restores as an empty repository.
   if (refs.length === 0) return { bundle: null, bundleChain: [] };
-  if (mayExtendChain(plan.chainBefore, plan.limits)) {
+  if (canBuildOn(plan.chainBefore)) {
     const increment = await reader.createIncrementalBundle(path.join(workDir, 'increment.bundle'), plan.prerequisites, { signal });
     // Nothing new (a branch deleted, a ref moved to a stored commit): the refs say it all.
     if (!increment) return { bundle: null, bundleChain: [...plan.chainBefore] };
-    if (!incrementsTooLarge(plan.chainBefore, increment.sizeBytes, plan.limits)) {
+    if (hasRoomFor(plan.chainBefore, increment.sizeBytes, plan.limits)) {
       const bundle = await writer.uploadBundle(increment.path, 'incremental');
       return { bundle, bundleKind: 'incremental', bundleChain: [...plan.chainBefore, { ...bundle, archiveId, kind: 'incremental' }] };
     }
