@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -217,9 +217,12 @@ describe('REST API: reading and removing archives', () => {
       await store.ensureBucket(bucket);
       const bundlePath = path.join(workDir, 'source.bundle');
       await run('git', ['-C', repos.multi, 'bundle', 'create', bundlePath, '--all']);
-      await store.putBuffer(bucket, bundleKey(prefix), await readFile(bundlePath));
+      const bundleBytes = await readFile(bundlePath);
+      await store.putBuffer(bucket, bundleKey(prefix), bundleBytes);
       await store.putBuffer(bucket, fileKey(prefix, 'README.md'), Buffer.from('# multi\n'));
-      await store.putBuffer(bucket, manifestKey(prefix), Buffer.from('{}'));
+      // The manifest's bundle is what the download serves (a version-2 manifest: one full bundle).
+      const bundle = { key: bundleKey(prefix), size: bundleBytes.length, sha256: createHash('sha256').update(bundleBytes).digest('hex') };
+      await store.putBuffer(bucket, manifestKey(prefix), Buffer.from(JSON.stringify({ version: 2, archiveId: submitted.id, bundle })));
       const headCommit = (await run('git', ['-C', repos.multi, 'rev-parse', 'refs/heads/main'])).stdout.trim();
       await archives.markCompleted(submitted.id, runId, { commit: headCommit, refCount: 6, fileCount: 1, byteCount: 8n }, new Date());
 
