@@ -16,6 +16,9 @@ import {
   bucketNameFor,
   contentSnapshotOf,
   exactText,
+  knownObjectsOf,
+  KnownObjects,
+  LatestView,
   manifestHeadFields,
   mappedPathCount,
   ObjectStoreRepository,
@@ -151,9 +154,11 @@ export class SnapshotService {
     const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs), ...(changes && { changes }) };
 
     await this.store.ensureBucket(archive.bucket);
+    // Blobs the previous snapshot stored are neither read nor uploaded again (objects/ in the bucket).
     const files = commit
-      ? await writer.uploadFiles(toSources(reader, await reader.listTree(commit, { signal }), signal), {
+      ? await writer.storeTree(await reader.listTree(commit, { signal }), (entries) => toSources(reader, entries, signal), {
           concurrency: this.config.worker.uploadConcurrency,
+          known: await this.knownObjects(archive),
         })
       : [];
     signal.throwIfAborted();
@@ -198,7 +203,34 @@ export class SnapshotService {
       prefix: archive.prefix,
       files: files.length,
       bytes: byteCount,
+      ...writer.counts,
     });
+  }
+
+  /** Blobs the repository's previous completed snapshot maps its files to; none when unreadable. */
+  private async knownObjects(archive: Located): Promise<KnownObjects> {
+    const previous = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
+    if (!previous?.prefix || previous.bucket !== archive.bucket) return new Map();
+    try {
+      return await knownObjectsOf(this.store, archive.bucket, previous.prefix);
+    } catch (error) {
+      // Not knowing only costs reads: every blob is then checked against the bucket instead.
+      this.logger.warn({ msg: 'previous manifest unreadable; checking every blob', previous: previous.id, error: (error as Error).message });
+      return new Map();
+    }
+  }
+
+  /**
+   * After the snapshot is complete and recorded, `latest/` is made to show it. Only a
+   * convenience for the console: a failure is logged, the visit stands, the next one repairs it.
+   */
+  private async refreshLatest(bucket: string, prefix: string): Promise<void> {
+    try {
+      const update = await new LatestView(this.store).show(bucket, prefix);
+      if (update.changed) this.logger.log({ msg: 'latest/ view updated', bucket, copied: update.copied, removed: update.removed });
+    } catch (error) {
+      this.logger.warn({ msg: 'could not update the latest/ view; the next visit repairs it', bucket, error: (error as Error).message });
+    }
   }
 
   /**
@@ -335,6 +367,7 @@ export class SnapshotService {
     }
     if (!completed) throw new ClaimLostError();
     await this.recordVisitOutcome(completed.repositoryId, { kind: 'completed', outcome: completed.outcome ?? 'changed' });
+    await this.refreshLatest(archive.bucket, archive.prefix);
   }
 
   /**
@@ -428,7 +461,7 @@ function stillEmpty(remote: RemoteRefs, before: SnapshotManifest): boolean {
 
 async function* toSources(
   reader: RepositoryReader,
-  entries: Awaited<ReturnType<RepositoryReader['listTree']>>,
+  entries: readonly Awaited<ReturnType<RepositoryReader['listTree']>>[number][],
   signal: AbortSignal,
 ): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(entries, { signal })) {
