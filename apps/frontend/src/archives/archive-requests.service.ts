@@ -7,6 +7,9 @@ import { QueueError, QueueName, QueueRepository } from '@archiver/queue';
 import {
   bundleKey,
   contentSnapshotOf,
+  LATEST_FOLDER,
+  LatestView,
+  OBJECTS_FOLDER,
   ObjectStoreRepository,
   readSnapshotManifest,
   StorageError,
@@ -68,7 +71,7 @@ export class ArchiveRequestsService {
       requestedByName: user.username,
     });
     if (created) await this.enqueuePending(archive.id);
-    return { ...this.view(archive), existing: !created };
+    return { ...this.view(archive, user), existing: !created };
   }
 
   /**
@@ -101,17 +104,20 @@ export class ArchiveRequestsService {
       );
     }
     const { items, total } = await this.archives.list({ ...query, requestedBy: scope === 'all' ? undefined : user.subject });
-    return { items: items.map((archive) => this.view(archive)), total, page: query.page, pageSize: query.pageSize };
+    return { items: items.map((archive) => this.view(archive, user)), total, page: query.page, pageSize: query.pageSize };
   }
 
   async get(id: string, user: AuthUser): Promise<ArchiveView> {
-    return this.view(await this.findVisible(id, user));
+    return this.view(await this.findVisible(id, user), user);
   }
 
   /**
-   * Removes a finished archive: its snapshot's objects first, then the row, then the bucket if
-   * no other completed snapshot lives there. In that order a storage failure leaves the row in
-   * place, so the admin can simply delete again; the reverse would orphan objects for good.
+   * Removes a finished archive: its snapshot's prefix first, then the row. In that order a
+   * storage failure leaves the row in place, so the admin can simply delete again; the reverse
+   * would orphan objects for good. File blobs under objects/ are shared by the repository's
+   * snapshots and stay while any snapshot remains (unreferenced ones are left for retention:
+   * removing them safely needs a per-repository lock, see the README). When the last completed
+   * snapshot of the bucket goes and no archive of the repository is active, everything goes.
    */
   async delete(id: string): Promise<void> {
     const archive = await this.archives.findById(id);
@@ -133,12 +139,32 @@ export class ArchiveRequestsService {
     }
     if (archive.bucket !== null && archive.prefix !== null) await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
     await this.archives.delete(id);
-    if (archive.bucket !== null && (await this.archives.countSnapshotsInBucket(archive.bucket)) === 0) {
-      // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
-      const removed = await this.store.removeBucketIfEmpty(archive.bucket);
-      if (removed) this.logger.log({ msg: 'removed empty bucket', bucket: archive.bucket });
-    }
+    if (archive.bucket !== null) await this.tidyBucket(archive, archive.bucket);
     this.logger.log({ msg: 'deleted archive', archiveId: id, bucket: archive.bucket, prefix: archive.prefix });
+  }
+
+  /** After a snapshot went: the bucket goes with the last one, else latest/ moves back if it showed it. */
+  private async tidyBucket(deleted: ArchiveRecord, bucket: string): Promise<void> {
+    if ((await this.archives.countSnapshotsInBucket(bucket)) === 0) {
+      // A run of the repository may be storing blobs it found present: only an idle repository is emptied.
+      if ((await this.archives.countActiveOfRepository(deleted.repositoryId)) === 0) {
+        for (const folder of [LATEST_FOLDER, OBJECTS_FOLDER]) await this.store.removeSnapshotPrefix(bucket, folder);
+      }
+      // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
+      const removed = await this.store.removeBucketIfEmpty(bucket);
+      if (removed) this.logger.log({ msg: 'removed empty bucket', bucket });
+      return;
+    }
+    try {
+      const latest = new LatestView(this.store);
+      const shown = await latest.record(bucket);
+      if (shown && shown.prefix !== deleted.prefix && shown.contentPrefix !== deleted.prefix) return;
+      const newest = await this.archives.findPreviousCompletedVisit(deleted.repositoryId, deleted.id);
+      if (newest?.bucket === bucket && newest.prefix) await latest.show(bucket, newest.prefix);
+    } catch (error) {
+      // The view is a convenience: the archive is deleted, and the next visit rebuilds latest/.
+      this.logger.warn({ msg: 'could not move latest/ back to the newest remaining snapshot', bucket, error: (error as Error).message });
+    }
   }
 
   /** A short-lived link to the snapshot's git bundle, and the command that restores it. */
@@ -199,8 +225,12 @@ export class ArchiveRequestsService {
     }
   }
 
-  private view(archive: ArchiveRecord): ArchiveView {
-    return toArchiveView(archive, this.config.minio.consoleUrl);
+  /**
+   * The console signs in with MinIO's root credentials, so only admins get its link; everyone
+   * else browses snapshots in the app (README: "Browsing in the MinIO console").
+   */
+  private view(archive: ArchiveRecord, user: AuthUser): ArchiveView {
+    return toArchiveView(archive, user.isAdmin ? this.config.minio.consoleUrl : null);
   }
 }
 
