@@ -99,9 +99,9 @@ describe('archive pipeline end to end', () => {
     expect(files.length).toBeGreaterThan(5);
     expect(done.fileCount).toBe(files.length);
     const keys = new Map(
-      (JSON.parse((await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString()) as SnapshotManifest).files.map(
-        (entry) => [entry.path, entry.key],
-      ),
+      (
+        JSON.parse((await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString()) as SnapshotManifest
+      ).files.map((entry) => [entry.path, entry.key]),
     );
     for (const file of files) {
       const expected = await git(['cat-file', 'blob', `HEAD:${file}`], fixtures.multi);

@@ -8,7 +8,8 @@ export const OCTET_STREAM = 'application/octet-stream';
  * console's preview) they would be a page of the attacker's choosing, so they are stored as
  * plain text: still previewable, never executed.
  */
-const ACTIVE = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/ecmascript|text\/ecmascript|application\/x-httpd-php)$/;
+const ACTIVE =
+  /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/ecmascript|text\/ecmascript|application\/x-httpd-php)$/;
 
 /** Extensions mime-db gives a type that is wrong for source code (`.ts` is MPEG transport stream there). */
 const SOURCE_CODE = new Set(['ts', 'tsx', 'mts', 'cts']);

@@ -160,7 +160,12 @@ export class ObjectStoreRepository implements OnModuleDestroy {
     await this.call(`copy ${bucket}/${sourceKey} to ${targetKey}`, () =>
       this.client.copyObject(
         new CopySourceOptions({ Bucket: bucket, Object: sourceKey }),
-        new CopyDestinationOptions({ Bucket: bucket, Object: targetKey, MetadataDirective: 'REPLACE', Headers: { 'Content-Type': contentType } }),
+        new CopyDestinationOptions({
+          Bucket: bucket,
+          Object: targetKey,
+          MetadataDirective: 'REPLACE',
+          Headers: { 'Content-Type': contentType },
+        }),
       ),
     );
   }

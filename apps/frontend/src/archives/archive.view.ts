@@ -193,7 +193,8 @@ export function toArchiveView(record: ArchiveRecord, consoleBaseUrl: string | nu
     fileCount: record.fileCount,
     // Safe as a JSON number up to 8 PiB; a snapshot is capped far below that (CLONE_MAX_BYTES).
     byteCount: record.byteCount === null ? null : Number(record.byteCount),
-    consoleUrl: record.bucket === null || consoleBaseUrl === null ? null : consoleUrlFor(consoleBaseUrl, record.bucket, record.prefix ?? ''),
+    consoleUrl:
+      record.bucket === null || consoleBaseUrl === null ? null : consoleUrlFor(consoleBaseUrl, record.bucket, record.prefix ?? ''),
     repositoryId: record.repositoryId,
     outcome: record.outcome,
   };

@@ -215,7 +215,11 @@ export class SnapshotService {
       return await knownObjectsOf(this.store, archive.bucket, previous.prefix);
     } catch (error) {
       // Not knowing only costs reads: every blob is then checked against the bucket instead.
-      this.logger.warn({ msg: 'previous manifest unreadable; checking every blob', previous: previous.id, error: (error as Error).message });
+      this.logger.warn({
+        msg: 'previous manifest unreadable; checking every blob',
+        previous: previous.id,
+        error: (error as Error).message,
+      });
       return new Map();
     }
   }
