@@ -137,34 +137,43 @@ export class ArchiveRequestsService {
         `Archive ${id} holds the content of later unchanged visits of its repository; delete those visits first`,
       );
     }
-    if (archive.bucket !== null && archive.prefix !== null) await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
+    if (archive.bucket !== null && archive.prefix !== null) {
+      await this.moveLatestOff(archive, archive.bucket, archive.prefix);
+      await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
+    }
     await this.archives.delete(id);
-    if (archive.bucket !== null) await this.tidyBucket(archive, archive.bucket);
+    if (archive.bucket !== null && (await this.archives.countSnapshotsInBucket(archive.bucket)) === 0) {
+      await this.emptyBucket(archive, archive.bucket);
+    }
     this.logger.log({ msg: 'deleted archive', archiveId: id, bucket: archive.bucket, prefix: archive.prefix });
   }
 
-  /** After a snapshot went: the bucket goes with the last one, else latest/ moves back if it showed it. */
-  private async tidyBucket(deleted: ArchiveRecord, bucket: string): Promise<void> {
-    if ((await this.archives.countSnapshotsInBucket(bucket)) === 0) {
-      // A run of the repository may be storing blobs it found present: only an idle repository is emptied.
-      if ((await this.archives.countActiveOfRepository(deleted.repositoryId)) === 0) {
-        for (const folder of [LATEST_FOLDER, OBJECTS_FOLDER]) await this.store.removeSnapshotPrefix(bucket, folder);
-      }
-      // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
-      const removed = await this.store.removeBucketIfEmpty(bucket);
-      if (removed) this.logger.log({ msg: 'removed empty bucket', bucket });
-      return;
-    }
+  /**
+   * If latest/ shows the snapshot being deleted, it moves to the newest other one first, while
+   * the deleted manifest still says what the view holds (so only the difference is copied).
+   */
+  private async moveLatestOff(deleted: ArchiveRecord, bucket: string, prefix: string): Promise<void> {
     try {
       const latest = new LatestView(this.store);
       const shown = await latest.record(bucket);
-      if (shown && shown.prefix !== deleted.prefix && shown.contentPrefix !== deleted.prefix) return;
+      if (!shown || (shown.prefix !== prefix && shown.contentPrefix !== prefix)) return;
       const newest = await this.archives.findPreviousCompletedVisit(deleted.repositoryId, deleted.id);
       if (newest?.bucket === bucket && newest.prefix) await latest.show(bucket, newest.prefix);
     } catch (error) {
-      // The view is a convenience: the archive is deleted, and the next visit rebuilds latest/.
-      this.logger.warn({ msg: 'could not move latest/ back to the newest remaining snapshot', bucket, error: (error as Error).message });
+      // The view is a convenience: the delete goes on, and the next visit rebuilds latest/.
+      this.logger.warn({ msg: 'could not move latest/ to the newest remaining snapshot', bucket, error: (error as Error).message });
     }
+  }
+
+  /** The last completed snapshot went: its blobs and view go too, then the bucket if nothing else is in it. */
+  private async emptyBucket(deleted: ArchiveRecord, bucket: string): Promise<void> {
+    // A run of the repository may be storing blobs it found present: only an idle repository is emptied.
+    if ((await this.archives.countActiveOfRepository(deleted.repositoryId)) === 0) {
+      for (const folder of [LATEST_FOLDER, OBJECTS_FOLDER]) await this.store.removeSnapshotPrefix(bucket, folder);
+    }
+    // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
+    const removed = await this.store.removeBucketIfEmpty(bucket);
+    if (removed) this.logger.log({ msg: 'removed empty bucket', bucket });
   }
 
   /** A short-lived link to the snapshot's git bundle, and the command that restores it. */
