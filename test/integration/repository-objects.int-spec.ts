@@ -237,6 +237,19 @@ describe('file blobs stored once per repository', () => {
     expect(await store.bucketExists(bucket)).toBe(false);
   });
 
+  it('the pinned MinIO refuses a conditional PUT (If-None-Match: *) of an existing key: a stored blob is never overwritten', async () => {
+    const bucket = `archiver-it-inm-${process.pid}`;
+    await store.ensureBucket(bucket);
+    try {
+      expect(await store.putBufferIfAbsent(bucket, 'objects/aa/bb', Buffer.from('first'))).toBe(true);
+      expect(await store.putBufferIfAbsent(bucket, 'objects/aa/bb', Buffer.from('second'))).toBe(false);
+      expect((await readAll(await store.getObject(bucket, 'objects/aa/bb'))).toString()).toBe('first');
+    } finally {
+      await store.removePrefix(bucket, 'objects/');
+      await store.removeBucketIfEmpty(bucket);
+    }
+  });
+
   it('a run that fails after uploading blobs leaves latest/ and the blobs of completed snapshots intact', async () => {
     await put('docs/notes.txt', `another change ${randomBytes(4).toString('hex')}\n`);
     await commitAndPush('one more change');

@@ -179,6 +179,23 @@ export class ObjectStoreRepository implements OnModuleDestroy {
     return removed;
   }
 
+  /**
+   * Writes the object only if no object has that key (`If-None-Match: *`, which the pinned MinIO
+   * honours: a second PUT fails PreconditionFailed and the first bytes stay, checked in
+   * test/integration/repository-objects.int-spec.ts). False when it existed.
+   */
+  async putBufferIfAbsent(bucket: string, key: string, body: Buffer, contentType = DEFAULT_CONTENT_TYPE): Promise<boolean> {
+    try {
+      await this.call(`put ${bucket}/${key}`, () =>
+        this.client.putObject(bucket, key, body, body.length, { 'Content-Type': contentType, 'If-None-Match': '*' }),
+      );
+      return true;
+    } catch (error) {
+      if (hasS3Code((error as StorageError).cause, 'PreconditionFailed')) return false;
+      throw error;
+    }
+  }
+
   /** The object's bytes. Errors while reading the stream itself are not translated. */
   getObject(bucket: string, key: string): Promise<Readable> {
     return this.call(`get ${bucket}/${key}`, () => this.client.getObject(bucket, key));

@@ -39,6 +39,12 @@ class FakeStore implements SnapshotStore {
     }
   }
 
+  async putBufferIfAbsent(bucket: string, key: string, body: Buffer, contentType?: string): Promise<boolean> {
+    if (this.objects.has(key)) return false;
+    await this.putBuffer(bucket, key, body, contentType);
+    return true;
+  }
+
   async putStream(_bucket: string, key: string, stream: Readable, size: number, contentType?: string): Promise<PutResult> {
     if (contentType) this.contentTypes.set(key, contentType);
     this.streamedSizes.set(key, size);
@@ -393,6 +399,20 @@ describe(SnapshotWriter.name, () => {
       const third = new SnapshotWriter(store, { bucket: 'bucket', prefix: PREFIX });
       expect(await third.storeTree(tree, reading(asked), { concurrency: 3, known })).toEqual(entries);
       expect(asked).toEqual([]);
+    });
+
+    it('does not overwrite a blob another run stored between the check and the upload', async () => {
+      const [file] = smallFiles(1, KiB);
+      const key = objectOf(file!.content);
+      store.objects.set(key, file!.content);
+      // The check misses it (the other run's upload completed just after), the conditional PUT does not.
+      store.statObject = async () => {
+        throw new StorageError(StorageErrorCode.NOT_FOUND, 'not yet');
+      };
+      const before = store.events.length;
+      await sut.storeTree(treeOf([file!]), reading([]), { concurrency: 1 });
+      expect(sut.counts).toMatchObject({ uploaded: 0, present: 1 });
+      expect(store.events.slice(before)).toEqual([]);
     });
 
     it('reads a known blob whose size disagrees with the tree instead of trusting it', async () => {

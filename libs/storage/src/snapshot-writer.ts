@@ -75,7 +75,7 @@ export interface UploadCounts {
 /** What the writer needs from the store; a fake of it drives the unit tests. */
 export type SnapshotStore = Pick<
   ObjectStoreRepository,
-  'putStream' | 'putBuffer' | 'statObject' | 'removePrefix' | 'removeIncompleteUploads'
+  'putStream' | 'putBuffer' | 'putBufferIfAbsent' | 'statObject' | 'removePrefix' | 'removeIncompleteUploads'
 >;
 
 const MiB = 1024 * 1024;
@@ -257,7 +257,9 @@ export class SnapshotWriter {
             throw error;
           });
           hashes.set(file.sha, read.sha256);
-          const task: Promise<void> = this.storeAbsent(key, file.size, () => this.store.putBuffer(bucket, key, read.body, contentType))
+          const task: Promise<void> = this.storeAbsent(key, file.size, () =>
+            this.store.putBufferIfAbsent(bucket, key, read.body, contentType),
+          )
             .then(
               () => undefined,
               (error: unknown) => {
@@ -302,16 +304,16 @@ export class SnapshotWriter {
   }
 
   /**
-   * Uploads unless the object exists. Two runs racing on one new blob may both upload it: the
-   * bytes are the same (the key is their git id), so the second put changes nothing readable.
+   * Uploads unless the object exists. A small blob's PUT is conditional too (false: it was
+   * there); two runs racing on one new large blob may both stream it, the same bytes under the
+   * same git id, so the second upload changes nothing readable.
    */
   private async storeAbsent(key: string, size: number, put: () => Promise<unknown>, skip?: () => Promise<void>): Promise<void> {
-    if (await this.exists(key)) {
+    if ((await this.exists(key)) || (await put()) === false) {
       this.counts.present++;
       await skip?.();
       return;
     }
-    await put();
     this.counts.uploaded++;
     this.counts.uploadedBytes += size;
   }

@@ -50,6 +50,7 @@ function memoryStore() {
   const store = {
     ensureBucket: jest.fn(async () => undefined),
     putBuffer: jest.fn(async (_b: string, key: string, body: Buffer) => void objects.set(key, body)),
+    putBufferIfAbsent: jest.fn(async (_b: string, key: string, body: Buffer) => !objects.has(key) && !!objects.set(key, body)),
     putStream: jest.fn(async (_b: string, key: string, stream: Readable) => void objects.set(key, await drain(stream))),
     removePrefix: jest.fn(async (_b: string, prefix: string) => {
       for (const key of [...objects.keys()]) if (key.startsWith(prefix)) objects.delete(key);
