@@ -7,11 +7,17 @@ import { RepositoryReader } from '@archiver/git';
 import {
   bucketNameFor,
   fileKey,
+  LATEST_FOLDER,
+  LATEST_RECORD_KEY,
+  LatestView,
   manifestHeadFields,
   manifestKey,
   mappedPathCount,
+  objectKey,
+  OBJECTS_FOLDER,
   ObjectStoreRepository,
   SnapshotFileSource,
+  SnapshotKeyAllocator,
   SnapshotManifest,
   snapshotPrefix,
   SnapshotWriter,
@@ -49,7 +55,7 @@ describe('exact names and bytes in stored snapshots', () => {
   });
 
   afterAll(async () => {
-    await store.removePrefix(bucket, 'snapshots/');
+    for (const folder of ['snapshots/', 'objects/', 'latest/']) await store.removePrefix(bucket, folder);
     await store.removeBucketIfEmpty(bucket);
     store.close();
     await rm(base, { recursive: true, force: true });
@@ -82,6 +88,7 @@ describe('exact names and bytes in stored snapshots', () => {
       timestamps: { createdAt: now, injectedAt: now, startedAt: now, finishedAt: now },
     });
     const manifest = JSON.parse((await readAll(await store.getObject(bucket, manifestKey(prefix)))).toString('utf8')) as SnapshotManifest;
+    await new LatestView(store).show(bucket, prefix);
     return { prefix, manifest };
   }
 
@@ -96,22 +103,36 @@ describe('exact names and bytes in stored snapshots', () => {
     expect(exactPaths).toEqual(expected.map((f) => f.path));
     for (const file of manifest.files) {
       if (file.pathBase64 !== undefined) expect(Buffer.from(file.pathBase64, 'base64').toString('utf8')).toBe(file.path);
-      if (file.mappedBecause === undefined) expect(file.key).toBe(fileKey(prefix, file.path));
-      else expect(file.key.startsWith(`${prefix}mapped/`)).toBe(true);
+      // Every path maps to the blob of its bytes, shared by every path and snapshot holding them.
+      expect(file.key).toBe(objectKey(file.gitSha));
     }
-    expect(new Set(manifest.files.map((f) => f.key)).size).toBe(manifest.files.length);
-    expect(manifest.mappedPathCount).toBe(manifest.files.filter((f) => f.key !== fileKey(prefix, f.path)).length);
+    expect(manifest.mappedPathCount).toBe(manifest.files.filter((f) => f.mappedBecause !== undefined).length);
+
+    // latest/ shows exactly this tree: a readable key per storable path, latest/mapped/ for the rest.
+    const latestKeys = new SnapshotKeyAllocator(LATEST_FOLDER);
+    const view = manifest.files.map((file, i) => ({ file, i, ...latestKeys.allocate(exactPaths[i]!) }));
+    for (const { file, key, mappedBecause } of view) {
+      expect({ path: file.path, mappedBecause }).toEqual({ path: file.path, mappedBecause: file.mappedBecause });
+      if (mappedBecause === undefined) expect(key).toBe(`${LATEST_FOLDER}${fileKey('', file.path)}`);
+    }
+    const shownKeys = (await store.listAllObjects(bucket, LATEST_FOLDER)).map((o) => o.name).filter((k) => k !== LATEST_RECORD_KEY);
+    expect(shownKeys.sort()).toEqual(view.map((v) => v.key).sort());
+    expect(await new LatestView(store).record(bucket)).toMatchObject({ prefix, commit: manifest.commit });
 
     for (const [i, file] of manifest.files.entries()) {
       const stored = await readAll(await store.getObject(bucket, file.key));
       const blob = await repo.git(['cat-file', 'blob', expected[i]!.sha]);
       expect({ key: file.key, sha: sha256(stored) }).toEqual({ key: file.key, sha: sha256(blob) });
+      const shown = await readAll(await store.getObject(bucket, view[i]!.key));
+      expect({ key: view[i]!.key, sha: sha256(shown) }).toEqual({ key: view[i]!.key, sha: sha256(blob) });
       expect(file).toMatchObject({ gitSha: expected[i]!.sha, sha256: sha256(blob), size: blob.length, mode: expected[i]!.mode });
     }
     // Listing shows every object: none hides behind another (MinIO lists `a` but not `a/b`).
     const listed = (await store.listAllObjects(bucket, prefix)).map((o) => o.name).sort();
-    const written = [...manifest.files.map((f) => f.key), manifestKey(prefix), ...(manifest.bundle ? [manifest.bundle.key] : [])].sort();
+    const written = [manifestKey(prefix), ...(manifest.bundle ? [manifest.bundle.key] : [])].sort();
     expect(listed).toEqual(written);
+    const blobs = new Set((await store.listAllObjects(bucket, OBJECTS_FOLDER)).map((o) => o.name));
+    expect(manifest.files.filter((f) => !blobs.has(f.key))).toEqual([]);
   }
 
   async function commitOf(repo: CraftedRepository, entries: CraftedTreeEntry[]): Promise<string> {

@@ -98,9 +98,15 @@ describe('archive pipeline end to end', () => {
     expect(submodules).toHaveLength(1);
     expect(files.length).toBeGreaterThan(5);
     expect(done.fileCount).toBe(files.length);
+    const keys = new Map(
+      (
+        JSON.parse((await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString()) as SnapshotManifest
+      ).files.map((entry) => [entry.path, entry.key]),
+    );
     for (const file of files) {
       const expected = await git(['cat-file', 'blob', `HEAD:${file}`], fixtures.multi);
-      const stored = await readAll(await store.getObject(done.bucket!, `${done.prefix}files/${file}`));
+      // The manifest maps each path to the blob holding its bytes (objects/<git id>, shared by snapshots).
+      const stored = await readAll(await store.getObject(done.bucket!, keys.get(file)!));
       expect({ file, equal: stored.equals(expected) }).toEqual({ file, equal: true });
     }
 

@@ -30,6 +30,7 @@ const config = loadConfig();
 const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const gitBlobSha = (data: Buffer) => createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
 
 /** `size` random bytes produced chunk by chunk (never one Buffer), with their sha256. */
 function generatedStream(size: number, options: { failAfter?: number } = {}): { stream: Readable; sha256: () => string } {
@@ -198,7 +199,7 @@ describe('SnapshotWriter on the real MinIO', () => {
     }
   });
 
-  it('writes files, bundle and finally the manifest; reads back byte-identical; abort removes all', async () => {
+  it('writes files to objects/, bundle and finally the manifest; reads back byte-identical; abort removes the prefix', async () => {
     const files = [
       ...Array.from({ length: 300 }, (_, i) => ({ path: `src/dir-${i % 7}/file-${i}.txt`, content: randomBytes(i * 29) })),
       { path: 'assets/large.bin', content: randomBytes(3 * MiB) },
@@ -210,7 +211,7 @@ describe('SnapshotWriter on the real MinIO', () => {
           pathBytes: Buffer.from(file.path),
           size: file.content.length,
           mode: '100644',
-          sha: 'f'.repeat(40),
+          sha: gitBlobSha(file.content),
           stream: Readable.from([file.content]),
         };
       }
@@ -225,19 +226,22 @@ describe('SnapshotWriter on the real MinIO', () => {
     await expect(store.statObject(bucket, manifestKey(prefix))).rejects.toMatchObject({ code: StorageErrorCode.NOT_FOUND });
 
     const stored = await store.listAllObjects(bucket, prefix);
-    expect(stored).toHaveLength(files.length + 1);
+    expect(stored.map((object) => object.name)).toEqual([`${prefix}repo.bundle`]);
+    const blobs = await store.listAllObjects(bucket, 'objects/');
+    expect(blobs).toHaveLength(new Set(files.map((file) => gitBlobSha(file.content))).size);
     expect(entries).toHaveLength(files.length);
     for (const [i, file] of files.entries()) {
       expect(entries[i]).toMatchObject({
         path: file.path,
-        key: `${prefix}files/${file.path}`,
+        key: `objects/${gitBlobSha(file.content).slice(0, 2)}/${gitBlobSha(file.content).slice(2)}`,
         size: file.content.length,
         sha256: sha256(file.content),
       });
     }
     await inBatches(files, 20, async (file) => {
       // Hashes, not toEqual: Jest compares Buffers byte by byte, which takes seconds for megabytes.
-      expect(sha256(await readAll(await store.getObject(bucket, `${prefix}files/${file.path}`)))).toBe(sha256(file.content));
+      const key = `objects/${gitBlobSha(file.content).slice(0, 2)}/${gitBlobSha(file.content).slice(2)}`;
+      expect(sha256(await readAll(await store.getObject(bucket, key)))).toBe(sha256(file.content));
     });
     expect(bundle).toEqual({ key: `${prefix}repo.bundle`, size: bundleContent.length, sha256: sha256(bundleContent) });
 
@@ -269,6 +273,8 @@ describe('SnapshotWriter on the real MinIO', () => {
 
     await sut.abort();
     expect(await store.listAllObjects(bucket, prefix)).toEqual([]);
+    // Blobs stay: another snapshot may map its files to them (README: storage layout).
+    expect(await store.listAllObjects(bucket, 'objects/')).toHaveLength(blobs.length);
   });
 });
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService } from '@archiver/database';
-import { bundleKey, manifestKey, ObjectStoreRepository, readManifestRefs, SnapshotManifest } from '@archiver/storage';
+import { bundleKey, LatestView, manifestKey, ObjectStoreRepository, readManifestRefs, SnapshotManifest } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
@@ -19,6 +19,7 @@ import {
   settledArchive,
   startApp,
   startGitHttpServer,
+  waitFor,
 } from '@archiver/testing';
 
 const run = promisify(execFile);
@@ -43,6 +44,9 @@ describe('unchanged visits end to end', () => {
   const manifestOf = async (bucket: string, prefix: string) =>
     JSON.parse((await readAll(await store.getObject(bucket, manifestKey(prefix)))).toString('utf8')) as SnapshotManifest;
   const bucketBytes = async (bucket: string) => (await store.listAllObjects(bucket, '')).reduce((sum, o) => sum + o.size, 0);
+  /** The worker copies a changed visit's tree to latest/ just after completing it: wait for that before measuring. */
+  const latestShows = (bucket: string, prefix: string) =>
+    waitFor(`latest/ to show ${prefix}`, async () => ((await new LatestView(store).record(bucket))?.prefix === prefix ? true : undefined));
   /** Pack requests: a v0 POST, or a v2 POST for anything but the ref listing. */
   const packRequestsSince = (index: number) =>
     http.requestLog.slice(index).filter((r) => r.method === 'POST' && r.path.endsWith('/git-upload-pack') && r.command !== 'ls-refs');
@@ -97,6 +101,7 @@ describe('unchanged visits end to end', () => {
     expect(firstManifest.contentFrom).toBeUndefined();
 
     const logBefore = http.requestLog.length;
+    await latestShows(bucket, first.row.prefix!);
     const bytesBefore = await bucketBytes(bucket);
     const second = await visit();
     expect(second.row).toMatchObject({
@@ -171,6 +176,7 @@ describe('unchanged visits end to end', () => {
     const first = await settledArchive(api, (await api.submit(url)).id, 120_000);
     expect(first).toMatchObject({ status: 'completed', refCount: REFS + 5 });
     const row = (await archives.findById(first.id))!;
+    await latestShows(row.bucket!, row.prefix!);
     const before = await bucketBytes(row.bucket!);
     const second = await settledArchive(api, (await api.submit(url)).id, 120_000);
     expect((await archives.findById(second.id))!).toMatchObject({ outcome: 'unchanged', refCount: REFS + 5 });

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from './generated/prisma/client';
 import type { RefChangeKind } from './generated/prisma/enums';
 import {
+  ACTIVE_STATUSES,
   ArchiveListQuery,
   ArchiveOutcome,
   ArchiveRecord,
@@ -240,6 +241,11 @@ export class ArchiveRepository {
 
   countSnapshotsInBucket(bucket: string): Promise<number> {
     return this.run(() => this.prisma.archive.count({ where: { bucket, status: 'completed' } }));
+  }
+
+  /** Archives of the repository still pending, queued or running: they may be writing to its bucket. */
+  countActiveOfRepository(repositoryId: string): Promise<number> {
+    return this.run(() => this.prisma.archive.count({ where: { repositoryId, status: { in: [...ACTIVE_STATUSES] } } }));
   }
 
   async stats(requestedBy?: string): Promise<ArchiveStats> {

@@ -1,11 +1,16 @@
 export { bucketNameFor, isValidBucketName } from './bucket-name';
 export { consoleUrlFor } from './console-url';
+export { contentTypeFor, OCTET_STREAM } from './content-type';
+export { LATEST_FOLDER, LATEST_RECORD_KEY, LatestView } from './latest-view';
+export type { LatestRecord, LatestStore, LatestUpdate } from './latest-view';
 export { MinioHealthIndicator } from './minio-health.indicator';
 export { MeasuringStream } from './measuring.stream';
 export type { MeasuringStreamOptions } from './measuring.stream';
 export { ObjectStoreRepository } from './object-store.repository';
 export type { ObjectStat, ObjectStoreOptions, PutResult, StoredObject } from './object-store.repository';
 export { exactText, MappedReason, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, strictUtf8Decode, unstorableReason } from './object-key-rules';
+export { knownObjectsOf, objectKey, OBJECTS_FOLDER, objectsReferencedBy } from './repository-objects';
+export type { KnownObject, KnownObjects } from './repository-objects';
 export { SnapshotKeyAllocator } from './snapshot-key.allocator';
 export type { AllocatedKey } from './snapshot-key.allocator';
 export {
@@ -40,7 +45,15 @@ export {
   SNAPSHOTS_FOLDER,
 } from './snapshot-prefix';
 export { SnapshotWriter } from './snapshot-writer';
-export type { SnapshotFileSource, SnapshotStore, SnapshotTarget, SnapshotWriterOptions, UploadFilesOptions } from './snapshot-writer';
+export type {
+  SnapshotFileSource,
+  SnapshotStore,
+  SnapshotTarget,
+  SnapshotTreeFile,
+  SnapshotWriterOptions,
+  UploadCounts,
+  UploadFilesOptions,
+} from './snapshot-writer';
 export { StorageModule } from './storage.module';
 export { hasS3Code, StorageError, StorageErrorCode, toStorageError } from './storage.error';
 export * from './bundle-chain';

@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import { pipeline, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OnModuleDestroy } from '@nestjs/common';
-import { type BucketItem, Client } from 'minio';
+import { type BucketItem, Client, CopyDestinationOptions, CopySourceOptions } from 'minio';
 import { MeasuringStream } from './measuring.stream';
 import { keepAliveAgent, parseEndpoint, withRequestTimeout } from './object-store.connection';
 import { hasS3Code, StorageError, StorageErrorCode, toStorageError } from './storage.error';
@@ -145,6 +145,55 @@ export class ObjectStoreRepository implements OnModuleDestroy {
       this.client.putObject(bucket, key, body, body.length, { 'Content-Type': contentType }),
     );
     return { etag: result.etag, size: body.length };
+  }
+
+  /**
+   * Server-side copy of `sourceKey` to `targetKey` in one bucket, with its own Content-Type (the
+   * metadata is replaced, not carried over). One request, up to S3's 5 GiB copy limit. The
+   * source key goes in a header, encoded by minio-js with encodeURI, so it must be plain: callers
+   * copy only from `objects/<hex>`.
+   */
+  async copyObject(bucket: string, sourceKey: string, targetKey: string, contentType = DEFAULT_CONTENT_TYPE): Promise<void> {
+    if (!/^[A-Za-z0-9/._-]+$/.test(sourceKey)) {
+      throw new StorageError(StorageErrorCode.INVALID, `copy ${bucket}/${sourceKey}: only plain source keys can be copied server-side`);
+    }
+    await this.call(`copy ${bucket}/${sourceKey} to ${targetKey}`, () =>
+      this.client.copyObject(
+        new CopySourceOptions({ Bucket: bucket, Object: sourceKey }),
+        new CopyDestinationOptions({
+          Bucket: bucket,
+          Object: targetKey,
+          MetadataDirective: 'REPLACE',
+          Headers: { 'Content-Type': contentType },
+        }),
+      ),
+    );
+  }
+
+  /** Deletes exactly these keys, 1000 per request; keys must be XML-safe (object-key-rules.ts). */
+  async removeObjects(bucket: string, keys: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (let start = 0; start < keys.length; start += REMOVE_BATCH_SIZE) {
+      removed += await this.removeBatch(bucket, keys.slice(start, start + REMOVE_BATCH_SIZE));
+    }
+    return removed;
+  }
+
+  /**
+   * Writes the object only if no object has that key (`If-None-Match: *`, which the pinned MinIO
+   * honours: a second PUT fails PreconditionFailed and the first bytes stay, checked in
+   * test/integration/repository-objects.int-spec.ts). False when it existed.
+   */
+  async putBufferIfAbsent(bucket: string, key: string, body: Buffer, contentType = DEFAULT_CONTENT_TYPE): Promise<boolean> {
+    try {
+      await this.call(`put ${bucket}/${key}`, () =>
+        this.client.putObject(bucket, key, body, body.length, { 'Content-Type': contentType, 'If-None-Match': '*' }),
+      );
+      return true;
+    } catch (error) {
+      if (hasS3Code((error as StorageError).cause, 'PreconditionFailed')) return false;
+      throw error;
+    }
   }
 
   /** The object's bytes. Errors while reading the stream itself are not translated. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readAll, rejectionOf, waitFor } from '@archiver/testing';
-import type { PutResult } from './object-store.repository';
+import type { ObjectStat, PutResult } from './object-store.repository';
 import type { SnapshotManifest } from './snapshot-manifest';
 import { SnapshotFileSource, SnapshotStore, SnapshotWriter } from './snapshot-writer';
 import { StorageError, StorageErrorCode } from './storage.error';
@@ -18,6 +18,8 @@ class FakeStore implements SnapshotStore {
   readonly objects = new Map<string, Buffer>();
   readonly events: string[] = [];
   readonly streamedSizes = new Map<string, number>();
+  readonly contentTypes = new Map<string, string>();
+  readonly stats: string[] = [];
   inFlight = 0;
   maxInFlight = 0;
   bufferedInFlight = 0;
@@ -26,7 +28,8 @@ class FakeStore implements SnapshotStore {
   maxStreamsInFlight = 0;
   failKey: string | undefined;
 
-  async putBuffer(_bucket: string, key: string, body: Buffer): Promise<PutResult> {
+  async putBuffer(_bucket: string, key: string, body: Buffer, contentType?: string): Promise<PutResult> {
+    if (contentType) this.contentTypes.set(key, contentType);
     this.bufferedInFlight += body.length;
     this.maxBufferedInFlight = Math.max(this.maxBufferedInFlight, this.bufferedInFlight);
     try {
@@ -36,7 +39,14 @@ class FakeStore implements SnapshotStore {
     }
   }
 
-  async putStream(_bucket: string, key: string, stream: Readable, size: number): Promise<PutResult> {
+  async putBufferIfAbsent(bucket: string, key: string, body: Buffer, contentType?: string): Promise<boolean> {
+    if (this.objects.has(key)) return false;
+    await this.putBuffer(bucket, key, body, contentType);
+    return true;
+  }
+
+  async putStream(_bucket: string, key: string, stream: Readable, size: number, contentType?: string): Promise<PutResult> {
+    if (contentType) this.contentTypes.set(key, contentType);
     this.streamedSizes.set(key, size);
     this.maxStreamsInFlight = Math.max(this.maxStreamsInFlight, ++this.streamsInFlight);
     try {
@@ -44,6 +54,13 @@ class FakeStore implements SnapshotStore {
     } finally {
       this.streamsInFlight--;
     }
+  }
+
+  async statObject(_bucket: string, key: string): Promise<ObjectStat> {
+    this.stats.push(key);
+    const body = this.objects.get(key);
+    if (!body) throw new StorageError(StorageErrorCode.NOT_FOUND, `stat ${key}: no such object`);
+    return { size: body.length, etag: 'etag', lastModified: new Date(), contentType: this.contentTypes.get(key) };
   }
 
   async removePrefix(_bucket: string, prefix: string): Promise<number> {
@@ -81,6 +98,8 @@ interface FakeFile {
 
 const gitBlobSha = (content: Buffer) => createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 const sha256 = (content: Buffer) => createHash('sha256').update(content).digest('hex');
+const objectOf = (content: Buffer) => `objects/${gitBlobSha(content).slice(0, 2)}/${gitBlobSha(content).slice(2)}`;
+const fakeSha = (n: number) => n.toString(16).padStart(40, '0');
 
 /**
  * Behaves like `git cat-file --batch`: one blob after another, and it refuses to move on
@@ -97,7 +116,7 @@ function gitLikeSource(files: FakeFile[], state = { returned: false, produced: 0
         state.produced++;
         const pathBytes = Buffer.isBuffer(file.path) ? file.path : Buffer.from(file.path);
         yield { pathBytes, size: file.content.length, mode: '100644', sha: gitBlobSha(file.content), stream };
-        if (!stream.readableEnded) throw new Error(`source advanced past ${file.path} before it was read`);
+        if (!stream.readableEnded && !stream.destroyed) throw new Error(`source advanced past ${file.path} before it was read`);
       }
     } finally {
       state.returned = true;
@@ -138,7 +157,7 @@ describe(SnapshotWriter.name, () => {
     sut = new SnapshotWriter(store, { bucket: 'bucket', prefix: PREFIX });
   });
 
-  it('uploads every file under files/ and returns them in source order with both hashes', async () => {
+  it('uploads every blob to objects/<git id> and returns the files in source order with both hashes', async () => {
     const files = [
       ...smallFiles(5, 3 * KiB),
       { path: 'big.bin', content: randomBytes(300 * KiB) },
@@ -148,10 +167,10 @@ describe(SnapshotWriter.name, () => {
 
     expect(entries.map((entry) => entry.path)).toEqual(files.map((file) => file.path));
     for (const [i, file] of files.entries()) {
-      expect(store.objects.get(`${PREFIX}files/${file.path}`)?.equals(file.content)).toBe(true);
+      expect(store.objects.get(objectOf(file.content))?.equals(file.content)).toBe(true);
       expect(entries[i]).toEqual({
         path: file.path,
-        key: `${PREFIX}files/${String(file.path)}`,
+        key: objectOf(file.content),
         size: file.content.length,
         mode: '100644',
         gitSha: gitBlobSha(file.content),
@@ -193,8 +212,8 @@ describe(SnapshotWriter.name, () => {
     expect(store.maxInFlight).toBeLessThanOrEqual(4);
     expect(store.streamedSizes).toEqual(
       new Map([
-        [`${PREFIX}files/large-1`, 200 * KiB],
-        [`${PREFIX}files/large-2`, 150 * KiB],
+        [objectOf(files[4]!.content), 200 * KiB],
+        [objectOf(files[5]!.content), 150 * KiB],
       ]),
     );
   });
@@ -212,7 +231,7 @@ describe(SnapshotWriter.name, () => {
 
   it('stops reading the source and waits for running uploads when one fails', async () => {
     const files = smallFiles(50, KiB);
-    store.failKey = `${PREFIX}files/${String(files[5].path)}`;
+    store.failKey = objectOf(files[5]!.content);
     const state = { returned: false, produced: 0 };
 
     const error = await rejectionOf(sut.uploadFiles(gitLikeSource(files, state), { concurrency: 3 }));
@@ -225,12 +244,12 @@ describe(SnapshotWriter.name, () => {
 
   it('fails with INVALID when a blob carries a different size than declared', async () => {
     const source = (async function* () {
-      yield { pathBytes: Buffer.from('a'), size: 10, mode: '100644', sha: 'x', stream: Readable.from([Buffer.from('short')]) };
+      yield { pathBytes: Buffer.from('a'), size: 10, mode: '100644', sha: fakeSha(1), stream: Readable.from([Buffer.from('short')]) };
     })();
     await expect(sut.uploadFiles(source, { concurrency: 2 })).rejects.toMatchObject({ code: StorageErrorCode.INVALID });
   });
 
-  it('stores every file of a tree whose names cannot all be keys, each at its own key, with exact paths', async () => {
+  it('maps every path of a tree whose names cannot all be keys to its bytes, with exact paths and latest/ mapping', async () => {
     const files: FakeFile[] = [
       { path: 'a', content: Buffer.from('object a') },
       { path: 'a/b', content: Buffer.from('below object a') },
@@ -249,25 +268,27 @@ describe(SnapshotWriter.name, () => {
 
     expect(new Set(entries.map((entry) => entry.key)).size).toBe(files.length);
     expect(store.objects.size).toBe(files.length);
+    expect(entries.every((entry) => entry.key.startsWith('objects/'))).toBe(true);
     for (const [i, file] of files.entries()) {
       const entry = entries[i]!;
       expect(store.objects.get(entry.key)?.equals(file.content)).toBe(true);
       const exact = entry.pathBase64 === undefined ? Buffer.from(entry.path) : Buffer.from(entry.pathBase64, 'base64');
       expect(exact.equals(Buffer.isBuffer(file.path) ? file.path : Buffer.from(file.path))).toBe(true);
     }
-    expect(entries.map((entry) => [entry.key.slice(PREFIX.length).replace(/[0-9a-f]{64}/, '<sha>'), entry.mappedBecause])).toEqual([
-      ['files/a', undefined],
-      ['mapped/<sha>', 'parent-conflict'],
-      ['mapped/<sha>', 'not-utf8'],
-      ['mapped/<sha>', 'not-utf8'],
-      ['files/f\ufffd', undefined],
-      ['mapped/<sha>', 'bad-segment'],
-      ['files/dup', undefined],
-      ['mapped/<sha>-2', 'duplicate'],
-      ['mapped/<sha>-3', 'duplicate'],
-      ['files/caf\u00e9', undefined],
-      ['files/cafe\u0301', undefined],
-      ['mapped/<sha>', 'segment-too-long'],
+    // mappedBecause: where the path goes in the latest/ view (latest/mapped/ instead of latest/files/<path>).
+    expect(entries.map((entry) => entry.mappedBecause)).toEqual([
+      undefined,
+      'parent-conflict',
+      'not-utf8',
+      'not-utf8',
+      undefined,
+      'bad-segment',
+      undefined,
+      'duplicate',
+      'duplicate',
+      undefined,
+      undefined,
+      'segment-too-long',
     ]);
     expect(entries[2]).toMatchObject({ path: 'f\ufffd', pathBase64: Buffer.from([0x66, 0xff]).toString('base64') });
     expect(entries[4]?.pathBase64).toBeUndefined();
@@ -303,14 +324,14 @@ describe(SnapshotWriter.name, () => {
     }
   });
 
-  it('abort removes the manifest first, then unfinished uploads and everything else', async () => {
+  it('abort removes the manifest first, then unfinished uploads and everything else under the prefix, never objects/', async () => {
     const entries = await sut.uploadFiles(gitLikeSource(smallFiles(3, KiB)), { concurrency: 2 });
     await sut.writeManifest(manifestFor(entries));
 
     await sut.abort();
 
     expect(store.events.slice(-3)).toEqual([`remove ${PREFIX}manifest.json`, `abort uploads ${PREFIX}`, `remove ${PREFIX}`]);
-    expect(store.objects.size).toBe(0);
+    expect([...store.objects.keys()].sort()).toEqual(entries.map((entry) => entry.key).sort());
     await expect(sut.writeManifest(manifestFor(entries))).rejects.toMatchObject({ code: StorageErrorCode.FAILED });
   });
 
@@ -320,8 +341,88 @@ describe(SnapshotWriter.name, () => {
     await sut.abort();
     expect(await uploading).toMatchObject({ code: StorageErrorCode.FAILED });
     expect(store.events.filter((event) => event.startsWith('put ')).length).toBeLessThan(200);
-    expect(store.objects.size).toBe(0);
+    expect([...store.objects.keys()].filter((key) => key.startsWith(PREFIX))).toEqual([]);
     expect(store.inFlight).toBe(0);
+  });
+
+  describe('storeTree', () => {
+    const treeOf = (files: FakeFile[]) =>
+      files.map((file) => ({
+        pathBytes: Buffer.isBuffer(file.path) ? file.path : Buffer.from(file.path),
+        size: file.content.length,
+        mode: '100644',
+        sha: gitBlobSha(file.content),
+        content: file.content,
+      }));
+    type TreeFile = ReturnType<typeof treeOf>[number];
+    const reading = (asked: string[][]) => (files: TreeFile[]) => {
+      asked.push(files.map((file) => file.pathBytes.toString()));
+      return gitLikeSource(files.map((file) => ({ path: file.pathBytes, content: file.content })));
+    };
+
+    it('reads and uploads only blobs not known, each once, and maps every path', async () => {
+      const shared = Buffer.from('same bytes at two paths');
+      const files: FakeFile[] = [
+        { path: 'README.md', content: Buffer.from('# known') },
+        { path: 'a.txt', content: shared },
+        { path: 'b/copy.txt', content: shared },
+        { path: 'new.png', content: randomBytes(3 * KiB) },
+      ];
+      const tree = treeOf(files);
+      const known = new Map([[tree[0]!.sha, { size: tree[0]!.size, sha256: sha256(files[0]!.content) }]]);
+      const asked: string[][] = [];
+
+      const entries = await sut.storeTree(tree, reading(asked), { concurrency: 2, known });
+
+      expect(asked).toEqual([['a.txt', 'new.png']]);
+      expect([...store.objects.keys()].sort()).toEqual([objectOf(shared), objectOf(files[3]!.content)].sort());
+      expect(sut.counts).toEqual({ uploaded: 2, uploadedBytes: shared.length + 3 * KiB, present: 0, known: 1 });
+      expect(entries.map((entry) => [entry.path, entry.key, entry.sha256])).toEqual(
+        files.map((file) => [file.path, objectOf(file.content), sha256(file.content)]),
+      );
+      expect(store.contentTypes.get(objectOf(files[3]!.content))).toBe('image/png');
+    });
+
+    it('never overwrites an object already in the bucket, and never calls the reader when everything is known', async () => {
+      const files = smallFiles(6, KiB);
+      const tree = treeOf(files);
+      await sut.storeTree(tree, reading([]), { concurrency: 3 });
+      const puts = store.events.filter((event) => event.startsWith('put ')).length;
+
+      const again = new SnapshotWriter(store, { bucket: 'bucket', prefix: PREFIX });
+      const entries = await again.storeTree(tree, reading([]), { concurrency: 3 });
+      expect(store.events.filter((event) => event.startsWith('put ')).length).toBe(puts);
+      expect(again.counts).toMatchObject({ uploaded: 0, present: 6 });
+
+      const asked: string[][] = [];
+      const known = new Map(entries.map((entry) => [entry.gitSha, { size: entry.size, sha256: entry.sha256 }]));
+      const third = new SnapshotWriter(store, { bucket: 'bucket', prefix: PREFIX });
+      expect(await third.storeTree(tree, reading(asked), { concurrency: 3, known })).toEqual(entries);
+      expect(asked).toEqual([]);
+    });
+
+    it('does not overwrite a blob another run stored between the check and the upload', async () => {
+      const [file] = smallFiles(1, KiB);
+      const key = objectOf(file!.content);
+      store.objects.set(key, file!.content);
+      // The check misses it (the other run's upload completed just after), the conditional PUT does not.
+      store.statObject = async () => {
+        throw new StorageError(StorageErrorCode.NOT_FOUND, 'not yet');
+      };
+      const before = store.events.length;
+      await sut.storeTree(treeOf([file!]), reading([]), { concurrency: 1 });
+      expect(sut.counts).toMatchObject({ uploaded: 0, present: 1 });
+      expect(store.events.slice(before)).toEqual([]);
+    });
+
+    it('reads a known blob whose size disagrees with the tree instead of trusting it', async () => {
+      const tree = treeOf([{ path: 'x', content: Buffer.from('real') }]);
+      const asked: string[][] = [];
+      const known = new Map([[tree[0]!.sha, { size: 99, sha256: 'f'.repeat(64) }]]);
+      const [entry] = await sut.storeTree(tree, reading(asked), { concurrency: 1, known });
+      expect(asked).toEqual([['x']]);
+      expect(entry!.sha256).toBe(sha256(Buffer.from('real')));
+    });
   });
 
   describe('cancelled by its AbortSignal', () => {
@@ -354,17 +455,17 @@ describe(SnapshotWriter.name, () => {
             pathBytes: Buffer.from(`small-${i}`),
             size: content.content.length,
             mode: '100644',
-            sha: 'a',
+            sha: fakeSha(10 + i),
             stream: Readable.from([content.content]),
           };
         }
-        yield { pathBytes: Buffer.from('large'), size: 10 * 1024 * KiB, mode: '100644', sha: 'b', stream: stalled };
-        yield { pathBytes: Buffer.from('after'), size: 1, mode: '100644', sha: 'c', stream: Readable.from([Buffer.from('x')]) };
+        yield { pathBytes: Buffer.from('large'), size: 10 * 1024 * KiB, mode: '100644', sha: fakeSha(2), stream: stalled };
+        yield { pathBytes: Buffer.from('after'), size: 1, mode: '100644', sha: fakeSha(3), stream: Readable.from([Buffer.from('x')]) };
       })();
       const uploading = sut.uploadFiles(files, { concurrency: 2, smallFileBytes: 8 * KiB });
       await waitFor(
         'the large file to be streamed',
-        async () => (store.streamedSizes.has(`${PREFIX}files/large`) ? true : undefined),
+        async () => (store.streamedSizes.has(`objects/00/${fakeSha(2).slice(2)}`) ? true : undefined),
         5000,
         2,
       );
@@ -375,8 +476,8 @@ describe(SnapshotWriter.name, () => {
       expect(error.cause).toEqual(new Error('job cancelled'));
       expect(stalled.destroyed).toBe(true);
       expect(store.inFlight).toBe(0);
-      expect(store.objects.has(`${PREFIX}files/after`)).toBe(false);
-      expect(store.objects.has(`${PREFIX}files/large`)).toBe(false);
+      expect(store.objects.has(`objects/00/${fakeSha(3).slice(2)}`)).toBe(false);
+      expect(store.objects.has(`objects/00/${fakeSha(2).slice(2)}`)).toBe(false);
     });
 
     it('rejects promptly while the source itself is stuck (no next blob coming)', async () => {

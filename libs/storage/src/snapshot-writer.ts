@@ -4,11 +4,24 @@ import { stat } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { MeasuringStream, sizeMismatchError } from './measuring.stream';
 import type { ObjectStoreRepository } from './object-store.repository';
+import { contentTypeFor } from './content-type';
+import { LATEST_FOLDER } from './latest-view';
 import { exactText } from './object-key-rules';
-import { AllocatedKey, SnapshotKeyAllocator } from './snapshot-key.allocator';
+import { type KnownObject, type KnownObjects, objectKey } from './repository-objects';
+import { SnapshotKeyAllocator } from './snapshot-key.allocator';
 import type { SnapshotBundle, SnapshotFileEntry, SnapshotManifest } from './snapshot-manifest';
 import { bundleKey, manifestKey } from './snapshot-prefix';
 import { StorageError, StorageErrorCode, toStorageError } from './storage.error';
+
+/** One file of the tree as `git ls-tree` lists it: known before any blob is read. */
+export interface SnapshotTreeFile {
+  /** The path exactly as git stores it (not necessarily UTF-8). */
+  pathBytes: Buffer;
+  size: number;
+  mode: string;
+  /** The blob's git object id. */
+  sha: string;
+}
 
 /** One blob of the tree, as read from `git cat-file --batch`. */
 export interface SnapshotFileSource {
@@ -44,19 +57,39 @@ export interface UploadFilesOptions {
   smallFileBytes?: number;
   /** Cap on file bytes held in memory awaiting upload (default 64 MiB). */
   maxBufferedBytes?: number;
+  /** Blobs stored for the repository already (knownObjectsOf the previous snapshot): neither read nor checked. */
+  known?: KnownObjects;
+}
+
+/** What storing the files did, for logs and tests. */
+export interface UploadCounts {
+  /** Blobs uploaded by this snapshot. */
+  uploaded: number;
+  uploadedBytes: number;
+  /** Blobs read (not in `known`) but found in the bucket already, so not uploaded. */
+  present: number;
+  /** Paths whose blob was in `known`: not read at all. */
+  known: number;
 }
 
 /** What the writer needs from the store; a fake of it drives the unit tests. */
-export type SnapshotStore = Pick<ObjectStoreRepository, 'putStream' | 'putBuffer' | 'removePrefix' | 'removeIncompleteUploads'>;
+export type SnapshotStore = Pick<
+  ObjectStoreRepository,
+  'putStream' | 'putBuffer' | 'putBufferIfAbsent' | 'statObject' | 'removePrefix' | 'removeIncompleteUploads'
+>;
 
 const MiB = 1024 * 1024;
 
 /**
- * Writes one snapshot under `<prefix>`: files, bundle, then the manifest. Until the manifest
- * exists the snapshot is incomplete, so a failure never leaves something that looks finished;
- * abort() removes what was written.
+ * Writes one snapshot: its files' blobs to the repository's `objects/` (only those not stored
+ * yet), then under `<prefix>` the bundle and the manifest. Until the manifest exists the
+ * snapshot is incomplete, so a failure never leaves something that looks finished; abort()
+ * removes what was written under the prefix. Blobs it uploaded to `objects/` stay: another
+ * run may already rely on them (it found them present), they are exact content under their
+ * git id, and the next visit reuses them instead of uploading them again.
  */
 export class SnapshotWriter {
+  readonly counts: UploadCounts = { uploaded: 0, uploadedBytes: 0, present: 0, known: 0 };
   private readonly running = new Set<Promise<unknown>>();
   private aborted = false;
   private readonly keys: SnapshotKeyAllocator;
@@ -75,8 +108,11 @@ export class SnapshotWriter {
   }
 
   /**
-   * Uploads every file to its key (SnapshotKeyAllocator: `<prefix>files/<path>` when the path
-   * can be a key, else under `<prefix>mapped/`) and returns them in source order.
+   * Stores the blobs of `tree` (in git's tree order) that are not stored for the repository yet
+   * and returns every path's entry, in tree order, each mapped to `objects/<gitSha>`.
+   * `options.known` (the previous snapshot's objects, knownObjectsOf) are taken as stored
+   * without being read; only the other blobs, each once, are asked of `read`, and of those
+   * only the ones missing from the bucket are uploaded (see `counts`).
    *
    * The source is one git process streaming blobs one after another, so parallelism cannot
    * come from reading several at once. Small files are read into memory and uploaded
@@ -85,8 +121,35 @@ export class SnapshotWriter {
    * Peak memory: `maxBufferedBytes` plus a few multipart parts for the large file (see
    * ObjectStoreOptions.partSizeBytes).
    */
+  storeTree<T extends SnapshotTreeFile>(
+    tree: readonly T[],
+    read: (files: T[]) => AsyncIterable<SnapshotFileSource>,
+    options: UploadFilesOptions,
+  ): Promise<SnapshotFileEntry[]> {
+    return this.track(async () => {
+      const known = options.known ?? new Map<string, KnownObject>();
+      const toRead: T[] = [];
+      const queued = new Set<string>();
+      for (const file of tree) {
+        if (known.get(file.sha)?.size === file.size) {
+          this.counts.known++;
+        } else if (!queued.has(file.sha)) {
+          queued.add(file.sha);
+          toRead.push(file);
+        }
+      }
+      const hashes = toRead.length > 0 ? await this.runUploadObjects(read(toRead), options) : new Map<string, string>();
+      return fileEntries(tree, (file) => hashes.get(file.sha) ?? (known.get(file.sha) as KnownObject).sha256);
+    });
+  }
+
+  /** storeTree() for a source that reads every blob: each is still stored only if missing. */
   uploadFiles(source: AsyncIterable<SnapshotFileSource>, options: UploadFilesOptions): Promise<SnapshotFileEntry[]> {
-    return this.track(() => this.runUploadFiles(source, options));
+    return this.track(async () => {
+      const seen: SnapshotTreeFile[] = [];
+      const hashes = await this.runUploadObjects(remember(source, seen), options);
+      return fileEntries(seen, (file) => hashes.get(file.sha) as string);
+    });
   }
 
   /** Uploads the `git bundle` at `filePath` to `<prefix>repo.bundle` (full) or `<prefix>increment.bundle`. */
@@ -143,7 +206,12 @@ export class SnapshotWriter {
     if (failures.length) throw toStorageError(failures[0], `abort snapshot ${bucket}/${prefix}`);
   }
 
-  private async runUploadFiles(source: AsyncIterable<SnapshotFileSource>, options: UploadFilesOptions): Promise<SnapshotFileEntry[]> {
+  /**
+   * Stores each blob of `source` once at objects/<gitSha> unless an object is there already
+   * (statObject: an object is never overwritten), and returns the sha256 of each blob's bytes.
+   * A blob met again (the same bytes at another path) is not read twice.
+   */
+  private async runUploadObjects(source: AsyncIterable<SnapshotFileSource>, options: UploadFilesOptions): Promise<Map<string, string>> {
     const { concurrency, smallFileBytes = MiB, maxBufferedBytes = 64 * MiB } = options;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new StorageError(StorageErrorCode.INVALID, `Upload concurrency must be a positive integer, got ${concurrency}`);
@@ -152,7 +220,7 @@ export class SnapshotWriter {
       throw new StorageError(StorageErrorCode.INVALID, 'smallFileBytes must not exceed maxBufferedBytes');
     }
     const { bucket, prefix } = this.target;
-    const entries: SnapshotFileEntry[] = [];
+    const hashes = new Map<string, string>();
     const inFlight = new Set<Promise<void>>();
     let bufferedBytes = 0;
     let failure: unknown;
@@ -171,13 +239,14 @@ export class SnapshotWriter {
         pendingNext = false;
         if (next.done) break;
         const file = next.value;
-        if (stopped()) {
+        if (stopped() || hashes.has(file.sha)) {
           file.stream.destroy();
-          break;
+          if (stopped()) break;
+          continue;
         }
         assertSize(file);
-        const allocated = this.keys.allocate(file.pathBytes);
-        const { key } = allocated;
+        const key = objectKey(file.sha);
+        const contentType = contentTypeFor(exactText(file.pathBytes).text, file.mode);
 
         if (file.size < smallFileBytes) {
           await waitUntil(() => inFlight.size < concurrency && bufferedBytes + file.size <= maxBufferedBytes);
@@ -187,9 +256,10 @@ export class SnapshotWriter {
             bufferedBytes -= file.size;
             throw error;
           });
-          entries.push(toEntry(file, allocated, read.sha256));
-          const task: Promise<void> = this.store
-            .putBuffer(bucket, key, read.body)
+          hashes.set(file.sha, read.sha256);
+          const task: Promise<void> = this.storeAbsent(key, file.size, () =>
+            this.store.putBufferIfAbsent(bucket, key, read.body, contentType),
+          )
             .then(
               () => undefined,
               (error: unknown) => {
@@ -205,10 +275,17 @@ export class SnapshotWriter {
           await waitUntil(() => inFlight.size < concurrency);
           if (stopped()) break;
           const measured = new MeasuringStream({ expectedSize: file.size, sha256: true, label: key });
-          // A source error reaches putStream through `measured`; the callback has nothing to add.
+          // A source error reaches putStream (or the drain) through `measured`; the callback has nothing to add.
           pipeline(file.stream, measured, () => undefined);
-          await this.watched(measured, () => this.store.putStream(bucket, key, measured, file.size));
-          entries.push(toEntry(file, allocated, measured.sha256()));
+          await this.watched(measured, () =>
+            this.storeAbsent(
+              key,
+              file.size,
+              () => this.store.putStream(bucket, key, measured, file.size, contentType),
+              () => drain(measured),
+            ),
+          );
+          hashes.set(file.sha, measured.sha256());
         }
       }
     } finally {
@@ -223,7 +300,32 @@ export class SnapshotWriter {
     if (this.signal?.aborted) throw this.abortedError();
     if (failure !== undefined) throw toStorageError(failure, `upload files to ${bucket}/${prefix}`);
     if (this.aborted) throw new StorageError(StorageErrorCode.FAILED, `Snapshot ${bucket}/${prefix} was aborted`);
-    return entries;
+    return hashes;
+  }
+
+  /**
+   * Uploads unless the object exists. A small blob's PUT is conditional too (false: it was
+   * there); two runs racing on one new large blob may both stream it, the same bytes under the
+   * same git id, so the second upload changes nothing readable.
+   */
+  private async storeAbsent(key: string, size: number, put: () => Promise<unknown>, skip?: () => Promise<void>): Promise<void> {
+    if ((await this.exists(key)) || (await put()) === false) {
+      this.counts.present++;
+      await skip?.();
+      return;
+    }
+    this.counts.uploaded++;
+    this.counts.uploadedBytes += size;
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.store.statObject(this.target.bucket, key);
+      return true;
+    } catch (error) {
+      if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) return false;
+      throw error;
+    }
   }
 
   /** Runs `upload` of `stream`, destroying the stream if the signal fires meanwhile. */
@@ -280,18 +382,37 @@ export class SnapshotWriter {
   }
 }
 
-function toEntry(file: SnapshotFileSource, allocated: AllocatedKey, sha256: string): SnapshotFileEntry {
-  const path = exactText(file.pathBytes);
-  return {
-    path: path.text,
-    ...(path.base64 !== undefined && { pathBase64: path.base64 }),
-    key: allocated.key,
-    ...(allocated.mappedBecause !== undefined && { mappedBecause: allocated.mappedBecause }),
-    size: file.size,
-    mode: file.mode,
-    gitSha: file.sha,
-    sha256,
-  };
+/**
+ * Entries in tree order. `mappedBecause` says the path has no readable key in the `latest/`
+ * view (the same rules as files/ under a snapshot had, see SnapshotKeyAllocator).
+ */
+function fileEntries(tree: readonly SnapshotTreeFile[], sha256Of: (file: SnapshotTreeFile) => string): SnapshotFileEntry[] {
+  const latestKeys = new SnapshotKeyAllocator(LATEST_FOLDER);
+  return tree.map((file) => {
+    const path = exactText(file.pathBytes);
+    const { mappedBecause } = latestKeys.allocate(file.pathBytes);
+    return {
+      path: path.text,
+      ...(path.base64 !== undefined && { pathBase64: path.base64 }),
+      key: objectKey(file.sha),
+      ...(mappedBecause !== undefined && { mappedBecause }),
+      size: file.size,
+      mode: file.mode,
+      gitSha: file.sha,
+      sha256: sha256Of(file),
+    };
+  });
+}
+
+async function* remember(source: AsyncIterable<SnapshotFileSource>, seen: SnapshotTreeFile[]): AsyncGenerator<SnapshotFileSource> {
+  for await (const file of source) {
+    seen.push({ pathBytes: file.pathBytes, size: file.size, mode: file.mode, sha: file.sha });
+    yield file;
+  }
+}
+
+async function drain(stream: Readable): Promise<void> {
+  for await (const chunk of stream) void chunk;
 }
 
 function assertSize(file: SnapshotFileSource): void {

@@ -41,7 +41,14 @@ describe(ArchiveRequestsService.name, () => {
   let sut: ArchiveRequestsService;
   let archives: MockOf<
     ArchiveRepository,
-    'createOrFindActive' | 'findById' | 'list' | 'delete' | 'countSnapshotsInBucket' | 'findNextCompletedVisit'
+    | 'createOrFindActive'
+    | 'findById'
+    | 'list'
+    | 'delete'
+    | 'countSnapshotsInBucket'
+    | 'findNextCompletedVisit'
+    | 'countActiveOfRepository'
+    | 'findPreviousCompletedVisit'
   >;
   let queues: MockOf<QueueRepository, 'enqueue'>;
   let store: MockOf<
@@ -62,6 +69,8 @@ describe(ArchiveRequestsService.name, () => {
       delete: jest.fn(async () => undefined),
       countSnapshotsInBucket: jest.fn(async () => 0),
       findNextCompletedVisit: jest.fn(async () => null),
+      countActiveOfRepository: jest.fn(async () => 0),
+      findPreviousCompletedVisit: jest.fn(async () => null),
     };
     queues = { enqueue: jest.fn(async () => undefined) };
     trackers = { isTrackedBy: jest.fn(async () => false) };
@@ -225,6 +234,19 @@ describe(ArchiveRequestsService.name, () => {
       );
       await expect(sut.get(archive.id, demo)).resolves.toMatchObject({ id: archive.id });
     });
+
+    it('links the MinIO console (root credentials) for admins only, in every view of an archive', async () => {
+      const archive = completed({ requestedBy: admin.subject });
+      archives.findById.mockResolvedValue(archive);
+      archives.list.mockResolvedValue({ items: [archive], total: 1 });
+
+      expect((await sut.get(archive.id, admin)).consoleUrl).toMatch(/^http:\/\/console\.test\/browser\//);
+      expect((await sut.list({ scope: 'all', page: 1, pageSize: 10 }, admin)).items[0]!.consoleUrl).toMatch(/^http:\/\/console\.test/);
+      archive.requestedBy = demo.subject;
+      expect((await sut.get(archive.id, demo)).consoleUrl).toBeNull();
+      expect((await sut.list({ scope: 'mine', page: 1, pageSize: 10 }, demo)).items[0]!.consoleUrl).toBeNull();
+      expect((await sut.submit('https://example.org/a/b', demo)).consoleUrl).toBeNull();
+    });
   });
 
   describe('delete', () => {
@@ -243,16 +265,24 @@ describe(ArchiveRequestsService.name, () => {
       const archive = completed();
       archives.findById.mockResolvedValue(archive);
       const order: string[] = [];
-      store.removePrefix.mockImplementation(async () => (order.push('objects'), 1));
+      store.removePrefix.mockImplementation(async (_bucket: string, prefix: string) => (order.push(prefix), 1));
       archives.delete.mockImplementation(async () => void order.push('row'));
       store.removeBucketIfEmpty.mockImplementation(async () => (order.push('bucket'), true));
 
       await sut.delete(archive.id);
 
       expect(store.removeIncompleteUploads).toHaveBeenCalledWith(archive.bucket, archive.prefix);
-      expect(store.removePrefix).toHaveBeenCalledWith(archive.bucket, archive.prefix);
       expect(archives.countSnapshotsInBucket).toHaveBeenCalledWith(archive.bucket);
-      expect(order).toEqual(['objects', 'row', 'bucket']);
+      // With the last snapshot go the view and the shared blobs.
+      expect(order).toEqual([archive.prefix, 'row', 'latest/', 'objects/', 'bucket']);
+    });
+
+    it('keeps the shared blobs when the last snapshot goes while another archive of the repository is active', async () => {
+      archives.findById.mockResolvedValue(completed());
+      archives.countActiveOfRepository.mockResolvedValue(1);
+      await sut.delete('id');
+      expect(store.removePrefix).not.toHaveBeenCalledWith(expect.anything(), 'objects/');
+      expect(store.removeBucketIfEmpty).toHaveBeenCalled();
     });
 
     it.each([
@@ -296,6 +326,7 @@ describe(ArchiveRequestsService.name, () => {
       archives.countSnapshotsInBucket.mockResolvedValue(2);
       await sut.delete('id');
       expect(store.removeBucketIfEmpty).not.toHaveBeenCalled();
+      expect(store.removePrefix).not.toHaveBeenCalledWith(expect.anything(), 'objects/');
     });
 
     it('deletes a failed archive that never got a location without touching storage', async () => {

@@ -10,7 +10,16 @@ import {
 } from '@archiver/database';
 import { GitError, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueName, QueueRepository } from '@archiver/queue';
-import { ObjectStoreRepository, readBundleChain, readSnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
+import {
+  LATEST_FOLDER,
+  LatestView,
+  OBJECTS_FOLDER,
+  ObjectStoreRepository,
+  readBundleChain,
+  readSnapshotManifest,
+  StorageError,
+  StorageErrorCode,
+} from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { toApiErrorResponse } from '../api/api-error.mapper';
 import type { ArchiveScope } from './archive.dto';
@@ -60,7 +69,7 @@ export class ArchiveRequestsService {
       requestedByName: user.username,
     });
     if (created) await this.enqueuePending(archive.id);
-    return { ...this.view(archive), existing: !created };
+    return { ...this.view(archive, user), existing: !created };
   }
 
   /**
@@ -93,17 +102,20 @@ export class ArchiveRequestsService {
       );
     }
     const { items, total } = await this.archives.list({ ...query, requestedBy: scope === 'all' ? undefined : user.subject });
-    return { items: items.map((archive) => this.view(archive)), total, page: query.page, pageSize: query.pageSize };
+    return { items: items.map((archive) => this.view(archive, user)), total, page: query.page, pageSize: query.pageSize };
   }
 
   async get(id: string, user: AuthUser): Promise<ArchiveView> {
-    return this.view(await this.findVisible(id, user));
+    return this.view(await this.findVisible(id, user), user);
   }
 
   /**
-   * Removes a finished archive: its snapshot's objects first, then the row, then the bucket if
-   * no other completed snapshot lives there. In that order a storage failure leaves the row in
-   * place, so the admin can simply delete again; the reverse would orphan objects for good.
+   * Removes a finished archive: its snapshot's prefix first, then the row. In that order a
+   * storage failure leaves the row in place, so the admin can simply delete again; the reverse
+   * would orphan objects for good. File blobs under objects/ are shared by the repository's
+   * snapshots and stay while any snapshot remains (unreferenced ones are left for retention:
+   * removing them safely needs a per-repository lock, see the README). When the last completed
+   * snapshot of the bucket goes and no archive of the repository is active, everything goes.
    */
   async delete(id: string): Promise<void> {
     const archive = await this.archives.findById(id);
@@ -123,14 +135,43 @@ export class ArchiveRequestsService {
         `Archive ${id} holds content later visits of its repository need (their content or bundles build on it); delete those visits first`,
       );
     }
-    if (archive.bucket !== null && archive.prefix !== null) await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
+    if (archive.bucket !== null && archive.prefix !== null) {
+      await this.moveLatestOff(archive, archive.bucket, archive.prefix);
+      await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
+    }
     await this.archives.delete(id);
     if (archive.bucket !== null && (await this.archives.countSnapshotsInBucket(archive.bucket)) === 0) {
-      // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
-      const removed = await this.store.removeBucketIfEmpty(archive.bucket);
-      if (removed) this.logger.log({ msg: 'removed empty bucket', bucket: archive.bucket });
+      await this.emptyBucket(archive, archive.bucket);
     }
     this.logger.log({ msg: 'deleted archive', archiveId: id, bucket: archive.bucket, prefix: archive.prefix });
+  }
+
+  /**
+   * If latest/ shows the snapshot being deleted, it moves to the newest other one first, while
+   * the deleted manifest still says what the view holds (so only the difference is copied).
+   */
+  private async moveLatestOff(deleted: ArchiveRecord, bucket: string, prefix: string): Promise<void> {
+    try {
+      const latest = new LatestView(this.store);
+      const shown = await latest.record(bucket);
+      if (!shown || (shown.prefix !== prefix && shown.contentPrefix !== prefix)) return;
+      const newest = await this.archives.findPreviousCompletedVisit(deleted.repositoryId, deleted.id);
+      if (newest?.bucket === bucket && newest.prefix) await latest.show(bucket, newest.prefix);
+    } catch (error) {
+      // The view is a convenience: the delete goes on, and the next visit rebuilds latest/.
+      this.logger.warn({ msg: 'could not move latest/ to the newest remaining snapshot', bucket, error: (error as Error).message });
+    }
+  }
+
+  /** The last completed snapshot went: its blobs and view go too, then the bucket if nothing else is in it. */
+  private async emptyBucket(deleted: ArchiveRecord, bucket: string): Promise<void> {
+    // A run of the repository may be storing blobs it found present: only an idle repository is emptied.
+    if ((await this.archives.countActiveOfRepository(deleted.repositoryId)) === 0) {
+      for (const folder of [LATEST_FOLDER, OBJECTS_FOLDER]) await this.store.removeSnapshotPrefix(bucket, folder);
+    }
+    // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
+    const removed = await this.store.removeBucketIfEmpty(bucket);
+    if (removed) this.logger.log({ msg: 'removed empty bucket', bucket });
   }
 
   /**
@@ -178,8 +219,12 @@ export class ArchiveRequestsService {
     }
   }
 
-  private view(archive: ArchiveRecord): ArchiveView {
-    return toArchiveView(archive, this.config.minio.consoleUrl);
+  /**
+   * The console signs in with MinIO's root credentials, so only admins get its link; everyone
+   * else browses snapshots in the app (README: "Browsing in the MinIO console").
+   */
+  private view(archive: ArchiveRecord, user: AuthUser): ArchiveView {
+    return toArchiveView(archive, user.isAdmin ? this.config.minio.consoleUrl : null);
   }
 }
 

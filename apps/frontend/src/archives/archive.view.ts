@@ -94,7 +94,12 @@ export class ArchiveView {
   @ApiProperty({ type: Number, nullable: true, description: 'Bytes of the files of the HEAD tree' })
   byteCount!: number | null;
 
-  @ApiProperty({ type: String, nullable: true, description: 'MinIO console link to the snapshot; null until it has a location' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'MinIO console link to the snapshot, only for archiver-admin (the console signs in with MinIO root credentials); null for everyone else and until the snapshot has a location',
+  })
   consoleUrl!: string | null;
 
   @ApiProperty({ format: 'uuid', description: 'The repository this archive is a visit of (GET /api/repositories/:id)' })
@@ -180,7 +185,8 @@ export class DownloadLinkView {
   cloneCommand!: string;
 }
 
-export function toArchiveView(record: ArchiveRecord, consoleBaseUrl: string): ArchiveView {
+/** `consoleBaseUrl` null: the caller may not use the MinIO console, so the view carries no link to it. */
+export function toArchiveView(record: ArchiveRecord, consoleBaseUrl: string | null): ArchiveView {
   return {
     id: record.id,
     url: record.url,
@@ -208,7 +214,8 @@ export function toArchiveView(record: ArchiveRecord, consoleBaseUrl: string): Ar
     fileCount: record.fileCount,
     // Safe as a JSON number up to 8 PiB; a snapshot is capped far below that (CLONE_MAX_BYTES).
     byteCount: record.byteCount === null ? null : Number(record.byteCount),
-    consoleUrl: record.bucket === null ? null : consoleUrlFor(consoleBaseUrl, record.bucket, record.prefix ?? ''),
+    consoleUrl:
+      record.bucket === null || consoleBaseUrl === null ? null : consoleUrlFor(consoleBaseUrl, record.bucket, record.prefix ?? ''),
     repositoryId: record.repositoryId,
     outcome: record.outcome,
   };

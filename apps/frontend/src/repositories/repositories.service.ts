@@ -93,7 +93,7 @@ export class RepositoriesService {
       ...summary,
       visits: {
         items: visits.items.map((archive) => ({
-          ...toArchiveView(archive, this.config.minio.consoleUrl),
+          ...toArchiveView(archive, user.isAdmin ? this.config.minio.consoleUrl : null),
           changes: (archive.changeSummary as RefChangeSummary | null) ?? null,
         })),
         total: visits.total,

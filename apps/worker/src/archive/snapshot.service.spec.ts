@@ -50,11 +50,22 @@ function memoryStore() {
   const store = {
     ensureBucket: jest.fn(async () => undefined),
     putBuffer: jest.fn(async (_b: string, key: string, body: Buffer) => void objects.set(key, body)),
+    putBufferIfAbsent: jest.fn(async (_b: string, key: string, body: Buffer) => !objects.has(key) && !!objects.set(key, body)),
     putStream: jest.fn(async (_b: string, key: string, stream: Readable) => void objects.set(key, await drain(stream))),
     removePrefix: jest.fn(async (_b: string, prefix: string) => {
       for (const key of [...objects.keys()]) if (key.startsWith(prefix)) objects.delete(key);
     }),
     removeObject: jest.fn(async (_b: string, key: string) => void objects.delete(key)),
+    removeObjects: jest.fn(async (_b: string, keys: string[]) => keys.filter((key) => objects.delete(key)).length),
+    statObject: jest.fn(async (bucket: string, key: string) => {
+      const body = objects.get(key);
+      if (!body) throw new StorageError(StorageErrorCode.NOT_FOUND, `no ${bucket}/${key}`);
+      return { size: body.length, etag: 'e', lastModified: new Date(), contentType: undefined };
+    }),
+    copyObject: jest.fn(async (_b: string, from: string, to: string) => void objects.set(to, objects.get(from)!)),
+    listObjects: jest.fn(async function* (_b: string, prefix: string) {
+      for (const [name, body] of [...objects].sort()) if (name.startsWith(prefix)) yield { name, size: body.length };
+    }),
     removeIncompleteUploads: jest.fn(async () => undefined),
     getObject: jest.fn(async (bucket: string, key: string) => {
       const body = objects.get(key);
@@ -188,16 +199,21 @@ describe(SnapshotService.name, () => {
     );
     const keys = [...memory.objects.keys()];
     expect(keys.some((k) => k.endsWith('/manifest.json'))).toBe(true);
-    expect(keys.some((k) => k.endsWith('/files/a.txt'))).toBe(true);
-    // The prefix is this run's own.
-    expect(keys.every((k) => k.includes(`-${ID.slice(0, 8)}-${runId.slice(0, 8)}/`))).toBe(true);
+    // Bytes once per repository, and the console's view of the newest snapshot by path.
+    expect(keys.filter((k) => k.startsWith('objects/'))).toHaveLength(1);
+    expect(memory.objects.get('latest/files/a.txt')).toBeDefined();
+    expect(keys).toContain('latest/snapshot.json');
+    // Under snapshots/, the prefix is this run's own.
+    const snapshotKeys = keys.filter((k) => k.startsWith('snapshots/'));
+    expect(snapshotKeys.every((k) => k.includes(`-${ID.slice(0, 8)}-${runId.slice(0, 8)}/`))).toBe(true);
     expect(archives.releaseRun).toHaveBeenCalledWith(ID, runId);
   });
 
   it('takes the manifest back when the archive turns out not to be this run’s at completion', async () => {
     archives.markCompleted.mockResolvedValue(null);
     await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
-    expect([...memory.objects.keys()]).toEqual([]);
+    // Blobs under objects/ stay (another run may rely on them); nothing looks like a snapshot, latest/ untouched.
+    expect([...memory.objects.keys()].filter((k) => !k.startsWith('objects/'))).toEqual([]);
     expect(archives.markRunFailed).not.toHaveBeenCalled();
   });
 

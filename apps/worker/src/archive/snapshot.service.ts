@@ -16,6 +16,9 @@ import {
   bucketNameFor,
   contentSnapshotOf,
   exactText,
+  objectsReferencedBy,
+  KnownObjects,
+  LatestView,
   manifestHeadFields,
   mappedPathCount,
   ObjectStoreRepository,
@@ -160,9 +163,11 @@ export class SnapshotService {
     const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs), ...(changes && { changes }) };
 
     await this.store.ensureBucket(archive.bucket);
+    // Blobs the previous snapshot stored are neither read nor uploaded again (objects/ in the bucket).
     const files = commit
-      ? await writer.uploadFiles(toSources(reader, await reader.listTree(commit, { signal }), signal), {
+      ? await writer.storeTree(await reader.listTree(commit, { signal }), (entries) => toSources(reader, entries, signal), {
           concurrency: this.config.worker.uploadConcurrency,
+          known: await this.knownObjects(archive, previous),
         })
       : [];
     signal.throwIfAborted();
@@ -206,7 +211,36 @@ export class SnapshotService {
       prefix: archive.prefix,
       files: files.length,
       bytes: byteCount,
+      ...writer.counts,
     });
+  }
+
+  /** Blobs the repository's previous completed snapshot maps its files to; none when unreadable. */
+  private async knownObjects(archive: Located, previous: PreviousSnapshot | null): Promise<KnownObjects> {
+    if (!previous?.manifest || previous.record.bucket !== archive.bucket) return new Map();
+    try {
+      const { contentFrom } = previous.manifest;
+      return objectsReferencedBy(
+        contentFrom ? await readSnapshotManifest(this.store, archive.bucket, contentFrom.prefix) : previous.manifest,
+      );
+    } catch (error) {
+      // Not knowing only costs reads: every blob is then checked against the bucket instead.
+      this.logger.warn({ msg: 'previous content manifest unreadable; checking every blob', error: (error as Error).message });
+      return new Map();
+    }
+  }
+
+  /**
+   * After the snapshot is complete and recorded, `latest/` is made to show it. Only a
+   * convenience for the console: a failure is logged, the visit stands, the next one repairs it.
+   */
+  private async refreshLatest(bucket: string, prefix: string): Promise<void> {
+    try {
+      const update = await new LatestView(this.store).show(bucket, prefix);
+      if (update.changed) this.logger.log({ msg: 'latest/ view updated', bucket, copied: update.copied, removed: update.removed });
+    } catch (error) {
+      this.logger.warn({ msg: 'could not update the latest/ view; the next visit repairs it', bucket, error: (error as Error).message });
+    }
   }
 
   /**
@@ -359,6 +393,7 @@ export class SnapshotService {
     }
     if (!completed) throw new ClaimLostError();
     await this.recordVisitOutcome(completed.repositoryId, { kind: 'completed', outcome: completed.outcome ?? 'changed' });
+    await this.refreshLatest(archive.bucket, archive.prefix);
   }
 
   /**
@@ -452,7 +487,7 @@ function stillEmpty(remote: RemoteRefs, before: SnapshotManifest): boolean {
 
 async function* toSources(
   reader: RepositoryReader,
-  entries: Awaited<ReturnType<RepositoryReader['listTree']>>,
+  entries: readonly Awaited<ReturnType<RepositoryReader['listTree']>>[number][],
   signal: AbortSignal,
 ): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(entries, { signal })) {

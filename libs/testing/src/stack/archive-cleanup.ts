@@ -35,7 +35,8 @@ export async function removeArchivesUnder(urlPrefix: string, { prisma, store, qu
   await prisma.archive.deleteMany({ where: { id: { in: mine.map((archive) => archive.id) } } });
   for (const bucket of new Set(mine.map((archive) => archive.bucket).filter((b): b is string => b !== null))) {
     if (!(await store.bucketExists(bucket))) continue;
-    await store.removePrefix(bucket, 'snapshots/');
+    // Snapshots, the blobs they share and the latest/ view (issue 11).
+    for (const folder of ['snapshots/', 'objects/', 'latest/']) await store.removePrefix(bucket, folder);
     await store.removeBucketIfEmpty(bucket);
   }
   return mine.length;

@@ -1,0 +1,297 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { loadConfig, loadStackSettings } from '@archiver/config';
+import { ArchiveRepository, PrismaService } from '@archiver/database';
+import {
+  bundleKey,
+  knownObjectsOf,
+  LATEST_FOLDER,
+  LATEST_RECORD_KEY,
+  LatestView,
+  manifestKey,
+  OBJECTS_FOLDER,
+  ObjectStoreRepository,
+  SnapshotFileSource,
+  SnapshotManifest,
+  snapshotPrefix,
+  SnapshotWriter,
+} from '@archiver/storage';
+import {
+  ApiClient,
+  AppProcess,
+  closeAll,
+  fixtureGit,
+  GitHttpServerHandle,
+  KeycloakTestClient,
+  readAll,
+  settledArchive,
+  startApp,
+  startGitHttpServer,
+  waitFor,
+} from '@archiver/testing';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const NOT_FOUND = { code: 'STORAGE_NOT_FOUND' };
+// A real 1x1 PNG: the console previews it as an image once its Content-Type says so.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+const SHARED = 'identical bytes at two paths\n';
+
+// File blobs stored once per repository (objects/<git id>), the latest/ view and deletion, with
+// the real worker, frontend, git server and MinIO of the test stack.
+describe('file blobs stored once per repository', () => {
+  const config = loadConfig();
+  const stack = loadStackSettings();
+  const store = new ObjectStoreRepository(config.minio);
+  const prisma = new PrismaService(config);
+  const archives = new ArchiveRepository(prisma);
+  const keycloak = KeycloakTestClient.fromEnvironment();
+  const workDir = path.join(os.tmpdir(), `archiver-objects-${process.pid}`);
+  const apps: AppProcess[] = [];
+  let worker: AppProcess;
+  let http: GitHttpServerHandle;
+  let api: ApiClient;
+  let adminApi: ApiClient;
+  let scratch: string;
+  let work: string;
+  let bare: string;
+
+  const git = async (args: string[], cwd = work) => (await fixtureGit(args, cwd, scratch)).toString('utf8');
+  const put = async (file: string, content: string | Buffer) => {
+    await mkdir(path.dirname(path.join(work, file)), { recursive: true });
+    await writeFile(path.join(work, file), content);
+  };
+  const commitAndPush = async (message: string) => {
+    await git(['add', '--all']);
+    await git(['commit', '--quiet', '-m', message]);
+    await git(['push', '--quiet', bare, 'main']);
+  };
+  const manifestOf = async (bucket: string, prefix: string) =>
+    JSON.parse((await readAll(await store.getObject(bucket, manifestKey(prefix)))).toString('utf8')) as SnapshotManifest;
+  /** Every object under objects/ with what would change if it were overwritten. */
+  const blobsOf = async (bucket: string) => {
+    const blobs = new Map<string, string>();
+    for (const { name } of await store.listAllObjects(bucket, OBJECTS_FOLDER)) {
+      const stat = await store.statObject(bucket, name);
+      blobs.set(name, `${stat.etag} ${stat.lastModified.toISOString()}`);
+    }
+    return blobs;
+  };
+  /** The worker's own count of the blobs it uploaded for this visit (its `archived` log line). */
+  const uploadsOf = (archiveId: string) => {
+    const line = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"archived"') && l.includes(archiveId.slice(0, 8)))
+      .at(-1);
+    return line ? (JSON.parse(line) as { uploaded: number; present: number; known: number }) : undefined;
+  };
+  const visit = async () => {
+    const done = await settledArchive(api, (await api.submit(http.url('files.git'))).id);
+    expect(done).toMatchObject({ status: 'completed', error: null });
+    const row = (await archives.findById(done.id))!;
+    return { id: done.id, bucket: row.bucket!, prefix: row.prefix!, commit: row.commit! };
+  };
+  /** latest/ is updated just after completion: wait until its record names `prefix`. */
+  const latestShows = (bucket: string, prefix: string) =>
+    waitFor(`latest/ to show ${prefix}`, async () => ((await new LatestView(store).record(bucket))?.prefix === prefix ? true : undefined));
+
+  /** Every path of the commit's tree maps to an object holding exactly its bytes. */
+  async function expectExactMapping(bucket: string, prefix: string, commit: string): Promise<SnapshotManifest> {
+    const manifest = await manifestOf(bucket, prefix);
+    const tree = (await git(['ls-tree', '-r', '-z', '--name-only', commit], bare)).split('\0').filter(Boolean);
+    expect(manifest.files.map((f) => f.path)).toEqual(tree);
+    for (const file of manifest.files) {
+      const expected = await fixtureGit(['cat-file', 'blob', `${commit}:${file.path}`], bare, scratch);
+      const stored = await readAll(await store.getObject(bucket, file.key));
+      expect({ path: file.path, key: file.key, sha256: sha256(stored), manifest: file.sha256 }).toEqual({
+        path: file.path,
+        key: `${OBJECTS_FOLDER}${file.gitSha.slice(0, 2)}/${file.gitSha.slice(2)}`,
+        sha256: sha256(expected),
+        manifest: sha256(expected),
+      });
+    }
+    return manifest;
+  }
+
+  /** latest/ holds exactly the snapshot's tree by path, byte for byte. */
+  async function expectLatestEquals(bucket: string, manifest: SnapshotManifest): Promise<void> {
+    const listed = (await store.listAllObjects(bucket, LATEST_FOLDER)).map((o) => o.name).filter((k) => k !== LATEST_RECORD_KEY);
+    expect(listed.sort()).toEqual(manifest.files.map((f) => `${LATEST_FOLDER}files/${f.path}`).sort());
+    for (const file of manifest.files) {
+      expect(sha256(await readAll(await store.getObject(bucket, `${LATEST_FOLDER}files/${file.path}`)))).toBe(file.sha256);
+    }
+  }
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-objects-fixtures-'));
+    const root = path.join(scratch, 'repos');
+    work = path.join(scratch, 'work');
+    bare = path.join(root, 'files.git');
+    await mkdir(root, { recursive: true });
+    await fixtureGit(['init', '--quiet', '--bare', '--initial-branch=main', bare], scratch, scratch);
+    await fixtureGit(['init', '--quiet', '--initial-branch=main', work], scratch, scratch);
+    for (let i = 0; i < 40; i++) await put(`src/module-${i % 4}/file-${i}.txt`, `file ${i}\n${randomBytes(200).toString('hex')}\n`);
+    await put('README.md', '# Files\n\nStored once per repository.\n');
+    await put('docs/notes.txt', 'plain text\n');
+    await put('img/logo.png', PNG);
+    await put('LICENSE', 'no extension, so bytes\n');
+    await put('a/same.txt', SHARED);
+    await put('b/same-again.txt', SHARED);
+    await put('to-be-removed.txt', 'gone in the second visit\n');
+    await put('big.bin', randomBytes(3 * 1024 * 1024));
+    await commitAndPush('initial');
+
+    http = await startGitHttpServer({ root });
+    const frontend = await startApp('frontend');
+    worker = await startApp('worker', { ARCHIVER_WORK_DIR: workDir });
+    apps.push(frontend, await startApp('injector'), worker);
+    api = new ApiClient(frontend.url, await keycloak.passwordToken(stack.demo.username, stack.demo.password));
+    adminApi = new ApiClient(frontend.url, await keycloak.passwordToken(stack.admin.username, stack.admin.password));
+  });
+
+  afterAll(async () => {
+    try {
+      await Promise.all(apps.map((app) => app.stop()));
+    } finally {
+      store.close();
+      await closeAll(
+        prisma.$disconnect(),
+        http?.stop(),
+        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
+        rm(workDir, { recursive: true, force: true }),
+      );
+    }
+  });
+
+  it('uploads only changed blobs, maps every path of each snapshot, keeps latest/ current, and deletes without losing shared bytes', async () => {
+    // First visit: every distinct blob once (the two identical files share one object).
+    const first = await visit();
+    const { bucket } = first;
+    const firstManifest = await expectExactMapping(bucket, first.prefix, first.commit);
+    const distinct = new Set(firstManifest.files.map((f) => f.gitSha));
+    expect(distinct.size).toBe(firstManifest.files.length - 1);
+    const shared = firstManifest.files.filter((f) => f.path.endsWith('same.txt') || f.path.endsWith('same-again.txt'));
+    expect(shared.map((f) => f.key)).toEqual([shared[0]!.key, shared[0]!.key]);
+    const blobsBefore = await blobsOf(bucket);
+    expect(blobsBefore.size).toBe(distinct.size);
+    expect(uploadsOf(first.id)).toMatchObject({ uploaded: distinct.size, known: 0 });
+    // Nothing but the bundle and the manifest under the snapshot's own prefix.
+    expect((await store.listAllObjects(bucket, first.prefix)).map((o) => o.name).sort()).toEqual(
+      [bundleKey(first.prefix), manifestKey(first.prefix)].sort(),
+    );
+    await latestShows(bucket, first.prefix);
+    await expectLatestEquals(bucket, firstManifest);
+    expect(await new LatestView(store).record(bucket)).toMatchObject({ archiveId: first.id, prefix: first.prefix, commit: first.commit });
+
+    // Content types from the name, on the blobs and on latest/.
+    const typeOf = async (key: string) => (await store.statObject(bucket, key)).contentType;
+    const keyOf = (p: string) => firstManifest.files.find((f) => f.path === p)!.key;
+    const expectedTypes = {
+      'README.md': 'text/markdown',
+      'docs/notes.txt': 'text/plain',
+      'img/logo.png': 'image/png',
+      LICENSE: 'application/octet-stream',
+    };
+    for (const [file, type] of Object.entries(expectedTypes)) {
+      expect({ file, object: await typeOf(keyOf(file)), latest: await typeOf(`${LATEST_FOLDER}files/${file}`) }).toEqual({
+        file,
+        object: type,
+        latest: type,
+      });
+    }
+    expect(await typeOf(manifestKey(first.prefix))).toBe('application/json');
+    expect(await typeOf(LATEST_RECORD_KEY)).toBe('application/json');
+
+    // Second visit after a commit changing one file of many and removing another: one upload.
+    await put('src/module-1/file-5.txt', 'changed in the second commit\n');
+    await rm(path.join(work, 'to-be-removed.txt'));
+    await commitAndPush('change one file, remove one');
+    const second = await visit();
+    expect(second.bucket).toBe(bucket);
+    const secondManifest = await expectExactMapping(bucket, second.prefix, second.commit);
+    const blobsAfter = await blobsOf(bucket);
+    const added = [...blobsAfter.keys()].filter((k) => !blobsBefore.has(k));
+    expect(added).toEqual([keyOfIn(secondManifest, 'src/module-1/file-5.txt')]);
+    // Nothing stored before was written again (same ETag, same modification time).
+    for (const [key, version] of blobsBefore) expect({ key, version: blobsAfter.get(key) }).toEqual({ key, version });
+    expect(uploadsOf(second.id)).toMatchObject({ uploaded: 1, present: 0, known: secondManifest.files.length - 1 });
+    await latestShows(bucket, second.prefix);
+    await expectLatestEquals(bucket, secondManifest);
+    await expect(store.statObject(bucket, `${LATEST_FOLDER}files/to-be-removed.txt`)).rejects.toMatchObject(NOT_FOUND);
+    // The first snapshot still maps every path of its own tree to exact bytes.
+    await expectExactMapping(bucket, first.prefix, first.commit);
+
+    // DELETE the newest snapshot: the first stays restorable and browsable, latest/ goes back to it.
+    expect((await adminApi.call('DELETE', `/api/archives/${second.id}`)).status).toBe(204);
+    await expectExactMapping(bucket, first.prefix, first.commit);
+    expect((await store.statObject(bucket, bundleKey(first.prefix))).size).toBeGreaterThan(0);
+    expect(await new LatestView(store).record(bucket)).toMatchObject({ prefix: first.prefix });
+    await expectLatestEquals(bucket, firstManifest);
+    expect((await api.call('GET', `/api/archives/${first.id}/download`)).status).toBe(200);
+
+    // DELETE the last snapshot: the bucket goes, blobs and view with it.
+    expect((await adminApi.call('DELETE', `/api/archives/${first.id}`)).status).toBe(204);
+    expect(await store.bucketExists(bucket)).toBe(false);
+  });
+
+  it('the pinned MinIO refuses a conditional PUT (If-None-Match: *) of an existing key: a stored blob is never overwritten', async () => {
+    const bucket = `archiver-it-inm-${process.pid}`;
+    await store.ensureBucket(bucket);
+    try {
+      expect(await store.putBufferIfAbsent(bucket, 'objects/aa/bb', Buffer.from('first'))).toBe(true);
+      expect(await store.putBufferIfAbsent(bucket, 'objects/aa/bb', Buffer.from('second'))).toBe(false);
+      expect((await readAll(await store.getObject(bucket, 'objects/aa/bb'))).toString()).toBe('first');
+    } finally {
+      await store.removePrefix(bucket, 'objects/');
+      await store.removeBucketIfEmpty(bucket);
+    }
+  });
+
+  it('a run that fails after uploading blobs leaves latest/ and the blobs of completed snapshots intact', async () => {
+    await put('docs/notes.txt', `another change ${randomBytes(4).toString('hex')}\n`);
+    await commitAndPush('one more change');
+    const done = await visit();
+    const { bucket } = done;
+    await latestShows(bucket, done.prefix);
+    const manifest = await manifestOf(bucket, done.prefix);
+    const blobsBefore = await blobsOf(bucket);
+    const latestBefore = await store.listAllObjects(bucket, LATEST_FOLDER);
+    const recordBefore = await new LatestView(store).record(bucket);
+
+    // A run of the same repository (the worker's own writer): a new blob and an already stored one, then a failure.
+    const prefix = snapshotPrefix(new Date(), '00000000-0000-4000-8000-00000000fa11', 'deadbeef');
+    const writer = new SnapshotWriter(store, { bucket, prefix });
+    const fresh = Buffer.from(`never completed ${randomBytes(4).toString('hex')}\n`);
+    const freshSha = createHash('sha1').update(`blob ${fresh.length}\0`).update(fresh).digest('hex');
+    const old = manifest.files[0]!;
+    const oldBytes = await readAll(await store.getObject(bucket, old.key));
+    const tree = [
+      { pathBytes: Buffer.from(old.path), size: old.size, mode: old.mode, sha: old.gitSha, bytes: oldBytes },
+      { pathBytes: Buffer.from('new.txt'), size: fresh.length, mode: '100644', sha: freshSha, bytes: fresh },
+      { pathBytes: Buffer.from('never.txt'), size: 5, mode: '100644', sha: 'e'.repeat(40), bytes: Buffer.alloc(0) },
+    ];
+    const failing = async function* (files: typeof tree): AsyncGenerator<SnapshotFileSource> {
+      for (const file of files) {
+        if (file.sha === 'e'.repeat(40)) throw new Error('git died half-way');
+        yield { ...file, stream: Readable.from([file.bytes]) };
+      }
+    };
+    await expect(writer.storeTree(tree, failing, { concurrency: 2 })).rejects.toThrow(/git died/);
+    await writer.abort();
+
+    expect(await store.listAllObjects(bucket, prefix)).toEqual([]);
+    const blobsAfter = await blobsOf(bucket);
+    for (const [key, version] of blobsBefore) expect({ key, version: blobsAfter.get(key) }).toEqual({ key, version });
+    expect(await store.listAllObjects(bucket, LATEST_FOLDER)).toEqual(latestBefore);
+    expect(await new LatestView(store).record(bucket)).toEqual(recordBefore);
+    // The next visit knows the completed snapshot's blobs without reading them.
+    expect((await knownObjectsOf(store, bucket, done.prefix)).size).toBe(new Set(manifest.files.map((f) => f.gitSha)).size);
+  });
+});
+
+function keyOfIn(manifest: SnapshotManifest, file: string): string {
+  return manifest.files.find((f) => f.path === file)!.key;
+}
