@@ -185,6 +185,12 @@ describe('web interface', () => {
     const link = (await linkResponse.json()) as { url: string; expiresInSeconds: number; cloneCommand: string };
     await page.getByTestId('clone-command').waitFor();
     expect(await page.getByTestId('clone-command').textContent()).toBe(link.cloneCommand);
+    // The restore script (curl + git) is offered beside the bundle, ready to copy.
+    await page.getByTestId('show-restore-script').click();
+    await page.getByTestId('restore-script').waitFor();
+    expect(await page.getByTestId('restore-script').textContent()).toMatch(
+      /^#!\/bin\/sh[\s\S]*git -C "\$dir" bundle unbundle[\s\S]*update-ref --stdin/,
+    );
     await saveScreenshot(page, 'archive-detail');
 
     // The presigned link works on its own (no token), and what it serves is a clonable bundle.

@@ -82,6 +82,7 @@ export function createApi(apiBase, session) {
     submitBatch: (urls) => request('POST', '/archives/batch', { urls }),
     deleteArchive: (id) => request('DELETE', `/archives/${encodeURIComponent(id)}`),
     downloadLink: (id) => request('GET', `/archives/${encodeURIComponent(id)}/download`),
+    restorePlan: (id) => request('GET', `/archives/${encodeURIComponent(id)}/restore`),
     /** `pathQuery` and `fileRoute` come from snapshot-path.js (apiPathQuery, apiFileRoute). */
     snapshotTree: (id, pathQuery) => request('GET', `/archives/${encodeURIComponent(id)}/tree${pathQuery}`),
     snapshotFile: (fileRoute) => requestBlob(fileRoute),

@@ -242,10 +242,12 @@ function factsCard(archive) {
   );
 }
 
+/** How long the page keeps asking while a worker builds one bundle from a snapshot's increments. */
+const BUNDLE_WAIT_ROUNDS = 12;
+
 /** Download + restore instructions; survives re-renders so a fetched link stays on screen. */
 function restoreCard(ctx, initial) {
   let archive = initial;
-  let commandRequested = false;
   const commandCode = h('code', { 'data-testid': 'clone-command' });
   const command = h(
     'div',
@@ -253,30 +255,49 @@ function restoreCard(ctx, initial) {
     h('pre', {}, commandCode),
     copyButton(() => commandCode.textContent, 'Copy command'),
   );
+  const scriptCode = h('code', { 'data-testid': 'restore-script' });
+  const script = h(
+    'div',
+    { class: 'command', hidden: true },
+    h('p', { class: 'hint' }, 'Save it as restore.sh and run sh restore.sh — it needs only curl and git; its links work for an hour.'),
+    h('pre', {}, scriptCode),
+    copyButton(() => scriptCode.textContent, 'Copy script'),
+  );
   const message = h('div', { 'aria-live': 'polite' });
   const button = h('button', { type: 'button', class: 'button button-primary', 'data-testid': 'download-bundle' }, 'Download bundle');
+  const scriptButton = h('button', { type: 'button', class: 'button', 'data-testid': 'show-restore-script' }, 'Restore script');
   const intro = h('p', { class: 'hint' });
   const element = h(
     'section',
     { class: 'card', 'aria-labelledby': 'restore-title' },
     h('h2', { class: 'card-title', id: 'restore-title' }, 'Restore'),
     intro,
-    h('div', { class: 'card-actions' }, button),
+    h('div', { class: 'card-actions' }, button, scriptButton),
     message,
     command,
+    script,
   );
 
-  function showCommand(cloneCommand) {
-    commandCode.textContent = cloneCommand;
-    command.hidden = false;
+  /** A snapshot stored as increments gets one bundle built by a worker: ask again while it is. */
+  async function bundleLink() {
+    for (let round = 1; ; round++) {
+      try {
+        return await ctx.api.downloadLink(archive.id);
+      } catch (error) {
+        if (error.code !== 'BUNDLE_PREPARING' || round >= BUNDLE_WAIT_ROUNDS) throw error;
+        button.textContent = 'Building one bundle from its increments…';
+        await new Promise((resolve) => setTimeout(resolve, (error.retryAfterSeconds ?? 5) * 1000));
+      }
+    }
   }
 
   button.addEventListener('click', async () => {
     button.disabled = true;
     button.textContent = 'Preparing link…';
     try {
-      const link = await ctx.api.downloadLink(archive.id);
-      showCommand(link.cloneCommand);
+      const link = await bundleLink();
+      commandCode.textContent = link.cloneCommand;
+      command.hidden = false;
       const minutes = Math.max(1, Math.round(link.expiresInSeconds / 60));
       const anchor = h(
         'a',
@@ -296,27 +317,33 @@ function restoreCard(ctx, initial) {
     }
   });
 
+  scriptButton.addEventListener('click', async () => {
+    scriptButton.disabled = true;
+    try {
+      const plan = await ctx.api.restorePlan(archive.id);
+      scriptCode.textContent = plan.script;
+      script.hidden = false;
+    } catch (error) {
+      mount(message, notice('error', error.message));
+    } finally {
+      scriptButton.disabled = archive.status !== 'completed';
+    }
+  });
+
   return {
     element,
     update(next) {
       archive = next;
       const ready = archive.status === 'completed';
       button.disabled = !ready;
+      scriptButton.disabled = !ready;
       if (ready && !archive.commit) {
         button.hidden = true;
         intro.textContent = 'This repository had no commits, so there is no bundle to download.';
       } else {
         intro.textContent = ready
-          ? 'The bundle holds every branch and tag. Download it through a short-lived link, then restore the repository with git:'
+          ? 'Download one bundle of every branch and tag and restore it with git clone, or get a script that rebuilds this snapshot with curl and git:'
           : 'The bundle can be downloaded once the archive has completed.';
-      }
-      if (ready && archive.commit && !commandRequested) {
-        // The API names the restore command; ask once so it shows before any download.
-        commandRequested = true;
-        ctx.api.downloadLink(archive.id).then(
-          (link) => command.hidden && showCommand(link.cloneCommand),
-          () => undefined, // the button reports errors when someone actually downloads
-        );
       }
     },
   };
