@@ -4,6 +4,7 @@ export * from './url-policy';
 export * from './safe-clone';
 export { refsHash } from './remote-refs';
 export type { ListRemoteRefsRequest, RemoteHead, RemoteRefs } from './remote-refs';
+export { verifyMirror } from './mirror-check';
 export * from './repository-reader';
 export * from './ref-changes';
 export { killProcessesUnder } from './process-reaper';
