@@ -8,6 +8,7 @@ import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ArchiveProcessor } from './archive/archive.processor';
 import { SnapshotService } from './archive/snapshot.service';
+import { MirrorCache } from './clone/mirror-cache';
 import { WorkDirs } from './clone/work-dir';
 
 @Module({
@@ -20,6 +21,6 @@ import { WorkDirs } from './clone/work-dir';
     GitModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
-  providers: [WorkDirs, SnapshotService, ArchiveProcessor],
+  providers: [WorkDirs, MirrorCache, SnapshotService, ArchiveProcessor],
 })
 export class WorkerModule {}

@@ -8,5 +8,6 @@ export { verifyMirror } from './mirror-check';
 export * from './repository-reader';
 export * from './ref-changes';
 export { killProcessesUnder } from './process-reaper';
+export { directorySize } from './directory-size';
 export { DEFAULT_MAX_ADVERTISEMENT_BYTES } from './redirect-preflight';
 export * from './git.module';
