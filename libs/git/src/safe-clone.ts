@@ -100,7 +100,6 @@ export class SafeCloner {
    */
   async listRemoteRefs(request: ListRemoteRefsRequest): Promise<RemoteRefs> {
     if (!(request.deadlineMs > 0)) throw new GitError(GitErrorCode.INVALID_ARGUMENT, 'listRemoteRefs needs a positive deadlineMs');
-    const maxOutputBytes = this.options.maxAdvertisementBytes ?? DEFAULT_MAX_ADVERTISEMENT_BYTES;
     return withGuardedGit(this.options, request, PROBING, async (session) => {
       const { refs, head } = await this.lsRemote(session);
       const { target } = session;
