@@ -16,7 +16,8 @@ describe('BullMQ through Redis between processes', () => {
   const connection = redisOptions(config.redis.url, 'producer');
   const pendingQueue = new Queue(QueueName.Pending, { connection });
   const archiveQueue = new Queue(QueueName.Archive, { connection });
-  const queues = new QueueRepository(pendingQueue, archiveQueue);
+  const bundleQueue = new Queue(QueueName.Bundle, { connection });
+  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue);
   const requestedBy = `test-${randomUUID()}`;
   let injector: AppProcess;
 
@@ -31,7 +32,7 @@ describe('BullMQ through Redis between processes', () => {
       await Promise.all(ids.flatMap((id) => [archiveQueue.remove(id), pendingQueue.remove(id)]));
       await prisma.archive.deleteMany({ where: { requestedBy } });
     } finally {
-      await closeAll(archiveQueue.close(), pendingQueue.close(), prisma.$disconnect());
+      await closeAll(archiveQueue.close(), pendingQueue.close(), bundleQueue.close(), prisma.$disconnect());
     }
   });
 

@@ -58,6 +58,12 @@ export interface AppConfig {
     /** Permanent failures (not found, private, refused URL) in a row that disable a repository. */
     disableAfterFailures: number;
   };
+  bundles: {
+    /** Most bundles a snapshot's restore may need (the full checkpoint and its increments). */
+    maxChainDepth: number;
+    /** Most the increments of a chain may add up to, as a share of its full checkpoint bundle. */
+    maxChainShare: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -138,6 +144,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       maxIntervalSeconds: c.SCHEDULE_MAX_INTERVAL_SECONDS,
       disableAfterFailures: c.SCHEDULE_DISABLE_AFTER_FAILURES,
     },
+    bundles: { maxChainDepth: c.BUNDLE_CHAIN_MAX_DEPTH, maxChainShare: c.BUNDLE_CHAIN_MAX_SHARE },
   };
 }
 

@@ -78,6 +78,11 @@ export const configSchema = z.object({
   SCHEDULE_MIN_INTERVAL_SECONDS: positiveInt.default(3600),
   SCHEDULE_MAX_INTERVAL_SECONDS: positiveInt.default(720 * 3600),
   SCHEDULE_DISABLE_AFTER_FAILURES: positiveInt.default(3),
+  // Incremental bundles (libs/storage bundle-chain.ts): a changed visit stores a full bundle
+  // again (a checkpoint) once its chain would hold more bundles than this, or its increments
+  // would add up to more than this share of the last full bundle.
+  BUNDLE_CHAIN_MAX_DEPTH: positiveInt.default(30),
+  BUNDLE_CHAIN_MAX_SHARE: z.coerce.number({ error: 'must be a number, e.g. 0.5' }).gt(0).max(100).default(0.5),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

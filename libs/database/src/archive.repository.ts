@@ -287,20 +287,20 @@ export class ArchiveRepository {
   }
 
   /**
-   * Whether an `unchanged` visit stores its content by pointing at this snapshot: the next
-   * completed visit of the repository is unchanged (it points at the newest changed snapshot
-   * before it, and a chain of unchanged visits points at the same one).
+   * The repository's next completed visit after this completed one: the only snapshot that can
+   * build on it directly (point at its content, or extend its bundle chain); every later one
+   * builds on that one. Null when there is none.
    */
-  async isContentOfLaterVisit(archive: ArchiveRecord): Promise<boolean> {
-    if (archive.status !== 'completed' || archive.outcome === 'unchanged' || archive.finishedAt === null) return false;
+  async findNextCompletedVisit(archive: ArchiveRecord): Promise<ArchiveRecord | null> {
+    if (archive.status !== 'completed' || archive.finishedAt === null) return null;
     const rows = await this.run(
-      () => this.prisma.$queryRaw<{ outcome: string | null }[]>`
-        SELECT outcome FROM archive
+      () => this.prisma.$queryRaw<RawArchiveRow[]>`
+        SELECT * FROM archive
         WHERE repository_id = ${archive.repositoryId}::uuid AND id <> ${archive.id}::uuid AND status = 'completed'
           AND finished_at > ${archive.finishedAt}
         ORDER BY finished_at ASC, id ASC LIMIT 1`,
     );
-    return rows[0]?.outcome === 'unchanged';
+    return rows[0] ? fromRow(rows[0]) : null;
   }
 
   /**

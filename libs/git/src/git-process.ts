@@ -94,7 +94,7 @@ export interface RunGitOptions {
   /** Receives stdout as it arrives instead of collecting it (for outputs that may be large). */
   readonly onStdout?: (chunk: Buffer) => void;
   /** Written to git's stdin, which is then closed. */
-  readonly input?: string;
+  readonly input?: string | Buffer;
   /** Kills git (and what it started) and rejects with GitError ABORTED. */
   readonly signal?: AbortSignal;
 }

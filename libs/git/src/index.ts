@@ -7,6 +7,7 @@ export type { ListRemoteRefsRequest, RemoteHead, RemoteRefs } from './remote-ref
 export { verifyMirror } from './mirror-check';
 export * from './repository-reader';
 export * from './ref-changes';
+export * from './bundle-restore';
 export { killProcessesUnder } from './process-reaper';
 export { directorySize } from './directory-size';
 export { DEFAULT_MAX_ADVERTISEMENT_BYTES } from './redirect-preflight';

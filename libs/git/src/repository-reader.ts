@@ -199,6 +199,31 @@ export class RepositoryReader {
     return { path: file, sizeBytes: (await stat(file)).size };
   }
 
+  /**
+   * A bundle of every ref without the history of `prerequisites` (commits an earlier bundle
+   * holds): only what is new. Prerequisites this repository lacks (rewritten away upstream) or
+   * that are not commits are left out, so every prerequisite the bundle names is one a restore
+   * of the earlier snapshot has. Null when nothing is new: git refuses to write an empty bundle.
+   */
+  async createIncrementalBundle(
+    outFile: string,
+    prerequisites: readonly string[],
+    options: ReadOptions = {},
+  ): Promise<CreatedBundle | null> {
+    const commits = [...new Set((await this.peelToCommits(prerequisites, options.signal)).filter((c): c is string => c !== null))];
+    const file = path.resolve(outFile);
+    // Thousands of refs make thousands of prerequisites: stdin, not the command line.
+    const input = commits.map((commit) => `^${commit}\n`).join('');
+    try {
+      await this.git(['bundle', 'create', '--quiet', file, '--all', '--stdin'], { input, ...options });
+    } catch (error) {
+      // git runs with LC_ALL=C, so its refusal reads the same everywhere.
+      if (error instanceof GitError && /refusing to create empty bundle/i.test(`${error.message}\n${error.detail ?? ''}`)) return null;
+      throw error;
+    }
+    return { path: file, sizeBytes: (await stat(file)).size };
+  }
+
   private async listRefs(signal?: AbortSignal): Promise<ListedRef[]> {
     return parseRefList((await this.git(['for-each-ref', LIST_REFS_FORMAT], { signal })).stdout);
   }

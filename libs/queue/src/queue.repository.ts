@@ -9,8 +9,12 @@ import { JOB_OPTIONS, JobPayload, LIVE_JOB_STATES, QueueName } from './queue.typ
 export class QueueRepository {
   private readonly queues: Record<QueueName, Queue>;
 
-  constructor(@InjectQueue(QueueName.Pending) pending: Queue, @InjectQueue(QueueName.Archive) archive: Queue) {
-    this.queues = { [QueueName.Pending]: pending, [QueueName.Archive]: archive };
+  constructor(
+    @InjectQueue(QueueName.Pending) pending: Queue,
+    @InjectQueue(QueueName.Archive) archive: Queue,
+    @InjectQueue(QueueName.Bundle) bundle: Queue,
+  ) {
+    this.queues = { [QueueName.Pending]: pending, [QueueName.Archive]: archive, [QueueName.Bundle]: bundle };
     // Errors surface on each call and through /health; an unhandled 'error' event would crash the process.
     for (const queue of Object.values(this.queues)) queue.on('error', () => undefined);
   }
@@ -42,6 +46,11 @@ export class QueueRepository {
   /** `active`, `waiting`, `delayed`, `failed`, `completed`... or `unknown` when there is no such job. */
   jobState(queue: QueueName, archiveId: string): Promise<string> {
     return this.call(queue, 'read the job', () => this.queues[queue].getJobState(archiveId));
+  }
+
+  /** Why the job failed (its last attempt's error), or null. */
+  failedReason(queue: QueueName, archiveId: string): Promise<string | null> {
+    return this.call(queue, 'read the job', async () => (await this.queues[queue].getJob(archiveId))?.failedReason ?? null);
   }
 
   counts(queue: QueueName): Promise<Record<string, number>> {

@@ -6,12 +6,15 @@ export enum QueueName {
   Pending = 'pending',
   /** Injected archives waiting for a worker. */
   Archive = 'archive',
+  /** Completed snapshots whose bundle chain a worker consolidates into one downloadable bundle. */
+  Bundle = 'bundle',
 }
 
 /** Payloads carry ids only; the archive row is the source of truth. */
 export interface JobPayloads {
   [QueueName.Pending]: { archiveId: string };
   [QueueName.Archive]: { archiveId: string };
+  [QueueName.Bundle]: { archiveId: string };
 }
 
 export type JobPayload<Q extends QueueName> = JobPayloads[Q];
@@ -33,6 +36,13 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
     backoff: { type: 'exponential', delay: 5000 },
     removeOnComplete: { age: 24 * 3600, count: 10000 },
     removeOnFail: { age: 7 * 24 * 3600 },
+  },
+  // The result is an object in the bucket; a failed job stays a day so its reason can be shown.
+  [QueueName.Bundle]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 24 * 3600 },
   },
 };
 

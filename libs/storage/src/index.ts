@@ -29,6 +29,7 @@ export type {
 export {
   BUNDLE_FILE,
   bundleKey,
+  consolidatedBundleKey,
   FILES_FOLDER,
   fileKey,
   MANIFEST_FILE,
@@ -42,3 +43,5 @@ export { SnapshotWriter } from './snapshot-writer';
 export type { SnapshotFileSource, SnapshotStore, SnapshotTarget, SnapshotWriterOptions, UploadFilesOptions } from './snapshot-writer';
 export { StorageModule } from './storage.module';
 export { hasS3Code, StorageError, StorageErrorCode, toStorageError } from './storage.error';
+export * from './bundle-chain';
+export * from './restore-script';

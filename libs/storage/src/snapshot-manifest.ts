@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { exactText, MappedReason } from './object-key-rules';
+import type { SnapshotBundleLink } from './bundle-chain';
 import { manifestKey } from './snapshot-prefix';
 import { StorageError, StorageErrorCode } from './storage.error';
 
@@ -55,7 +56,8 @@ export interface SnapshotBundle {
  * `mappedPathCount`, `commit`... describe the content of the snapshot `contentFrom` names.
  */
 export interface SnapshotManifest {
-  version: 2;
+  /** 3: bundles may be increments (bundleKind, bundleChain); 2: `bundle` is always full. */
+  version: 2 | 3;
   /** The URL as submitted. */
   url: string;
   /** The URL the bucket name derives from. */
@@ -80,8 +82,20 @@ export interface SnapshotManifest {
   byteCount: number;
   /** How many files are not at `files/<path>` but under `mapped/` (see each file's `mappedBecause`). */
   mappedPathCount: number;
-  /** Null when the repository has no refs (git cannot bundle nothing). */
+  /**
+   * This snapshot's own bundle: `repo.bundle` (full, restorable alone) or `increment.bundle`
+   * (only what the snapshot before it lacked; see `bundleChain`). Null when it stores none: the
+   * repository has no refs, nothing is new since the snapshot before, or an unchanged visit.
+   */
   bundle: SnapshotBundle | null;
+  /** Which kind `bundle` is; absent in manifests from before increments (always full). */
+  bundleKind?: 'full' | 'incremental';
+  /**
+   * Every bundle a restore of this snapshot applies, a full one first (readBundleChain), then
+   * its refs are set from `refs`. Absent for an unchanged visit (see `contentFrom`) and in
+   * manifests from before increments (their `bundle` is full).
+   */
+  bundleChain?: SnapshotBundleLink[];
   /** ISO 8601 UTC instants of the archive's stages. */
   timestamps: { createdAt: string; injectedAt: string; startedAt: string; finishedAt: string };
   /** True when no ref (branch, tag or other) leads to a commit: there are no files to store. */

@@ -4,6 +4,8 @@ import { StorageError, StorageErrorCode } from './storage.error';
 export const SNAPSHOTS_FOLDER = 'snapshots/';
 export const MANIFEST_FILE = 'manifest.json';
 export const BUNDLE_FILE = 'repo.bundle';
+/** A bundle of only what the snapshots before it did not store: not restorable on its own. */
+export const INCREMENT_BUNDLE_FILE = 'increment.bundle';
 export const FILES_FOLDER = 'files/';
 /** Files whose path cannot be a readable key (see SnapshotKeyAllocator); beside `files/`, never in it. */
 export const MAPPED_FOLDER = 'mapped/';
@@ -37,8 +39,16 @@ export function manifestKey(prefix: string): string {
   return `${prefix}${MANIFEST_FILE}`;
 }
 
-export function bundleKey(prefix: string): string {
-  return `${prefix}${BUNDLE_FILE}`;
+/**
+ * One bundle of a whole snapshot, built on request from its bundle chain (POST
+ * /api/archives/:id/bundle): added beside the snapshot's files, never replacing any of them.
+ */
+export function consolidatedBundleKey(prefix: string): string {
+  return `${prefix}consolidated.bundle`;
+}
+
+export function bundleKey(prefix: string, kind: 'full' | 'incremental' = 'full'): string {
+  return `${prefix}${kind === 'full' ? BUNDLE_FILE : INCREMENT_BUNDLE_FILE}`;
 }
 
 /**

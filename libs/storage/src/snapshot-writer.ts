@@ -89,10 +89,10 @@ export class SnapshotWriter {
     return this.track(() => this.runUploadFiles(source, options));
   }
 
-  /** Uploads the `git bundle` at `filePath` to `<prefix>repo.bundle`. */
-  uploadBundle(filePath: string): Promise<SnapshotBundle> {
+  /** Uploads the `git bundle` at `filePath` to `<prefix>repo.bundle` (full) or `<prefix>increment.bundle`. */
+  uploadBundle(filePath: string, kind: 'full' | 'incremental' = 'full'): Promise<SnapshotBundle> {
     return this.track(async () => {
-      const key = bundleKey(this.target.prefix);
+      const key = bundleKey(this.target.prefix, kind);
       this.keys.claim(key);
       const { size } = await stat(filePath).catch((error: unknown) => {
         throw toStorageError(error, `read bundle ${filePath}`);

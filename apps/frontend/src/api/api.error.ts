@@ -14,6 +14,10 @@ export enum ApiErrorCode {
   ArchiveReferenced = 'ARCHIVE_REFERENCED',
   /** The archive has no downloadable snapshot (not completed, or an empty repository). */
   NoBundle = 'NO_BUNDLE',
+  /** The snapshot is stored as increments and its single bundle is still being built. */
+  BundlePreparing = 'BUNDLE_PREPARING',
+  /** Building the snapshot's single bundle failed (e.g. a stored bundle is corrupted). */
+  BundleFailed = 'BUNDLE_FAILED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
 }

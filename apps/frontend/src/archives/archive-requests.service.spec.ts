@@ -1,14 +1,20 @@
-import { HttpStatus, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
+import { HttpStatus, Logger } from '@nestjs/common';
 import { AuthError, type AuthUser } from '@archiver/auth';
 import type { AppConfig } from '@archiver/config';
-import { type ArchiveRecord, type ArchiveRepository, DatabaseError, DatabaseErrorCode } from '@archiver/database';
+import {
+  type ArchiveRecord,
+  type ArchiveRepository,
+  DatabaseError,
+  DatabaseErrorCode,
+  type TrackedRepositoryRepository,
+} from '@archiver/database';
 import { GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueErrorCode, QueueName, type QueueRepository } from '@archiver/queue';
 import { ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord, rejectionOf } from '@archiver/testing';
 import { ApiError } from '../api/api.error';
-import { ArchiveRequestsService, checkoutDirFor, DOWNLOAD_LINK_SECONDS } from './archive-requests.service';
+import { ArchiveRequestsService, checkoutDirFor } from './archive-requests.service';
 
 const demo: AuthUser = { subject: 'sub-demo', username: 'demo', roles: ['archiver-user'], isAdmin: false };
 const other: AuthUser = { subject: 'sub-other', username: 'other', roles: ['archiver-user'], isAdmin: false };
@@ -35,7 +41,7 @@ describe(ArchiveRequestsService.name, () => {
   let sut: ArchiveRequestsService;
   let archives: MockOf<
     ArchiveRepository,
-    'createOrFindActive' | 'findById' | 'list' | 'delete' | 'countSnapshotsInBucket' | 'isContentOfLaterVisit'
+    'createOrFindActive' | 'findById' | 'list' | 'delete' | 'countSnapshotsInBucket' | 'findNextCompletedVisit'
   >;
   let queues: MockOf<QueueRepository, 'enqueue'>;
   let store: MockOf<
@@ -44,6 +50,7 @@ describe(ArchiveRequestsService.name, () => {
   > &
     Pick<ObjectStoreRepository, 'removeSnapshotPrefix'>;
   let resolve: jest.Mock;
+  let trackers: MockOf<TrackedRepositoryRepository, 'isTrackedBy'>;
 
   beforeAll(() => Logger.overrideLogger(false));
 
@@ -54,9 +61,10 @@ describe(ArchiveRequestsService.name, () => {
       list: jest.fn(async () => ({ items: [], total: 0 })),
       delete: jest.fn(async () => undefined),
       countSnapshotsInBucket: jest.fn(async () => 0),
-      isContentOfLaterVisit: jest.fn(async () => false),
+      findNextCompletedVisit: jest.fn(async () => null),
     };
     queues = { enqueue: jest.fn(async () => undefined) };
+    trackers = { isTrackedBy: jest.fn(async () => false) };
     store = {
       removePrefix: jest.fn(async () => 3),
       removeIncompleteUploads: jest.fn(async () => 0),
@@ -82,6 +90,7 @@ describe(ArchiveRequestsService.name, () => {
       archives as unknown as ArchiveRepository,
       queues as unknown as QueueRepository,
       store as unknown as ObjectStoreRepository,
+      trackers as unknown as TrackedRepositoryRepository,
     );
   });
 
@@ -207,6 +216,15 @@ describe(ArchiveRequestsService.name, () => {
       await expect(sut.get(archive.id, other)).resolves.toMatchObject({ id: archive.id });
       await expect(sut.get(archive.id, admin)).resolves.toMatchObject({ id: archive.id });
     });
+
+    it('shows a visit to everyone who tracks its repository, whoever it was requested for', async () => {
+      const archive = record({ requestedBy: other.subject });
+      archives.findById.mockResolvedValue(archive);
+      trackers.isTrackedBy.mockImplementation(
+        async (repositoryId: string, subject: string) => repositoryId === archive.repositoryId && subject === demo.subject,
+      );
+      await expect(sut.get(archive.id, demo)).resolves.toMatchObject({ id: archive.id });
+    });
   });
 
   describe('delete', () => {
@@ -237,16 +255,40 @@ describe(ArchiveRequestsService.name, () => {
       expect(order).toEqual(['objects', 'row', 'bucket']);
     });
 
-    it('refuses a snapshot that later unchanged visits point at (409 ARCHIVE_REFERENCED) and touches nothing', async () => {
-      archives.findById.mockResolvedValue(completed());
-      archives.isContentOfLaterVisit.mockResolvedValue(true);
+    it.each([
+      ['an unchanged visit points at its content', (id: string) => ({ archiveId: 'next', contentFrom: { archiveId: id, prefix: 'p/' } })],
+      [
+        'an increment builds on its bundle',
+        (id: string) => ({
+          archiveId: 'next',
+          bundleChain: [
+            { archiveId: id, kind: 'full', key: 'a', size: 1, sha256: 'x' },
+            { archiveId: 'next', kind: 'incremental', key: 'b', size: 1, sha256: 'y' },
+          ],
+        }),
+      ],
+    ])('refuses a snapshot the next visit builds on — %s (409 ARCHIVE_REFERENCED) and touches nothing', async (_case, nextManifest) => {
+      const archive = completed({ finishedAt: new Date() });
+      archives.findById.mockResolvedValue(archive);
+      archives.findNextCompletedVisit.mockResolvedValue(completed({ id: 'next', prefix: 'snapshots/next/' }));
+      store.getObject.mockResolvedValue(Readable.from([Buffer.from(JSON.stringify(nextManifest(archive.id)))]));
 
-      const error = await apiFailure(sut.delete('id'));
+      const error = await apiFailure(sut.delete(archive.id));
 
       expect(error.getStatus()).toBe(HttpStatus.CONFLICT);
       expect(error.code).toBe('ARCHIVE_REFERENCED');
       expect(store.removePrefix).not.toHaveBeenCalled();
       expect(archives.delete).not.toHaveBeenCalled();
+    });
+
+    it('deletes a snapshot the next visit does not build on (it stored a new full bundle)', async () => {
+      const archive = completed({ finishedAt: new Date() });
+      archives.findById.mockResolvedValue(archive);
+      archives.findNextCompletedVisit.mockResolvedValue(completed({ id: 'next', prefix: 'snapshots/next/' }));
+      const fresh = { archiveId: 'next', bundleChain: [{ archiveId: 'next', kind: 'full', key: 'a', size: 1, sha256: 'x' }] };
+      store.getObject.mockResolvedValue(Readable.from([Buffer.from(JSON.stringify(fresh))]));
+      await sut.delete(archive.id);
+      expect(archives.delete).toHaveBeenCalledWith(archive.id);
     });
 
     it('keeps the bucket while other snapshots live in it', async () => {
@@ -281,59 +323,6 @@ describe(ArchiveRequestsService.name, () => {
     it('answers 404 for an unknown id', async () => {
       archives.findById.mockResolvedValue(null);
       expect((await apiFailure(sut.delete('id'))).getStatus()).toBe(HttpStatus.NOT_FOUND);
-    });
-  });
-
-  describe('downloadLink', () => {
-    it('presigns the bundle for five minutes and says how to restore it', async () => {
-      const archive = completed({ normalizedUrl: 'https://example.org/owner/My.Repo' });
-      archives.findById.mockResolvedValue(archive);
-
-      const link = await sut.downloadLink(archive.id, demo);
-
-      expect(store.presignedGet).toHaveBeenCalledWith(archive.bucket, `${archive.prefix}repo.bundle`, DOWNLOAD_LINK_SECONDS);
-      expect(link).toEqual({
-        url: expect.stringContaining('repo.bundle'),
-        expiresInSeconds: 300,
-        cloneCommand: 'git clone repo.bundle My.Repo',
-      });
-    });
-
-    it('answers NO_BUNDLE before completion and for a snapshot without a bundle', async () => {
-      archives.findById.mockResolvedValueOnce(record({ status: 'running', bucket: 'b', prefix: 'p/' }));
-      expect((await apiFailure(sut.downloadLink('id', demo))).code).toBe('NO_BUNDLE');
-
-      archives.findById.mockResolvedValueOnce(completed());
-      store.statObject.mockRejectedValueOnce(new StorageError(StorageErrorCode.NOT_FOUND, 'NoSuchKey'));
-      const error = await apiFailure(sut.downloadLink('id', demo));
-      expect(error.code).toBe('NO_BUNDLE');
-      expect(error.getStatus()).toBe(HttpStatus.NOT_FOUND);
-      expect(store.presignedGet).not.toHaveBeenCalled();
-    });
-
-    it('serves an unchanged visit the bundle of the snapshot its manifest names, in the same bucket', async () => {
-      const contentPrefix = 'snapshots/20241231T000000Z-11111111/';
-      archives.findById.mockResolvedValue(completed({ outcome: 'unchanged' }));
-      store.getObject.mockResolvedValue(
-        Readable.from([Buffer.from(JSON.stringify({ archiveId: 'x', contentFrom: { archiveId: 'first', prefix: contentPrefix } }))]),
-      );
-      await sut.downloadLink('id', demo);
-      expect(store.getObject).toHaveBeenCalledWith('repo-bucket-1a2b', 'snapshots/20250101T000000Z-00000000/manifest.json');
-      expect(store.presignedGet).toHaveBeenCalledWith('repo-bucket-1a2b', `${contentPrefix}repo.bundle`, DOWNLOAD_LINK_SECONDS);
-    });
-
-    it('answers NO_BUNDLE for an unchanged visit whose manifest is missing; reads no manifest of a changed one', async () => {
-      archives.findById.mockResolvedValue(completed({ outcome: 'unchanged' }));
-      expect((await apiFailure(sut.downloadLink('id', demo))).code).toBe('NO_BUNDLE');
-      archives.findById.mockResolvedValue(completed({ outcome: 'changed' }));
-      store.getObject.mockClear();
-      await sut.downloadLink('id', demo);
-      expect(store.getObject).not.toHaveBeenCalled();
-    });
-
-    it("hides another user's snapshot", async () => {
-      archives.findById.mockResolvedValue(completed({ requestedBy: other.subject }));
-      expect((await apiFailure(sut.downloadLink('id', demo))).code).toBe('NOT_FOUND');
     });
   });
 });

@@ -1,30 +1,21 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthError, type AuthUser } from '@archiver/auth';
 import { APP_CONFIG, type AppConfig } from '@archiver/config';
-import { ACTIVE_STATUSES, ArchiveRepository, type ArchiveRecord, type ArchiveStatus } from '@archiver/database';
+import {
+  ACTIVE_STATUSES,
+  ArchiveRepository,
+  type ArchiveRecord,
+  type ArchiveStatus,
+  TrackedRepositoryRepository,
+} from '@archiver/database';
 import { GitError, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueName, QueueRepository } from '@archiver/queue';
-import {
-  bundleKey,
-  contentSnapshotOf,
-  ObjectStoreRepository,
-  readSnapshotManifest,
-  StorageError,
-  StorageErrorCode,
-} from '@archiver/storage';
+import { ObjectStoreRepository, readBundleChain, readSnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { toApiErrorResponse } from '../api/api-error.mapper';
 import type { ArchiveScope } from './archive.dto';
 import { archiveNotFound } from './archive-id.pipe';
-import {
-  ArchivePageView,
-  ArchiveView,
-  BatchItemView,
-  BatchResultView,
-  DownloadLinkView,
-  SubmittedArchiveView,
-  toArchiveView,
-} from './archive.view';
+import { ArchivePageView, ArchiveView, BatchItemView, BatchResultView, SubmittedArchiveView, toArchiveView } from './archive.view';
 
 export const DOWNLOAD_LINK_SECONDS = 5 * 60;
 // Each URL costs a DNS lookup and an insert; a few at a time keeps a 100-URL batch quick
@@ -52,6 +43,7 @@ export class ArchiveRequestsService {
     private readonly archives: ArchiveRepository,
     private readonly queues: QueueRepository,
     private readonly store: ObjectStoreRepository,
+    private readonly trackers: TrackedRepositoryRepository,
   ) {}
 
   /**
@@ -123,12 +115,12 @@ export class ArchiveRequestsService {
         `Archive ${id} is ${archive.status}; wait until it finishes (completed or failed), then delete it`,
       );
     }
-    // Append-only: a snapshot whose content later unchanged visits point at is not removed alone.
-    if (await this.archives.isContentOfLaterVisit(archive)) {
+    // Append-only: a snapshot that later ones build on is not removed alone.
+    if (await this.isBuiltOnLater(archive)) {
       throw new ApiError(
         HttpStatus.CONFLICT,
         ApiErrorCode.ArchiveReferenced,
-        `Archive ${id} holds the content of later unchanged visits of its repository; delete those visits first`,
+        `Archive ${id} holds content later visits of its repository need (their content or bundles build on it); delete those visits first`,
       );
     }
     if (archive.bucket !== null && archive.prefix !== null) await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
@@ -141,48 +133,35 @@ export class ArchiveRequestsService {
     this.logger.log({ msg: 'deleted archive', archiveId: id, bucket: archive.bucket, prefix: archive.prefix });
   }
 
-  /** A short-lived link to the snapshot's git bundle, and the command that restores it. */
-  async downloadLink(id: string, user: AuthUser): Promise<DownloadLinkView> {
-    const archive = await this.findVisible(id, user);
-    if (archive.status !== 'completed' || archive.bucket === null || archive.prefix === null) {
-      throw new ApiError(
-        HttpStatus.NOT_FOUND,
-        ApiErrorCode.NoBundle,
-        `Archive ${id} is ${archive.status}; its download exists once it has completed`,
-      );
-    }
+  /**
+   * Whether the next completed visit points at this snapshot's content (unchanged) or restores
+   * through its bundle (an increment on it). Later visits build on that next one, so it is the
+   * only one to ask.
+   */
+  private async isBuiltOnLater(archive: ArchiveRecord): Promise<boolean> {
+    const next = await this.archives.findNextCompletedVisit(archive);
+    if (!next?.bucket || !next.prefix) return false;
     try {
-      const key = bundleKey(await this.contentPrefix(archive.bucket, archive.prefix, archive.outcome));
-      await this.store.statObject(archive.bucket, key);
-      return {
-        url: await this.store.presignedGet(archive.bucket, key, DOWNLOAD_LINK_SECONDS),
-        expiresInSeconds: DOWNLOAD_LINK_SECONDS,
-        cloneCommand: `git clone repo.bundle ${checkoutDirFor(archive.normalizedUrl)}`,
-      };
+      const manifest = await readSnapshotManifest(this.store, next.bucket, next.prefix);
+      if (manifest.contentFrom?.archiveId === archive.id) return true;
+      return (await readBundleChain(this.store, next.bucket, manifest)).some((link) => link.archiveId === archive.id);
     } catch (error) {
-      if (!(error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND)) throw error;
-      throw new ApiError(
-        HttpStatus.NOT_FOUND,
-        ApiErrorCode.NoBundle,
-        `Archive ${id} has no repo.bundle (a repository without commits has nothing to bundle, and an unchanged visit's content is that of the snapshot its manifest names)`,
-      );
+      // The next snapshot's manifest is gone: nothing readable builds on this one through it.
+      if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) return false;
+      throw error;
     }
   }
 
   /**
-   * An unchanged visit stores no bundle of its own: its manifest names the snapshot (in the
-   * same bucket) that holds the content.
+   * Yours, a visit of a repository you track (the scheduler asks in its first tracker's name),
+   * or any for admins; anything else answers exactly like a missing archive, so ids reveal nothing.
    */
-  private async contentPrefix(bucket: string, prefix: string, outcome: ArchiveRecord['outcome']): Promise<string> {
-    if (outcome !== 'unchanged') return prefix;
-    return contentSnapshotOf(await readSnapshotManifest(this.store, bucket, prefix), prefix).prefix;
-  }
-
-  /** Another user's archive answers exactly like a missing one, so ids reveal nothing. */
-  private async findVisible(id: string, user: AuthUser): Promise<ArchiveRecord> {
+  async findVisible(id: string, user: AuthUser): Promise<ArchiveRecord> {
     const archive = await this.archives.findById(id);
-    if (!archive || (!user.isAdmin && archive.requestedBy !== user.subject)) throw archiveNotFound(id);
-    return archive;
+    if (!archive) throw archiveNotFound(id);
+    if (user.isAdmin || archive.requestedBy === user.subject) return archive;
+    if (await this.trackers.isTrackedBy(archive.repositoryId, user.subject)) return archive;
+    throw archiveNotFound(id);
   }
 
   /**

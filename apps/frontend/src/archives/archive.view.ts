@@ -148,6 +148,27 @@ export class BatchResultView {
   items!: BatchItemView[];
 }
 
+export class BundleStatusView {
+  @ApiProperty({
+    enum: ['ready', 'pending', 'failed', 'absent'],
+    description:
+      'ready: `url` is one bundle of the whole snapshot; pending: a worker is building it; failed: see `message`; absent: not asked for yet',
+  })
+  status!: 'ready' | 'pending' | 'failed' | 'absent';
+
+  @ApiPropertyOptional({ description: 'Presigned GET of the bundle (when ready)' })
+  url?: string;
+
+  @ApiPropertyOptional({ example: 300 })
+  expiresInSeconds?: number;
+
+  @ApiPropertyOptional({ example: 'git clone repo.bundle repo' })
+  cloneCommand?: string;
+
+  @ApiPropertyOptional()
+  message?: string;
+}
+
 export class DownloadLinkView {
   @ApiProperty({ description: "Presigned GET of the snapshot's repo.bundle (a git bundle of every ref)" })
   url!: string;

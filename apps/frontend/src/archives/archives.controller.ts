@@ -30,8 +30,11 @@ import {
   submitBatchSchema,
 } from './archive.dto';
 import { ArchiveIdPipe } from './archive-id.pipe';
-import { ArchivePageView, ArchiveView, BatchResultView, DownloadLinkView, SubmittedArchiveView } from './archive.view';
+import { ArchivePageView, ArchiveView, BatchResultView, BundleStatusView, DownloadLinkView, SubmittedArchiveView } from './archive.view';
 import { ArchiveRequestsService } from './archive-requests.service';
+import { BundlePreparingError, BundleService } from './bundle.service';
+import { RestoreService } from './restore.service';
+import { RestorePlanView } from './restore.view';
 
 const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Archive id; anything else answers 404' });
 
@@ -42,7 +45,11 @@ const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Archive id;
 @UseInterceptors(JsonBodyInterceptor)
 @Controller('api/archives')
 export class ArchivesController {
-  constructor(private readonly archives: ArchiveRequestsService) {}
+  constructor(
+    private readonly archives: ArchiveRequestsService,
+    private readonly restores: RestoreService,
+    private readonly bundles: BundleService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Submit a repository for archiving' })
@@ -100,11 +107,63 @@ export class ArchivesController {
 
   @Get(':id/download')
   @idParam
-  @ApiOperation({ summary: "A 5-minute link to the snapshot's git bundle and the command that restores it" })
+  @ApiOperation({
+    summary:
+      'A 5-minute link to one git bundle of the whole snapshot and the command that restores it; a snapshot stored as increments is consolidated first (waits up to 20 s)',
+  })
   @ApiOkResponse({ type: DownloadLinkView })
-  @ApiNotFoundResponse({ type: ApiErrorView, description: 'NOT_FOUND, or NO_BUNDLE when it has not completed or has no commits' })
-  download(@Param('id', ArchiveIdPipe) id: string, @CurrentUser() user: AuthUser): Promise<DownloadLinkView> {
-    return this.archives.downloadLink(id, user);
+  @ApiNotFoundResponse({ type: ApiErrorView, description: 'NOT_FOUND, or NO_BUNDLE when it has not completed or has no refs' })
+  @ApiConflictResponse({
+    type: ApiErrorView,
+    description: 'BUNDLE_PREPARING (with Retry-After): still being built; BUNDLE_FAILED: building it failed',
+  })
+  async download(
+    @Param('id', ArchiveIdPipe) id: string,
+    @CurrentUser() user: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<DownloadLinkView> {
+    try {
+      return await this.bundles.download(id, user);
+    } catch (error) {
+      if (error instanceof BundlePreparingError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+      throw error;
+    }
+  }
+
+  @Post(':id/bundle')
+  @idParam
+  @ApiOperation({ summary: 'Build one bundle of the whole snapshot (a worker job), or get it when it is there' })
+  @ApiOkResponse({ type: BundleStatusView, description: 'ready, with its link' })
+  @ApiAcceptedResponse({ type: BundleStatusView, description: 'pending: poll GET …/bundle' })
+  @ApiNotFoundResponse({ type: ApiErrorView })
+  async requestBundle(
+    @Param('id', ArchiveIdPipe) id: string,
+    @CurrentUser() user: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<BundleStatusView> {
+    const status = await this.bundles.status(id, user, true);
+    res.status(status.status === 'ready' ? HttpStatus.OK : HttpStatus.ACCEPTED);
+    return status;
+  }
+
+  @Get(':id/bundle')
+  @idParam
+  @ApiOperation({ summary: 'How the snapshot’s single bundle stands: ready (with its link), pending, failed or absent' })
+  @ApiOkResponse({ type: BundleStatusView })
+  @ApiNotFoundResponse({ type: ApiErrorView })
+  bundleStatus(@Param('id', ArchiveIdPipe) id: string, @CurrentUser() user: AuthUser): Promise<BundleStatusView> {
+    return this.bundles.status(id, user, false);
+  }
+
+  @Get(':id/restore')
+  @idParam
+  @ApiOperation({
+    summary: 'Everything to rebuild the snapshot with plain git: its bundles in order (1-hour links), every ref, and a curl + git script',
+  })
+  @ApiOkResponse({ type: RestorePlanView })
+  @ApiNotFoundResponse({ type: ApiErrorView, description: 'NOT_FOUND, or NO_BUNDLE when it has not completed' })
+  restore(@Param('id', ArchiveIdPipe) id: string, @CurrentUser() user: AuthUser): Promise<RestorePlanView> {
+    return this.restores.plan(id, user);
   }
 
   @Delete(':id')

@@ -2,11 +2,15 @@ import { Module } from '@nestjs/common';
 import { GitModule } from '@archiver/git';
 import { ArchivesController } from './archives.controller';
 import { ArchiveRequestsService } from './archive-requests.service';
+import { ArchiveFilesController } from './browse/archive-files.controller';
+import { SnapshotBrowseService } from './browse/snapshot-browse.service';
+import { BundleService } from './bundle.service';
+import { RestoreService } from './restore.service';
 
 /** Relies on the app's global Config, Database, Queue and Storage modules. */
 @Module({
   imports: [GitModule],
-  controllers: [ArchivesController],
-  providers: [ArchiveRequestsService],
+  controllers: [ArchivesController, ArchiveFilesController],
+  providers: [ArchiveRequestsService, RestoreService, BundleService, SnapshotBrowseService],
 })
 export class ArchivesModule {}

@@ -12,22 +12,29 @@ import { webSecurityHeaders } from './web-security-headers';
 export const WEB_ASSETS_DIR = path.join(__dirname, 'assets');
 
 /**
- * keycloak-js ships as plain ES modules in its `lib/` folder; serving that folder (not a CDN
- * copy) keeps the app working offline and pinned to the version in package-lock.json.
- * Undefined when the package is missing: the web pages then cannot sign in, but the REST API
- * must not go down with them, so this is logged loudly instead of stopping the process.
+ * Browser libraries come from node_modules (not a CDN copy), which keeps the app working
+ * offline and pinned to the versions in package-lock.json: keycloak-js's ES modules (`lib/`),
+ * marked's ES build (`lib/marked.esm.js`) and DOMPurify's (`dist/purify.es.mjs`), for a
+ * snapshot's README. Undefined when a package is missing: that part of the web interface
+ * fails, but the REST API must not go down with it, so this is logged loudly instead.
  */
-function keycloakJsDir(): string | undefined {
+function vendorDir(name: string, without: string): string | undefined {
   try {
-    return path.dirname(require.resolve('keycloak-js'));
+    return path.dirname(require.resolve(name));
   } catch {
-    new Logger('Web').error('keycloak-js is not installed (run npm install): the web interface cannot sign anyone in');
+    new Logger('Web').error(`${name} is not installed (run npm install): ${without}`);
     return undefined;
   }
 }
 
+const VENDOR_PACKAGES = [
+  { name: 'keycloak-js', without: 'the web interface cannot sign anyone in' },
+  { name: 'marked', without: 'file browsing cannot render READMEs' },
+  { name: 'dompurify', without: 'file browsing cannot render READMEs' },
+];
+
 /**
- * Static files of the web interface: `/assets/*` (our code) and `/vendor/keycloak-js/*`.
+ * Static files of the web interface: `/assets/*` (our code) and `/vendor/<package>/*`.
  * Express serves them before Nest's router, so the API's auth guard never sees them — they
  * are public, like the HTML shell. No fingerprinted names, hence `no-cache` (revalidate by ETag).
  */
@@ -44,6 +51,8 @@ export function serveWebAssets(app: NestExpressApplication, config: AppConfig): 
     },
   };
   app.useStaticAssets(WEB_ASSETS_DIR, { ...options, prefix: '/assets/' });
-  const keycloakJs = keycloakJsDir();
-  if (keycloakJs) app.useStaticAssets(keycloakJs, { ...options, prefix: '/vendor/keycloak-js/' });
+  for (const { name, without } of VENDOR_PACKAGES) {
+    const dir = vendorDir(name, without);
+    if (dir) app.useStaticAssets(dir, { ...options, prefix: `/vendor/${name}/` });
+  }
 }

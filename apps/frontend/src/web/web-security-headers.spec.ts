@@ -24,6 +24,10 @@ describe(webSecurityHeaders.name, () => {
     expect(directives.get('frame-src')).toEqual(['http://localhost:18080']);
   });
 
+  it("shows images from this origin, data: and the file browser's blob: object URLs only", () => {
+    expect(directives.get('img-src')).toEqual(["'self'", 'data:', 'blob:']);
+  });
+
   it('cannot be framed', () => {
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(sut['X-Frame-Options']).toBe('DENY');

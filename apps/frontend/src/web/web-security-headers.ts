@@ -6,6 +6,8 @@
  * calls its token endpoint (`connect-src`), keycloak-js embeds its session-status and
  * third-party-cookie iframes (`frame-src`), and the POST logout variant submits a form to it
  * (`form-action`). Nothing may frame us (`frame-ancestors 'none'`): clickjacking.
+ * Images may also be `blob:` URLs: the file browser shows a snapshot's images (fetched with
+ * the bearer token) through object URLs, which only our own scripts can create.
  */
 export function webSecurityHeaders(keycloakUrl: string): Record<string, string> {
   const keycloak = new URL(keycloakUrl).origin;
@@ -13,7 +15,7 @@ export function webSecurityHeaders(keycloakUrl: string): Record<string, string> 
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    "img-src 'self' data: blob:",
     "font-src 'self'",
     `connect-src 'self' ${keycloak}`,
     `frame-src ${keycloak}`,

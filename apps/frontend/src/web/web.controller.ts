@@ -8,7 +8,17 @@ import { WebShellService, type WebClientConfig } from './web-shell.service';
  * Paths the single-page app routes itself (apps/frontend/src/web/assets/js/router.js); each
  * answers the same HTML shell, so a reload or a shared link lands on the right page.
  */
-export const WEB_PAGE_PATHS = ['/', 'repositories/:id', 'archives', 'archives/:id', 'stats', 'admin', 'signed-out'];
+export const WEB_PAGE_PATHS = [
+  '/',
+  'repositories/:id',
+  'archives',
+  'archives/:id',
+  'archives/:id/files',
+  'archives/:id/files/*path',
+  'stats',
+  'admin',
+  'signed-out',
+];
 
 @Public()
 @ApiExcludeController()

@@ -80,6 +80,7 @@ describe(SnapshotService.name, () => {
     clone: { timeoutMs: 60_000, maxBytes: 1e9, workDir: path.join(base, 'work') },
     worker: { uploadConcurrency: 2, leaseMs: 60_000, maxRuns: 5 },
     schedule: { tickMs: 1000, minIntervalSeconds: 60, maxIntervalSeconds: 3600, disableAfterFailures: 3 },
+    bundles: { maxChainDepth: 3, maxChainShare: 100 },
   } as AppConfig;
   let repositories: { recordVisitOutcome: jest.Mock };
   let archives: Mocked<

@@ -19,11 +19,13 @@ import {
   manifestHeadFields,
   mappedPathCount,
   ObjectStoreRepository,
+  readBundleChain,
   readManifestRefs,
   readSnapshotManifest,
   refsOfManifest,
   SnapshotFileSource,
   SnapshotManifest,
+  SnapshotRef,
   snapshotPrefix,
   SnapshotWriter,
 } from '@archiver/storage';
@@ -31,8 +33,14 @@ import { MirrorCache } from '../clone/mirror-cache';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
 import { describeFailure } from './archive-failure';
+import { BundlePlan, storeSnapshotBundle } from './snapshot-bundle';
 
 type Located = ArchiveRecord & { bucket: string; prefix: string };
+interface PreviousSnapshot {
+  record: ArchiveRecord;
+  manifest: SnapshotManifest | null;
+  refs: SnapshotRef[] | null;
+}
 
 /** How long a run waits for our own database, Redis or object storage to come back. */
 const INFRASTRUCTURE_RETRY_MS = 5_000;
@@ -143,7 +151,8 @@ export class SnapshotService {
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
     const { refs, commit } = head;
-    const changes = await this.refChanges(archive, reader, refs, signal);
+    const previous = await this.previousSnapshot(archive, signal);
+    const changes = await this.refChanges(previous, reader, refs, signal);
     const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs), ...(changes && { changes }) };
 
     await this.store.ensureBucket(archive.bucket);
@@ -153,14 +162,13 @@ export class SnapshotService {
         })
       : [];
     signal.throwIfAborted();
-    const bundleFile = await reader.createBundle(path.join(workDir, 'repo.bundle'), refs, { signal });
-    const bundle = bundleFile ? await writer.uploadBundle(bundleFile.path) : null;
+    const bundles = await storeSnapshotBundle(archive.id, reader, refs, await this.bundlePlan(archive, previous), writer, workDir, signal);
     signal.throwIfAborted();
 
     const finishedAt = new Date();
     const byteCount = files.reduce((sum, f) => sum + f.size, 0);
     const manifest: SnapshotManifest = {
-      version: 2,
+      version: 3,
       url: archive.url,
       normalizedUrl: archive.normalizedUrl,
       archiveId: archive.id,
@@ -169,7 +177,7 @@ export class SnapshotService {
       fileCount: files.length,
       byteCount,
       mappedPathCount: mappedPathCount(files),
-      bundle,
+      ...bundles,
       timestamps: manifestTimestamps(archive, finishedAt),
       outcome: visit.outcome,
       ...(visit.refsHash !== null && { refsHash: visit.refsHash }),
@@ -231,7 +239,7 @@ export class SnapshotService {
 
     const finishedAt = new Date();
     const manifest: SnapshotManifest = {
-      version: 2,
+      version: 3,
       url: archive.url,
       normalizedUrl: archive.normalizedUrl,
       archiveId: archive.id,
@@ -265,35 +273,51 @@ export class SnapshotService {
   }
 
   /**
+   * The repository's previous completed snapshot and its manifest (null when unreadable: logged,
+   * and what depends on it — ref changes, an increment — is then not built on it).
+   */
+  private async previousSnapshot(archive: Located, signal: AbortSignal): Promise<PreviousSnapshot | null> {
+    const record = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
+    if (!record) return null;
+    try {
+      const manifest = await readSnapshotManifest(this.store, record.bucket!, record.prefix!);
+      return { record, manifest, refs: await readManifestRefs(this.store, record.bucket!, manifest) };
+    } catch (error) {
+      signal.throwIfAborted();
+      this.logger.warn({ msg: 'previous manifest unreadable', previous: record.id, error: (error as Error).message });
+      return { record, manifest: null, refs: null };
+    }
+  }
+
+  /**
    * How the refs moved since the previous completed snapshot, ancestry checked in this clone
    * (it holds every ancestor of its refs, so an old commit it lacks was rewritten away).
    * Undefined when the previous snapshot's refs cannot be read: the visit still completes, and
    * the changes API reports the range as unknown rather than guess.
    */
   private async refChanges(
-    archive: Located,
+    previous: PreviousSnapshot | null,
     reader: RepositoryReader,
     refs: GitRef[],
     signal: AbortSignal,
   ): Promise<VisitRefChanges | undefined> {
-    const previous = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
-    let before: ReturnType<typeof refsOfManifest> = [];
-    if (previous) {
-      try {
-        const manifest = await readSnapshotManifest(this.store, previous.bucket!, previous.prefix!);
-        before = refsOfManifest(await readManifestRefs(this.store, previous.bucket!, manifest));
-      } catch (error) {
-        signal.throwIfAborted();
-        this.logger.warn({
-          msg: 'previous manifest unreadable; ref changes not recorded',
-          previous: previous.id,
-          error: (error as Error).message,
-        });
-        return undefined;
-      }
+    if (previous && !previous.refs) return undefined;
+    const changed = await diffRefs(refsOfManifest(previous?.refs ?? []), refs, (pairs) => reader.fastForwards(pairs, { signal }));
+    return { sinceId: previous?.record.id ?? null, refs: changed, summary: summarizeRefChanges(changed) };
+  }
+
+  /** An increment builds on the previous snapshot's bundles when they are in this bucket and readable. */
+  private async bundlePlan(archive: Located, previous: PreviousSnapshot | null): Promise<BundlePlan> {
+    const limits = this.config.bundles;
+    if (!previous?.manifest || !previous.refs || previous.record.bucket !== archive.bucket)
+      return { chainBefore: [], prerequisites: [], limits };
+    try {
+      const chainBefore = await readBundleChain(this.store, archive.bucket, previous.manifest);
+      return { chainBefore, prerequisites: previous.refs.map((ref) => ref.sha), limits };
+    } catch (error) {
+      this.logger.warn({ msg: 'previous bundle chain unreadable; storing a full bundle', error: (error as Error).message });
+      return { chainBefore: [], prerequisites: [], limits };
     }
-    const changed = await diffRefs(before, refs, (pairs) => reader.fastForwards(pairs, { signal }));
-    return { sinceId: previous?.id ?? null, refs: changed, summary: summarizeRefChanges(changed) };
   }
 
   /** The remote's refs, or null when listing them failed (logged; the clone decides what it means). */

@@ -4,3 +4,4 @@ export * from './git-http.server';
 export * from './git-daemon.server';
 export * from './hostile-git.server';
 export * from './pack-damage';
+export * from './browse-fixture.repo';

@@ -46,6 +46,27 @@ export function createApi(apiBase, session) {
     return data;
   }
 
+  /** A file's bytes as a Blob (the bearer token rules out a plain link); errors as for request(). */
+  async function requestBlob(path) {
+    let response;
+    try {
+      response = await fetch(`${apiBase}${path}`, {
+        headers: { authorization: `Bearer ${await session.accessToken()}` },
+        credentials: 'omit',
+      });
+    } catch {
+      throw new ApiError(0, 'NETWORK', 'The archiver cannot be reached. Check your connection and try again.');
+    }
+    if (response.ok) return response.blob();
+    const data = await response.json().catch(() => undefined);
+    if (response.status === 401) await session.signInAgain();
+    throw new ApiError(
+      response.status,
+      data?.error?.code ?? `HTTP_${response.status}`,
+      data?.error?.message ?? `The server answered ${response.status} ${response.statusText}. Try again in a moment.`,
+    );
+  }
+
   const query = (params) => {
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(params))
@@ -61,6 +82,9 @@ export function createApi(apiBase, session) {
     submitBatch: (urls) => request('POST', '/archives/batch', { urls }),
     deleteArchive: (id) => request('DELETE', `/archives/${encodeURIComponent(id)}`),
     downloadLink: (id) => request('GET', `/archives/${encodeURIComponent(id)}/download`),
+    /** `pathQuery` and `fileRoute` come from snapshot-path.js (apiPathQuery, apiFileRoute). */
+    snapshotTree: (id, pathQuery) => request('GET', `/archives/${encodeURIComponent(id)}/tree${pathQuery}`),
+    snapshotFile: (fileRoute) => requestBlob(fileRoute),
     stats: () => request('GET', '/stats'),
     listRepositories: ({ state, q, page, pageSize }) => request('GET', `/repositories${query({ state, q, page, pageSize })}`),
     getRepository: (id, { visitsPage, visitsPageSize } = {}) =>

@@ -4,6 +4,7 @@
 import { h, mount } from './dom.js';
 import { adminPage } from './pages/admin.js';
 import { archiveDetailPage } from './pages/archive-detail.js';
+import { archiveFilesPage } from './pages/archive-files.js';
 import { archivesPage } from './pages/archives.js';
 import { notFoundPage } from './pages/messages.js';
 import { repositoriesPage } from './pages/repositories.js';
@@ -15,6 +16,7 @@ const routes = [
   { pattern: /^\/repositories\/([^/]+)\/?$/, nav: 'repositories', render: repositoryPage },
   { pattern: /^\/archives\/?$/, nav: 'archives', render: archivesPage },
   { pattern: /^\/archives\/([^/]+)\/?$/, nav: 'archives', render: archiveDetailPage },
+  { pattern: /^\/archives\/([^/]+)\/files(?:\/.*)?$/, nav: 'archives', render: archiveFilesPage },
   { pattern: /^\/stats\/?$/, nav: 'stats', render: statsPage },
   { pattern: /^\/admin\/?$/, nav: 'admin', render: adminPage },
 ];
@@ -30,6 +32,15 @@ function movedArchiveListAddress() {
   window.history.replaceState(null, '', `/archives${search}`);
 }
 
+/** A hand-typed `%E9` is not UTF-8: keep the text as typed rather than fail the whole page. */
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 export function startRouter({ main, api, session, onNavigate }) {
   let dispose;
 
@@ -39,7 +50,7 @@ export function startRouter({ main, api, session, onNavigate }) {
     movedArchiveListAddress();
     const path = window.location.pathname;
     const route = routes.find((r) => r.pattern.test(path));
-    const params = route ? path.match(route.pattern).slice(1).map(decodeURIComponent) : [];
+    const params = route ? path.match(route.pattern).slice(1).map(safeDecode) : [];
     onNavigate?.(route?.nav);
     const view = h('div', { class: 'page' });
     mount(main, view);

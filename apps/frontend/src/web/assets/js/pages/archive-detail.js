@@ -211,6 +211,17 @@ function factsCard(archive) {
       row('Snapshot', archive.prefix ? h('code', { class: 'break' }, archive.prefix) : '—'),
       row('Archive id', h('code', { class: 'break' }, archive.id)),
     ),
+    archive.status === 'completed' && archive.commit
+      ? h(
+          'p',
+          { class: 'card-actions' },
+          h(
+            'a',
+            { href: `/archives/${encodeURIComponent(archive.id)}/files`, class: 'button button-primary', 'data-testid': 'browse-files' },
+            'Browse files',
+          ),
+        )
+      : null,
     archive.consoleUrl
       ? h(
           'p',
