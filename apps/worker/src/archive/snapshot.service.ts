@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import {
   ArchiveRecord,

@@ -50,7 +50,8 @@ const CACHE_FAULTS: ReadonlySet<GitErrorCode> = new Set([
  * runs, in this process or another on the same disk, ever share one, and a run that crashes
  * leaves it to be swept with its dir rather than half-updated in the cache. It is renamed back
  * only after the visit completed, stamped as most recently used; the least recently used
- * mirrors are then evicted until the cache fits `WORKER_MIRROR_CACHE_BYTES`.
+ * mirrors are then evicted until the cache fits `WORKER_MIRROR_CACHE_BYTES` (mirrors held by
+ * running visits are in their run dirs, bounded by CLONE_MAX_BYTES each, and not counted).
  */
 @Injectable()
 export class MirrorCache {
