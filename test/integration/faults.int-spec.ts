@@ -193,7 +193,8 @@ describe('every accepted archive ends, whatever fails meanwhile', () => {
     expect(done).toMatchObject({ status: 'failed', error: { code: 'WORK_DIR_FAILED' } });
     expect(done.error?.message).toMatch(/could not create its temporary directory .*ENOTDIR/);
     expect(done.finishedAt).not.toBeNull();
-    expect(await readdir(workDir).catch(() => [])).toEqual([]);
+    // No run left a dir behind; the mirror cache (`mirrors/`) of earlier completed visits stays by design.
+    expect((await readdir(workDir).catch(() => [] as string[])).filter((name) => name !== 'mirrors')).toEqual([]);
     for (const app of [...apps].filter((a) => a.name !== 'frontend')) await stop(app);
   });
 });

@@ -10,6 +10,7 @@ import { ArchiveProcessor } from './archive/archive.processor';
 import { SnapshotService } from './archive/snapshot.service';
 import { BundleConsolidator } from './bundle/bundle-consolidator';
 import { BundleProcessor } from './bundle/bundle.processor';
+import { MirrorCache } from './clone/mirror-cache';
 import { WorkDirs } from './clone/work-dir';
 
 @Module({
@@ -22,6 +23,6 @@ import { WorkDirs } from './clone/work-dir';
     GitModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
-  providers: [WorkDirs, SnapshotService, ArchiveProcessor, BundleConsolidator, BundleProcessor],
+  providers: [WorkDirs, MirrorCache, SnapshotService, ArchiveProcessor, BundleConsolidator, BundleProcessor],
 })
 export class WorkerModule {}

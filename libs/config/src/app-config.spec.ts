@@ -56,8 +56,15 @@ describe('parseConfig', () => {
     ['CLONE_MAX_MEMORY_BYTES', '1000'],
     ['DNS_SERVERS', 'dns.example.org'],
     ['DNS_SERVERS', '127.0.0.1,1.2.3.4:x'],
+    ['WORKER_MIRROR_CACHE_BYTES', '-1'],
+    ['WORKER_MIRROR_CACHE_BYTES', '1.5'],
   ])('names the bad setting %s=%s', (key, value) => {
     expect(() => parseConfig({ ...valid, [key]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ ...valid, [key]: value })).toThrow(new RegExp(key));
+  });
+
+  it('keeps 10 GiB of mirrors by default; 0 turns the cache off', () => {
+    expect(parseConfig(valid).worker.mirrorCacheBytes).toBe(10 * 1024 ** 3);
+    expect(parseConfig({ ...valid, WORKER_MIRROR_CACHE_BYTES: '0' }).worker.mirrorCacheBytes).toBe(0);
   });
 });

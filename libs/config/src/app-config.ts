@@ -43,6 +43,8 @@ export interface AppConfig {
     leaseMs: number;
     /** Runs an archive may start before it is failed: bounds crash loops and endless interruptions. */
     maxRuns: number;
+    /** Size cap of the worker's local mirror cache (`<workDir>/mirrors`); 0 disables it. */
+    mirrorCacheBytes: number;
   };
   injector: { concurrency: number; lockMs: number };
   reconcileIntervalMs: number;
@@ -131,6 +133,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       lockMs: c.WORKER_LOCK_SECONDS * 1000,
       leaseMs: c.WORKER_LEASE_SECONDS * 1000,
       maxRuns: c.ARCHIVE_MAX_RUNS,
+      mirrorCacheBytes: c.WORKER_MIRROR_CACHE_BYTES,
     },
     injector: { concurrency: c.INJECTOR_CONCURRENCY, lockMs: c.INJECTOR_LOCK_SECONDS * 1000 },
     reconcileIntervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,

@@ -61,6 +61,12 @@ export const configSchema = z.object({
   WORKER_LOCK_SECONDS: positiveInt.default(30),
   WORKER_LEASE_SECONDS: positiveInt.default(60),
   ARCHIVE_MAX_RUNS: positiveInt.default(10),
+  // Local mirrors kept between visits (apps/worker/src/clone/mirror-cache.ts); 0 turns the cache off.
+  WORKER_MIRROR_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 1024 ** 3),
   INJECTOR_CONCURRENCY: positiveInt.default(16),
   INJECTOR_LOCK_SECONDS: positiveInt.default(30),
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(30),

@@ -17,6 +17,7 @@ import { GitError, GitErrorCode, refsHash, RemoteRefs, RepositoryReader, SafeClo
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import { ObjectStoreRepository, SnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord } from '@archiver/testing';
+import { MirrorCache } from '../clone/mirror-cache';
 import { WorkDirs } from '../clone/work-dir';
 import { SnapshotService } from './snapshot.service';
 
@@ -110,6 +111,14 @@ describe(SnapshotService.name, () => {
   let cloner: { clone: jest.Mock; listRemoteRefs: jest.Mock };
   let memory: ReturnType<typeof memoryStore>;
   let sut: SnapshotService;
+  // With no room for mirrors every visit clones, as the cases below expect (mirror-cache.spec.ts covers the cache).
+  const mirrorsOff = (c: AppConfig) =>
+    new MirrorCache(
+      { ...c, worker: { ...c.worker, mirrorCacheBytes: 0 } },
+      cloner as unknown as SafeCloner,
+      archives as unknown as ArchiveRepository,
+      memory.store as unknown as ObjectStoreRepository,
+    );
   const context = (attempt = 1, maxAttempts = 4): JobContext => ({
     attempt,
     maxAttempts,
@@ -175,6 +184,7 @@ describe(SnapshotService.name, () => {
       cloner as unknown as SafeCloner,
       new WorkDirs(config),
       repositories as unknown as TrackedRepositoryRepository,
+      mirrorsOff(config),
     );
   });
 
@@ -275,6 +285,7 @@ describe(SnapshotService.name, () => {
       cloner as unknown as SafeCloner,
       new WorkDirs({ ...config, clone: { ...config.clone, workDir: path.join(source, 'HEAD', 'work') } } as AppConfig),
       repositories as unknown as TrackedRepositoryRepository,
+      mirrorsOff(config),
     );
     await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed).toHaveBeenCalledWith(

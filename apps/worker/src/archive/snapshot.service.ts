@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import {
   ArchiveRecord,
@@ -32,6 +31,7 @@ import {
   snapshotPrefix,
   SnapshotWriter,
 } from '@archiver/storage';
+import { MirrorCache } from '../clone/mirror-cache';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
 import { describeFailure } from './archive-failure';
@@ -64,6 +64,7 @@ export class SnapshotService {
     private readonly cloner: SafeCloner,
     private readonly workDirs: WorkDirs,
     private readonly repositories: TrackedRepositoryRepository,
+    private readonly mirrors: MirrorCache,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
@@ -146,15 +147,9 @@ export class SnapshotService {
 
   private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
     if (await this.endUnchanged(archive, claim, writer, workDir, signal)) return;
-    const { gitDir } = await this.cloner.clone({
-      url: archive.url,
-      dir: path.join(workDir, 'repo.git'),
-      // git's throw-away HOME lives in the run's own dir, so it goes wherever that dir goes.
-      scratchDir: workDir,
-      deadlineMs: this.config.clone.timeoutMs,
-      maxBytes: this.config.clone.maxBytes,
-      signal,
-    });
+    // The last mirror of this repository brought up to date, or a full clone: refs equal the remote's either way.
+    const mirror = await this.mirrors.obtain(archive, workDir, signal);
+    const { gitDir } = mirror;
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
     const { refs, commit } = head;
@@ -191,7 +186,6 @@ export class SnapshotService {
       outcome: visit.outcome,
       ...(visit.refsHash !== null && { refsHash: visit.refsHash }),
     };
-    await this.workDirs.remove(workDir);
     await this.complete(
       archive,
       claim,
@@ -205,6 +199,9 @@ export class SnapshotService {
       },
       visit,
     );
+    // Only a mirror whose refs a completed manifest records may serve the next visit.
+    await this.mirrors.giveBack(mirror);
+    await this.workDirs.remove(workDir);
     this.logger.log({
       msg: commit ? 'archived' : 'archived an empty repository (no commits, no files)',
       bucket: archive.bucket,
