@@ -20,6 +20,7 @@ import {
   settledArchive,
   startApp,
   startGitHttpServer,
+  waitFor,
 } from '@archiver/testing';
 import { MirrorCache } from '../../apps/worker/src/clone/mirror-cache';
 import { CraftedRepository } from '../../libs/git/src/tree-crafter';
@@ -88,6 +89,8 @@ describe('the worker mirror cache end to end', () => {
     const done = await settledArchive(api, (await api.submit(url)).id, 120_000);
     expect(done).toMatchObject({ status: 'completed', error: null });
     const row = (await archives.findById(done.id))!;
+    // The worker gives the mirror back after recording the completion (and updating latest/).
+    await waitFor('the mirror to be given back', async () => ((await stat(mirrorOf(row)).catch(() => null)) ? true : undefined), 20_000);
     return { row, manifest: await manifestOf(row) };
   };
   const mirrorOf = (row: ArchiveRecord) => path.join(mirrorsDir, `${row.bucket}.git`);
