@@ -17,7 +17,8 @@ describe('BullMQ through Redis between processes', () => {
   const pendingQueue = new Queue(QueueName.Pending, { connection });
   const archiveQueue = new Queue(QueueName.Archive, { connection });
   const bundleQueue = new Queue(QueueName.Bundle, { connection });
-  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue);
+  const verifyQueue = new Queue(QueueName.Verify, { connection });
+  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue, verifyQueue);
   const requestedBy = `test-${randomUUID()}`;
   let injector: AppProcess;
 
@@ -32,7 +33,7 @@ describe('BullMQ through Redis between processes', () => {
       await Promise.all(ids.flatMap((id) => [archiveQueue.remove(id), pendingQueue.remove(id)]));
       await prisma.archive.deleteMany({ where: { requestedBy } });
     } finally {
-      await closeAll(archiveQueue.close(), pendingQueue.close(), bundleQueue.close(), prisma.$disconnect());
+      await closeAll(archiveQueue.close(), pendingQueue.close(), bundleQueue.close(), verifyQueue.close(), prisma.$disconnect());
     }
   });
 

@@ -10,8 +10,11 @@ import { ArchiveProcessor } from './archive/archive.processor';
 import { SnapshotService } from './archive/snapshot.service';
 import { BundleConsolidator } from './bundle/bundle-consolidator';
 import { BundleProcessor } from './bundle/bundle.processor';
+import { SnapshotRestorer } from './bundle/snapshot-restorer';
 import { MirrorCache } from './clone/mirror-cache';
 import { WorkDirs } from './clone/work-dir';
+import { SnapshotVerifier } from './verify/snapshot-verifier';
+import { VerifyProcessor } from './verify/verify.processor';
 
 @Module({
   imports: [
@@ -23,6 +26,6 @@ import { WorkDirs } from './clone/work-dir';
     GitModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
-  providers: [WorkDirs, MirrorCache, SnapshotService, ArchiveProcessor, BundleConsolidator, BundleProcessor],
+  providers: [WorkDirs, MirrorCache, SnapshotService, ArchiveProcessor, BundleConsolidator, BundleProcessor, SnapshotRestorer, SnapshotVerifier, VerifyProcessor],
 })
 export class WorkerModule {}

@@ -407,5 +407,9 @@ function fromRow(row: RawArchiveRow): ArchiveRecord {
     refsHash: (row.refs_hash as string | null) ?? null,
     changesSinceId: (row.changes_since_id as string | null) ?? null,
     changeSummary: (row.change_summary as Prisma.JsonValue | null) ?? null,
+    verifiedAt: (row.verified_at as Date | null) ?? null,
+    verifyErrorCode: (row.verify_error_code as string | null) ?? null,
+    verifyError: (row.verify_error as string | null) ?? null,
+    verifyCheckedAt: (row.verify_checked_at as Date | null) ?? null,
   };
 }

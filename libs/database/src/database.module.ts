@@ -4,6 +4,7 @@ import { ArchiveRepository } from './archive.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
+import { VerificationRepository } from './verification.repository';
 
 @Injectable()
 export class PostgresHealthIndicator implements HealthIndicator {
@@ -15,7 +16,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
 
 @Global()
 @Module({
-  providers: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, RefChangeRepository, PostgresHealthIndicator],
-  exports: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, RefChangeRepository, PostgresHealthIndicator],
+  providers: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, RefChangeRepository, VerificationRepository, PostgresHealthIndicator],
+  exports: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, RefChangeRepository, VerificationRepository, PostgresHealthIndicator],
 })
 export class DatabaseModule {}

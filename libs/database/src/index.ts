@@ -7,3 +7,4 @@ export * from './ref-change.repository';
 export * from './repository.repository';
 export * from './repository.types';
 export * from './visit-schedule';
+export * from './verification.repository';

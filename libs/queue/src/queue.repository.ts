@@ -13,8 +13,9 @@ export class QueueRepository {
     @InjectQueue(QueueName.Pending) pending: Queue,
     @InjectQueue(QueueName.Archive) archive: Queue,
     @InjectQueue(QueueName.Bundle) bundle: Queue,
+    @InjectQueue(QueueName.Verify) verify: Queue,
   ) {
-    this.queues = { [QueueName.Pending]: pending, [QueueName.Archive]: archive, [QueueName.Bundle]: bundle };
+    this.queues = { [QueueName.Pending]: pending, [QueueName.Archive]: archive, [QueueName.Bundle]: bundle, [QueueName.Verify]: verify };
     // Errors surface on each call and through /health; an unhandled 'error' event would crash the process.
     for (const queue of Object.values(this.queues)) queue.on('error', () => undefined);
   }

@@ -8,6 +8,8 @@ export enum QueueName {
   Archive = 'archive',
   /** Completed snapshots whose bundle chain a worker consolidates into one downloadable bundle. */
   Bundle = 'bundle',
+  /** Completed snapshots a worker restores as a drill (on request, or sampled by the injector). */
+  Verify = 'verify',
 }
 
 /** Payloads carry ids only; the archive row is the source of truth. */
@@ -15,6 +17,7 @@ export interface JobPayloads {
   [QueueName.Pending]: { archiveId: string };
   [QueueName.Archive]: { archiveId: string };
   [QueueName.Bundle]: { archiveId: string };
+  [QueueName.Verify]: { archiveId: string };
 }
 
 export type JobPayload<Q extends QueueName> = JobPayloads[Q];
@@ -39,6 +42,14 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
   },
   // The result is an object in the bucket; a failed job stays a day so its reason can be shown.
   [QueueName.Bundle]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 24 * 3600 },
+  },
+  // A drill records its own result (pass or the exact failure) on the archive; the job only
+  // fails for our own outages, which are worth a retry.
+  [QueueName.Verify]: {
     attempts: 3,
     backoff: { type: 'exponential', delay: 5000 },
     removeOnComplete: { age: 3600, count: 1000 },

@@ -36,6 +36,10 @@ export function archiveRecord(overrides: Partial<ArchiveRecord> = {}): ArchiveRe
     refsHash: null,
     changesSinceId: null,
     changeSummary: null,
+    verifiedAt: null,
+    verifyErrorCode: null,
+    verifyError: null,
+    verifyCheckedAt: null,
     ...overrides,
   };
 }
