@@ -18,6 +18,8 @@ export enum ApiErrorCode {
   BundlePreparing = 'BUNDLE_PREPARING',
   /** Building the snapshot's single bundle failed (e.g. a stored bundle is corrupted). */
   BundleFailed = 'BUNDLE_FAILED',
+  /** Only a completed snapshot can be restored as a drill. */
+  NotVerifiable = 'NOT_VERIFIABLE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
 }

@@ -24,6 +24,30 @@ export class ArchiveDurationsView {
   totalMs!: number | null;
 }
 
+export const VERIFICATION_STATUSES = ['unverified', 'passed', 'failed'] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+export class VerificationView {
+  @ApiProperty({
+    enum: VERIFICATION_STATUSES,
+    description: 'The last restore drill: unverified (never ran), passed, or failed (see `error`)',
+  })
+  status!: VerificationStatus;
+
+  @nullableDate('When the last restore drill ran, whatever its result')
+  checkedAt!: string | null;
+
+  @nullableDate('When a restore drill last passed; null once one fails')
+  verifiedAt!: string | null;
+
+  @ApiProperty({
+    type: ApiErrorDetailView,
+    nullable: true,
+    description: 'Why the last drill failed: MISSING_OBJECT, CORRUPT_BUNDLE, REFS_MISMATCH, FSCK_FAILED, FILE_CHECKSUM_MISMATCH, INVALID_MANIFEST',
+  })
+  error!: ApiErrorDetailView | null;
+}
+
 export class ArchiveView {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -111,6 +135,17 @@ export class ArchiveView {
     description: 'Once completed: changed (this snapshot stores content) or unchanged (refs as at the snapshot before; nothing cloned)',
   })
   outcome!: ArchiveOutcome | null;
+
+  @ApiProperty({ type: VerificationView, description: 'The last restore drill of the snapshot (POST /api/archives/:id/verify)' })
+  verification!: VerificationView;
+}
+
+export class VerifyRequestView {
+  @ApiProperty({ description: 'A drill was queued now (false: one was already waiting or running)' })
+  queued!: boolean;
+
+  @ApiProperty({ type: VerificationView, description: 'The last drill so far; poll GET /api/archives/:id for the new result' })
+  verification!: VerificationView;
 }
 
 export class SubmittedArchiveView extends ArchiveView {
@@ -218,6 +253,19 @@ export function toArchiveView(record: ArchiveRecord, consoleBaseUrl: string | nu
       record.bucket === null || consoleBaseUrl === null ? null : consoleUrlFor(consoleBaseUrl, record.bucket, record.prefix ?? ''),
     repositoryId: record.repositoryId,
     outcome: record.outcome,
+    verification: toVerificationView(record),
+  };
+}
+
+export function toVerificationView(
+  record: Pick<ArchiveRecord, 'verifiedAt' | 'verifyErrorCode' | 'verifyError' | 'verifyCheckedAt'>,
+): VerificationView {
+  const failed = record.verifyErrorCode !== null;
+  return {
+    status: record.verifyCheckedAt === null ? 'unverified' : failed ? 'failed' : 'passed',
+    checkedAt: iso(record.verifyCheckedAt),
+    verifiedAt: iso(record.verifiedAt),
+    error: failed ? { code: record.verifyErrorCode!, message: record.verifyError ?? '' } : null,
   };
 }
 

@@ -30,11 +30,20 @@ import {
   submitBatchSchema,
 } from './archive.dto';
 import { ArchiveIdPipe } from './archive-id.pipe';
-import { ArchivePageView, ArchiveView, BatchResultView, BundleStatusView, DownloadLinkView, SubmittedArchiveView } from './archive.view';
+import {
+  ArchivePageView,
+  ArchiveView,
+  BatchResultView,
+  BundleStatusView,
+  DownloadLinkView,
+  SubmittedArchiveView,
+  VerifyRequestView,
+} from './archive.view';
 import { ArchiveRequestsService } from './archive-requests.service';
 import { BundlePreparingError, BundleService } from './bundle.service';
 import { RestoreService } from './restore.service';
 import { RestorePlanView } from './restore.view';
+import { VerifyService } from './verify.service';
 
 const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Archive id; anything else answers 404' });
 
@@ -49,6 +58,7 @@ export class ArchivesController {
     private readonly archives: ArchiveRequestsService,
     private readonly restores: RestoreService,
     private readonly bundles: BundleService,
+    private readonly verifications: VerifyService,
   ) {}
 
   @Post()
@@ -164,6 +174,20 @@ export class ArchivesController {
   @ApiNotFoundResponse({ type: ApiErrorView, description: 'NOT_FOUND, or NO_BUNDLE when it has not completed' })
   restore(@Param('id', ArchiveIdPipe) id: string, @CurrentUser() user: AuthUser): Promise<RestorePlanView> {
     return this.restores.plan(id, user);
+  }
+
+  @Post(':id/verify')
+  @idParam
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary:
+      'Run a restore drill of the snapshot (a worker job): restore its bundles, git fsck, compare refs and every stored file; the result shows in `verification`',
+  })
+  @ApiAcceptedResponse({ type: VerifyRequestView })
+  @ApiNotFoundResponse({ type: ApiErrorView })
+  @ApiConflictResponse({ type: ApiErrorView, description: 'NOT_VERIFIABLE: the archive has not completed' })
+  verify(@Param('id', ArchiveIdPipe) id: string, @CurrentUser() user: AuthUser): Promise<VerifyRequestView> {
+    return this.verifications.request(id, user);
   }
 
   @Delete(':id')

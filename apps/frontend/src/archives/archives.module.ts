@@ -6,11 +6,12 @@ import { ArchiveFilesController } from './browse/archive-files.controller';
 import { SnapshotBrowseService } from './browse/snapshot-browse.service';
 import { BundleService } from './bundle.service';
 import { RestoreService } from './restore.service';
+import { VerifyService } from './verify.service';
 
 /** Relies on the app's global Config, Database, Queue and Storage modules. */
 @Module({
   imports: [GitModule],
   controllers: [ArchivesController, ArchiveFilesController],
-  providers: [ArchiveRequestsService, RestoreService, BundleService, SnapshotBrowseService],
+  providers: [ArchiveRequestsService, RestoreService, BundleService, SnapshotBrowseService, VerifyService],
 })
 export class ArchivesModule {}
