@@ -7,6 +7,7 @@ import {
   type RepositorySettingsChange,
   type TrackedRepositoryRecord,
   TrackedRepositoryRepository,
+  VerificationRepository,
 } from '@archiver/database';
 import { type RefChangeSummary, UrlPolicy } from '@archiver/git';
 import { ApiError, ApiErrorCode } from '../api/api.error';
@@ -47,6 +48,7 @@ export class RepositoriesService {
     private readonly policy: UrlPolicy,
     private readonly repositories: TrackedRepositoryRepository,
     private readonly archives: ArchiveRequestsService,
+    private readonly verifications: VerificationRepository,
   ) {}
 
   /**
@@ -83,7 +85,8 @@ export class RepositoriesService {
   /** The caller's tracked repositories; everything for archiver-admin. */
   async list(query: RepositoryListRequest, user: AuthUser): Promise<RepositoryPageView> {
     const { items, total } = await this.repositories.list({ ...query, subject: user.isAdmin ? undefined : user.subject });
-    return { items: items.map(toRepositoryView), total, page: query.page, pageSize: query.pageSize };
+    const failed = await this.verifications.countFailedByRepository(items.map((item) => item.id));
+    return { items: items.map((item) => toRepositoryView(item, failed.get(item.id))), total, page: query.page, pageSize: query.pageSize };
   }
 
   async get(id: string, visitsPage: number, visitsPageSize: number, user: AuthUser): Promise<RepositoryDetailView> {
@@ -202,7 +205,8 @@ export class RepositoriesService {
   private async summaryView(id: string): Promise<RepositoryView> {
     const summary = await this.repositories.findSummary(id);
     if (!summary) throw repositoryNotFound(id);
-    return toRepositoryView(summary);
+    const failed = await this.verifications.countFailedByRepository([id]);
+    return toRepositoryView(summary, failed.get(id));
   }
 }
 

@@ -82,6 +82,9 @@ export class RepositoryView {
   @ApiProperty({ description: 'How many people track it' })
   trackerCount!: number;
 
+  @ApiProperty({ description: 'Snapshots whose last restore drill failed (each visit says why in `verification`)' })
+  failedVerifications!: number;
+
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
 }
@@ -134,7 +137,7 @@ export class RepositoryDetailView extends RepositoryView {
   visits!: VisitPageView;
 }
 
-export function toRepositoryView(summary: RepositorySummary): RepositoryView {
+export function toRepositoryView(summary: RepositorySummary, failedVerifications = 0): RepositoryView {
   const pinned = summary.pinnedIntervalSeconds;
   return {
     id: summary.id,
@@ -159,6 +162,7 @@ export function toRepositoryView(summary: RepositorySummary): RepositoryView {
     snapshotCount: summary.snapshotCount,
     storedBytes: Number(summary.storedBytes),
     trackerCount: summary.trackerCount,
+    failedVerifications,
     createdAt: summary.createdAt.toISOString(),
   };
 }
