@@ -9,6 +9,7 @@ import { InjectProcessor } from './inject/inject.processor';
 import { InjectService } from './inject/inject.service';
 import { ReconcileService } from './inject/reconcile.service';
 import { ScheduleService } from './schedule/schedule.service';
+import { VerifySampleService } from './schedule/verify-sample.service';
 
 @Module({
   imports: [
@@ -20,6 +21,6 @@ import { ScheduleService } from './schedule/schedule.service';
     StorageModule,
     HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator }),
   ],
-  providers: [InjectService, InjectProcessor, ReconcileService, ScheduleService],
+  providers: [InjectService, InjectProcessor, ReconcileService, ScheduleService, VerifySampleService],
 })
 export class InjectorModule {}

@@ -64,6 +64,12 @@ export interface AppConfig {
     /** Most the increments of a chain may add up to, as a share of its full checkpoint bundle. */
     maxChainShare: number;
   };
+  verify: {
+    /** How often the injector queues a sample of completed snapshots for a restore drill. */
+    tickMs: number;
+    /** Snapshots per sample: never verified first, then the least recently checked. */
+    sampleSize: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -145,6 +151,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       disableAfterFailures: c.SCHEDULE_DISABLE_AFTER_FAILURES,
     },
     bundles: { maxChainDepth: c.BUNDLE_CHAIN_MAX_DEPTH, maxChainShare: c.BUNDLE_CHAIN_MAX_SHARE },
+    verify: { tickMs: c.VERIFY_INTERVAL_SECONDS * 1000, sampleSize: c.VERIFY_SAMPLE_SIZE },
   };
 }
 

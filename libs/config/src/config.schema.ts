@@ -83,6 +83,10 @@ export const configSchema = z.object({
   // would add up to more than this share of the last full bundle.
   BUNDLE_CHAIN_MAX_DEPTH: positiveInt.default(30),
   BUNDLE_CHAIN_MAX_SHARE: z.coerce.number({ error: 'must be a number, e.g. 0.5' }).gt(0).max(100).default(0.5),
+  // Restore drills (apps/injector/src/verify): how often the injector queues a sample of
+  // completed snapshots for verification, and how many each time (0 turns the sampling off).
+  VERIFY_INTERVAL_SECONDS: positiveInt.default(3600),
+  VERIFY_SAMPLE_SIZE: z.coerce.number().int().min(0).default(5),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
