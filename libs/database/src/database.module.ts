@@ -16,7 +16,21 @@ export class PostgresHealthIndicator implements HealthIndicator {
 
 @Global()
 @Module({
-  providers: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, RefChangeRepository, VerificationRepository, PostgresHealthIndicator],
-  exports: [PrismaService, ArchiveRepository, TrackedRepositoryRepository, RefChangeRepository, VerificationRepository, PostgresHealthIndicator],
+  providers: [
+    PrismaService,
+    ArchiveRepository,
+    TrackedRepositoryRepository,
+    RefChangeRepository,
+    VerificationRepository,
+    PostgresHealthIndicator,
+  ],
+  exports: [
+    PrismaService,
+    ArchiveRepository,
+    TrackedRepositoryRepository,
+    RefChangeRepository,
+    VerificationRepository,
+    PostgresHealthIndicator,
+  ],
 })
 export class DatabaseModule {}

@@ -43,7 +43,8 @@ export class VerificationView {
   @ApiProperty({
     type: ApiErrorDetailView,
     nullable: true,
-    description: 'Why the last drill failed: MISSING_OBJECT, CORRUPT_BUNDLE, REFS_MISMATCH, FSCK_FAILED, FILE_CHECKSUM_MISMATCH, INVALID_MANIFEST',
+    description:
+      'Why the last drill failed: MISSING_OBJECT, CORRUPT_BUNDLE, REFS_MISMATCH, FSCK_FAILED, FILE_CHECKSUM_MISMATCH, INVALID_MANIFEST',
   })
   error!: ApiErrorDetailView | null;
 }

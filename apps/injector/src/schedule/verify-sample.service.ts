@@ -21,7 +21,9 @@ export class VerifySampleService implements OnApplicationBootstrap, OnApplicatio
     private readonly verifications: VerificationRepository,
     private readonly queues: QueueRepository,
   ) {
-    this.task = new PeriodicTask(this.logger, 'restore drills sampled', config.verify.tickMs, async () => ({ queued: await this.sample() }));
+    this.task = new PeriodicTask(this.logger, 'restore drills sampled', config.verify.tickMs, async () => ({
+      queued: await this.sample(),
+    }));
   }
 
   onApplicationBootstrap(): void {

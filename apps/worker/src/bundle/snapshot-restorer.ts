@@ -49,7 +49,10 @@ export class SnapshotRestorer {
           readSnapshotManifest(this.store, bucket, manifest.contentFrom!.prefix),
         )
       : manifest;
-    const [chain, refs] = await Promise.all([readBundleChain(this.store, bucket, manifest), readManifestRefs(this.store, bucket, manifest)]);
+    const [chain, refs] = await Promise.all([
+      readBundleChain(this.store, bucket, manifest),
+      readManifestRefs(this.store, bucket, manifest),
+    ]);
     return { bucket, manifest, content, chain, refs: refsOfManifest(refs) };
   }
 
@@ -65,12 +68,18 @@ export class SnapshotRestorer {
     } catch (error) {
       if (error instanceof BundleApplyError) {
         const link = snapshot.chain[error.bundleIndex]!;
-        throw new SnapshotCheckError(SnapshotCheckCode.CORRUPT_BUNDLE, `git refuses bundle ${link.key}: ${error.message}`, { cause: error });
-      }
-      if (GitError.isGitError(error) && error.code !== 'ABORTED') {
-        throw new SnapshotCheckError(SnapshotCheckCode.REFS_MISMATCH, `the manifest's refs cannot be set on the restored bundles: ${error.message}`, {
+        throw new SnapshotCheckError(SnapshotCheckCode.CORRUPT_BUNDLE, `git refuses bundle ${link.key}: ${error.message}`, {
           cause: error,
         });
+      }
+      if (GitError.isGitError(error) && error.code !== 'ABORTED') {
+        throw new SnapshotCheckError(
+          SnapshotCheckCode.REFS_MISMATCH,
+          `the manifest's refs cannot be set on the restored bundles: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
       }
       throw error;
     }
@@ -82,7 +91,8 @@ export class SnapshotRestorer {
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
     const difference = refsDifference(head.refs, snapshot.refs);
-    if (difference) throw new SnapshotCheckError(SnapshotCheckCode.REFS_MISMATCH, `the restored refs differ from the manifest's: ${difference}`);
+    if (difference)
+      throw new SnapshotCheckError(SnapshotCheckCode.REFS_MISMATCH, `the restored refs differ from the manifest's: ${difference}`);
     if (head.commit !== snapshot.content.commit) {
       throw new SnapshotCheckError(
         SnapshotCheckCode.REFS_MISMATCH,
@@ -120,7 +130,9 @@ export class SnapshotRestorer {
         throw new SnapshotCheckError(SnapshotCheckCode.MISSING_OBJECT, `${bucket}/${key} is missing`, { cause: error });
       }
       if (error instanceof SyntaxError) {
-        throw new SnapshotCheckError(SnapshotCheckCode.INVALID_MANIFEST, `${bucket}/${key} is not valid JSON: ${error.message}`, { cause: error });
+        throw new SnapshotCheckError(SnapshotCheckCode.INVALID_MANIFEST, `${bucket}/${key} is not valid JSON: ${error.message}`, {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -81,7 +81,10 @@ export class SnapshotVerifier {
       stream = await this.store.getObject(bucket, file.key);
     } catch (error) {
       if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) {
-        throw new SnapshotCheckError(SnapshotCheckCode.MISSING_OBJECT, `${bucket}/${file.key} (file ${JSON.stringify(file.path)}) is missing`);
+        throw new SnapshotCheckError(
+          SnapshotCheckCode.MISSING_OBJECT,
+          `${bucket}/${file.key} (file ${JSON.stringify(file.path)}) is missing`,
+        );
       }
       throw error;
     }
