@@ -65,17 +65,18 @@ describe('restore drills', () => {
     const manifest: SnapshotManifest = await readSnapshotManifest(store, row.bucket!, row.prefix!);
     return { id: done.id, bucket: row.bucket!, manifest, repositoryId: row.repositoryId };
   };
-  /** Asks for a drill and waits for its result (a check that ran after the request). */
+  const verificationOf = async (id: string) =>
+    (await api.call<{ verification: Verification }>('GET', `/api/archives/${id}`)).body.verification;
+  /** Asks for a drill and waits for its result: a check newer than the one before the request. */
   const verify = async (id: string): Promise<Verification> => {
-    const asked = Date.now();
+    const before = (await verificationOf(id)).checkedAt;
     const accepted = await api.call<{ queued: boolean; verification: Verification }>('POST', `/api/archives/${id}/verify`);
     expect(accepted.status).toBe(202);
     return waitFor(
       `the drill of ${id}`,
       async () => {
-        const { body } = await api.call<{ verification: Verification }>('GET', `/api/archives/${id}`);
-        const checked = body.verification.checkedAt;
-        return checked !== null && Date.parse(checked) >= asked - 1000 ? body.verification : undefined;
+        const verification = await verificationOf(id);
+        return verification.checkedAt !== null && verification.checkedAt !== before ? verification : undefined;
       },
       90_000,
       250,
