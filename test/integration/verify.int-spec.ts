@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService, VerificationRepository } from '@archiver/database';
-import { ObjectStoreRepository, readSnapshotManifest, type SnapshotManifest } from '@archiver/storage';
+import { manifestKey, ObjectStoreRepository, readSnapshotManifest, type SnapshotManifest } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
@@ -63,7 +64,7 @@ describe('restore drills', () => {
     expect(done).toMatchObject({ status: 'completed', error: null });
     const row = (await archives.findById(done.id))!;
     const manifest: SnapshotManifest = await readSnapshotManifest(store, row.bucket!, row.prefix!);
-    return { id: done.id, bucket: row.bucket!, manifest, repositoryId: row.repositoryId };
+    return { id: done.id, bucket: row.bucket!, prefix: row.prefix!, manifest, repositoryId: row.repositoryId };
   };
   const verificationOf = async (id: string) =>
     (await api.call<{ verification: Verification }>('GET', `/api/archives/${id}`)).body.verification;
@@ -141,8 +142,22 @@ describe('restore drills', () => {
     const failed = await verify(second.id);
     expect(failed).toMatchObject({ status: 'failed', verifiedAt: null, error: { code: 'CORRUPT_BUNDLE' } });
     expect(failed.error!.message).toContain(increment.key);
-    // Git's own check of the bundle, when the manifest's checksum was forged to match.
+    // The snapshot before it does not depend on the increment.
     expect(await verify(first.id)).toMatchObject({ status: 'passed' });
+
+    // Git's own check, when the manifest's checksum was changed to match the damaged bytes.
+    const damaged = Buffer.from('# v2 git bundle\nnot a bundle at all\n');
+    const forged = { size: damaged.length, sha256: createHash('sha256').update(damaged).digest('hex') };
+    const manifest = {
+      ...second.manifest,
+      bundle: { ...increment, ...forged },
+      bundleChain: second.manifest.bundleChain!.map((link) => (link.key === increment.key ? { ...link, ...forged } : link)),
+    };
+    await store.putBuffer(second.bucket, increment.key, damaged);
+    await store.putBuffer(second.bucket, manifestKey(second.prefix), Buffer.from(JSON.stringify(manifest)));
+    const refused = await verify(second.id);
+    expect(refused).toMatchObject({ status: 'failed', error: { code: 'CORRUPT_BUNDLE' } });
+    expect(refused.error!.message).toMatch(new RegExp(`git refuses bundle ${increment.key}`));
   });
 
   it('finds a deleted file object (MISSING_OBJECT) and altered file bytes (FILE_CHECKSUM_MISMATCH), and passes again once repaired', async () => {
@@ -181,9 +196,14 @@ describe('restore drills', () => {
     expect(await verify(snapshot.id)).toMatchObject({ status: 'passed', error: null });
   });
 
-  it('refuses to verify what is not visible or not completed', async () => {
-    const other = await api.call('POST', `/api/archives/00000000-0000-4000-8000-000000000000/verify`);
-    expect(other.status).toBe(404);
+  it('refuses to verify what does not exist or has not completed', async () => {
+    const unknown = await api.call('POST', `/api/archives/00000000-0000-4000-8000-000000000000/verify`);
+    expect(unknown.status).toBe(404);
+    const missing = await api.submit(http.url('no-such-repository.git'));
+    const failed = await settledArchive(api, missing.id, 60_000);
+    expect(failed.status).toBe('failed');
+    const refused = await api.call<{ error: { code: string } }>('POST', `/api/archives/${missing.id}/verify`);
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'NOT_VERIFIABLE']);
   });
 
   it('samples never verified snapshots first, then the least recently checked, on schedule', async () => {

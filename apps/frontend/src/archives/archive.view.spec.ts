@@ -34,6 +34,7 @@ describe(toArchiveView.name, () => {
       consoleUrl: null,
       repositoryId: base.repositoryId,
       outcome: null,
+      verification: { status: 'unverified', checkedAt: null, verifiedAt: null, error: null },
     });
   });
 
