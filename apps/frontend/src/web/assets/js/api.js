@@ -83,6 +83,7 @@ export function createApi(apiBase, session) {
     deleteArchive: (id) => request('DELETE', `/archives/${encodeURIComponent(id)}`),
     downloadLink: (id) => request('GET', `/archives/${encodeURIComponent(id)}/download`),
     restorePlan: (id) => request('GET', `/archives/${encodeURIComponent(id)}/restore`),
+    verifyArchive: (id) => request('POST', `/archives/${encodeURIComponent(id)}/verify`),
     /** `pathQuery` and `fileRoute` come from snapshot-path.js (apiPathQuery, apiFileRoute). */
     snapshotTree: (id, pathQuery) => request('GET', `/archives/${encodeURIComponent(id)}/tree${pathQuery}`),
     snapshotFile: (fileRoute) => requestBlob(fileRoute),

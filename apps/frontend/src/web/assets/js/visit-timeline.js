@@ -3,6 +3,7 @@
 import { h } from './dom.js';
 import { formatDateTime, formatDuration, formatRelative, elapsed } from './format.js';
 import { changeMarks, changeSummaryText, visitOutcomeBadge, visitOutcomeKind } from './repository-state.js';
+import { verificationBadge, verificationProblem } from './verification.js';
 
 export function visitTimeline(visits, now = Date.now()) {
   if (visits.length === 0) return h('p', { class: 'muted' }, 'No visit yet.');
@@ -17,9 +18,13 @@ function visitItem(visit, now) {
   const kind = visitOutcomeKind(visit);
   const at = visit.finishedAt ?? visit.createdAt;
   const marks = changeMarks(visit.changes);
+  const verifyFailed = visit.verification?.status === 'failed';
   return h(
     'li',
-    { class: `visit visit-${kind}`, dataset: { id: visit.id, outcome: kind } },
+    {
+      class: `visit visit-${kind}${verifyFailed ? ' visit-verify-failed' : ''}`,
+      dataset: { id: visit.id, outcome: kind, verification: visit.verification?.status ?? 'unverified' },
+    },
     h('span', { class: 'visit-marker', 'aria-hidden': 'true' }),
     h(
       'div',
@@ -29,9 +34,11 @@ function visitItem(visit, now) {
         { class: 'visit-head' },
         visitOutcomeBadge(visit),
         marks,
+        verifyFailed ? verificationBadge(visit.verification) : null,
         h('time', { class: 'visit-time', datetime: at, title: formatDateTime(at) }, formatRelative(at, now)),
       ),
       detail(visit, kind, now),
+      verificationProblem(visit.verification),
       h(
         'a',
         {

@@ -15,6 +15,7 @@ import {
 } from '../format.js';
 import { poll } from '../poller.js';
 import { retryButton } from '../retry-button.js';
+import { verificationCard } from '../verification.js';
 
 const STAMPS = [
   { key: 'createdAt', title: 'Recorded', text: 'The request was stored and handed to the injector.' },
@@ -37,6 +38,7 @@ export function archiveDetailPage(view, ctx) {
 
   let restore;
   let retry;
+  let verification;
   let poller;
   let lastSignature;
 
@@ -65,6 +67,8 @@ export function archiveDetailPage(view, ctx) {
     ctx.setTitle(shortUrl(archive.url));
     restore ??= restoreCard(ctx, archive);
     restore.update(archive);
+    if (archive.status === 'completed') verification ??= verificationCard(ctx, archive);
+    verification?.update(archive);
     // A failed archive stays failed (the list stops polling it), so one control suffices.
     if (archive.status === 'failed') retry ??= retryButton(ctx, archive);
     const heading = body.querySelector('h1');
@@ -76,7 +80,7 @@ export function archiveDetailPage(view, ctx) {
         'div',
         { class: 'detail-grid' },
         h('div', { class: 'detail-main' }, timelineCard(archive)),
-        h('div', { class: 'detail-side' }, factsCard(archive), restore.element),
+        h('div', { class: 'detail-side' }, factsCard(archive), restore.element, verification?.element),
       ),
     );
     if (hadFocus) focusHeading(body);

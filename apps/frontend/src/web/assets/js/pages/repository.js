@@ -78,6 +78,16 @@ export function repositoryPage(view, ctx) {
         h('div', { class: 'detail-title' }, h('h1', {}, shortUrl(repository.url)), repositoryBadge(repository)),
         h('p', { class: 'detail-url' }, h('code', {}, repository.url)),
         repository.state === 'active' ? null : notice(repository.state === 'disabled' ? 'error' : 'warning', stateText(repository)),
+        repository.failedVerifications > 0
+          ? h(
+              'div',
+              { 'data-testid': 'verification-failures' },
+              notice(
+                'error',
+                `${formatNumber(repository.failedVerifications)} ${repository.failedVerifications === 1 ? 'snapshot' : 'snapshots'} failed the restore check: a stored object is missing or damaged. The visits below say which.`,
+              ),
+            )
+          : null,
         h('div', { class: 'card-actions' }, archiveNowButton(ctx, repository, actions), pauseResumeButton(ctx, repository, actions), stop),
       ),
     );
@@ -144,6 +154,7 @@ function scheduleCard(repository) {
       row('Last change', formatDateTime(repository.lastChangeAt)),
       row('Failures in a row', formatNumber(repository.consecutiveFailures)),
       row('Snapshots', `${formatNumber(repository.snapshotCount)} · ${formatBytes(repository.storedBytes)}`),
+      row('Failed restore checks', formatNumber(repository.failedVerifications ?? 0)),
       row('Tracked by', `${formatNumber(repository.trackerCount)} ${repository.trackerCount === 1 ? 'person' : 'people'}`),
     ),
   );
