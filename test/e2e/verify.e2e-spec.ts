@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { loadConfig, loadStackSettings } from '@archiver/config';
+import { ObjectStoreRepository, readSnapshotManifest } from '@archiver/storage';
+import {
+  type AppProcess,
+  collectPageProblems,
+  createFixtureRepos,
+  type FixtureRepos,
+  fixtureGit,
+  type GitHttpServerHandle,
+  KeycloakTestClient,
+  launchChromium,
+  signInThroughKeycloak,
+  startApp,
+  startGitHttpServer,
+  startWebFrontend,
+  uniqueName,
+  waitFor,
+} from '@archiver/testing';
+
+interface Visit {
+  id: string;
+  status: string;
+  bucket: string | null;
+  prefix: string | null;
+}
+
+/**
+ * Restore drills in real Chromium (issue 11, item 7): "Verify now" on a snapshot's page shows
+ * the pass; after a stored file object is deleted behind the archiver's back, the next drill
+ * shows the failure there, and the repository's page marks the visit with the reason.
+ */
+describe('web interface: restore drills', () => {
+  const stack = loadStackSettings();
+  const store = new ObjectStoreRepository(loadConfig().minio);
+  const keycloak = KeycloakTestClient.fromEnvironment();
+  let publicUrl: string;
+  let frontend: AppProcess;
+  const apps: AppProcess[] = [];
+  let fixtures: FixtureRepos;
+  let git: GitHttpServerHandle;
+  let browser: Browser;
+  let tmp: string;
+  const contexts: BrowserContext[] = [];
+
+  async function api<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const token = await keycloak.passwordToken(stack.demo.username, stack.demo.password);
+    const response = await fetch(`${frontend.url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json().catch(() => undefined)) as T };
+  }
+
+  async function signedInPage(route: string): Promise<{ page: Page; problems: string[] }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+    contexts.push(context);
+    const problems = collectPageProblems(context);
+    const page = await context.newPage();
+    await page.goto(`${publicUrl}${route}`);
+    await page.locator('#kc-form-login').waitFor();
+    await signInThroughKeycloak(page, stack.demo, publicUrl);
+    await page.getByRole('button', { name: 'Log out' }).waitFor();
+    return { page, problems };
+  }
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-verify-'));
+    fixtures = await createFixtureRepos(tmp);
+    git = await startGitHttpServer({ root: fixtures.root });
+    frontend = await startWebFrontend({});
+    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
+    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
+
+  afterAll(async () => {
+    store.close();
+    await browser?.close();
+    await Promise.all(apps.map((app) => app.stop()));
+    await git?.stop();
+    await keycloak.cleanup();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('verifies a snapshot on request, then shows a deleted object on the snapshot and on the repository page', async () => {
+    const name = uniqueName('verify');
+    await fixtureGit(['clone', '--quiet', '--bare', fixtures.multi, path.join(fixtures.root, `${name}.git`)], fixtures.root);
+    const tracked = await api<{ id: string }>('POST', '/api/repositories', { url: git.url(name) });
+    expect(tracked.status).toBe(201);
+    const visit = await waitFor(
+      'the first visit',
+      async () => {
+        const { body } = await api<{ visits: { items: Visit[] } }>('GET', `/api/repositories/${tracked.body.id}`);
+        const first = body.visits.items[0];
+        return first && first.status === 'completed' ? first : undefined;
+      },
+      120_000,
+      500,
+    );
+
+    const { page, problems } = await signedInPage(`/archives/${visit.id}`);
+    const card = page.getByTestId('verification');
+    await card.locator('[data-verification="unverified"]').waitFor();
+    await page.getByTestId('verify-now').click();
+    await card.locator('[data-verification="passed"]').waitFor({ timeout: 90_000 });
+
+    const manifest = await readSnapshotManifest(store, visit.bucket!, visit.prefix!);
+    const file = manifest.files.find((f) => f.key.startsWith('objects/'))!;
+    await store.removeObject(visit.bucket!, file.key);
+    await page.getByTestId('verify-now').click();
+    await card.locator('[data-verification="failed"]').waitFor({ timeout: 90_000 });
+    expect(await card.textContent()).toContain(file.key);
+
+    await page.goto(`${publicUrl}/repositories/${tracked.body.id}`);
+    await page.getByTestId('verification-failures').waitFor();
+    const item = page.locator(`li[data-id="${visit.id}"]`);
+    expect(await item.getAttribute('data-verification')).toBe('failed');
+    expect(await item.getByTestId('verify-failed').textContent()).toContain('MISSING_OBJECT');
+    expect(problems).toEqual([]);
+  });
+});
