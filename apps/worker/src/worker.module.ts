@@ -26,6 +26,16 @@ import { VerifyProcessor } from './verify/verify.processor';
     GitModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
-  providers: [WorkDirs, MirrorCache, SnapshotService, ArchiveProcessor, BundleConsolidator, BundleProcessor, SnapshotRestorer, SnapshotVerifier, VerifyProcessor],
+  providers: [
+    WorkDirs,
+    MirrorCache,
+    SnapshotService,
+    ArchiveProcessor,
+    BundleConsolidator,
+    BundleProcessor,
+    SnapshotRestorer,
+    SnapshotVerifier,
+    VerifyProcessor,
+  ],
 })
 export class WorkerModule {}

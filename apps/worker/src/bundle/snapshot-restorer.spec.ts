@@ -6,14 +6,21 @@ const B = 'b'.repeat(40);
 
 describe(refsDifference.name, () => {
   it('finds equal lists equal, whatever their order', () => {
-    expect(refsDifference([ref('refs/heads/main', A), ref('refs/tags/v1', B)], [ref('refs/tags/v1', B), ref('refs/heads/main', A)])).toBeNull();
+    expect(
+      refsDifference([ref('refs/heads/main', A), ref('refs/tags/v1', B)], [ref('refs/tags/v1', B), ref('refs/heads/main', A)]),
+    ).toBeNull();
     expect(refsDifference([], [])).toBeNull();
   });
 
   it.each([
     ['a missing ref', [ref('refs/heads/main', A)], [ref('refs/heads/main', A), ref('refs/heads/dev', B)], /"refs\/heads\/dev" is missing/],
     ['a moved ref', [ref('refs/heads/main', B)], [ref('refs/heads/main', A)], /"refs\/heads\/main" is b+, the manifest says a+/],
-    ['an extra ref', [ref('refs/heads/main', A), ref('refs/heads/x', A)], [ref('refs/heads/main', A)], /"refs\/heads\/x" is not in the manifest/],
+    [
+      'an extra ref',
+      [ref('refs/heads/main', A), ref('refs/heads/x', A)],
+      [ref('refs/heads/main', A)],
+      /"refs\/heads\/x" is not in the manifest/,
+    ],
   ])('names %s', (_case, actual, expected, message) => {
     expect(refsDifference(actual, expected)).toMatch(message);
   });

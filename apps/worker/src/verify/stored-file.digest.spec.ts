@@ -13,7 +13,11 @@ describe(StoredFileDigest.name, () => {
   ])('hashes %s bytes as git and sha256 do, whatever the chunking', (_case, bytes) => {
     const sut = new StoredFileDigest(bytes.length, '0'.repeat(40));
     for (let i = 0; i < bytes.length; i += 4096) sut.update(bytes.subarray(i, i + 4096));
-    expect(sut.digest()).toEqual({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), gitSha: gitBlobId(bytes) });
+    expect(sut.digest()).toEqual({
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      gitSha: gitBlobId(bytes),
+    });
   });
 
   it('uses sha256 blob ids for a sha256 repository', () => {
