@@ -32,8 +32,10 @@ async function bucketUsage(client, bucket) {
     const key = item.name;
     if (key.startsWith('latest/')) usage.latest += item.size;
     else if (key.startsWith('objects/')) usage.files += item.size;
-    else if (key.endsWith('/repo.bundle')) ((usage.fullBundles += item.size), usage.fullBundleCount++);
-    else if (key.endsWith('/increment.bundle')) usage.increments += item.size;
+    else if (key.endsWith('/repo.bundle')) {
+      usage.fullBundles += item.size;
+      usage.fullBundleCount++;
+    } else if (key.endsWith('/increment.bundle')) usage.increments += item.size;
     else if (key.endsWith('/manifest.json')) usage.manifests += item.size;
     else usage.other += item.size;
   }
