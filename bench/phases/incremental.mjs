@@ -19,7 +19,8 @@ import { requestVisit, track, waitSettled } from './revisit.mjs';
 const CHANGES = 30;
 const DEPTH = 10; // the changed visit whose snapshot is restored (its chain: the full bundle + 10 increments)
 const COMPARED_AT = [1, DEPTH]; // changes after which a full archive of the same state is measured
-const RESTORE_ROUNDS = 2;
+const RESTORE_ROUNDS = 3;
+const PURGE_ATTEMPTS = 5;
 const COOLDOWN_SECONDS = 1;
 const LATEST_TIMEOUT_MS = 120_000;
 
@@ -98,6 +99,24 @@ async function restore(frontend, id, expectedRefs, workDir) {
   return { ms, bundles: plan.body.bundles.length, bundleBytes: plan.body.bundles.reduce((s, b) => s + b.size, 0), exact };
 }
 
+/**
+ * Removes a tracked repository and its snapshots. A purge of 31 snapshots can outlast the
+ * frontend's request timeout (the connection drops while it goes on deleting), so it is asked
+ * again, a bounded number of times; a failure here is logged and never hides the figures.
+ */
+async function purge(frontend, id) {
+  for (let attempt = 1; attempt <= PURGE_ATTEMPTS; attempt++) {
+    try {
+      const res = await api(frontend.url, 'DELETE', `/api/repositories/${id}?purge=true`, undefined, env.admin);
+      if (res.status === 204 || res.status === 404) return;
+      log(`incremental: purge of repository ${id}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    } catch (error) {
+      log(`incremental: purge of repository ${id}, attempt ${attempt}: ${error.cause?.code ?? error.message}`);
+    }
+  }
+  log(`incremental: repository ${id} is left in the bench stack`);
+}
+
 export async function incremental(ctx) {
   const runId = Date.now().toString(36);
   const workDir = path.join(env.state, `incremental-${runId}`);
@@ -170,10 +189,7 @@ export async function incremental(ctx) {
     const end = await bucketUsage(client, bucket);
     return summarize({ firstVisit, visits, full, restoreAt, end, base: await refsOf(base) });
   } finally {
-    for (const id of tracked) {
-      const res = await api(frontend.url, 'DELETE', `/api/repositories/${id}?purge=true`, undefined, env.admin);
-      if (res.status !== 204) log(`incremental: could not purge repository ${id}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-    }
+    for (const id of tracked) await purge(frontend, id);
     await worker.stop();
     await frontend.stop();
     for (const dir of [...created, workDir]) await rm(dir, { recursive: true, force: true });
