@@ -127,7 +127,13 @@ export async function incremental(ctx) {
   log(
     `incremental: ${name}: first visit, then ${CHANGES} changed visits; full archives of the same state after changes ${COMPARED_AT.join(', ')}`,
   );
-  const frontend = await startApp('frontend', { REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) });
+  // The purge at the end deletes 31 snapshots one by one and sends nothing meanwhile: with the
+  // default idle (15 s) and request (30 s) timeouts the frontend drops that connection.
+  const frontend = await startApp('frontend', {
+    REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
+    HTTP_IDLE_TIMEOUT_SECONDS: '600',
+    HTTP_REQUEST_TIMEOUT_SECONDS: '600',
+  });
   const worker = await startApp('worker');
   const client = minioClient();
   const tracked = [];
