@@ -100,9 +100,9 @@ async function restore(frontend, id, expectedRefs, workDir) {
 }
 
 /**
- * Removes a tracked repository and its snapshots. A purge of 31 snapshots can outlast the
- * frontend's request timeout (the connection drops while it goes on deleting), so it is asked
- * again, a bounded number of times; a failure here is logged and never hides the figures.
+ * Removes a tracked repository and its snapshots. Should the connection still drop while the
+ * frontend goes on deleting (seen with its default timeouts), it is asked again, a bounded
+ * number of times; a failure here is logged and never hides the figures.
  */
 async function purge(frontend, id) {
   for (let attempt = 1; attempt <= PURGE_ATTEMPTS; attempt++) {
