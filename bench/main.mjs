@@ -1,6 +1,6 @@
 // The benchmarks of `make bench` (run through bench/run.sh, which starts and stops the
 // isolated bench stack). `node bench/main.mjs [phase...]` runs some phases only (ingest,
-// pipeline, memory, scale, revisit, upload); results go to bench/results/ and the table to stdout and
+// pipeline, memory, scale, revisit, incremental, upload); results go to bench/results/ and the table to stdout and
 // bench/README.md. Every load is bounded by a duration or a count; all traffic is loopback.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { closeClients, env, log, require, ROOT, startApp, stopAllApps } from './lib/common.mjs';
 import { ensureRepos, REPOS_ROOT } from './lib/repos.mjs';
 import { formatTable, targets } from './lib/report.mjs';
+import { incremental } from './phases/incremental.mjs';
 import { ingest } from './phases/ingest.mjs';
 import { memory } from './phases/memory.mjs';
 import { pipeline } from './phases/pipeline.mjs';
@@ -15,7 +16,7 @@ import { revisit } from './phases/revisit.mjs';
 import { scale } from './phases/scale.mjs';
 import { upload } from './phases/upload.mjs';
 
-const ALL = ['ingest', 'pipeline', 'memory', 'scale', 'revisit', 'upload'];
+const ALL = ['ingest', 'pipeline', 'memory', 'scale', 'revisit', 'incremental', 'upload'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const phases = wanted.length ? wanted : ALL;
 for (const p of phases) if (!ALL.includes(p)) throw new Error(`unknown phase ${p}; choose from ${ALL.join(', ')}`);
@@ -54,7 +55,7 @@ async function main() {
   };
 
   await attempt('ingest', ingest);
-  if (phases.some((p) => ['pipeline', 'memory', 'scale', 'revisit'].includes(p))) {
+  if (phases.some((p) => ['pipeline', 'memory', 'scale', 'revisit', 'incremental'].includes(p))) {
     const { startGitHttpServer } = require(path.join(ROOT, 'dist/bench/libs/testing/src/git/index.js'));
     git = await startGitHttpServer({ root: REPOS_ROOT });
     ctx.git = git;
@@ -64,6 +65,7 @@ async function main() {
     await attempt('memory', () => memory(ctx));
     await attempt('scale', () => scale(ctx));
     await attempt('revisit', () => revisit(ctx));
+    await attempt('incremental', () => incremental(ctx));
     await stopAllApps();
     await git.stop();
     git = undefined;
@@ -78,7 +80,7 @@ async function main() {
   const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   // The shape of issue 5, in its order.
   const ordered = Object.fromEntries(
-    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale', 'revisit']
+    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale', 'revisit', 'incremental']
       .filter((k) => k in results)
       .map((k) => [k, results[k]]),
   );

@@ -63,7 +63,7 @@ async function visitRow(id) {
 }
 
 /** Polls Postgres (every 10 ms, bounded) until the archive is completed or failed; `seenAt`: when this process saw it. */
-async function waitSettled(id, timeoutMs = 300_000) {
+export async function waitSettled(id, timeoutMs = 300_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = await visitRow(id);
@@ -83,7 +83,7 @@ function stampArrivals(requestLog) {
 }
 
 /** Bytes and objects under `prefix` of `bucket` (the whole bucket for ''). */
-async function storedBytes(client, bucket, prefix = '') {
+export async function storedBytes(client, bucket, prefix = '') {
   let bytes = 0;
   let objects = 0;
   for await (const item of client.listObjectsV2(bucket, prefix, true)) {
@@ -98,7 +98,7 @@ const isRefListing = (r) => (r.method === 'GET' && r.path.endsWith('/info/refs')
 const describeRequest = (r) => `${r.method} ${r.path.replace(/^\/[^/]+\.git/, '')}${r.command ? ` (${r.command})` : ''}`;
 
 /** Queues a visit; the cooldown counts from the previous visit's created_at, so wait that out first. */
-async function requestVisit(frontendUrl, repositoryId, previousCreatedAt) {
+export async function requestVisit(frontendUrl, repositoryId, previousCreatedAt) {
   const wait = previousCreatedAt.getTime() + COOLDOWN_SECONDS * 1000 + 50 - Date.now();
   if (wait > 0) await sleep(wait);
   for (let attempt = 1; ; attempt++) {
@@ -111,7 +111,7 @@ async function requestVisit(frontendUrl, repositoryId, previousCreatedAt) {
   }
 }
 
-async function track(frontendUrl, url) {
+export async function track(frontendUrl, url) {
   // Pinned to 30 days so the scheduler never adds a visit of its own during the rounds.
   const res = await api(frontendUrl, 'POST', '/api/repositories', { url, intervalHours: 720 });
   if (res.status !== 201 && res.status !== 200)
