@@ -14,17 +14,22 @@ const ACTIVE =
 /** Extensions mime-db gives a type that is wrong for source code (`.ts` is MPEG transport stream there). */
 const SOURCE_CODE = new Set(['ts', 'tsx', 'mts', 'cts']);
 
-/**
- * The Content-Type of a file from its name (mime-db via mime-types), so the console and
- * browsers preview it: `text/markdown`, `text/plain`, `image/png`... Unknown names and
- * symlinks (their content is a path, not the named kind of file) are `application/octet-stream`.
- */
-export function contentTypeFor(path: string, mode?: string): string {
-  if (mode === '120000') return OCTET_STREAM;
+/** The media type a file's name suggests (mime-db via mime-types; source code as text); null when unknown. */
+export function mediaTypeOf(path: string): string | null {
   const name = path.slice(path.lastIndexOf('/') + 1);
   const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
   if (SOURCE_CODE.has(extension)) return 'text/plain';
-  const type = lookup(name);
-  if (type === false) return OCTET_STREAM;
+  return lookup(name) || null;
+}
+
+/**
+ * The Content-Type a stored file gets, so the console and browsers preview it: `text/markdown`,
+ * `text/plain`, `image/png`... Unknown names and symlinks (their content is a path, not the
+ * named kind of file) are `application/octet-stream`; active types are stored as text (above).
+ */
+export function contentTypeFor(path: string, mode?: string): string {
+  if (mode === '120000') return OCTET_STREAM;
+  const type = mediaTypeOf(path);
+  if (type === null) return OCTET_STREAM;
   return ACTIVE.test(type) ? 'text/plain' : type;
 }

@@ -1,6 +1,6 @@
 export { bucketNameFor, isValidBucketName } from './bucket-name';
 export { consoleUrlFor } from './console-url';
-export { contentTypeFor, OCTET_STREAM } from './content-type';
+export { contentTypeFor, mediaTypeOf, OCTET_STREAM } from './content-type';
 export { LATEST_FOLDER, LATEST_RECORD_KEY, LatestView } from './latest-view';
 export type { LatestRecord, LatestStore, LatestUpdate } from './latest-view';
 export { MinioHealthIndicator } from './minio-health.indicator';

@@ -1,4 +1,4 @@
-import { lookup } from 'mime-types';
+import { mediaTypeOf } from '@archiver/storage';
 
 export interface FileResponseHeaders {
   'Content-Type': string;
@@ -25,15 +25,10 @@ const INLINE_TYPES = new Set([
   'image/bmp',
 ]);
 
-/** mime-db knows `.ts` as an MPEG transport stream; in a source repository it is TypeScript. */
-const SOURCE_OVERRIDES: Record<string, string> = { ts: 'text/plain', mts: 'text/plain', cts: 'text/plain', tsx: 'text/plain' };
-
-/** The type a file's name suggests (its bytes are never sniffed). */
+/** The type a file's name suggests (its bytes are never sniffed); a symlink's content is its target path. */
 export function contentTypeFor(name: string, type: 'file' | 'executable' | 'symlink'): string {
   if (type === 'symlink') return 'text/plain';
-  const extension = /\.([^./]+)$/.exec(name)?.[1]?.toLowerCase();
-  if (extension !== undefined && extension in SOURCE_OVERRIDES) return SOURCE_OVERRIDES[extension];
-  return lookup(name) || OCTET_STREAM;
+  return mediaTypeOf(name) ?? OCTET_STREAM;
 }
 
 /** Content-Type and Content-Disposition for a file named `name` (its last path segment). */
