@@ -136,12 +136,19 @@ describe('logs of the running apps', () => {
 
     const ofJob = (queue: string) => (msg: string) => (line: Line) =>
       line.msg === msg && line.archiveId === archiveId && line.queue === queue;
-    const worker = between(linesOf(apps.worker!), ofJob('archive')('job started'), ofJob('archive')('job ended'));
+    // The archive reads completed before the worker has finished the job (it still updates
+    // latest/ and gives its mirror back), so wait for the job's last line.
+    const ended = (queue: string) => (lines: Line[]) => lines.some(ofJob(queue)('job ended'));
+    const worker = between(await linesWhen(apps.worker!, ended('archive')), ofJob('archive')('job started'), ofJob('archive')('job ended'));
     expect(worker.map((line) => line.msg)).toContain('archived');
     // The worker runs this one job only, so every line in between is the job's.
     for (const line of worker) expect(line).toMatchObject({ app: 'worker', archiveId, queue: 'archive', attempt: 1 });
 
-    const injector = between(linesOf(apps.injector!), ofJob('pending')('job started'), ofJob('pending')('job ended'));
+    const injector = between(
+      await linesWhen(apps.injector!, ended('pending')),
+      ofJob('pending')('job started'),
+      ofJob('pending')('job ended'),
+    );
     expect(injector.map((line) => line.msg)).toContain('injected');
     // The reconciler may log on its own schedule; the job's classes must carry the ids.
     const jobLines = injector.filter((line) => ['InjectProcessor', 'InjectService'].includes(line.context as string));

@@ -88,6 +88,8 @@ describe('file blobs stored once per repository', () => {
       .at(-1);
     return line ? (JSON.parse(line) as { uploaded: number; present: number; known: number }) : undefined;
   };
+  // The worker logs the visit after recording its completion: the line may lag the status.
+  const loggedUploadsOf = (archiveId: string) => waitFor('the worker to log the visit', async () => uploadsOf(archiveId), 20_000);
   const visit = async () => {
     const done = await settledArchive(api, (await api.submit(http.url('files.git'))).id);
     expect(done).toMatchObject({ status: 'completed', error: null });
@@ -177,7 +179,7 @@ describe('file blobs stored once per repository', () => {
     expect(shared.map((f) => f.key)).toEqual([shared[0]!.key, shared[0]!.key]);
     const blobsBefore = await blobsOf(bucket);
     expect(blobsBefore.size).toBe(distinct.size);
-    expect(uploadsOf(first.id)).toMatchObject({ uploaded: distinct.size, known: 0 });
+    expect(await loggedUploadsOf(first.id)).toMatchObject({ uploaded: distinct.size, known: 0 });
     // Nothing but the bundle and the manifest under the snapshot's own prefix.
     expect((await store.listAllObjects(bucket, first.prefix)).map((o) => o.name).sort()).toEqual(
       [bundleKey(first.prefix), manifestKey(first.prefix)].sort(),
@@ -217,7 +219,7 @@ describe('file blobs stored once per repository', () => {
     expect(added).toEqual([keyOfIn(secondManifest, 'src/module-1/file-5.txt')]);
     // Nothing stored before was written again (same ETag, same modification time).
     for (const [key, version] of blobsBefore) expect({ key, version: blobsAfter.get(key) }).toEqual({ key, version });
-    expect(uploadsOf(second.id)).toMatchObject({ uploaded: 1, present: 0, known: secondManifest.files.length - 1 });
+    expect(await loggedUploadsOf(second.id)).toMatchObject({ uploaded: 1, present: 0, known: secondManifest.files.length - 1 });
     await latestShows(bucket, second.prefix);
     await expectLatestEquals(bucket, secondManifest);
     await expect(store.statObject(bucket, `${LATEST_FOLDER}files/to-be-removed.txt`)).rejects.toMatchObject(NOT_FOUND);
