@@ -1,6 +1,6 @@
 /**
  * A POSIX shell script that rebuilds a snapshot as a bare repository with curl and git only:
- * it downloads the snapshot's bundles in order, feeds each to `git bundle unbundle` (which
+ * it downloads the snapshot's bundles (one curl), feeds each in order to `git bundle unbundle` (which
  * checks its prerequisites are already there), then sets every ref from the manifest — an
  * increment leaves out refs that did not move, so the bundles alone do not say where they point.
  *
@@ -36,8 +36,13 @@ export function buildRestoreScript(input: RestoreScriptInput): string {
     'tmp="$(mktemp -d)"',
     'trap \'rm -rf "$tmp"\' EXIT',
   ];
-  input.bundleUrls.forEach((url, i) => {
-    lines.push(`curl -fsS --retry 3 -o "$tmp/${i + 1}.bundle" ${singleQuoted(url)}`);
+  // One curl for the whole chain: one process and one kept-alive connection, not one per bundle.
+  if (input.bundleUrls.length > 0) {
+    lines.push('curl -fsS --retry 3 \\');
+    input.bundleUrls.forEach((url, i) => lines.push(`  -o "$tmp/${i + 1}.bundle" ${singleQuoted(url)} \\`));
+    lines.push('  ;');
+  }
+  input.bundleUrls.forEach((_, i) => {
     lines.push(`git -C "$dir" bundle unbundle "$tmp/${i + 1}.bundle" >/dev/null`);
     lines.push(`rm -f "$tmp/${i + 1}.bundle"`);
   });
