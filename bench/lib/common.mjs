@@ -80,7 +80,13 @@ export async function startApp(name, extraEnv = {}, { nodeArgs = [], timeoutMs =
   const out = createWriteStream(logFile);
   const child = spawn(process.execPath, [...nodeArgs, main], {
     cwd: ROOT,
-    env: { ...process.env, [`${name.toUpperCase()}_PORT`]: String(port), ...extraEnv },
+    // A metrics listener of its own too: several apps of one kind may run at once.
+    env: {
+      ...process.env,
+      [`${name.toUpperCase()}_PORT`]: String(port),
+      [`${name.toUpperCase()}_METRICS_PORT`]: String(await freePort()),
+      ...extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(out, { end: false });

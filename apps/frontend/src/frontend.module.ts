@@ -5,6 +5,7 @@ import { ConfigModule } from '@archiver/config';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { HealthModule } from '@archiver/health';
 import { LoggingModule } from '@archiver/logging';
+import { MetricsModule } from '@archiver/metrics';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ApiExceptionFilter } from './api/api-exception.filter';
@@ -17,6 +18,7 @@ import { WebModule } from './web/web.module';
   imports: [
     ConfigModule,
     LoggingModule.forApp('frontend'),
+    MetricsModule.forApp('frontend'),
     DatabaseModule,
     QueueModule.forRoot('producer'),
     StorageModule,

@@ -4,6 +4,7 @@ import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { GitModule } from '@archiver/git';
 import { HealthModule } from '@archiver/health';
 import { LoggingModule } from '@archiver/logging';
+import { MetricsModule } from '@archiver/metrics';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { ArchiveProcessor } from './archive/archive.processor';
@@ -13,6 +14,7 @@ import { BundleProcessor } from './bundle/bundle.processor';
 import { SnapshotRestorer } from './bundle/snapshot-restorer';
 import { MirrorCache } from './clone/mirror-cache';
 import { WorkDirs } from './clone/work-dir';
+import { WorkerMetrics } from './metrics/worker-metrics';
 import { SnapshotVerifier } from './verify/snapshot-verifier';
 import { VerifyProcessor } from './verify/verify.processor';
 
@@ -20,6 +22,7 @@ import { VerifyProcessor } from './verify/verify.processor';
   imports: [
     ConfigModule,
     LoggingModule.forApp('worker'),
+    MetricsModule.forApp('worker'),
     DatabaseModule,
     QueueModule.forRoot('consumer'),
     StorageModule,
@@ -28,6 +31,7 @@ import { VerifyProcessor } from './verify/verify.processor';
   ],
   providers: [
     WorkDirs,
+    WorkerMetrics,
     MirrorCache,
     SnapshotService,
     ArchiveProcessor,

@@ -70,6 +70,16 @@ export interface AppConfig {
     /** Snapshots per sample: never verified first, then the least recently checked. */
     sampleSize: number;
   };
+  metrics: {
+    /** Where each app's /metrics listener binds (apart from the API); loopback unless a token is set. */
+    host: string;
+    /** 0: that app serves no metrics. */
+    ports: { frontend: number; injector: number; worker: number };
+    /** Bearer token /metrics requires; null: none (only allowed on loopback). */
+    token: string | null;
+    /** A due visit this late makes its repository overdue. */
+    overdueAfterSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -88,6 +98,11 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
   if (c.SCHEDULE_MIN_INTERVAL_SECONDS > c.SCHEDULE_MAX_INTERVAL_SECONDS) {
     throw new ConfigError([
       `SCHEDULE_MIN_INTERVAL_SECONDS: must not exceed SCHEDULE_MAX_INTERVAL_SECONDS (${c.SCHEDULE_MAX_INTERVAL_SECONDS})`,
+    ]);
+  }
+  if (c.METRICS_TOKEN === undefined && !isLoopbackHost(c.METRICS_HOST)) {
+    throw new ConfigError([
+      `METRICS_HOST: ${c.METRICS_HOST} is not a loopback address, so /metrics would be open to the network; set METRICS_TOKEN too`,
     ]);
   }
   if (c.HTTP_HEADERS_TIMEOUT_SECONDS > c.HTTP_REQUEST_TIMEOUT_SECONDS) {
@@ -152,6 +167,12 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     },
     bundles: { maxChainDepth: c.BUNDLE_CHAIN_MAX_DEPTH, maxChainShare: c.BUNDLE_CHAIN_MAX_SHARE },
     verify: { tickMs: c.VERIFY_INTERVAL_SECONDS * 1000, sampleSize: c.VERIFY_SAMPLE_SIZE },
+    metrics: {
+      host: c.METRICS_HOST,
+      ports: { frontend: c.FRONTEND_METRICS_PORT, injector: c.INJECTOR_METRICS_PORT, worker: c.WORKER_METRICS_PORT },
+      token: c.METRICS_TOKEN ?? null,
+      overdueAfterSeconds: c.OVERDUE_AFTER_SECONDS,
+    },
   };
 }
 
@@ -161,4 +182,9 @@ let cached: AppConfig | undefined;
 export function loadConfig(): AppConfig {
   cached ??= parseConfig(process.env);
   return cached;
+}
+
+/** Whether a listen address only accepts connections from this host. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -87,6 +87,16 @@ export const configSchema = z.object({
   // completed snapshots for verification, and how many each time (0 turns the sampling off).
   VERIFY_INTERVAL_SECONDS: positiveInt.default(3600),
   VERIFY_SAMPLE_SIZE: z.coerce.number().int().min(0).default(5),
+  // Prometheus metrics (libs/metrics): each app answers GET /metrics on its own listener, apart
+  // from the API and outside Keycloak; a port of 0 turns an app's listener off. Off loopback the
+  // listener needs METRICS_TOKEN (sent by Prometheus as `Authorization: Bearer <token>`).
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  FRONTEND_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  INJECTOR_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9466),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // A tracked repository whose visit is due for longer than this counts as overdue (metrics, alerts).
+  OVERDUE_AFTER_SECONDS: positiveInt.default(3600),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

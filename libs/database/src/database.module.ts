@@ -1,6 +1,7 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import type { HealthIndicator } from '@archiver/health';
 import { ArchiveRepository } from './archive.repository';
+import { OperationsRepository } from './operations.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
@@ -22,6 +23,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     TrackedRepositoryRepository,
     RefChangeRepository,
     VerificationRepository,
+    OperationsRepository,
     PostgresHealthIndicator,
   ],
   exports: [
@@ -30,6 +32,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     TrackedRepositoryRepository,
     RefChangeRepository,
     VerificationRepository,
+    OperationsRepository,
     PostgresHealthIndicator,
   ],
 })

@@ -2,6 +2,7 @@ export * from './archive.repository';
 export * from './archive.types';
 export * from './database.error';
 export * from './database.module';
+export * from './operations.repository';
 export * from './prisma.service';
 export * from './ref-change.repository';
 export * from './repository.repository';

@@ -54,6 +54,18 @@ export class QueueRepository {
     return this.call(queue, 'read the job', async () => (await this.queues[queue].getJob(archiveId))?.failedReason ?? null);
   }
 
+  /**
+   * How long the oldest job ready to run has waited (ms); 0 when none waits. Both ends of the
+   * wait list are read, so the answer does not depend on which end BullMQ calls oldest.
+   */
+  oldestWaitingAgeMs(queue: QueueName): Promise<number> {
+    return this.call(queue, 'read the oldest job', async () => {
+      const ends = await Promise.all([true, false].map((asc) => this.queues[queue].getJobs(['waiting', 'prioritized'], 0, 0, asc)));
+      const stamps = ends.flat().map((job) => job.timestamp);
+      return stamps.length === 0 ? 0 : Math.max(0, Date.now() - Math.min(...stamps));
+    });
+  }
+
   counts(queue: QueueName): Promise<Record<string, number>> {
     return this.call(queue, 'count jobs', () => this.queues[queue].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'));
   }

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, ConfigError, loadConfig } from '@archiver/config';
 import { logStartupFailure, useAppLogger } from '@archiver/logging';
+import { httpMetrics, MetricsRegistry } from '@archiver/metrics';
 import { BoundedExpressAdapter } from './http-server';
 
 export type AppName = 'frontend' | 'injector' | 'worker';
@@ -11,7 +12,8 @@ export type AppName = 'frontend' | 'injector' | 'worker';
  * Starts one of the three processes: configuration validated before anything else (a bad
  * setting stops the process with a message naming it), JSON logs, graceful shutdown on
  * SIGTERM/SIGINT, and an HTTP listener for /health (and the API, for the frontend) with
- * deliberate connection bounds (http-server.ts). No body parser is installed: an app that takes
+ * deliberate connection bounds (http-server.ts), counted by libs/metrics (the app's module
+ * imports MetricsModule.forApp(name)). No body parser is installed: an app that takes
  * bodies registers exactly the one it needs, with its limits, in `configure`.
  */
 export async function bootstrap(
@@ -35,6 +37,8 @@ export async function bootstrap(
   useAppLogger(app);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.disable('x-powered-by');
+  // Before any route: every request is counted, whatever answers it.
+  app.use(httpMetrics(app.get(MetricsRegistry)));
   await configure?.(app, config);
   const port = config.http.ports[name];
   await app.listen(port, config.http.host);

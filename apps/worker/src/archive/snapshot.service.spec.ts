@@ -14,11 +14,13 @@ import {
   VisitOutcome,
 } from '@archiver/database';
 import { GitError, GitErrorCode, refsHash, RemoteRefs, RepositoryReader, SafeCloner } from '@archiver/git';
+import { MetricsRegistry } from '@archiver/metrics';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import { ObjectStoreRepository, SnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord } from '@archiver/testing';
 import { MirrorCache } from '../clone/mirror-cache';
 import { WorkDirs } from '../clone/work-dir';
+import { WorkerMetrics } from '../metrics/worker-metrics';
 import { SnapshotService } from './snapshot.service';
 
 type Mocked<T> = { [K in keyof T]: jest.Mock };
@@ -111,6 +113,8 @@ describe(SnapshotService.name, () => {
   let cloner: { clone: jest.Mock; listRemoteRefs: jest.Mock };
   let memory: ReturnType<typeof memoryStore>;
   let sut: SnapshotService;
+  let registry: MetricsRegistry;
+  let metrics: WorkerMetrics;
   // With no room for mirrors every visit clones, as the cases below expect (mirror-cache.spec.ts covers the cache).
   const mirrorsOff = (c: AppConfig) =>
     new MirrorCache(
@@ -176,6 +180,8 @@ describe(SnapshotService.name, () => {
       listRemoteRefs: jest.fn(async () => remote),
     };
     memory = memoryStore();
+    registry = new MetricsRegistry('worker');
+    metrics = new WorkerMetrics(registry);
     repositories = { recordVisitOutcome: jest.fn(async () => null) };
     sut = new SnapshotService(
       config,
@@ -185,6 +191,7 @@ describe(SnapshotService.name, () => {
       new WorkDirs(config),
       repositories as unknown as TrackedRepositoryRepository,
       mirrorsOff(config),
+      metrics,
     );
   });
 
@@ -212,6 +219,11 @@ describe(SnapshotService.name, () => {
     // Bytes once per repository, and the console's view of the newest snapshot by path.
     expect(keys.filter((k) => k.startsWith('objects/'))).toHaveLength(1);
     expect(memory.objects.get('latest/files/a.txt')).toBeDefined();
+    // Counted for Prometheus: one changed visit, one file object uploaded, one full clone.
+    const exposition = (await registry.scrape()).body;
+    expect(exposition).toContain('archiver_visits_total{outcome="changed",code="",app="worker"} 1');
+    expect(exposition).toContain('archiver_uploaded_objects_total{app="worker"} 1');
+    expect(exposition).toMatch(/archiver_clone_duration_seconds_count\{app="worker",via="cloned"\} 1/);
     expect(keys).toContain('latest/snapshot.json');
     // Under snapshots/, the prefix is this run's own.
     const snapshotKeys = keys.filter((k) => k.startsWith('snapshots/'));
@@ -275,6 +287,7 @@ describe(SnapshotService.name, () => {
     cloner.clone.mockRejectedValue(new GitError(GitErrorCode.NOT_FOUND, 'Repository not found'));
     await expect(sut.archive(ID, context(1))).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed.mock.calls[1][3]).toBe('Repository not found');
+    expect((await registry.scrape()).body).toContain('archiver_visits_total{outcome="failed",code="NOT_FOUND",app="worker"} 1');
   });
 
   it('fails a run that cannot even make its work dir through the same failure path', async () => {
@@ -286,6 +299,7 @@ describe(SnapshotService.name, () => {
       new WorkDirs({ ...config, clone: { ...config.clone, workDir: path.join(source, 'HEAD', 'work') } } as AppConfig),
       repositories as unknown as TrackedRepositoryRepository,
       mirrorsOff(config),
+      metrics,
     );
     await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed).toHaveBeenCalledWith(

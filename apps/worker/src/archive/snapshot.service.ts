@@ -9,7 +9,7 @@ import {
   VisitRefChanges,
   VisitResult,
 } from '@archiver/database';
-import { diffRefs, GitRef, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
+import { diffRefs, directorySize, GitRef, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   bucketNameFor,
@@ -31,7 +31,8 @@ import {
   snapshotPrefix,
   SnapshotWriter,
 } from '@archiver/storage';
-import { MirrorCache } from '../clone/mirror-cache';
+import { MirrorCache, type MirrorLease } from '../clone/mirror-cache';
+import { WorkerMetrics } from '../metrics/worker-metrics';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
 import { describeFailure } from './archive-failure';
@@ -65,6 +66,7 @@ export class SnapshotService {
     private readonly workDirs: WorkDirs,
     private readonly repositories: TrackedRepositoryRepository,
     private readonly mirrors: MirrorCache,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
@@ -122,7 +124,7 @@ export class SnapshotService {
     const last = claim.archive.error ? ` The last recorded problem: ${claim.archive.error}` : '';
     const message = `Gave up after ${maxRuns} runs that did not finish (the worker crashed, was stopped or lost contact with the database or Redis each time).${last}`;
     if (await this.archives.markRunFailed(claim.archive.id, claim.runId, 'RUNS_EXHAUSTED', message, new Date())) {
-      await this.recordVisitOutcome(claim.archive.repositoryId, { kind: 'failed', code: 'RUNS_EXHAUSTED', message });
+      await this.recordVisitOutcome(claim.archive, { kind: 'failed', code: 'RUNS_EXHAUSTED', message });
     }
     this.logger.warn({ msg: 'archive failed', code: 'RUNS_EXHAUSTED' });
   }
@@ -148,7 +150,7 @@ export class SnapshotService {
   private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
     if (await this.endUnchanged(archive, claim, writer, workDir, signal)) return;
     // The last mirror of this repository brought up to date, or a full clone: refs equal the remote's either way.
-    const mirror = await this.mirrors.obtain(archive, workDir, signal);
+    const mirror = await this.obtainMirror(archive, workDir, signal);
     const { gitDir } = mirror;
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
@@ -368,6 +370,14 @@ export class SnapshotService {
    * The manifest makes the snapshot complete, so it is written only while this run provably
    * holds the archive, and taken back if the archive turns out not to be this run's.
    */
+  /** The mirror for this visit (MirrorCache), timed and measured for the clone metrics. */
+  private async obtainMirror(archive: Located, workDir: string, signal: AbortSignal): Promise<MirrorLease> {
+    const started = performance.now();
+    const mirror = await this.mirrors.obtain(archive, workDir, signal);
+    this.metrics.cloned(mirror.via, (performance.now() - started) / 1000, await directorySize(mirror.gitDir));
+    return mirror;
+  }
+
   private async complete(
     archive: Located,
     claim: RunClaim,
@@ -389,18 +399,20 @@ export class SnapshotService {
       });
     }
     if (!completed) throw new ClaimLostError();
-    await this.recordVisitOutcome(completed.repositoryId, { kind: 'completed', outcome: completed.outcome ?? 'changed' });
+    this.metrics.uploaded(writer.counts);
+    await this.recordVisitOutcome(completed, { kind: 'completed', outcome: completed.outcome ?? 'changed' });
     await this.refreshLatest(archive.bucket, archive.prefix);
   }
 
   /**
-   * Tells the scheduler how the visit went. The archive is settled already, and the worst a
-   * lost outcome does is leave the repository's schedule as the claim set it (due again one
-   * interval later), so a failure here is logged and never fails the archive.
+   * Tells the scheduler (and the metrics) how the visit went. The archive is settled already, and
+   * the worst a lost outcome does is leave the repository's schedule as the claim set it (due
+   * again one interval later), so a failure here is logged and never fails the archive.
    */
-  private async recordVisitOutcome(repositoryId: string, result: VisitResult): Promise<void> {
+  private async recordVisitOutcome(archive: ArchiveRecord, result: VisitResult): Promise<void> {
+    this.metrics.visitEnded(archive, result, archive.finishedAt ?? new Date());
     try {
-      await this.repositories.recordVisitOutcome(repositoryId, result, this.config.schedule);
+      await this.repositories.recordVisitOutcome(archive.repositoryId, result, this.config.schedule);
     } catch (error) {
       this.logger.warn({ msg: 'could not record the visit outcome on its repository', error: (error as Error).message });
     }
@@ -445,7 +457,7 @@ export class SnapshotService {
       if (!(await this.archives.markRunFailed(archiveId, claim.runId, failure.code, message, new Date()))) {
         throw new RetryLaterError('the archive is no longer held by this run', 1_000);
       }
-      await this.recordVisitOutcome(claim.archive.repositoryId, { kind: 'failed', code: failure.code, message });
+      await this.recordVisitOutcome(claim.archive, { kind: 'failed', code: failure.code, message });
       this.logger.warn({ msg: 'archive failed', code: failure.code, error: message });
       throw new PermanentJobError(`${failure.code}: ${message}`);
     } catch (recording) {

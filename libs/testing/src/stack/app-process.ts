@@ -11,6 +11,8 @@ export interface AppProcess {
   name: AppName;
   url: string;
   port: number;
+  /** Its Prometheus listener (`<metricsUrl>/metrics`), on a free port of its own. */
+  metricsUrl: string;
   child: ChildProcess;
   /** Everything the process printed (JSON lines), for assertions and failure messages. */
   output(): string;
@@ -51,12 +53,13 @@ export async function launchApp(
   timeoutMs: number,
 ): Promise<AppProcess> {
   const url = `http://127.0.0.1:${port}`;
+  const metricsPort = env[`${name.toUpperCase()}_METRICS_PORT`] ?? String(await freePort());
   const app = await spawnUntilReady({
     name: `${name} (port ${port})`,
     command: process.execPath,
     args: ['--enable-source-maps', path.join(ROOT, 'dist/apps', name, 'apps', name, 'src/main.js')],
     cwd: ROOT,
-    env: { ...process.env, [`${name.toUpperCase()}_PORT`]: String(port), ...env },
+    env: { ...process.env, [`${name.toUpperCase()}_PORT`]: String(port), [`${name.toUpperCase()}_METRICS_PORT`]: metricsPort, ...env },
     ready: async () => {
       const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
       await response.body?.cancel();
@@ -64,5 +67,6 @@ export async function launchApp(
     },
     timeoutMs,
   });
-  return { name, url, port, child: app.child, output: app.output, stop: app.stop, kill: app.kill };
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+  return { name, url, port, metricsUrl, child: app.child, output: app.output, stop: app.stop, kill: app.kill };
 }
