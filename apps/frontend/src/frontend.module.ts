@@ -8,6 +8,7 @@ import { LoggingModule } from '@archiver/logging';
 import { MetricsModule } from '@archiver/metrics';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
+import { QueueBoardModule } from './admin/queue-board.module';
 import { ApiExceptionFilter } from './api/api-exception.filter';
 import { ArchivesModule } from './archives/archives.module';
 import { RepositoriesModule } from './repositories/repositories.module';
@@ -36,6 +37,7 @@ import { WebModule } from './web/web.module';
     ArchivesModule,
     RepositoriesModule,
     StatsModule,
+    QueueBoardModule,
     WebModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
