@@ -11,6 +11,7 @@ import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
 import { QueueBoardModule } from './admin/queue-board.module';
 import { ApiExceptionFilter } from './api/api-exception.filter';
 import { ArchivesModule } from './archives/archives.module';
+import { AuditModule } from './audit/audit.module';
 import { RepositoriesModule } from './repositories/repositories.module';
 import { StatsModule } from './stats/stats.module';
 import { WebModule } from './web/web.module';
@@ -38,6 +39,7 @@ import { WebModule } from './web/web.module';
     RepositoriesModule,
     StatsModule,
     QueueBoardModule,
+    AuditModule,
     WebModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],

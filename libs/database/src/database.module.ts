@@ -1,6 +1,7 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import type { HealthIndicator } from '@archiver/health';
 import { ArchiveRepository } from './archive.repository';
+import { AuditRepository } from './audit.repository';
 import { OperationsRepository } from './operations.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
@@ -24,6 +25,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     RefChangeRepository,
     VerificationRepository,
     OperationsRepository,
+    AuditRepository,
     PostgresHealthIndicator,
   ],
   exports: [
@@ -33,6 +35,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     RefChangeRepository,
     VerificationRepository,
     OperationsRepository,
+    AuditRepository,
     PostgresHealthIndicator,
   ],
 })

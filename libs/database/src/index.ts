@@ -1,5 +1,6 @@
 export * from './archive.repository';
 export * from './archive.types';
+export * from './audit.repository';
 export * from './database.error';
 export * from './database.module';
 export * from './operations.repository';

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { ArchiverRole, Roles } from '@archiver/auth';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ApiErrorView } from '../api/api.error';
+import { Audited } from '../audit/audited.decorator';
 import { boardCookie, secondsLeft } from './queue-board.cookie';
 
 /** Hands the admin's token to the queue dashboard as a cookie (see queue-board.cookie.ts for why). */
@@ -18,6 +19,7 @@ export class QueueBoardController {
   }
 
   @Post()
+  @Audited({ action: 'admin.queue_board_open', targetType: 'queues', targetId: () => undefined })
   @HttpCode(204)
   @Roles(ArchiverRole.ADMIN)
   @ApiOperation({ summary: 'archiver-admin: open the queue dashboard (/admin/queues) in this browser for the life of the token' })

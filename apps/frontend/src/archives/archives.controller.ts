@@ -18,6 +18,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ArchiverRole, type AuthUser, CurrentUser, Roles } from '@archiver/auth';
+import { Audited } from '../audit/audited.decorator';
 import { ApiErrorView } from '../api/api.error';
 import { JsonBodyInterceptor } from '../api/json-body.interceptor';
 import { ZodValidationPipe } from '../api/zod-validation.pipe';
@@ -176,6 +177,7 @@ export class ArchivesController {
     return this.restores.plan(id, user);
   }
 
+  @Audited({ action: 'archive.verify', targetType: 'archive' })
   @Post(':id/verify')
   @idParam
   @HttpCode(HttpStatus.ACCEPTED)
@@ -190,6 +192,7 @@ export class ArchivesController {
     return this.verifications.request(id, user);
   }
 
+  @Audited({ action: 'archive.delete', targetType: 'archive' })
   @Delete(':id')
   @idParam
   @Roles(ArchiverRole.ADMIN)

@@ -16,12 +16,13 @@ import {
   ApiUnauthorizedResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { type AuthUser, CurrentUser } from '@archiver/auth';
 import { ApiErrorView } from '../api/api.error';
 import { JsonBodyInterceptor } from '../api/json-body.interceptor';
 import { ZodValidationPipe } from '../api/zod-validation.pipe';
 import { SubmittedArchiveView } from '../archives/archive.view';
+import { Audited } from '../audit/audited.decorator';
 import {
   DeleteRepositoryQuery,
   deleteRepositoryQuerySchema,
@@ -48,6 +49,17 @@ const notVisible = ApiNotFoundResponse({
   description: 'Unknown id, or a repository you do not track (admins see all)',
 });
 
+/** Pausing and resuming are what people look for in the log; other changes are updates. */
+function repositoryUpdateAction(request: Request): string {
+  const state = (request.body as { state?: unknown } | undefined)?.state;
+  return state === 'paused' ? 'repository.pause' : state === 'active' ? 'repository.resume' : 'repository.update';
+}
+
+function repositoryRemovalAction(request: Request): string {
+  const { all, purge } = request.query;
+  return purge === 'true' ? 'repository.purge' : all === 'true' ? 'repository.untrack_all' : 'repository.untrack';
+}
+
 @ApiTags('repositories')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ApiErrorView, description: 'Token missing, malformed, expired or not for this API' })
@@ -60,6 +72,11 @@ export class RepositoriesController {
     private readonly refChanges: RefChangesService,
   ) {}
 
+  @Audited({
+    action: (_request, result) => ((result as TrackedRepositoryView).existing ? undefined : 'repository.track'),
+    targetType: 'repository',
+    body: ['url', 'intervalHours'],
+  })
   @Post()
   @ApiOperation({ summary: 'Track a repository: it is visited now and then on a schedule' })
   @ApiCreatedResponse({
@@ -125,6 +142,7 @@ export class RepositoriesController {
     return this.refChanges.between(id, query.from, query.to);
   }
 
+  @Audited({ action: repositoryUpdateAction, targetType: 'repository', body: ['state', 'intervalHours'] })
   @Patch(':id')
   @idParam
   @ApiOperation({ summary: 'Pause, resume or re-enable it, or pin (a number) or unpin (null) its interval' })
@@ -140,6 +158,7 @@ export class RepositoriesController {
     return this.repositories.update(id, body, user);
   }
 
+  @Audited({ action: 'repository.visit', targetType: 'repository' })
   @Post(':id/visits')
   @idParam
   @HttpCode(HttpStatus.ACCEPTED)
@@ -163,6 +182,7 @@ export class RepositoriesController {
     }
   }
 
+  @Audited({ action: repositoryRemovalAction, targetType: 'repository', query: ['all', 'purge'] })
   @Delete(':id')
   @idParam
   @HttpCode(HttpStatus.NO_CONTENT)
