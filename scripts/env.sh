@@ -45,7 +45,7 @@ esac
 if [ -n "${ARCHIVER_ENV_STACK:-}" ] && [ "$ARCHIVER_ENV_STACK" != "$STACK" ]; then
   unset ARCHIVER_STATE_DIR PG_PORT REDIS_PORT MINIO_PORT MINIO_CONSOLE_PORT KEYCLOAK_PORT KEYCLOAK_MANAGEMENT_PORT \
     FRONTEND_PORT INJECTOR_PORT WORKER_PORT FRONTEND_METRICS_PORT INJECTOR_METRICS_PORT WORKER_METRICS_PORT DATABASE_URL REDIS_URL MINIO_ENDPOINT MINIO_ACCESS_KEY MINIO_SECRET_KEY \
-    MINIO_CONSOLE_URL KEYCLOAK_URL PUBLIC_URL ARCHIVER_ALLOWED_HOSTS ARCHIVER_WORK_DIR
+    MINIO_CONSOLE_URL KEYCLOAK_URL PUBLIC_URL ARCHIVER_ALLOWED_HOSTS ARCHIVER_WORK_DIR SUBMISSIONS_PER_MINUTE
 fi
 export ARCHIVER_ENV_STACK="$STACK"
 
@@ -105,3 +105,6 @@ export LOG_LEVEL="${LOG_LEVEL:-info}"
 # The dev stack fetches nothing on loopback or private networks; the test stack allows loopback for its fixture servers.
 if [ "$STACK" = dev ]; then export ARCHIVER_ALLOWED_HOSTS="${ARCHIVER_ALLOWED_HOSTS:-}"; else export ARCHIVER_ALLOWED_HOSTS="${ARCHIVER_ALLOWED_HOSTS-127.0.0.0/8,::1,localhost}"; fi
 export ARCHIVER_WORK_DIR="${ARCHIVER_WORK_DIR:-$STATE/work}"
+# Test and bench stacks submit far faster than people do: their per-user rate limit is out of
+# the way (the limits' own test sets low ones); `make start` keeps the product's default.
+if [ "$STACK" != dev ]; then export SUBMISSIONS_PER_MINUTE="${SUBMISSIONS_PER_MINUTE:-100000}"; fi

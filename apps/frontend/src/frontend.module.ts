@@ -12,6 +12,7 @@ import { QueueBoardModule } from './admin/queue-board.module';
 import { ApiExceptionFilter } from './api/api-exception.filter';
 import { ArchivesModule } from './archives/archives.module';
 import { AuditModule } from './audit/audit.module';
+import { LimitsModule } from './limits/limits.module';
 import { RepositoriesModule } from './repositories/repositories.module';
 import { StatsModule } from './stats/stats.module';
 import { WebModule } from './web/web.module';
@@ -40,6 +41,7 @@ import { WebModule } from './web/web.module';
     StatsModule,
     QueueBoardModule,
     AuditModule,
+    LimitsModule,
     WebModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],

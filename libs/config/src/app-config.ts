@@ -80,6 +80,13 @@ export interface AppConfig {
     /** A due visit this late makes its repository overdue. */
     overdueAfterSeconds: number;
   };
+  /** Per-user limits; 0 means none. Admins have their own submission rate and no quotas. */
+  limits: {
+    submissionsPerMinute: number;
+    adminSubmissionsPerMinute: number;
+    maxTrackedRepositories: number;
+    storedBytesQuota: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -172,6 +179,12 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       ports: { frontend: c.FRONTEND_METRICS_PORT, injector: c.INJECTOR_METRICS_PORT, worker: c.WORKER_METRICS_PORT },
       token: c.METRICS_TOKEN ?? null,
       overdueAfterSeconds: c.OVERDUE_AFTER_SECONDS,
+    },
+    limits: {
+      submissionsPerMinute: c.SUBMISSIONS_PER_MINUTE,
+      adminSubmissionsPerMinute: c.ADMIN_SUBMISSIONS_PER_MINUTE,
+      maxTrackedRepositories: c.MAX_TRACKED_REPOSITORIES_PER_USER,
+      storedBytesQuota: c.USER_STORED_BYTES_QUOTA,
     },
   };
 }

@@ -97,6 +97,13 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // A tracked repository whose visit is due for longer than this counts as overdue (metrics, alerts).
   OVERDUE_AFTER_SECONDS: positiveInt.default(3600),
+  // Per-user limits (apps/frontend/src/limits), counted in Redis across frontend processes; 0 = none.
+  // Submissions: POST /api/archives, /api/archives/batch, /api/repositories and .../visits.
+  SUBMISSIONS_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  ADMIN_SUBMISSIONS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  MAX_TRACKED_REPOSITORIES_PER_USER: z.coerce.number().int().min(0).default(1000),
+  // Bytes of content a user's completed archives hold; new submissions are refused past it.
+  USER_STORED_BYTES_QUOTA: z.coerce.number().int().min(0).default(0),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -22,6 +22,7 @@ import {
 } from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { toApiErrorResponse } from '../api/api-error.mapper';
+import { UsageLimits } from '../limits/usage-limits';
 import type { ArchiveScope } from './archive.dto';
 import { archiveNotFound } from './archive-id.pipe';
 import { ArchivePageView, ArchiveView, BatchItemView, BatchResultView, SubmittedArchiveView, toArchiveView } from './archive.view';
@@ -53,6 +54,7 @@ export class ArchiveRequestsService {
     private readonly queues: QueueRepository,
     private readonly store: ObjectStoreRepository,
     private readonly trackers: TrackedRepositoryRepository,
+    private readonly limits: UsageLimits,
   ) {}
 
   /**
@@ -62,6 +64,7 @@ export class ArchiveRequestsService {
    */
   async submit(url: string, user: AuthUser): Promise<SubmittedArchiveView> {
     const vetted = await this.policy.check(url);
+    await this.limits.assertStorageLeft(user);
     const { archive, created } = await this.archives.createOrFindActive({
       url: vetted.url,
       normalizedUrl: vetted.normalizedUrl,

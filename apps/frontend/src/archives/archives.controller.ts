@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseInterceptors, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiTooManyRequestsResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
@@ -20,6 +21,7 @@ import type { Response } from 'express';
 import { ArchiverRole, type AuthUser, CurrentUser, Roles } from '@archiver/auth';
 import { Audited } from '../audit/audited.decorator';
 import { ApiErrorView } from '../api/api.error';
+import { SubmissionThrottlerGuard } from '../limits/submission-throttler.guard';
 import { JsonBodyInterceptor } from '../api/json-body.interceptor';
 import { ZodValidationPipe } from '../api/zod-validation.pipe';
 import {
@@ -63,6 +65,11 @@ export class ArchivesController {
   ) {}
 
   @Post()
+  @UseGuards(SubmissionThrottlerGuard)
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'RATE_LIMITED: too many submissions this minute; Retry-After says when to try again',
+  })
   @ApiOperation({ summary: 'Submit a repository for archiving' })
   @ApiAcceptedResponse({ type: SubmittedArchiveView, description: 'Recorded as pending and queued (`existing: false`)' })
   @ApiOkResponse({ type: SubmittedArchiveView, description: 'You already have an active archive of this repository; it is returned' })
@@ -83,6 +90,11 @@ export class ArchivesController {
   }
 
   @Post('batch')
+  @UseGuards(SubmissionThrottlerGuard)
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'RATE_LIMITED: too many submissions this minute; Retry-After says when to try again',
+  })
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Submit up to 100 repositories; each URL succeeds or fails on its own' })
   @ApiAcceptedResponse({ type: BatchResultView })

@@ -1,4 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+  UseInterceptors,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -19,6 +33,7 @@ import {
 import type { Request, Response } from 'express';
 import { type AuthUser, CurrentUser } from '@archiver/auth';
 import { ApiErrorView } from '../api/api.error';
+import { SubmissionThrottlerGuard } from '../limits/submission-throttler.guard';
 import { JsonBodyInterceptor } from '../api/json-body.interceptor';
 import { ZodValidationPipe } from '../api/zod-validation.pipe';
 import { SubmittedArchiveView } from '../archives/archive.view';
@@ -78,6 +93,11 @@ export class RepositoriesController {
     body: ['url', 'intervalHours'],
   })
   @Post()
+  @UseGuards(SubmissionThrottlerGuard)
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'RATE_LIMITED: too many submissions this minute; Retry-After says when to try again',
+  })
   @ApiOperation({ summary: 'Track a repository: it is visited now and then on a schedule' })
   @ApiCreatedResponse({
     type: TrackedRepositoryView,
@@ -160,6 +180,11 @@ export class RepositoriesController {
 
   @Audited({ action: 'repository.visit', targetType: 'repository' })
   @Post(':id/visits')
+  @UseGuards(SubmissionThrottlerGuard)
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'RATE_LIMITED: too many submissions this minute; Retry-After says when to try again',
+  })
   @idParam
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Visit it now (re-enables a disabled repository)' })

@@ -14,6 +14,7 @@ import { ApiError, ApiErrorCode } from '../api/api.error';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import type { SubmittedArchiveView } from '../archives/archive.view';
 import { toArchiveView } from '../archives/archive.view';
+import { UsageLimits } from '../limits/usage-limits';
 import { repositoryNotFound } from './repository-id.pipe';
 import { RepositoryDetailView, RepositoryPageView, RepositoryView, toRepositoryView, TrackedRepositoryView } from './repository.view';
 
@@ -49,6 +50,7 @@ export class RepositoriesService {
     private readonly repositories: TrackedRepositoryRepository,
     private readonly archives: ArchiveRequestsService,
     private readonly verifications: VerificationRepository,
+    private readonly limits: UsageLimits,
   ) {}
 
   /**
@@ -62,6 +64,7 @@ export class RepositoriesService {
     if (known && (await this.repositories.isTrackedBy(known.id, user.subject))) {
       return { ...(await this.summaryView(known.id)), existing: true };
     }
+    await this.limits.assertCanTrackMore(user);
     // The visit's insert created the repository (or found it) under the same normalized URL.
     const visit = await this.archives.submit(vetted.url, user);
     const created = await this.repositories.findByNormalizedUrl(vetted.normalizedUrl);
