@@ -70,6 +70,10 @@ export interface AppConfig {
     /** Snapshots per sample: never verified first, then the least recently checked. */
     sampleSize: number;
   };
+  credentials: {
+    /** AES-256 keys of stored credentials: the first encrypts new ciphertexts, every one decrypts. */
+    keys: { id: string; key: Buffer }[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -152,6 +156,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     },
     bundles: { maxChainDepth: c.BUNDLE_CHAIN_MAX_DEPTH, maxChainShare: c.BUNDLE_CHAIN_MAX_SHARE },
     verify: { tickMs: c.VERIFY_INTERVAL_SECONDS * 1000, sampleSize: c.VERIFY_SAMPLE_SIZE },
+    credentials: { keys: c.CREDENTIAL_KEYS },
   };
 }
 
