@@ -3,6 +3,7 @@ import type { HealthIndicator } from '@archiver/health';
 import { ArchiveRepository } from './archive.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
+import { RepositoryCredentialRepository } from './repository-credential.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
 import { VerificationRepository } from './verification.repository';
 
@@ -20,6 +21,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     PrismaService,
     ArchiveRepository,
     TrackedRepositoryRepository,
+    RepositoryCredentialRepository,
     RefChangeRepository,
     VerificationRepository,
     PostgresHealthIndicator,
@@ -28,6 +30,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     PrismaService,
     ArchiveRepository,
     TrackedRepositoryRepository,
+    RepositoryCredentialRepository,
     RefChangeRepository,
     VerificationRepository,
     PostgresHealthIndicator,

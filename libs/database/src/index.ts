@@ -4,6 +4,7 @@ export * from './database.error';
 export * from './database.module';
 export * from './prisma.service';
 export * from './ref-change.repository';
+export * from './repository-credential.repository';
 export * from './repository.repository';
 export * from './repository.types';
 export * from './visit-schedule';
