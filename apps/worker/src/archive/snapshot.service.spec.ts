@@ -18,12 +18,15 @@ import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue'
 import { ObjectStoreRepository, SnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord } from '@archiver/testing';
 import { MirrorCache } from '../clone/mirror-cache';
+import type { VisitCredentials } from '../clone/visit-credentials';
 import { WorkDirs } from '../clone/work-dir';
 import { SnapshotService } from './snapshot.service';
 
 type Mocked<T> = { [K in keyof T]: jest.Mock };
 
 const ID = '6f1c8a5e-8d5a-4d1e-9a43-0b7c1f2e3d4a';
+// Public repositories: no credential to hand to git.
+const noCredentials = { forVisit: async () => undefined } as unknown as VisitCredentials;
 
 /** A running archive of this test's repository, as the repository returns it. */
 function row(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
@@ -185,6 +188,7 @@ describe(SnapshotService.name, () => {
       new WorkDirs(config),
       repositories as unknown as TrackedRepositoryRepository,
       mirrorsOff(config),
+      noCredentials,
     );
   });
 
@@ -286,6 +290,7 @@ describe(SnapshotService.name, () => {
       new WorkDirs({ ...config, clone: { ...config.clone, workDir: path.join(source, 'HEAD', 'work') } } as AppConfig),
       repositories as unknown as TrackedRepositoryRepository,
       mirrorsOff(config),
+      noCredentials,
     );
     await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed).toHaveBeenCalledWith(

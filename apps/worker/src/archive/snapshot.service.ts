@@ -9,7 +9,7 @@ import {
   VisitRefChanges,
   VisitResult,
 } from '@archiver/database';
-import { diffRefs, GitRef, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
+import { diffRefs, GitRef, HttpCredential, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   bucketNameFor,
@@ -32,6 +32,7 @@ import {
   SnapshotWriter,
 } from '@archiver/storage';
 import { MirrorCache } from '../clone/mirror-cache';
+import { VisitCredentials } from '../clone/visit-credentials';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
 import { describeFailure } from './archive-failure';
@@ -65,6 +66,7 @@ export class SnapshotService {
     private readonly workDirs: WorkDirs,
     private readonly repositories: TrackedRepositoryRepository,
     private readonly mirrors: MirrorCache,
+    private readonly credentials: VisitCredentials,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
@@ -146,9 +148,11 @@ export class SnapshotService {
   }
 
   private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
-    if (await this.endUnchanged(archive, claim, writer, workDir, signal)) return;
+    // A private repository's credential goes to every git network call of this visit, and nowhere else.
+    const credential = await this.credentials.forVisit(archive.repositoryId);
+    if (await this.endUnchanged(archive, claim, writer, workDir, signal, credential)) return;
     // The last mirror of this repository brought up to date, or a full clone: refs equal the remote's either way.
-    const mirror = await this.mirrors.obtain(archive, workDir, signal);
+    const mirror = await this.mirrors.obtain({ ...archive, credential }, workDir, signal);
     const { gitDir } = mirror;
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
@@ -253,11 +257,12 @@ export class SnapshotService {
     writer: SnapshotWriter,
     workDir: string,
     signal: AbortSignal,
+    credential: HttpCredential | undefined,
   ): Promise<boolean> {
     const previous = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
     // Another bucket would need the content copied; a visit without a hash predates the probe.
     if (!previous?.refsHash || !previous.prefix || previous.bucket !== archive.bucket) return false;
-    const remote = await this.probe(archive, workDir, signal);
+    const remote = await this.probe(archive, workDir, signal, credential);
     if (!remote || remote.refsHash !== previous.refsHash) return false;
     let before: SnapshotManifest;
     try {
@@ -354,9 +359,9 @@ export class SnapshotService {
   }
 
   /** The remote's refs, or null when listing them failed (logged; the clone decides what it means). */
-  private async probe(archive: Located, workDir: string, signal: AbortSignal): Promise<RemoteRefs | null> {
+  private async probe(archive: Located, workDir: string, signal: AbortSignal, credential?: HttpCredential): Promise<RemoteRefs | null> {
     try {
-      return await this.cloner.listRemoteRefs({ url: archive.url, deadlineMs: this.config.clone.timeoutMs, signal, scratchDir: workDir });
+      return await this.cloner.listRemoteRefs({ url: archive.url, deadlineMs: this.config.clone.timeoutMs, signal, scratchDir: workDir, credential });
     } catch (error) {
       signal.throwIfAborted();
       this.logger.warn({ msg: 'change probe failed; cloning', error: (error as Error).message });
