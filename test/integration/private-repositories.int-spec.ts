@@ -1,0 +1,245 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { loadConfig } from '@archiver/config';
+import { PrismaService } from '@archiver/database';
+import { QueueName, redisOptions } from '@archiver/queue';
+import { manifestKey, ObjectStoreRepository, type SnapshotManifest } from '@archiver/storage';
+import {
+  ApiClient,
+  type AppProcess,
+  type ArchiveView,
+  closeAll,
+  createFixtureRepos,
+  fixtureGit,
+  type FixtureRepos,
+  type GiteaClient,
+  type GiteaToken,
+  type GiteaUser,
+  gitWithAuth,
+  KeycloakTestClient,
+  readAll,
+  removeArchivesUnder,
+  settledArchive,
+  startApp,
+  startGitea,
+  uniqueName,
+  waitFor,
+} from '@archiver/testing';
+
+interface CredentialView {
+  kind: string;
+  set: true;
+  lastUsedAt: string | null;
+}
+interface RepositoryView {
+  id: string;
+  credential: CredentialView | null;
+  visits?: { items: ArchiveView[] };
+}
+
+// Private repositories on the real Gitea forge, through the REST API and the real apps: the
+// token (stored encrypted) opens them, its absence or revocation fails AUTH_REQUIRED, a PATCH
+// rotates it, and the secret shows up nowhere — logs, bucket, API, database, process list.
+describe('private repositories over HTTPS with a token', () => {
+  const config = loadConfig();
+  const prisma = new PrismaService(config);
+  const store = new ObjectStoreRepository(config.minio);
+  const connection = redisOptions(config.redis.url, 'producer');
+  const queues = [new Queue(QueueName.Pending, { connection }), new Queue(QueueName.Archive, { connection })];
+  const keycloak = KeycloakTestClient.fromEnvironment();
+  const workDir = path.join(os.tmpdir(), `archiver-private-${process.pid}`);
+  const apps: AppProcess[] = [];
+  /** Every answer the API gave, to look for secrets in. */
+  const answers: string[] = [];
+  /** Every command line seen while visits ran. */
+  const commandLines = new Set<string>();
+  let sampling = false;
+  let scratch: string;
+  let fixtures: FixtureRepos;
+  let gitea: GiteaClient;
+  let giteaUrl: string;
+  let owner: GiteaUser;
+  const tokens: GiteaToken[] = [];
+  let api: ApiClient;
+
+  const call = async <T>(method: string, route: string, json?: unknown) => {
+    const response = await api.call<T>(method, route, json === undefined ? {} : { json });
+    answers.push(response.text);
+    return response;
+  };
+  const privateRepo = async () => {
+    const repo = await gitea.createRepo(owner.username, uniqueName('private'), { private: true });
+    await gitWithAuth(['push', '--quiet', repo.cloneUrl, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], fixtures.multi, {
+      token: tokens[0].token,
+    });
+    return repo;
+  };
+  const visitOf = async (repositoryId: string): Promise<ArchiveView> => {
+    // The cooldown is 1 s: a visit asked for right after the last one waits it out.
+    const asked = await waitFor('a visit accepted', async () => {
+      const answer = await call<ArchiveView>('POST', `/api/repositories/${repositoryId}/visits`);
+      return answer.status === 429 ? undefined : answer;
+    });
+    expect(asked.status).toBe(202);
+    return sampled(settledArchive(api, asked.body.id));
+  };
+  const firstVisit = async (repositoryId: string): Promise<ArchiveView> => {
+    const detail = await call<RepositoryView>('GET', `/api/repositories/${repositoryId}`);
+    return sampled(settledArchive(api, detail.body.visits!.items.at(-1)!.id));
+  };
+  /** Reads every process's command line, again and again, while `work` runs. */
+  const sampled = async <T>(work: Promise<T>): Promise<T> => {
+    sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const pid of await readdir('/proc').catch(() => [])) {
+          if (!/^\d+$/.test(pid)) continue;
+          const raw = await readFile(`/proc/${pid}/cmdline`).catch(() => null);
+          if (raw && raw.length > 0) commandLines.add(raw.toString('utf8').replace(/\0/g, ' '));
+        }
+      }
+    })();
+    try {
+      return await work;
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+  };
+  const expectSameFiles = async (done: ArchiveView) => {
+    const manifest = JSON.parse((await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString()) as SnapshotManifest;
+    expect(manifest.commit).toBe((await fixtureGit(['rev-parse', 'HEAD'], fixtures.multi)).toString().trim());
+    expect(manifest.files.length).toBeGreaterThan(5);
+    for (const entry of manifest.files) {
+      const expected = await fixtureGit(['cat-file', 'blob', `HEAD:${entry.path}`], fixtures.multi);
+      const stored = await readAll(await store.getObject(done.bucket!, entry.key));
+      expect({ path: entry.path, equal: stored.equals(expected) }).toEqual({ path: entry.path, equal: true });
+    }
+  };
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-private-fixtures-'));
+    fixtures = await createFixtureRepos(scratch);
+    const forge = await startGitea();
+    gitea = forge.client;
+    giteaUrl = forge.url;
+    owner = await gitea.createUser(uniqueName('owner'));
+    tokens.push(await gitea.createToken(owner, uniqueName('archiver')));
+    const started = await Promise.all([
+      startApp('frontend', { REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' }),
+      startApp('injector'),
+      startApp('worker', { ARCHIVER_WORK_DIR: workDir, CLONE_TIMEOUT_SECONDS: '60' }),
+    ]);
+    apps.push(...started);
+    const user = await keycloak.createUser({ username: uniqueName('private'), realmRoles: ['archiver-user'] });
+    api = new ApiClient(started[0].url, () => keycloak.passwordToken(user.username, user.password));
+  });
+
+  afterAll(async () => {
+    try {
+      await Promise.all(apps.map((app) => app.stop()));
+      if (giteaUrl) {
+        await removeArchivesUnder(`${giteaUrl}/${owner?.username}/`, { prisma, store, queues });
+        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${giteaUrl}/${owner?.username}/` } } });
+      }
+    } finally {
+      store.close();
+      await closeAll(
+        ...queues.map((q) => q.close()),
+        keycloak.cleanup(),
+        prisma.$disconnect(),
+        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
+        rm(workDir, { recursive: true, force: true }),
+      );
+    }
+  });
+
+  it('archives a private repository with its token, byte for byte, and shows only that a credential is set', async () => {
+    const repo = await privateRepo();
+    const tracked = await call<RepositoryView>('POST', '/api/repositories', { url: repo.cloneUrl, credential: { kind: 'token', token: tokens[0].token } });
+    expect(tracked.status).toBe(201);
+    expect(tracked.body.credential).toEqual({ kind: 'token', set: true, lastUsedAt: null });
+
+    const done = await firstVisit(tracked.body.id);
+    expect(done).toMatchObject({ status: 'completed', error: null });
+    await expectSameFiles(done);
+    const after = await call<RepositoryView>('GET', `/api/repositories/${tracked.body.id}`);
+    expect(after.body.credential).toEqual({ kind: 'token', set: true, lastUsedAt: expect.any(String) });
+
+    // Stored encrypted: the ciphertext format, never the token.
+    const [row] = await prisma.$queryRaw<{ credential: string; kind: string }[]>`
+      SELECT credential, credential_kind AS kind FROM repository WHERE id = ${tracked.body.id}::uuid`;
+    expect(row).toMatchObject({ kind: 'token', credential: expect.stringMatching(/^v1\.[\w-]+\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/) });
+  });
+
+  it('fails AUTH_REQUIRED without a credential, and with a revoked one', async () => {
+    const repo = await privateRepo();
+    const without = await call<RepositoryView>('POST', '/api/repositories', { url: repo.cloneUrl });
+    expect(without.body.credential).toBeNull();
+    expect(await firstVisit(without.body.id)).toMatchObject({ status: 'failed', error: { code: 'AUTH_REQUIRED' } });
+
+    const revoked = await gitea.createToken(owner, uniqueName('revoked'));
+    await gitea.deleteToken(owner, revoked);
+    await call('PATCH', `/api/repositories/${without.body.id}`, { credential: { kind: 'token', token: revoked.token } });
+    const failed = await visitOf(without.body.id);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'AUTH_REQUIRED' } });
+    expect(failed.error!.message).toMatch(/refused the repository's credential/);
+  });
+
+  it('uses a rotated token from the next visit on, after the old one is revoked in Gitea', async () => {
+    const repo = await privateRepo();
+    const first = await gitea.createToken(owner, uniqueName('first'));
+    tokens.push(first);
+    const tracked = await call<RepositoryView>('POST', '/api/repositories', { url: repo.cloneUrl, credential: { kind: 'token', token: first.token } });
+    expect(await firstVisit(tracked.body.id)).toMatchObject({ status: 'completed' });
+
+    const second = await gitea.createToken(owner, uniqueName('second'));
+    tokens.push(second);
+    const rotated = await call<RepositoryView>('PATCH', `/api/repositories/${tracked.body.id}`, {
+      credential: { kind: 'basic', username: owner.username, password: second.token },
+    });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.credential).toEqual({ kind: 'basic', set: true, lastUsedAt: null });
+    await gitea.deleteToken(owner, first);
+
+    const next = await visitOf(tracked.body.id);
+    expect(next).toMatchObject({ status: 'completed', error: null });
+
+    const removed = await call<RepositoryView>('PATCH', `/api/repositories/${tracked.body.id}`, { credential: null });
+    expect(removed.body.credential).toBeNull();
+    expect(await visitOf(tracked.body.id)).toMatchObject({ status: 'failed', error: { code: 'AUTH_REQUIRED' } });
+  });
+
+  it('never lets a token out: not in logs, the bucket, API answers, the database in clear, or any command line', async () => {
+    const secrets = tokens.map((t) => t.token);
+    expect(secrets.length).toBeGreaterThanOrEqual(3);
+    const leaks = (where: string, text: string) => secrets.filter((s) => text.includes(s)).map(() => where);
+
+    const found: string[] = [];
+    for (const app of apps) found.push(...leaks(`${app.name} log`, app.output()));
+    found.push(...leaks('API answers', answers.join('\n')));
+    for (const line of commandLines) found.push(...leaks(`command line ${line.slice(0, 200)}`, line));
+    const rows = await prisma.$queryRaw<{ j: string }[]>`
+      SELECT row_to_json(r)::text AS j FROM repository r WHERE normalized_url LIKE ${`${giteaUrl}/${owner.username}/%`}
+      UNION ALL SELECT row_to_json(a)::text FROM archive a WHERE normalized_url LIKE ${`${giteaUrl}/${owner.username}/%`}`;
+    expect(rows.length).toBeGreaterThan(3);
+    found.push(...leaks('database', rows.map((r) => r.j).join('\n')));
+    const buckets = new Set(
+      (await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: `${giteaUrl}/${owner.username}/` }, bucket: { not: null } } })).map(
+        (a) => a.bucket!,
+      ),
+    );
+    expect(buckets.size).toBeGreaterThan(0);
+    for (const bucket of buckets) {
+      for (const object of await store.listAllObjects(bucket, '')) {
+        found.push(...leaks(`${bucket}/${object.name}`, (await readAll(await store.getObject(bucket, object.name))).toString('latin1')));
+      }
+    }
+    expect(found).toEqual([]);
+    // The sampler did see git at work, with the credential helper (a file path) and no secret.
+    const helpers = [...commandLines].filter((line) => line.includes(`credential.${giteaUrl}.helper=`));
+    expect(helpers.length).toBeGreaterThan(0);
+  });
+});
