@@ -36,13 +36,17 @@ describe('the Gitea test forge', () => {
   beforeAll(async () => {
     base = await mkdtemp(path.join(tmpdir(), 'archiver-gitea-int-'));
     fixtures = await createFixtureRepos(base);
-    expectedRefs = refsOf((await fixtureGit(['for-each-ref', '--format=%(objectname)\t%(refname)', 'refs/heads', 'refs/tags'], fixtures.multi)).toString());
+    expectedRefs = refsOf(
+      (await fixtureGit(['for-each-ref', '--format=%(objectname)\t%(refname)', 'refs/heads', 'refs/tags'], fixtures.multi)).toString(),
+    );
     forge = await startGitea();
     gitea = forge.client;
     owner = await gitea.createUser(uniqueName('owner'));
     token = await gitea.createToken(owner, uniqueName('push'));
     repo = await gitea.createRepo(owner.username, uniqueName('secret'), { private: true });
-    await gitWithAuth(['push', '--quiet', repo.cloneUrl, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], fixtures.multi, { token: token.token });
+    await gitWithAuth(['push', '--quiet', repo.cloneUrl, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], fixtures.multi, {
+      token: token.token,
+    });
   });
 
   afterAll(async () => {
@@ -58,13 +62,20 @@ describe('the Gitea test forge', () => {
   it('creates a private repository holding exactly the pushed refs', async () => {
     expect(repo).toMatchObject({ private: true, fork: false, archived: false, owner: owner.username });
     const { stdout } = await gitWithAuth(['ls-remote', repo.cloneUrl], base, { token: token.token });
-    const advertised = refsOf(stdout.split('\n').filter((line) => /\trefs\/(heads|tags)\/[^^]*$/.test(line)).join('\n'));
+    const advertised = refsOf(
+      stdout
+        .split('\n')
+        .filter((line) => /\trefs\/(heads|tags)\/[^^]*$/.test(line))
+        .join('\n'),
+    );
     expect(advertised).toBe(expectedRefs);
   });
 
   it('refuses anonymous git on the private repository as "authentication required"', async () => {
     const error = await rejectionOf(gitWithAuth(['ls-remote', repo.cloneUrl], base));
-    expect(String((error as { stderr?: string }).stderr)).toMatch(/terminal prompts disabled|Authentication failed|could not read Username/i);
+    expect(String((error as { stderr?: string }).stderr)).toMatch(
+      /terminal prompts disabled|Authentication failed|could not read Username/i,
+    );
   });
 
   it('hides a private repository from the anonymous API, and from another user', async () => {
