@@ -81,6 +81,8 @@ describe('parseConfig', () => {
     ]);
     expect(parseConfig(valid).credentials.keys).toEqual([]);
     const short = `k1:${Buffer.alloc(31, 5).toString('base64')}`;
-    expect(() => parseConfig({ ...valid, CREDENTIAL_KEYS: short })).toThrow(expect.objectContaining({ message: expect.not.stringContaining(short.slice(3)) }));
+    expect(() => parseConfig({ ...valid, CREDENTIAL_KEYS: short })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(short.slice(3)) }),
+    );
   });
 });

@@ -42,7 +42,11 @@ export function loadStackSettings(env: Record<string, string | undefined> = proc
     ports: { keycloak: s.KEYCLOAK_PORT, redis: s.REDIS_PORT, minio: s.MINIO_PORT, postgres: s.PG_PORT },
     gitea:
       s.GITEA_URL && s.GITEA_SSH_PORT && s.GITEA_ADMIN_USER && s.GITEA_ADMIN_PASSWORD
-        ? { url: s.GITEA_URL.replace(/\/$/, ''), sshPort: s.GITEA_SSH_PORT, admin: { username: s.GITEA_ADMIN_USER, password: s.GITEA_ADMIN_PASSWORD } }
+        ? {
+            url: s.GITEA_URL.replace(/\/$/, ''),
+            sshPort: s.GITEA_SSH_PORT,
+            admin: { username: s.GITEA_ADMIN_USER, password: s.GITEA_ADMIN_PASSWORD },
+          }
         : undefined,
     env: { ...env },
   };

@@ -10,7 +10,11 @@ const credentials: Credential[] = [
   { kind: 'token', token: 'glpat-xyz', username: 'oauth2' },
   { kind: 'basic', username: 'alice', password: 'pä$$ wörd:with@odd/chars' },
   { kind: 'ssh', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n' },
-  { kind: 'ssh', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n', hostKey: 'ssh-ed25519 AAAAC3Nza' },
+  {
+    kind: 'ssh',
+    privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+    hostKey: 'ssh-ed25519 AAAAC3Nza',
+  },
 ];
 
 function codeOf(fn: () => unknown): CredentialErrorCode | undefined {
@@ -33,13 +37,16 @@ function flip(ciphertext: string, part: number): string {
 }
 
 describe(CredentialCipher.name, () => {
-  it.each(credentials.map((c) => [c.kind, c] as const))('round-trips a %s credential without the secret in the ciphertext', (_kind, credential) => {
-    const sut = new CredentialCipher([key('k1')]);
-    const ciphertext = sut.encrypt(credential);
-    expect(sut.decrypt(ciphertext)).toEqual(credential);
-    for (const secret of Object.values(credential)) expect(ciphertext).not.toContain(secret);
-    expect(ciphertext).toMatch(/^v1\.k1\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/);
-  });
+  it.each(credentials.map((c) => [c.kind, c] as const))(
+    'round-trips a %s credential without the secret in the ciphertext',
+    (_kind, credential) => {
+      const sut = new CredentialCipher([key('k1')]);
+      const ciphertext = sut.encrypt(credential);
+      expect(sut.decrypt(ciphertext)).toEqual(credential);
+      for (const secret of Object.values(credential)) expect(ciphertext).not.toContain(secret);
+      expect(ciphertext).toMatch(/^v1\.k1\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/);
+    },
+  );
 
   it('uses a fresh IV for every ciphertext', () => {
     const sut = new CredentialCipher([key('k1')]);
@@ -76,12 +83,16 @@ describe(CredentialCipher.name, () => {
     expect(() => sut.decrypt(ciphertext)).toThrow(/"gone"/);
   });
 
-  it.each(['', 'garbage', 'v2.k1.aaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaa.aa', 'v1.k1.short.aaaaaaaaaaaaaaaaaaaaaa.aa', 'v1.k1.a.b.c.d', 'v1.k 1.aaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaa.aa'])(
-    'refuses the malformed ciphertext %j',
-    (ciphertext) => {
-      expect(codeOf(() => new CredentialCipher([key('k1')]).decrypt(ciphertext))).toBe(CredentialErrorCode.MALFORMED);
-    },
-  );
+  it.each([
+    '',
+    'garbage',
+    'v2.k1.aaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaa.aa',
+    'v1.k1.short.aaaaaaaaaaaaaaaaaaaaaa.aa',
+    'v1.k1.a.b.c.d',
+    'v1.k 1.aaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaa.aa',
+  ])('refuses the malformed ciphertext %j', (ciphertext) => {
+    expect(codeOf(() => new CredentialCipher([key('k1')]).decrypt(ciphertext))).toBe(CredentialErrorCode.MALFORMED);
+  });
 
   it('refuses to encrypt without a key, saying which setting to set', () => {
     const sut = new CredentialCipher([]);
@@ -107,13 +118,12 @@ describe(CredentialCipher.name, () => {
     }
   });
 
-  it.each([
-    [[{ id: 'k1', key: randomBytes(16) }]],
-    [[{ id: 'bad id', key: randomBytes(32) }]],
-    [[key('k1'), key('k1')]],
-  ])('refuses a bad key ring', (keys) => {
-    expect(codeOf(() => new CredentialCipher(keys))).toBe(CredentialErrorCode.INVALID);
-  });
+  it.each([[[{ id: 'k1', key: randomBytes(16) }]], [[{ id: 'bad id', key: randomBytes(32) }]], [[key('k1'), key('k1')]]])(
+    'refuses a bad key ring',
+    (keys) => {
+      expect(codeOf(() => new CredentialCipher(keys))).toBe(CredentialErrorCode.INVALID);
+    },
+  );
 
   describe('rotation', () => {
     it('re-encrypts under the first key; the old key is then no longer needed', () => {

@@ -27,8 +27,10 @@ export class CredentialCipher {
   constructor(keys: readonly CredentialKey[]) {
     const map = new Map<string, Buffer>();
     for (const { id, key } of keys) {
-      if (!KEY_ID.test(id)) throw new CredentialError(CredentialErrorCode.INVALID, `Credential key id "${id}" must be 1-32 letters, digits, "-" or "_".`);
-      if (key.length !== 32) throw new CredentialError(CredentialErrorCode.INVALID, `Credential key "${id}" must be 32 bytes (AES-256), got ${key.length}.`);
+      if (!KEY_ID.test(id))
+        throw new CredentialError(CredentialErrorCode.INVALID, `Credential key id "${id}" must be 1-32 letters, digits, "-" or "_".`);
+      if (key.length !== 32)
+        throw new CredentialError(CredentialErrorCode.INVALID, `Credential key "${id}" must be 32 bytes (AES-256), got ${key.length}.`);
       if (map.has(id)) throw new CredentialError(CredentialErrorCode.INVALID, `Credential key id "${id}" is configured twice.`);
       map.set(id, key);
     }
@@ -129,11 +131,15 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 function parse(ciphertext: string): { keyId: string; iv: Buffer; tag: Buffer; data: Buffer } {
   const parts = typeof ciphertext === 'string' ? ciphertext.split('.') : [];
   const [version, keyId, iv, tag, data] = parts;
-  const wellFormed =
-    parts.length === 5 && version === VERSION && KEY_ID.test(keyId) && [iv, tag, data].every((part) => B64URL.test(part));
-  const decoded = wellFormed ? { keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), data: Buffer.from(data, 'base64url') } : undefined;
+  const wellFormed = parts.length === 5 && version === VERSION && KEY_ID.test(keyId) && [iv, tag, data].every((part) => B64URL.test(part));
+  const decoded = wellFormed
+    ? { keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), data: Buffer.from(data, 'base64url') }
+    : undefined;
   if (!decoded || decoded.iv.length !== IV_BYTES || decoded.tag.length !== TAG_BYTES) {
-    throw new CredentialError(CredentialErrorCode.MALFORMED, `A stored credential is not in the ${VERSION}.<keyId>.<iv>.<tag>.<data> format.`);
+    throw new CredentialError(
+      CredentialErrorCode.MALFORMED,
+      `A stored credential is not in the ${VERSION}.<keyId>.<iv>.<tag>.<data> format.`,
+    );
   }
   return decoded;
 }

@@ -51,7 +51,11 @@ export const credentialSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('basic'), username: secretText(256), password: secretText(4096) }),
   z.strictObject({
     kind: z.literal('ssh'),
-    privateKey: z.string().min(1).max(16_384).regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'must be a PEM/OpenSSH private key'),
+    privateKey: z
+      .string()
+      .min(1)
+      .max(16_384)
+      .regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'must be a PEM/OpenSSH private key'),
     hostKey: secretText(16_384).optional(),
   }),
 ]);

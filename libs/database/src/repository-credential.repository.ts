@@ -26,7 +26,12 @@ export class RepositoryCredentialRepository {
       }),
     );
     if (!row?.credential || !row.credentialKind) return null;
-    return { ciphertext: row.credential, kind: row.credentialKind, updatedAt: row.credentialUpdatedAt, lastUsedAt: row.credentialLastUsedAt };
+    return {
+      ciphertext: row.credential,
+      kind: row.credentialKind,
+      updatedAt: row.credentialUpdatedAt,
+      lastUsedAt: row.credentialLastUsedAt,
+    };
   }
 
   /** Sets (or, with null, removes) the credential; a new one has not been used yet. */
@@ -48,7 +53,11 @@ export class RepositoryCredentialRepository {
   /** Every stored ciphertext, for re-encryption under a new key (the rotation command). */
   async listAll(): Promise<{ repositoryId: string; ciphertext: string }[]> {
     const rows = await this.run(() =>
-      this.prisma.repository.findMany({ where: { credential: { not: null } }, select: { id: true, credential: true }, orderBy: { id: 'asc' } }),
+      this.prisma.repository.findMany({
+        where: { credential: { not: null } },
+        select: { id: true, credential: true },
+        orderBy: { id: 'asc' },
+      }),
     );
     return rows.map((row) => ({ repositoryId: row.id, ciphertext: row.credential! }));
   }

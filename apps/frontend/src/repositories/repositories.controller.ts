@@ -127,7 +127,9 @@ export class RepositoriesController {
 
   @Patch(':id')
   @idParam
-  @ApiOperation({ summary: 'Pause, resume or re-enable it, pin (a number) or unpin (null) its interval, set, rotate or remove (null) its credential' })
+  @ApiOperation({
+    summary: 'Pause, resume or re-enable it, pin (a number) or unpin (null) its interval, set, rotate or remove (null) its credential',
+  })
   @ApiOkResponse({ type: RepositoryView })
   @ApiBadRequestResponse({ type: ApiErrorView })
   @ApiUnsupportedMediaTypeResponse({ type: ApiErrorView })

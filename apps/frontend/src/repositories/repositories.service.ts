@@ -61,7 +61,12 @@ export class RepositoriesService {
    * gets it back unchanged; otherwise the first visit is recorded and queued, then the caller
    * tracks the repository that visit created or found.
    */
-  async track(url: string, intervalHours: number | undefined, user: AuthUser, credential?: CredentialInput): Promise<TrackedRepositoryView> {
+  async track(
+    url: string,
+    intervalHours: number | undefined,
+    user: AuthUser,
+    credential?: CredentialInput,
+  ): Promise<TrackedRepositoryView> {
     const vetted = await this.policy.check(url);
     const known = await this.repositories.findByNormalizedUrl(vetted.normalizedUrl);
     const alreadyTracks = known !== null && (await this.repositories.isTrackedBy(known.id, user.subject));

@@ -24,7 +24,12 @@ export class RepositoryCredentialsService {
   async set(repositoryId: string, input: CredentialInput | null, user: AuthUser): Promise<void> {
     const stored = input && { ciphertext: this.cipher.encrypt(toCredential(input)), kind: input.kind };
     await this.store.set(repositoryId, stored);
-    this.logger.log({ msg: input ? 'repository credential set' : 'repository credential removed', repositoryId, kind: input?.kind, user: user.username });
+    this.logger.log({
+      msg: input ? 'repository credential set' : 'repository credential removed',
+      repositoryId,
+      kind: input?.kind,
+      user: user.username,
+    });
   }
 
   /**
@@ -43,5 +48,7 @@ export class RepositoryCredentialsService {
 
 function toCredential(input: CredentialInput): Credential {
   if (input.kind === 'basic') return { kind: 'basic', username: input.username, password: input.password };
-  return input.username === undefined ? { kind: 'token', token: input.token } : { kind: 'token', token: input.token, username: input.username };
+  return input.username === undefined
+    ? { kind: 'token', token: input.token }
+    : { kind: 'token', token: input.token, username: input.username };
 }

@@ -96,7 +96,11 @@ export class RepositoryView {
   @ApiProperty({ description: 'Snapshots whose last restore drill failed (each visit says why in `verification`)' })
   failedVerifications!: number;
 
-  @ApiProperty({ type: RepositoryCredentialView, nullable: true, description: 'The credential for a private upstream, if set (never its secret)' })
+  @ApiProperty({
+    type: RepositoryCredentialView,
+    nullable: true,
+    description: 'The credential for a private upstream, if set (never its secret)',
+  })
   credential!: RepositoryCredentialView | null;
 
   @ApiProperty({ type: String, format: 'date-time' })
@@ -177,7 +181,8 @@ export function toRepositoryView(summary: RepositorySummary, failedVerifications
     storedBytes: Number(summary.storedBytes),
     trackerCount: summary.trackerCount,
     failedVerifications,
-    credential: summary.credentialKind === null ? null : { kind: summary.credentialKind, set: true, lastUsedAt: iso(summary.credentialLastUsedAt) },
+    credential:
+      summary.credentialKind === null ? null : { kind: summary.credentialKind, set: true, lastUsedAt: iso(summary.credentialLastUsedAt) },
     createdAt: summary.createdAt.toISOString(),
   };
 }

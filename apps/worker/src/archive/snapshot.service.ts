@@ -361,7 +361,13 @@ export class SnapshotService {
   /** The remote's refs, or null when listing them failed (logged; the clone decides what it means). */
   private async probe(archive: Located, workDir: string, signal: AbortSignal, credential?: HttpCredential): Promise<RemoteRefs | null> {
     try {
-      return await this.cloner.listRemoteRefs({ url: archive.url, deadlineMs: this.config.clone.timeoutMs, signal, scratchDir: workDir, credential });
+      return await this.cloner.listRemoteRefs({
+        url: archive.url,
+        deadlineMs: this.config.clone.timeoutMs,
+        signal,
+        scratchDir: workDir,
+        credential,
+      });
     } catch (error) {
       signal.throwIfAborted();
       this.logger.warn({ msg: 'change probe failed; cloning', error: (error as Error).message });

@@ -30,11 +30,16 @@ describe(rotateCredentials.name, () => {
     const sut = new CredentialCipher([newKey, oldKey]);
     const report = await rotateCredentials(sut, memoryStore(rows));
     expect(report).toMatchObject({ rotated: 1, current: 1, raced: 0 });
-    expect(report.failed).toEqual([{ repositoryId: 'c', code: CredentialErrorCode.KEY_UNKNOWN, message: expect.stringContaining('"lost"') }]);
+    expect(report.failed).toEqual([
+      { repositoryId: 'c', code: CredentialErrorCode.KEY_UNKNOWN, message: expect.stringContaining('"lost"') },
+    ]);
     // Without the old key, everything rotated is still readable.
     const onlyNew = new CredentialCipher([newKey]);
     expect(onlyNew.decrypt(rows.get('a')!)).toEqual(token);
-    expect(await rotateCredentials(sut, memoryStore(new Map([...rows].filter(([id]) => id !== 'c'))))).toMatchObject({ rotated: 0, current: 2 });
+    expect(await rotateCredentials(sut, memoryStore(new Map([...rows].filter(([id]) => id !== 'c'))))).toMatchObject({
+      rotated: 0,
+      current: 2,
+    });
   });
 
   it('does not overwrite a credential changed while it ran', async () => {

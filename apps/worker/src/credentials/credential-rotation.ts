@@ -17,7 +17,10 @@ export interface RotationReport {
  * can then be dropped from CREDENTIAL_KEYS. Idempotent: a second run rotates nothing. One
  * unreadable ciphertext does not stop the others; the report names it.
  */
-export async function rotateCredentials(cipher: CredentialCipher, store: Pick<RepositoryCredentialRepository, 'listAll' | 'replaceCiphertext'>): Promise<RotationReport> {
+export async function rotateCredentials(
+  cipher: CredentialCipher,
+  store: Pick<RepositoryCredentialRepository, 'listAll' | 'replaceCiphertext'>,
+): Promise<RotationReport> {
   const report: RotationReport = { rotated: 0, current: 0, raced: 0, failed: [] };
   for (const { repositoryId, ciphertext } of await store.listAll()) {
     let next: { ciphertext: string; changed: boolean };

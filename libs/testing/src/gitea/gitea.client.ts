@@ -86,14 +86,27 @@ export class GiteaClient {
     await this.request('DELETE', `/users/${enc(user.username)}/tokens/${token.id}`, { username: user.username, password: user.password });
   }
 
-  async createOrganization(owner: GiteaUser, name: string, visibility: 'public' | 'private' = 'public'): Promise<{ id: number; name: string }> {
-    const org = await this.request<{ id: number; name: string }>('POST', `/admin/users/${enc(owner.username)}/orgs`, this.admin, { username: name, visibility });
+  async createOrganization(
+    owner: GiteaUser,
+    name: string,
+    visibility: 'public' | 'private' = 'public',
+  ): Promise<{ id: number; name: string }> {
+    const org = await this.request<{ id: number; name: string }>('POST', `/admin/users/${enc(owner.username)}/orgs`, this.admin, {
+      username: name,
+      visibility,
+    });
     return { id: org.id, name: org.name };
   }
 
   /** A repository of a user or organization, created empty (push content with pushFixture). */
   async createRepo(owner: string, name: string, options: CreateRepoOptions = {}): Promise<GiteaRepo> {
-    const body = { name, private: options.private ?? false, description: options.description ?? '', default_branch: options.defaultBranch ?? 'main', auto_init: false };
+    const body = {
+      name,
+      private: options.private ?? false,
+      description: options.description ?? '',
+      default_branch: options.defaultBranch ?? 'main',
+      auto_init: false,
+    };
     // The admin route creates for users and organizations alike.
     const isOrg = await this.isOrganization(owner);
     const path = isOrg ? `/orgs/${enc(owner)}/repos` : `/admin/users/${enc(owner)}/repos`;
@@ -114,12 +127,19 @@ export class GiteaClient {
 
   /** Adds an SSH public key (OpenSSH one-line format) as a deploy key of the repository. */
   async addDeployKey(repo: GiteaRepo, title: string, publicKey: string, readOnly = true): Promise<{ id: number }> {
-    const key = await this.request<{ id: number }>('POST', `/repos/${enc(repo.owner)}/${enc(repo.name)}/keys`, this.admin, { title, key: publicKey, read_only: readOnly });
+    const key = await this.request<{ id: number }>('POST', `/repos/${enc(repo.owner)}/${enc(repo.name)}/keys`, this.admin, {
+      title,
+      key: publicKey,
+      read_only: readOnly,
+    });
     return { id: key.id };
   }
 
   private async isOrganization(name: string): Promise<boolean> {
-    const response = await fetch(`${this.baseUrl}/api/v1/orgs/${enc(name)}`, { headers: authHeaders(this.admin), signal: AbortSignal.timeout(15_000) });
+    const response = await fetch(`${this.baseUrl}/api/v1/orgs/${enc(name)}`, {
+      headers: authHeaders(this.admin),
+      signal: AbortSignal.timeout(15_000),
+    });
     await response.arrayBuffer();
     return response.ok;
   }
