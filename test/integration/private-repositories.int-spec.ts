@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { loadConfig } from '@archiver/config';
+import { CredentialCipher } from '@archiver/credentials';
 import { PrismaService } from '@archiver/database';
 import { QueueName, redisOptions } from '@archiver/queue';
 import { manifestKey, ObjectStoreRepository, type SnapshotManifest } from '@archiver/storage';
@@ -220,6 +221,27 @@ describe('private repositories over HTTPS with a token', () => {
     expect(await visitOf(tracked.body.id)).toMatchObject({ status: 'failed', error: { code: 'AUTH_REQUIRED' } });
   });
 
+  it('lets only trackers and admins change a credential: someone else can neither replace it by tracking nor PATCH it', async () => {
+    const repo = await privateRepo();
+    const tracked = await call<RepositoryView>('POST', '/api/repositories', {
+      url: repo.cloneUrl,
+      credential: { kind: 'token', token: tokens[0].token },
+    });
+    const stranger = await keycloak.createUser({ username: uniqueName('stranger'), realmRoles: ['archiver-user'] });
+    const other = new ApiClient(apps[0].url, () => keycloak.passwordToken(stranger.username, stranger.password));
+    const patched = await other.call('PATCH', `/api/repositories/${tracked.body.id}`, {
+      json: { credential: { kind: 'token', token: 'theirs' } },
+    });
+    expect(patched.status).toBe(404);
+    const replaced = await other.call<{ error: { code: string } }>('POST', '/api/repositories', {
+      json: { url: repo.cloneUrl, credential: { kind: 'token', token: 'theirs' } },
+    });
+    expect(replaced.status).toBe(409);
+    expect(replaced.body.error.code).toBe('CREDENTIAL_ALREADY_SET');
+    const [row] = await prisma.$queryRaw<{ credential: string }[]>`SELECT credential FROM repository WHERE id = ${tracked.body.id}::uuid`;
+    expect(new CredentialCipher(config.credentials.keys).decrypt(row.credential)).toEqual({ kind: 'token', token: tokens[0].token });
+  });
+
   it('never lets a token out: not in logs, the bucket, API answers, the database in clear, or any command line', async () => {
     const secrets = tokens.map((t) => t.token);
     expect(secrets.length).toBeGreaterThanOrEqual(3);
@@ -247,6 +269,9 @@ describe('private repositories over HTTPS with a token', () => {
         found.push(...leaks(`${bucket}/${object.name}`, (await readAll(await store.getObject(bucket, object.name))).toString('latin1')));
       }
     }
+    // The helper's file went with git's throw-away home, whatever the visit's outcome.
+    const entries = await readdir(workDir, { recursive: true }).catch(() => [] as string[]);
+    found.push(...entries.filter((entry) => path.basename(entry) === 'credential').map((entry) => `file ${entry}`));
     expect(found).toEqual([]);
     // The sampler did see git at work, with the credential helper (a file path) and no secret.
     const helpers = [...commandLines].filter((line) => line.includes(`credential.${giteaUrl}.helper=`));
