@@ -226,7 +226,14 @@ ALLOWED_HOST_LIST = loopback
 [log]
 MODE = console
 LEVEL = warn
-logger.access.MODE = console
+ROOT_PATH = $LOGS
+; One line per request in logs/gitea-access.log: tests count what the archiver asked of the forge.
+logger.access.MODE = access-file
+
+[log.access-file]
+MODE = file
+LEVEL = info
+FILE_NAME = gitea-access.log
 INI
   )
   if [ ! -f "$dir/.admin-created" ]; then
