@@ -87,6 +87,10 @@ export interface AppConfig {
     maxTrackedRepositories: number;
     storedBytesQuota: number;
   };
+  credentials: {
+    /** AES-256 keys of stored credentials: the first encrypts new ciphertexts, every one decrypts. */
+    keys: { id: string; key: Buffer }[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -186,6 +190,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       maxTrackedRepositories: c.MAX_TRACKED_REPOSITORIES_PER_USER,
       storedBytesQuota: c.USER_STORED_BYTES_QUOTA,
     },
+    credentials: { keys: c.CREDENTIAL_KEYS },
   };
 }
 

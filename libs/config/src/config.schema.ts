@@ -23,6 +23,22 @@ const dnsServer = z
     'must be ip or ip:port (IPv6 as [ip]:port)',
   );
 
+// `id:base64key,id:base64key`: AES-256 keys of stored credentials; the first encrypts, all decrypt.
+const credentialKeys = list.pipe(
+  z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]+={0,2}$/, 'each key must be id:base64 (id: 1-32 letters, digits, - or _)')
+        .transform((item) => {
+          const [id, key] = item.split(':');
+          return { id, key: Buffer.from(key, 'base64') };
+        })
+        .refine((item) => item.key.length === 32, 'each key must be 32 bytes (AES-256), base64-encoded'),
+    )
+    .refine((keys) => new Set(keys.map((k) => k.id)).size === keys.length, 'key ids must be unique'),
+);
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -104,6 +120,8 @@ export const configSchema = z.object({
   MAX_TRACKED_REPOSITORIES_PER_USER: z.coerce.number().int().min(0).default(1000),
   // Bytes of content a user's completed archives hold; new submissions are refused past it.
   USER_STORED_BYTES_QUOTA: z.coerce.number().int().min(0).default(0),
+  // Keys of repositories' credentials at rest (libs/credentials); empty: credentials cannot be set.
+  CREDENTIAL_KEYS: credentialKeys,
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

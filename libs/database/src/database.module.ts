@@ -5,6 +5,7 @@ import { AuditRepository } from './audit.repository';
 import { OperationsRepository } from './operations.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
+import { RepositoryCredentialRepository } from './repository-credential.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
 import { VerificationRepository } from './verification.repository';
 
@@ -22,6 +23,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     PrismaService,
     ArchiveRepository,
     TrackedRepositoryRepository,
+    RepositoryCredentialRepository,
     RefChangeRepository,
     VerificationRepository,
     OperationsRepository,
@@ -32,6 +34,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     PrismaService,
     ArchiveRepository,
     TrackedRepositoryRepository,
+    RepositoryCredentialRepository,
     RefChangeRepository,
     VerificationRepository,
     OperationsRepository,

@@ -6,6 +6,7 @@ export * from './database.module';
 export * from './operations.repository';
 export * from './prisma.service';
 export * from './ref-change.repository';
+export * from './repository-credential.repository';
 export * from './repository.repository';
 export * from './repository.types';
 export * from './visit-schedule';

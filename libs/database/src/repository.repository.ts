@@ -278,6 +278,9 @@ function repositoryFromRow(row: RawRow): TrackedRepositoryRecord {
     consecutiveFailures: row.consecutive_failures as number,
     createdAt: row.created_at as Date,
     updatedAt: row.updated_at as Date,
+    credentialKind: (row.credential_kind as string | null) ?? null,
+    credentialUpdatedAt: (row.credential_updated_at as Date | null) ?? null,
+    credentialLastUsedAt: (row.credential_last_used_at as Date | null) ?? null,
   };
 }
 

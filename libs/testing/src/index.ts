@@ -1,4 +1,5 @@
 export * from './git';
+export * from './gitea';
 export * from './stack/api-client';
 export * from './stack/app-process';
 export * from './stack/archive-cleanup';

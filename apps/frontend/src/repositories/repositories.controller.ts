@@ -114,7 +114,7 @@ export class RepositoriesController {
     @CurrentUser() user: AuthUser,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TrackedRepositoryView> {
-    const tracked = await this.repositories.track(body.url, body.intervalHours, user);
+    const tracked = await this.repositories.track(body.url, body.intervalHours, user, body.credential);
     res.status(tracked.existing ? HttpStatus.OK : HttpStatus.CREATED);
     return tracked;
   }
@@ -165,7 +165,9 @@ export class RepositoriesController {
   @Audited({ action: repositoryUpdateAction, targetType: 'repository', body: ['state', 'intervalHours'] })
   @Patch(':id')
   @idParam
-  @ApiOperation({ summary: 'Pause, resume or re-enable it, or pin (a number) or unpin (null) its interval' })
+  @ApiOperation({
+    summary: 'Pause, resume or re-enable it, pin (a number) or unpin (null) its interval, set, rotate or remove (null) its credential',
+  })
   @ApiOkResponse({ type: RepositoryView })
   @ApiBadRequestResponse({ type: ApiErrorView })
   @ApiUnsupportedMediaTypeResponse({ type: ApiErrorView })

@@ -1,17 +1,19 @@
 import { Module } from '@nestjs/common';
+import { CredentialsModule } from '@archiver/credentials';
 import { GitModule } from '@archiver/git';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import { RepositoriesController } from './repositories.controller';
 import { RefChangesService } from './ref-changes.service';
 import { RepositoriesService } from './repositories.service';
+import { RepositoryCredentialsService } from './repository-credentials.service';
 
 /**
  * Relies on the app's global Config, Database, Queue and Storage modules. ArchiveRequestsService
  * is stateless, so providing it here (rather than exporting it from ArchivesModule) is safe.
  */
 @Module({
-  imports: [GitModule],
+  imports: [GitModule, CredentialsModule],
   controllers: [RepositoriesController],
-  providers: [RepositoriesService, RefChangesService, ArchiveRequestsService],
+  providers: [RepositoriesService, RepositoryCredentialsService, RefChangesService, ArchiveRequestsService],
 })
 export class RepositoriesModule {}

@@ -33,6 +33,17 @@ export class RepositoryLastVisitView {
   finishedAt!: string | null;
 }
 
+export class RepositoryCredentialView {
+  @ApiProperty({ enum: ['token', 'basic', 'ssh'] })
+  kind!: string;
+
+  @ApiProperty({ enum: [true], description: 'Always true: the secret itself is never shown' })
+  set!: true;
+
+  @nullableDate('When a visit last handed it to git')
+  lastUsedAt!: string | null;
+}
+
 export class RepositoryView {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -84,6 +95,13 @@ export class RepositoryView {
 
   @ApiProperty({ description: 'Snapshots whose last restore drill failed (each visit says why in `verification`)' })
   failedVerifications!: number;
+
+  @ApiProperty({
+    type: RepositoryCredentialView,
+    nullable: true,
+    description: 'The credential for a private upstream, if set (never its secret)',
+  })
+  credential!: RepositoryCredentialView | null;
 
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
@@ -163,6 +181,8 @@ export function toRepositoryView(summary: RepositorySummary, failedVerifications
     storedBytes: Number(summary.storedBytes),
     trackerCount: summary.trackerCount,
     failedVerifications,
+    credential:
+      summary.credentialKind === null ? null : { kind: summary.credentialKind, set: true, lastUsedAt: iso(summary.credentialLastUsedAt) },
     createdAt: summary.createdAt.toISOString(),
   };
 }

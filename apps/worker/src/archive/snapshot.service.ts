@@ -9,7 +9,7 @@ import {
   VisitRefChanges,
   VisitResult,
 } from '@archiver/database';
-import { diffRefs, directorySize, GitRef, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
+import { diffRefs, directorySize, GitRef, HttpCredential, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   bucketNameFor,
@@ -31,7 +31,8 @@ import {
   snapshotPrefix,
   SnapshotWriter,
 } from '@archiver/storage';
-import { MirrorCache, type MirrorLease } from '../clone/mirror-cache';
+import { MirrorCache, type MirrorLease, type MirrorVisit } from '../clone/mirror-cache';
+import { VisitCredentials } from '../clone/visit-credentials';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
@@ -67,6 +68,7 @@ export class SnapshotService {
     private readonly repositories: TrackedRepositoryRepository,
     private readonly mirrors: MirrorCache,
     private readonly metrics: WorkerMetrics,
+    private readonly credentials: VisitCredentials,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
@@ -148,9 +150,11 @@ export class SnapshotService {
   }
 
   private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
-    if (await this.endUnchanged(archive, claim, writer, workDir, signal)) return;
+    // A private repository's credential goes to every git network call of this visit, and nowhere else.
+    const credential = await this.credentials.forVisit(archive.repositoryId);
+    if (await this.endUnchanged(archive, claim, writer, workDir, signal, credential)) return;
     // The last mirror of this repository brought up to date, or a full clone: refs equal the remote's either way.
-    const mirror = await this.obtainMirror(archive, workDir, signal);
+    const mirror = await this.obtainMirror({ ...archive, credential }, workDir, signal);
     const { gitDir } = mirror;
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
@@ -255,11 +259,12 @@ export class SnapshotService {
     writer: SnapshotWriter,
     workDir: string,
     signal: AbortSignal,
+    credential: HttpCredential | undefined,
   ): Promise<boolean> {
     const previous = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
     // Another bucket would need the content copied; a visit without a hash predates the probe.
     if (!previous?.refsHash || !previous.prefix || previous.bucket !== archive.bucket) return false;
-    const remote = await this.probe(archive, workDir, signal);
+    const remote = await this.probe(archive, workDir, signal, credential);
     if (!remote || remote.refsHash !== previous.refsHash) return false;
     let before: SnapshotManifest;
     try {
@@ -356,9 +361,15 @@ export class SnapshotService {
   }
 
   /** The remote's refs, or null when listing them failed (logged; the clone decides what it means). */
-  private async probe(archive: Located, workDir: string, signal: AbortSignal): Promise<RemoteRefs | null> {
+  private async probe(archive: Located, workDir: string, signal: AbortSignal, credential?: HttpCredential): Promise<RemoteRefs | null> {
     try {
-      return await this.cloner.listRemoteRefs({ url: archive.url, deadlineMs: this.config.clone.timeoutMs, signal, scratchDir: workDir });
+      return await this.cloner.listRemoteRefs({
+        url: archive.url,
+        deadlineMs: this.config.clone.timeoutMs,
+        signal,
+        scratchDir: workDir,
+        credential,
+      });
     } catch (error) {
       signal.throwIfAborted();
       this.logger.warn({ msg: 'change probe failed; cloning', error: (error as Error).message });
@@ -371,9 +382,9 @@ export class SnapshotService {
    * holds the archive, and taken back if the archive turns out not to be this run's.
    */
   /** The mirror for this visit (MirrorCache), timed and measured for the clone metrics. */
-  private async obtainMirror(archive: Located, workDir: string, signal: AbortSignal): Promise<MirrorLease> {
+  private async obtainMirror(visit: MirrorVisit, workDir: string, signal: AbortSignal): Promise<MirrorLease> {
     const started = performance.now();
-    const mirror = await this.mirrors.obtain(archive, workDir, signal);
+    const mirror = await this.mirrors.obtain(visit, workDir, signal);
     this.metrics.cloned(mirror.via, (performance.now() - started) / 1000, await directorySize(mirror.gitDir));
     return mirror;
   }
