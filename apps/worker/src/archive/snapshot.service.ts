@@ -9,7 +9,17 @@ import {
   VisitRefChanges,
   VisitResult,
 } from '@archiver/database';
-import { diffRefs, directorySize, GitRef, HttpCredential, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
+import {
+  diffRefs,
+  directorySize,
+  GitRef,
+  HttpCredential,
+  refsHash,
+  RemoteRefs,
+  RepositoryReader,
+  SafeCloner,
+  summarizeRefChanges,
+} from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   bucketNameFor,
