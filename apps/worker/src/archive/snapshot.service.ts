@@ -345,7 +345,7 @@ export class SnapshotService {
     if (!previous?.manifest || !previous.refs || previous.record.bucket !== archive.bucket)
       return { chainBefore: [], prerequisites: [], limits };
     try {
-      const chainBefore = await readBundleChain(this.store, archive.bucket, previous.manifest);
+      const chainBefore = await readBundleChain(this.store, archive.bucket, previous.record.prefix!, previous.manifest);
       return { chainBefore, prerequisites: previous.refs.map((ref) => ref.sha), limits };
     } catch (error) {
       this.logger.warn({ msg: 'previous bundle chain unreadable; storing a full bundle', error: (error as Error).message });
