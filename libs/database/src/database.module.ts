@@ -4,6 +4,7 @@ import { ArchiveRepository } from './archive.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
+import { RetentionRepository } from './retention.repository';
 import { VerificationRepository } from './verification.repository';
 
 @Injectable()
@@ -22,6 +23,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     TrackedRepositoryRepository,
     RefChangeRepository,
     VerificationRepository,
+    RetentionRepository,
     PostgresHealthIndicator,
   ],
   exports: [
@@ -30,6 +32,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     TrackedRepositoryRepository,
     RefChangeRepository,
     VerificationRepository,
+    RetentionRepository,
     PostgresHealthIndicator,
   ],
 })

@@ -6,5 +6,6 @@ export * from './prisma.service';
 export * from './ref-change.repository';
 export * from './repository.repository';
 export * from './repository.types';
+export * from './retention.repository';
 export * from './visit-schedule';
 export * from './verification.repository';

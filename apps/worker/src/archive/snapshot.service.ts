@@ -104,6 +104,11 @@ export class SnapshotService {
         const untilExpiry = (why.until?.getTime() ?? Date.now()) - Date.now();
         throw new RetryLaterError('another run holds the archive', Math.max(1_000, untilExpiry + 1_000));
       }
+      if (why.state === 'maintenance') {
+        // A prune of the repository holds its lease: the visit waits for it, it does not fail.
+        const untilExpiry = (why.until?.getTime() ?? Date.now()) - Date.now();
+        throw new RetryLaterError('a prune of the repository is running', Math.min(5_000, Math.max(1_000, untilExpiry)));
+      }
       if (why.state === 'claimable') throw new RetryLaterError('the claim raced another run', 1_000);
       this.logger.log({ msg: 'archive not runnable; skipping', state: why.state });
       return null;
