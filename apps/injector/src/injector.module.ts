@@ -8,6 +8,7 @@ import { StorageModule } from '@archiver/storage';
 import { InjectProcessor } from './inject/inject.processor';
 import { InjectService } from './inject/inject.service';
 import { ReconcileService } from './inject/reconcile.service';
+import { PruneSweepService } from './schedule/prune-sweep.service';
 import { ScheduleService } from './schedule/schedule.service';
 import { VerifySampleService } from './schedule/verify-sample.service';
 
@@ -21,6 +22,6 @@ import { VerifySampleService } from './schedule/verify-sample.service';
     StorageModule,
     HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator }),
   ],
-  providers: [InjectService, InjectProcessor, ReconcileService, ScheduleService, VerifySampleService],
+  providers: [InjectService, InjectProcessor, ReconcileService, ScheduleService, VerifySampleService, PruneSweepService],
 })
 export class InjectorModule {}

@@ -70,6 +70,10 @@ export interface AppConfig {
     /** Snapshots per sample: never verified first, then the least recently checked. */
     sampleSize: number;
   };
+  retention: {
+    /** How often each repository with a retention policy is pruned (at most). */
+    intervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -152,6 +156,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     },
     bundles: { maxChainDepth: c.BUNDLE_CHAIN_MAX_DEPTH, maxChainShare: c.BUNDLE_CHAIN_MAX_SHARE },
     verify: { tickMs: c.VERIFY_INTERVAL_SECONDS * 1000, sampleSize: c.VERIFY_SAMPLE_SIZE },
+    retention: { intervalMs: c.RETENTION_INTERVAL_SECONDS * 1000 },
   };
 }
 

@@ -87,6 +87,9 @@ export const configSchema = z.object({
   // completed snapshots for verification, and how many each time (0 turns the sampling off).
   VERIFY_INTERVAL_SECONDS: positiveInt.default(3600),
   VERIFY_SAMPLE_SIZE: z.coerce.number().int().min(0).default(5),
+  // Retention (apps/injector/src/schedule/prune-sweep.service.ts): how often the injector queues a
+  // prune of each repository that has a retention policy (at most once per interval each).
+  RETENTION_INTERVAL_SECONDS: positiveInt.default(24 * 3600),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
