@@ -13,6 +13,9 @@ import { BundleProcessor } from './bundle/bundle.processor';
 import { SnapshotRestorer } from './bundle/snapshot-restorer';
 import { MirrorCache } from './clone/mirror-cache';
 import { WorkDirs } from './clone/work-dir';
+import { ChainRebuilder } from './prune/chain-rebuilder';
+import { PruneProcessor } from './prune/prune.processor';
+import { RepositoryPruner } from './prune/repository-pruner';
 import { SnapshotVerifier } from './verify/snapshot-verifier';
 import { VerifyProcessor } from './verify/verify.processor';
 
@@ -36,6 +39,9 @@ import { VerifyProcessor } from './verify/verify.processor';
     SnapshotRestorer,
     SnapshotVerifier,
     VerifyProcessor,
+    ChainRebuilder,
+    RepositoryPruner,
+    PruneProcessor,
   ],
 })
 export class WorkerModule {}

@@ -61,3 +61,4 @@ export * from './restore-script';
 export { referencedObjectKeys } from './referenced-objects';
 export * from './retention-plan';
 export * from './retention-selection';
+export * from './retention-inputs';
