@@ -137,7 +137,12 @@ export function retentionPolicyOf(repository: {
   retentionKeepWeekly: number | null;
   retentionKeepMonthly: number | null;
 }): StoredRetentionPolicy | null {
-  const counts = [repository.retentionKeepLast, repository.retentionKeepDaily, repository.retentionKeepWeekly, repository.retentionKeepMonthly];
+  const counts = [
+    repository.retentionKeepLast,
+    repository.retentionKeepDaily,
+    repository.retentionKeepWeekly,
+    repository.retentionKeepMonthly,
+  ];
   if (counts.every((n) => !n)) return null;
   return {
     keepLast: repository.retentionKeepLast ?? 0,

@@ -4,6 +4,8 @@ import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import { RepositoriesController } from './repositories.controller';
 import { RefChangesService } from './ref-changes.service';
 import { RepositoriesService } from './repositories.service';
+import { RetentionController } from './retention.controller';
+import { RetentionService } from './retention.service';
 
 /**
  * Relies on the app's global Config, Database, Queue and Storage modules. ArchiveRequestsService
@@ -11,7 +13,7 @@ import { RepositoriesService } from './repositories.service';
  */
 @Module({
   imports: [GitModule],
-  controllers: [RepositoriesController],
-  providers: [RepositoriesService, RefChangesService, ArchiveRequestsService],
+  controllers: [RepositoriesController, RetentionController],
+  providers: [RepositoriesService, RefChangesService, ArchiveRequestsService, RetentionService],
 })
 export class RepositoriesModule {}

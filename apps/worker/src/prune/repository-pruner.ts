@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { ArchiveRepository, type PruneSummary, RetentionRepository, retentionPolicyOf, TrackedRepositoryRepository } from '@archiver/database';
+import {
+  ArchiveRepository,
+  type PruneSummary,
+  RetentionRepository,
+  retentionPolicyOf,
+  TrackedRepositoryRepository,
+} from '@archiver/database';
 import { PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
   loadRetentionInputs,
