@@ -22,8 +22,9 @@ export class PruneSweepService implements OnApplicationBootstrap, OnApplicationS
     private readonly retention: RetentionRepository,
     private readonly queues: QueueRepository,
   ) {
-    // Ticks at most every minute, so a short interval (tests, small installs) is honoured closely.
-    const tickMs = Math.min(config.retention.intervalMs, 60_000);
+    // A pass per interval (at least hourly, so a repository given a policy waits at most that
+    // long on a daily interval); findDue skips repositories pruned within the interval.
+    const tickMs = Math.min(config.retention.intervalMs, 3_600_000);
     this.task = new PeriodicTask(this.logger, 'prunes queued', tickMs, async () => ({ queued: await this.sweep() }));
   }
 
