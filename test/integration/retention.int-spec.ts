@@ -327,6 +327,44 @@ describe('retention', () => {
     expect(new Date(after.startedAt!).getTime()).toBeGreaterThanOrEqual(releasedAt.getTime() - 1_000);
   });
 
+  it('the lease and a visit claim exclude each other, also when they race (row lock on the repository)', async () => {
+    const url = `https://retention.test/race/${randomUUID()}.git`;
+    const queuedVisit = async () => {
+      const { archive } = await archives.createOrFindActive({ url, normalizedUrl: url, requestedBy: `race-${randomUUID()}` });
+      await archives.markQueued(archive.id, new Date());
+      return archive;
+    };
+    const first = await queuedVisit();
+    const holder = randomUUID();
+    expect(await retention.takeLease(first.repositoryId, holder, 60_000)).toBe(true);
+    expect(await archives.claimRun(first.id, randomUUID(), 60_000, new Date())).toBeNull();
+    expect(await archives.describeClaim(first.id)).toMatchObject({ state: 'maintenance' });
+    await retention.releaseLease(first.repositoryId, holder);
+    expect(await archives.claimRun(first.id, randomUUID(), 60_000, new Date())).not.toBeNull();
+    await prisma.archive.updateMany({ where: { id: first.id }, data: { status: 'failed', runExpiresAt: null } });
+
+    // Either the claim wins (and the prune then sees a live visit) or the lease wins (and the
+    // claim is refused): never a prune that sees no visit while one has started.
+    for (let round = 0; round < 20; round++) {
+      const visit = await queuedVisit();
+      const pruneId = randomUUID();
+      const [claimed, prune] = await Promise.all([
+        archives.claimRun(visit.id, randomUUID(), 60_000, new Date()),
+        (async () => {
+          const took = await retention.takeLease(visit.repositoryId, pruneId, 60_000);
+          return { took, live: took ? await retention.countLiveVisits(visit.repositoryId) : -1 };
+        })(),
+      ]);
+      expect(prune.took).toBe(true);
+      if (claimed) expect(prune.live).toBe(1);
+      else expect(await archives.describeClaim(visit.id)).toMatchObject({ state: 'maintenance' });
+      await retention.releaseLease(visit.repositoryId, pruneId);
+      await prisma.archive.updateMany({ where: { id: visit.id }, data: { status: 'failed', runExpiresAt: null } });
+    }
+    await prisma.archive.deleteMany({ where: { normalizedUrl: url } });
+    await prisma.repository.deleteMany({ where: { normalizedUrl: url } });
+  });
+
   it('the injector queues a prune of each repository with a policy, at most once per interval', async () => {
     const { items } = (
       await api.call<{ items: { id: string; retention: RepositoryBody['retention'] }[] }>('GET', '/api/repositories?pageSize=100', {
