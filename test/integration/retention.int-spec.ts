@@ -237,6 +237,8 @@ describe('retention', () => {
     expect(preview.body.removedObjects).toBe(1);
     expect(preview.body.removedBytes).toBeGreaterThan(v1.manifest.bundle!.size);
 
+    // As if an earlier prune had crashed right after removing v1's manifest: this one finishes the job.
+    await store.removeObject(bucket, `${v1.row.prefix!}manifest.json`);
     await prune(repositoryId);
     const done = await pruned(repositoryId, null);
     expect(done.lastPrune).toMatchObject({ removed: 3, kept: 3, rechained: 2 });

@@ -3,6 +3,7 @@ import { readBundleChain } from './bundle-chain';
 import { referencedObjectKeys } from './referenced-objects';
 import type { PlannedSnapshot } from './retention-plan';
 import { readSnapshotManifest, type SnapshotManifest } from './snapshot-manifest';
+import { StorageError, StorageErrorCode } from './storage.error';
 
 type RetentionStore = {
   getObject(bucket: string, key: string): Promise<Readable>;
@@ -20,7 +21,12 @@ export interface SnapshotLocation {
 export interface LoadedSnapshot extends PlannedSnapshot {
   bucket: string;
   prefix: string;
-  manifest: SnapshotManifest;
+  /**
+   * Null when the row says completed but the manifest is gone: a prune that crashed between
+   * removing a snapshot's manifest and its row. It is planned like any snapshot (with no chain
+   * and no blobs), so the next prune finishes removing it when the policy prunes it.
+   */
+  manifest: SnapshotManifest | null;
 }
 
 /**
@@ -32,10 +38,26 @@ export async function loadRetentionInputs(store: RetentionStore, snapshots: read
   const loaded: LoadedSnapshot[] = [];
   for (const snapshot of snapshots) {
     const { bucket, prefix } = snapshot;
-    const manifest = await readSnapshotManifest(store, bucket, prefix);
-    const unchanged = manifest.contentFrom !== undefined;
+    const manifest = await readManifestIfAny(store, bucket, prefix);
     let prefixBytes = 0;
     for await (const object of store.listObjects(bucket, prefix)) prefixBytes += object.size;
+    if (!manifest) {
+      const { id, finishedAt } = snapshot;
+      loaded.push({
+        id,
+        finishedAt,
+        outcome: 'changed',
+        contentFrom: null,
+        chain: [],
+        prefixBytes,
+        objects: new Map(),
+        bucket,
+        prefix,
+        manifest,
+      });
+      continue;
+    }
+    const unchanged = manifest.contentFrom !== undefined;
     loaded.push({
       id: snapshot.id,
       finishedAt: snapshot.finishedAt,
@@ -51,4 +73,13 @@ export async function loadRetentionInputs(store: RetentionStore, snapshots: read
     });
   }
   return loaded;
+}
+
+async function readManifestIfAny(store: RetentionStore, bucket: string, prefix: string): Promise<SnapshotManifest | null> {
+  try {
+    return await readSnapshotManifest(store, bucket, prefix);
+  } catch (error) {
+    if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) return null;
+    throw error;
+  }
 }

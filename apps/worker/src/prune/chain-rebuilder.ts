@@ -55,7 +55,7 @@ export class ChainRebuilder {
       let current = loaded.refs;
       let chain: SnapshotBundleLink[] = [];
       for (const [index, member] of members.entries()) {
-        const refs = refsOfManifest(member.manifest.refs ?? []);
+        const refs = refsOfManifest(member.manifest?.refs ?? []);
         await setRefsExactly(gitDir, current, refs, { signal });
         const folder = chainOverrideFolder(member.prefix, at);
         const file = path.join(dir, `${index}.bundle`);

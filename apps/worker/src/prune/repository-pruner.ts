@@ -18,6 +18,8 @@ import {
   planRetention,
   readSnapshotManifest,
   referencedObjectKeys,
+  StorageError,
+  StorageErrorCode,
 } from '@archiver/storage';
 import { SnapshotCheckError } from '../bundle/snapshot-check.error';
 import { ChainRebuilder } from './chain-rebuilder';
@@ -118,8 +120,12 @@ export class RepositoryPruner {
     const referenced = new Set<string>();
     for (const record of await this.retention.completedSnapshots(repositoryId)) {
       if (record.bucket !== bucket || !record.prefix) continue;
-      const manifest = await readSnapshotManifest(this.store, bucket, record.prefix);
-      if (manifest.contentFrom) continue; // its content's manifest is read in its own turn
+      const manifest = await readSnapshotManifest(this.store, bucket, record.prefix).catch((error: unknown) => {
+        // No manifest, no snapshot: nothing can read the blobs it mapped (see loadRetentionInputs).
+        if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) return null;
+        throw error;
+      });
+      if (!manifest || manifest.contentFrom) continue; // an unchanged visit's content is read in its own turn
       for (const key of (await referencedObjectKeys(this.store, bucket, manifest)).keys()) referenced.add(key);
     }
     const garbage: string[] = [];
