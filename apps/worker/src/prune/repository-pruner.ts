@@ -73,6 +73,11 @@ export class RepositoryPruner {
       this.logger.log({ msg: 'pruned repository', repositoryId, ...summary });
     } catch (error) {
       if (error instanceof SnapshotCheckError) throw new PermanentJobError(`repository ${repositoryId}: ${error.message}`);
+      // Stopped (shutdown, lost job lock or lease): not a failure of the prune; it runs again from the start.
+      const stopped = jobSignal.aborted ? jobSignal : lease.signal.aborted ? lease.signal : null;
+      if (stopped && !(error instanceof RetryLaterError)) {
+        throw new RetryLaterError(`prune interrupted: ${String(stopped.reason)}`, BUSY_RETRY_MS, { cause: error });
+      }
       throw error;
     } finally {
       await lease.end({ release });
