@@ -236,6 +236,12 @@ describe('retention', () => {
     expect(preview.body.prune).toEqual([{ archiveId: v3.id }, { archiveId: v2.id }, { archiveId: v1.id }]);
     expect(preview.body.removedObjects).toBe(1);
     expect(preview.body.removedBytes).toBeGreaterThan(v1.manifest.bundle!.size);
+    // A policy can be tried before it is set; the stored one stays.
+    const tried = await api.call<Preview>('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=5`);
+    expect([tried.status, tried.body.prune]).toEqual([200, []]);
+    const triedTwo = await api.call<Preview>('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=1&keepMonthly=1`);
+    expect(triedTwo.body.prune.map((p) => p.archiveId)).toEqual([v3.id, v2.id, v1.id]);
+    expect((await api.call('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=-1`)).status).toBe(400);
 
     // As if an earlier prune had crashed right after removing v1's manifest: this one finishes the job.
     await store.removeObject(bucket, `${v1.row.prefix!}manifest.json`);

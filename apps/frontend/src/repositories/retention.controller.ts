@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, Query, UseInterceptors } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -17,7 +17,7 @@ import { ApiErrorView } from '../api/api.error';
 import { JsonBodyInterceptor } from '../api/json-body.interceptor';
 import { ZodValidationPipe } from '../api/zod-validation.pipe';
 import { RepositoryIdPipe } from './repository-id.pipe';
-import { RetentionPolicyBody, retentionPolicySchema } from './retention.dto';
+import { RetentionPolicyBody, retentionPolicySchema, RetentionPreviewQuery, retentionPreviewQuerySchema } from './retention.dto';
 import { RetentionService } from './retention.service';
 import { PruneJobView, RetentionPreviewView, RetentionView } from './retention.view';
 
@@ -55,12 +55,21 @@ export class RetentionController {
   @Get(':id/retention/preview')
   @idParam
   @ApiOperation({
-    summary: 'Dry run of the policy: what a prune would keep (and why), remove, and what each kept snapshot would depend on',
+    summary:
+      'Dry run of the policy (or of the one in the query): what a prune would keep (and why), remove, and what each kept snapshot would depend on',
   })
   @ApiOkResponse({ type: RetentionPreviewView })
+  @ApiBadRequestResponse({
+    type: ApiErrorView,
+    description: 'INVALID_REQUEST: a count in the query is not a whole number within its bounds',
+  })
   @notVisible
-  preview(@Param('id', RepositoryIdPipe) id: string, @CurrentUser() user: AuthUser): Promise<RetentionPreviewView> {
-    return this.retention.preview(id, user);
+  preview(
+    @Param('id', RepositoryIdPipe) id: string,
+    @Query(new ZodValidationPipe(retentionPreviewQuerySchema)) query: RetentionPreviewQuery,
+    @CurrentUser() user: AuthUser,
+  ): Promise<RetentionPreviewView> {
+    return this.retention.preview(id, user, query);
   }
 
   @Post(':id/prune')

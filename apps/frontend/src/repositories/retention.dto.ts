@@ -67,3 +67,35 @@ export class RetentionPolicyBody {
   })
   keepMonthly!: number;
 }
+
+const queryCount = (name: RetentionField) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number from 0 to ${RETENTION_BOUNDS[name]}` })
+    .int({ error: `${name} must be a whole number` })
+    .min(0, { error: `${name} must be at least 0` })
+    .max(RETENTION_BOUNDS[name], { error: `${name} must be at most ${RETENTION_BOUNDS[name]}` })
+    .optional();
+
+/** GET .../retention/preview: with any count given, the dry run of that policy instead of the stored one. */
+export const retentionPreviewQuerySchema = z
+  .object({
+    keepLast: queryCount('keepLast'),
+    keepDaily: queryCount('keepDaily'),
+    keepWeekly: queryCount('keepWeekly'),
+    keepMonthly: queryCount('keepMonthly'),
+  })
+  .strict();
+
+export class RetentionPreviewQuery implements z.infer<typeof retentionPreviewQuerySchema> {
+  @ApiPropertyOptional({ minimum: 0, maximum: RETENTION_BOUNDS.keepLast, description: 'Preview this policy instead of the stored one' })
+  keepLast?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: RETENTION_BOUNDS.keepDaily })
+  keepDaily?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: RETENTION_BOUNDS.keepWeekly })
+  keepWeekly?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: RETENTION_BOUNDS.keepMonthly })
+  keepMonthly?: number;
+}

@@ -2,7 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import type { AuthUser } from '@archiver/auth';
 import { RetentionRepository, retentionPolicyOf, TrackedRepositoryRepository } from '@archiver/database';
 import { QueueName, QueueRepository } from '@archiver/queue';
-import { isKeepEverything, loadRetentionInputs, ObjectStoreRepository, planRetention } from '@archiver/storage';
+import { isKeepEverything, loadRetentionInputs, ObjectStoreRepository, planRetention, type RetentionPolicy } from '@archiver/storage';
 import { ApiError } from '../api/api.error';
 import { repositoryNotFound } from './repository-id.pipe';
 import { RepositoriesService } from './repositories.service';
@@ -40,9 +40,12 @@ export class RetentionService {
     return toRetentionView(repository);
   }
 
-  async preview(id: string, user: AuthUser): Promise<RetentionPreviewView> {
+  /** The dry run of the stored policy, or of `candidate` when it gives any count (to try one before setting it). */
+  async preview(id: string, user: AuthUser, candidate: Partial<RetentionPolicy> = {}): Promise<RetentionPreviewView> {
     const repository = await this.repositories.findVisible(id, user);
-    const policy = retentionPolicyOf(repository);
+    const given = Object.values(candidate).some((n) => n !== undefined);
+    const asked = { keepLast: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, ...stripUndefined(candidate) };
+    const policy = given ? (isKeepEverything(asked) ? null : asked) : retentionPolicyOf(repository);
     const records = await this.retention.completedSnapshots(id);
     const inputs = await loadRetentionInputs(
       this.store,
@@ -65,4 +68,8 @@ export class RetentionService {
     await this.queues.ensureJob(QueueName.Prune, { repositoryId: id });
     return { repositoryId: id, state: await this.queues.jobState(QueueName.Prune, id) };
   }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
