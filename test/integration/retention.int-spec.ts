@@ -237,10 +237,10 @@ describe('retention', () => {
     expect(preview.body.removedObjects).toBe(1);
     expect(preview.body.removedBytes).toBeGreaterThan(v1.manifest.bundle!.size);
     // A policy can be tried before it is set; the stored one stays.
-    const tried = await api.call<Preview>('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=5`);
+    const tried = await api.call<Preview>('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=6`);
     expect([tried.status, tried.body.prune]).toEqual([200, []]);
     const triedTwo = await api.call<Preview>('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=1&keepMonthly=1`);
-    expect(triedTwo.body.prune.map((p) => p.archiveId)).toEqual([v3.id, v2.id, v1.id]);
+    expect(triedTwo.body.prune.map((p) => p.archiveId)).toEqual([v5.id, v4.id, v3.id, v2.id, v1.id]);
     expect((await api.call('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=-1`)).status).toBe(400);
 
     // As if an earlier prune had crashed right after removing v1's manifest: this one finishes the job.
