@@ -17,6 +17,9 @@ import { MirrorCache } from './clone/mirror-cache';
 import { VisitCredentials } from './clone/visit-credentials';
 import { WorkDirs } from './clone/work-dir';
 import { WorkerMetrics } from './metrics/worker-metrics';
+import { ChainRebuilder } from './prune/chain-rebuilder';
+import { PruneProcessor } from './prune/prune.processor';
+import { RepositoryPruner } from './prune/repository-pruner';
 import { SnapshotVerifier } from './verify/snapshot-verifier';
 import { VerifyProcessor } from './verify/verify.processor';
 
@@ -44,6 +47,9 @@ import { VerifyProcessor } from './verify/verify.processor';
     SnapshotRestorer,
     SnapshotVerifier,
     VerifyProcessor,
+    ChainRebuilder,
+    RepositoryPruner,
+    PruneProcessor,
   ],
 })
 export class WorkerModule {}

@@ -91,6 +91,10 @@ export interface AppConfig {
     /** AES-256 keys of stored credentials: the first encrypts new ciphertexts, every one decrypts. */
     keys: { id: string; key: Buffer }[];
   };
+  retention: {
+    /** How often each repository with a retention policy is pruned (at most). */
+    intervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -191,6 +195,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       storedBytesQuota: c.USER_STORED_BYTES_QUOTA,
     },
     credentials: { keys: c.CREDENTIAL_KEYS },
+    retention: { intervalMs: c.RETENTION_INTERVAL_SECONDS * 1000 },
   };
 }
 

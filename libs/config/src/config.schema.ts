@@ -122,6 +122,9 @@ export const configSchema = z.object({
   USER_STORED_BYTES_QUOTA: z.coerce.number().int().min(0).default(0),
   // Keys of repositories' credentials at rest (libs/credentials); empty: credentials cannot be set.
   CREDENTIAL_KEYS: credentialKeys,
+  // Retention (apps/injector/src/schedule/prune-sweep.service.ts): how often the injector queues a
+  // prune of each repository that has a retention policy (at most once per interval each).
+  RETENTION_INTERVAL_SECONDS: positiveInt.default(24 * 3600),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -7,6 +7,7 @@ import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
 import { RepositoryCredentialRepository } from './repository-credential.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
+import { RetentionRepository } from './retention.repository';
 import { VerificationRepository } from './verification.repository';
 
 @Injectable()
@@ -28,6 +29,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     VerificationRepository,
     OperationsRepository,
     AuditRepository,
+    RetentionRepository,
     PostgresHealthIndicator,
   ],
   exports: [
@@ -39,6 +41,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     VerificationRepository,
     OperationsRepository,
     AuditRepository,
+    RetentionRepository,
     PostgresHealthIndicator,
   ],
 })

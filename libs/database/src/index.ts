@@ -9,5 +9,6 @@ export * from './ref-change.repository';
 export * from './repository-credential.repository';
 export * from './repository.repository';
 export * from './repository.types';
+export * from './retention.repository';
 export * from './visit-schedule';
 export * from './verification.repository';

@@ -58,3 +58,7 @@ export { StorageModule } from './storage.module';
 export { hasS3Code, StorageError, StorageErrorCode, toStorageError } from './storage.error';
 export * from './bundle-chain';
 export * from './restore-script';
+export { referencedObjectKeys } from './referenced-objects';
+export * from './retention-plan';
+export * from './retention-selection';
+export * from './retention-inputs';

@@ -59,7 +59,7 @@ describe(ArchiveRequestsService.name, () => {
   let queues: MockOf<QueueRepository, 'enqueue'>;
   let store: MockOf<
     ObjectStoreRepository,
-    'removePrefix' | 'removeIncompleteUploads' | 'removeBucketIfEmpty' | 'statObject' | 'presignedGet' | 'getObject'
+    'removePrefix' | 'removeIncompleteUploads' | 'removeBucketIfEmpty' | 'statObject' | 'presignedGet' | 'getObject' | 'listObjects'
   > &
     Pick<ObjectStoreRepository, 'removeSnapshotPrefix'>;
   let resolve: jest.Mock;
@@ -90,6 +90,8 @@ describe(ArchiveRequestsService.name, () => {
       getObject: jest.fn(async () => {
         throw new StorageError(StorageErrorCode.NOT_FOUND, 'NoSuchKey');
       }),
+      // No chain overrides: no prune has rechained anything.
+      listObjects: jest.fn(async function* () {}),
       // The real composition of the mocked primitives (and its missing-bucket rule).
       removeSnapshotPrefix: (bucket: string, prefix: string) =>
         ObjectStoreRepository.prototype.removeSnapshotPrefix.call(store as unknown as ObjectStoreRepository, bucket, prefix),

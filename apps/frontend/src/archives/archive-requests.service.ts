@@ -188,7 +188,7 @@ export class ArchiveRequestsService {
     try {
       const manifest = await readSnapshotManifest(this.store, next.bucket, next.prefix);
       if (manifest.contentFrom?.archiveId === archive.id) return true;
-      return (await readBundleChain(this.store, next.bucket, manifest)).some((link) => link.archiveId === archive.id);
+      return (await readBundleChain(this.store, next.bucket, next.prefix, manifest)).some((link) => link.archiveId === archive.id);
     } catch (error) {
       // The next snapshot's manifest is gone: nothing readable builds on this one through it.
       if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) return false;

@@ -6,6 +6,8 @@ import { RepositoriesController } from './repositories.controller';
 import { RefChangesService } from './ref-changes.service';
 import { RepositoriesService } from './repositories.service';
 import { RepositoryCredentialsService } from './repository-credentials.service';
+import { RetentionController } from './retention.controller';
+import { RetentionService } from './retention.service';
 
 /**
  * Relies on the app's global Config, Database, Queue and Storage modules. ArchiveRequestsService
@@ -13,7 +15,7 @@ import { RepositoryCredentialsService } from './repository-credentials.service';
  */
 @Module({
   imports: [GitModule, CredentialsModule],
-  controllers: [RepositoriesController],
-  providers: [RepositoriesService, RepositoryCredentialsService, RefChangesService, ArchiveRequestsService],
+  controllers: [RepositoriesController, RetentionController],
+  providers: [RepositoriesService, RepositoryCredentialsService, RefChangesService, ArchiveRequestsService, RetentionService],
 })
 export class RepositoriesModule {}

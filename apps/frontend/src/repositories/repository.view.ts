@@ -9,6 +9,7 @@ import {
 } from '@archiver/database';
 import { ArchiveView } from '../archives/archive.view';
 import { RefChangeSummaryView } from './ref-changes.view';
+import { RetentionView, toRetentionView } from './retention.view';
 
 // The REST contract of tracked repositories; `toRepositoryView` is the only way a row becomes one.
 
@@ -105,6 +106,9 @@ export class RepositoryView {
 
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
+
+  @ApiProperty({ type: RetentionView, description: 'Which snapshots are kept (PUT /api/repositories/:id/retention) and the last prune' })
+  retention!: RetentionView;
 }
 
 export class TrackedRepositoryView extends RepositoryView {
@@ -184,6 +188,7 @@ export function toRepositoryView(summary: RepositorySummary, failedVerifications
     credential:
       summary.credentialKind === null ? null : { kind: summary.credentialKind, set: true, lastUsedAt: iso(summary.credentialLastUsedAt) },
     createdAt: summary.createdAt.toISOString(),
+    retention: toRetentionView(summary),
   };
 }
 

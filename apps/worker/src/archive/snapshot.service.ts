@@ -118,6 +118,11 @@ export class SnapshotService {
         const untilExpiry = (why.until?.getTime() ?? Date.now()) - Date.now();
         throw new RetryLaterError('another run holds the archive', Math.max(1_000, untilExpiry + 1_000));
       }
+      if (why.state === 'maintenance') {
+        // A prune of the repository holds its lease: the visit waits for it, it does not fail.
+        const untilExpiry = (why.until?.getTime() ?? Date.now()) - Date.now();
+        throw new RetryLaterError('a prune of the repository is running', Math.min(5_000, Math.max(1_000, untilExpiry)));
+      }
       if (why.state === 'claimable') throw new RetryLaterError('the claim raced another run', 1_000);
       this.logger.log({ msg: 'archive not runnable; skipping', state: why.state });
       return null;
@@ -362,7 +367,7 @@ export class SnapshotService {
     if (!previous?.manifest || !previous.refs || previous.record.bucket !== archive.bucket)
       return { chainBefore: [], prerequisites: [], limits };
     try {
-      const chainBefore = await readBundleChain(this.store, archive.bucket, previous.manifest);
+      const chainBefore = await readBundleChain(this.store, archive.bucket, previous.record.prefix!, previous.manifest);
       return { chainBefore, prerequisites: previous.refs.map((ref) => ref.sha), limits };
     } catch (error) {
       this.logger.warn({ msg: 'previous bundle chain unreadable; storing a full bundle', error: (error as Error).message });
