@@ -26,7 +26,9 @@ import {
   fixtureGit,
   GitHttpServerHandle,
   KeycloakTestClient,
+  type ManifestWithFiles,
   readAll,
+  readManifestWithFiles,
   settledArchive,
   startApp,
   startGitHttpServer,
@@ -68,8 +70,7 @@ describe('file blobs stored once per repository', () => {
     await git(['commit', '--quiet', '-m', message]);
     await git(['push', '--quiet', bare, 'main']);
   };
-  const manifestOf = async (bucket: string, prefix: string) =>
-    JSON.parse((await readAll(await store.getObject(bucket, manifestKey(prefix)))).toString('utf8')) as SnapshotManifest;
+  const manifestOf = (bucket: string, prefix: string) => readManifestWithFiles(store, bucket, prefix);
   /** Every object under objects/ with what would change if it were overwritten. */
   const blobsOf = async (bucket: string) => {
     const blobs = new Map<string, string>();
@@ -101,29 +102,29 @@ describe('file blobs stored once per repository', () => {
     waitFor(`latest/ to show ${prefix}`, async () => ((await new LatestView(store).record(bucket))?.prefix === prefix ? true : undefined));
 
   /** Every path of the commit's tree maps to an object holding exactly its bytes. */
-  async function expectExactMapping(bucket: string, prefix: string, commit: string): Promise<SnapshotManifest> {
+  async function expectExactMapping(bucket: string, prefix: string, commit: string): Promise<ManifestWithFiles> {
     const manifest = await manifestOf(bucket, prefix);
     const tree = (await git(['ls-tree', '-r', '-z', '--name-only', commit], bare)).split('\0').filter(Boolean);
     expect(manifest.files.map((f) => f.path)).toEqual(tree);
     for (const file of manifest.files) {
       const expected = await fixtureGit(['cat-file', 'blob', `${commit}:${file.path}`], bare, scratch);
       const stored = await readAll(await store.getObject(bucket, file.key));
-      expect({ path: file.path, key: file.key, sha256: sha256(stored), manifest: file.sha256 }).toEqual({
+      expect({ path: file.path, key: file.key, sha256: sha256(stored), gitSha: gitBlobId(stored) }).toEqual({
         path: file.path,
         key: `${OBJECTS_FOLDER}${file.gitSha.slice(0, 2)}/${file.gitSha.slice(2)}`,
         sha256: sha256(expected),
-        manifest: sha256(expected),
+        gitSha: file.gitSha,
       });
     }
     return manifest;
   }
 
   /** latest/ holds exactly the snapshot's tree by path, byte for byte. */
-  async function expectLatestEquals(bucket: string, manifest: SnapshotManifest): Promise<void> {
+  async function expectLatestEquals(bucket: string, manifest: ManifestWithFiles): Promise<void> {
     const listed = (await store.listAllObjects(bucket, LATEST_FOLDER)).map((o) => o.name).filter((k) => k !== LATEST_RECORD_KEY);
     expect(listed.sort()).toEqual(manifest.files.map((f) => `${LATEST_FOLDER}files/${f.path}`).sort());
     for (const file of manifest.files) {
-      expect(sha256(await readAll(await store.getObject(bucket, `${LATEST_FOLDER}files/${file.path}`)))).toBe(file.sha256);
+      expect(gitBlobId(await readAll(await store.getObject(bucket, `${LATEST_FOLDER}files/${file.path}`)))).toBe(file.gitSha);
     }
   }
 
@@ -294,6 +295,10 @@ describe('file blobs stored once per repository', () => {
   });
 });
 
-function keyOfIn(manifest: SnapshotManifest, file: string): string {
+function gitBlobId(bytes: Buffer): string {
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}
+
+function keyOfIn(manifest: ManifestWithFiles, file: string): string {
   return manifest.files.find((f) => f.path === file)!.key;
 }
