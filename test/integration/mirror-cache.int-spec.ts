@@ -6,7 +6,7 @@ import { Logger } from '@nestjs/common';
 import { AppConfig, loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRecord, ArchiveRepository, PrismaService } from '@archiver/database';
 import { directorySize, SafeCloner, UrlPolicy } from '@archiver/git';
-import { manifestKey, ObjectStoreRepository, SnapshotManifest } from '@archiver/storage';
+import { ObjectStoreRepository, SnapshotManifest } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
@@ -17,7 +17,6 @@ import {
   GitHttpServerHandle,
   KeycloakTestClient,
   type ManifestWithFiles,
-  readAll,
   readManifestWithFiles,
   settledArchive,
   startApp,

@@ -15,7 +15,6 @@ import {
   OBJECTS_FOLDER,
   ObjectStoreRepository,
   SnapshotFileSource,
-  SnapshotManifest,
   snapshotPrefix,
   SnapshotWriter,
 } from '@archiver/storage';

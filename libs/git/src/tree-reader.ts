@@ -41,7 +41,12 @@ const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
  * one `--batch-check`. Tree objects are parsed from their raw bytes, not from `ls-tree -r`
  * paths, so a crafted name holding `/` or a duplicate entry cannot be mistaken for nesting.
  */
-export async function readTrees(gitDir: string, runtime: GitRuntimeOptions, rootTree: string, options: ReadTreesOptions = {}): Promise<GitTrees> {
+export async function readTrees(
+  gitDir: string,
+  runtime: GitRuntimeOptions,
+  rootTree: string,
+  options: ReadTreesOptions = {},
+): Promise<GitTrees> {
   const git = (args: string[], input: string) => runGit(args, { cwd: gitDir, runtime, input, signal: options.signal });
   const raw = new Map<string, { name: Buffer; mode: string; id: string }[]>();
   let level = [rootTree];
@@ -85,7 +90,10 @@ async function blobSizes(
   const sizes = new Map<string, number>();
   for (let start = 0; start < all.length; start += BLOBS_PER_PROCESS) {
     const chunk = all.slice(start, start + BLOBS_PER_PROCESS);
-    const { stdout } = await git(['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'], chunk.map((id) => `${id}\n`).join(''));
+    const { stdout } = await git(
+      ['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'],
+      chunk.map((id) => `${id}\n`).join(''),
+    );
     const lines = stdout.toString('latin1').split('\n');
     chunk.forEach((id, i) => {
       const [name = '', type = '', sizeText = ''] = (lines[i] ?? '').split(' ');
@@ -128,7 +136,8 @@ export function parseTreeObject(body: Buffer, treeId: string): { name: Buffer; m
     }
     const modeText = body.subarray(at, space).toString('latin1');
     const id = body.subarray(nul + 1, nul + 1 + idBytes).toString('hex');
-    if (!/^[0-7]{1,6}$/.test(modeText) || !OBJECT_ID.test(id)) throw new GitError(GitErrorCode.GIT_FAILED, `Tree ${treeId} has a malformed entry`);
+    if (!/^[0-7]{1,6}$/.test(modeText) || !OBJECT_ID.test(id))
+      throw new GitError(GitErrorCode.GIT_FAILED, `Tree ${treeId} has a malformed entry`);
     const mode = canonicalMode(parseInt(modeText, 8));
     entries.push({ name: Buffer.from(body.subarray(space + 1, nul)), mode, id });
     at = nul + 1 + idBytes;

@@ -32,9 +32,11 @@ describe(objectsReferencedBy.name, () => {
 
   it('knows the blobs of files walked from listings, which carry no sha256', async () => {
     const { sha256: _none, ...walked } = entry('c'.repeat(40));
-    const known = await objectsReferencedBy((async function* () {
-      yield walked;
-    })());
+    const known = await objectsReferencedBy(
+      (async function* () {
+        yield walked;
+      })(),
+    );
     expect(known).toEqual(new Map([['c'.repeat(40), { size: 1 }]]));
   });
 });

@@ -41,7 +41,9 @@ export async function knownObjectsOf(store: ManifestStore, bucket: string, prefi
   return objectsReferencedBy(walkSnapshotFiles(store, bucket, manifest));
 }
 
-export async function objectsReferencedBy(files: AsyncIterable<SnapshotFileEntry> | Iterable<SnapshotFileEntry>): Promise<Map<string, KnownObject>> {
+export async function objectsReferencedBy(
+  files: AsyncIterable<SnapshotFileEntry> | Iterable<SnapshotFileEntry>,
+): Promise<Map<string, KnownObject>> {
   const known = new Map<string, KnownObject>();
   for await (const file of files) {
     if (GIT_OBJECT_ID.test(file.gitSha) && file.key === objectKey(file.gitSha)) {

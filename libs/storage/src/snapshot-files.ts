@@ -146,8 +146,7 @@ class ListingPrefetch {
 
 /** What a path names in a snapshot: a directory and its entries, or one file. */
 export type SnapshotNode =
-  | { kind: 'dir'; treeId: string | null; entries: readonly TreeListingEntry[] }
-  | { kind: 'file'; file: SnapshotFileEntry };
+  { kind: 'dir'; treeId: string | null; entries: readonly TreeListingEntry[] } | { kind: 'file'; file: SnapshotFileEntry };
 
 /**
  * The directory or file at `pathBytes` (empty: the root) of a v4 snapshot, reading only the
@@ -206,7 +205,9 @@ export async function referencedObjectKeys(
   prefix: string,
 ): Promise<Set<string>> {
   const content =
-    manifest.contentFrom && manifest.contentFrom.prefix !== prefix ? await readSnapshotManifest(store, bucket, manifest.contentFrom.prefix) : manifest;
+    manifest.contentFrom && manifest.contentFrom.prefix !== prefix
+      ? await readSnapshotManifest(store, bucket, manifest.contentFrom.prefix)
+      : manifest;
   const keys = new Set<string>();
   if (!listsFilesByTree(content)) {
     for (const file of content.files ?? []) keys.add(file.key);

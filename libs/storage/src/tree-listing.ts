@@ -89,7 +89,8 @@ export function encodeTreeListing(entries: readonly TreeListingEntry[]): Buffer 
 export function decodeTreeListing(stored: Buffer, label: string): TreeListingEntry[] {
   let parsed: unknown;
   try {
-    const json = stored[0] === GZIP_MAGIC[0] && stored[1] === GZIP_MAGIC[1] ? gunzipSync(stored, { maxOutputLength: MAX_LISTING_BYTES }) : stored;
+    const json =
+      stored[0] === GZIP_MAGIC[0] && stored[1] === GZIP_MAGIC[1] ? gunzipSync(stored, { maxOutputLength: MAX_LISTING_BYTES }) : stored;
     parsed = JSON.parse(json.toString('utf8'));
   } catch (error) {
     throw invalid(label, `not gzip-compressed JSON (${(error as Error).message})`);

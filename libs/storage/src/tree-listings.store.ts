@@ -2,7 +2,13 @@ import type { KnownObject } from './repository-objects';
 import type { TreeListingSource } from './snapshot-files';
 import type { SnapshotTreeFile } from './snapshot-writer';
 import { StorageError, StorageErrorCode } from './storage.error';
-import { encodeTreeListing, TREE_LISTING_CONTENT_ENCODING, TREE_LISTING_CONTENT_TYPE, type TreeListingEntry, treeListingKey } from './tree-listing';
+import {
+  encodeTreeListing,
+  TREE_LISTING_CONTENT_ENCODING,
+  TREE_LISTING_CONTENT_TYPE,
+  type TreeListingEntry,
+  treeListingKey,
+} from './tree-listing';
 
 /** The trees of one commit as read from git (RepositoryReader.trees): every distinct tree, by id. */
 export interface CommitTrees {
@@ -136,7 +142,13 @@ export async function writeTreeListings(
       while (next < ids.length && !options.stopped()) {
         const id = ids[next++]!;
         const body = encodeTreeListing(entriesOf(trees, id));
-        const written = await store.putBufferIfAbsent(bucket, treeListingKey(id), body, TREE_LISTING_CONTENT_TYPE, TREE_LISTING_CONTENT_ENCODING);
+        const written = await store.putBufferIfAbsent(
+          bucket,
+          treeListingKey(id),
+          body,
+          TREE_LISTING_CONTENT_TYPE,
+          TREE_LISTING_CONTENT_ENCODING,
+        );
         if (written) {
           counts.written++;
           counts.writtenBytes += body.length;
@@ -161,7 +173,10 @@ function heights(trees: CommitTrees): Map<string, number> {
       for (const entry of subtrees) if (!height.has(entry.id)) stack.push({ id: entry.id, expanded: false });
       continue;
     }
-    height.set(frame.id, subtrees.reduce((max, entry) => Math.max(max, (height.get(entry.id) ?? 0) + 1), 0));
+    height.set(
+      frame.id,
+      subtrees.reduce((max, entry) => Math.max(max, (height.get(entry.id) ?? 0) + 1), 0),
+    );
   }
   return height;
 }

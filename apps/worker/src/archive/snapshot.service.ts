@@ -496,7 +496,11 @@ function stillEmpty(remote: RemoteRefs, before: SnapshotManifest): boolean {
   return remote.refs.length === 0 && remote.head === null && (before.refs ?? []).length === 0 && before.commit === null;
 }
 
-async function* toSources(reader: RepositoryReader, entries: readonly SnapshotTreeFile[], signal: AbortSignal): AsyncGenerator<SnapshotFileSource> {
+async function* toSources(
+  reader: RepositoryReader,
+  entries: readonly SnapshotTreeFile[],
+  signal: AbortSignal,
+): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(entries, { signal })) {
     yield { pathBytes: entry.pathBytes, size, mode: entry.mode, sha: entry.sha, stream };
   }

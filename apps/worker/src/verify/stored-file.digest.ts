@@ -39,7 +39,8 @@ export class StoredFileDigest {
  */
 export function fileMismatch(actual: FileDigest, expected: Omit<FileDigest, 'sha256'> & { sha256?: string }): string | null {
   if (actual.size !== expected.size) return `${actual.size} bytes, the manifest says ${expected.size}`;
-  if (expected.sha256 !== undefined && actual.sha256 !== expected.sha256) return `sha256 ${actual.sha256}, the manifest says ${expected.sha256}`;
+  if (expected.sha256 !== undefined && actual.sha256 !== expected.sha256)
+    return `sha256 ${actual.sha256}, the manifest says ${expected.sha256}`;
   if (actual.gitSha !== expected.gitSha) return `git blob id ${actual.gitSha}, the manifest says ${expected.gitSha}`;
   return null;
 }

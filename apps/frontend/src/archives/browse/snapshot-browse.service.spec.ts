@@ -80,7 +80,7 @@ describe(SnapshotBrowseService.name, () => {
     const { sut, store } = setup([changed], manifests);
     const content = await sut.file(changed.id, user, Buffer.from('README.md'));
     expect(store.reads.at(-1)).toBe('objects/readme-bytes');
-    expect(content).toMatchObject({ size: 3, sha256: 'b'.repeat(64), headers: { 'Content-Type': 'text/markdown; charset=utf-8' } });
+    expect(content).toMatchObject({ size: 3, etag: 'b'.repeat(64), headers: { 'Content-Type': 'text/markdown; charset=utf-8' } });
   });
 
   it.each(['pending', 'queued', 'running', 'failed'] as const)('answers NO_SNAPSHOT for a %s archive', async (status) => {
