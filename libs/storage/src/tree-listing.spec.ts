@@ -59,7 +59,7 @@ describe(encodeTreeListing.name, () => {
     });
   });
 
-  it('keeps a directory of 100 files far below 10 KB (about 40 bytes an entry)', () => {
+  it('keeps a directory of 100 files far below 10 KB (measured: ~31 bytes an entry)', () => {
     const entries = Array.from({ length: 100 }, (_, i) =>
       blob(`source-file-${i}.ts`, hex(i).replace(/^../, (i * 7).toString(16).padStart(2, '0')), 1000 + i),
     );
