@@ -26,7 +26,18 @@ const LATEST_TIMEOUT_MS = 120_000;
 
 /** Bytes and objects of a bucket by kind: bundles, manifests, files (objects/), directory listings (trees/), latest/. */
 async function bucketUsage(client, bucket) {
-  const usage = { total: 0, objects: 0, fullBundles: 0, increments: 0, manifests: 0, files: 0, listings: 0, latest: 0, other: 0, fullBundleCount: 0 };
+  const usage = {
+    total: 0,
+    objects: 0,
+    fullBundles: 0,
+    increments: 0,
+    manifests: 0,
+    files: 0,
+    listings: 0,
+    latest: 0,
+    other: 0,
+    fullBundleCount: 0,
+  };
   for await (const item of client.listObjectsV2(bucket, '', true)) {
     usage.total += item.size;
     usage.objects++;
