@@ -7,7 +7,7 @@ import { loadConfig } from '@archiver/config';
 import { CredentialCipher } from '@archiver/credentials';
 import { PrismaService } from '@archiver/database';
 import { QueueName, redisOptions } from '@archiver/queue';
-import { manifestKey, ObjectStoreRepository, type SnapshotManifest } from '@archiver/storage';
+import { ObjectStoreRepository } from '@archiver/storage';
 import {
   ApiClient,
   type AppProcess,
@@ -22,6 +22,7 @@ import {
   gitWithAuth,
   KeycloakTestClient,
   readAll,
+  readManifestWithFiles,
   removeArchivesUnder,
   settledArchive,
   startApp,
@@ -137,9 +138,7 @@ describe('private repositories over HTTPS with a token', () => {
     }
   };
   const expectSameFiles = async (done: ArchiveView) => {
-    const manifest = JSON.parse(
-      (await readAll(await store.getObject(done.bucket!, manifestKey(done.prefix!)))).toString(),
-    ) as SnapshotManifest;
+    const manifest = await readManifestWithFiles(store, done.bucket!, done.prefix!);
     expect(manifest.commit).toBe((await fixtureGit(['rev-parse', 'HEAD'], fixtures.multi)).toString().trim());
     expect(manifest.files.length).toBeGreaterThan(5);
     for (const entry of manifest.files) {

@@ -19,6 +19,7 @@ import {
   startApp,
   startGitHttpServer,
   waitFor,
+  withFiles,
 } from '@archiver/testing';
 
 const run = promisify(execFile);
@@ -78,7 +79,7 @@ describe('retention', () => {
     expect(done).toMatchObject({ status: 'completed', error: null });
     const row = (await archives.findById(done.id))!;
     const manifest: SnapshotManifest = await readSnapshotManifest(store, row.bucket!, row.prefix!);
-    return { id: done.id, row, manifest };
+    return { id: done.id, row, manifest, files: (await withFiles(store, row.bucket!, manifest)).files };
   };
   const located = async (id: string, refs: string) => {
     const row = (await archives.findById(id))!;
@@ -206,8 +207,8 @@ describe('retention', () => {
     await commitFiles('newest', { 'NEWEST.md': 'newest\n' });
     const v6 = await visitUpstream();
     expect(v6.manifest.bundleChain!.map((l) => l.archiveId)).toEqual([v1.id, v2.id, v3.id, v4.id, v6.id]);
-    const onlyV2 = v2.manifest.files.find((f) => f.path === 'ONLY-V2.md')!.key;
-    const keptBlob = v4.manifest.files.find((f) => f.path === 'KEPT.md')!.key;
+    const onlyV2 = v2.files.find((f) => f.path === 'ONLY-V2.md')!.key;
+    const keptBlob = v4.files.find((f) => f.path === 'KEPT.md')!.key;
     expect(await keysUnder(bucket, onlyV2)).toEqual([onlyV2]);
 
     // The API: only admins set a policy, with bounded whole numbers.
@@ -258,7 +259,7 @@ describe('retention', () => {
     expect(await keysUnder(bucket, onlyV2)).toEqual([]);
     expect(await keysUnder(bucket, keptBlob)).toEqual([keptBlob]);
     const remainingBlobs = await keysUnder(bucket, OBJECTS_FOLDER);
-    for (const file of v4.manifest.files) expect(remainingBlobs).toContain(file.key);
+    for (const file of v4.files) expect(remainingBlobs).toContain(file.key);
 
     // Every kept snapshot restores exactly its own refs: script, consolidated bundle, drill.
     const byScript = await restoreWithScript(v6.id);

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { readBundleChain } from './bundle-chain';
-import { referencedObjectKeys } from './referenced-objects';
+import { referencedObjectKeys } from './snapshot-files';
 import type { PlannedSnapshot } from './retention-plan';
 import { readSnapshotManifest, type SnapshotManifest } from './snapshot-manifest';
 import { StorageError, StorageErrorCode } from './storage.error';
@@ -66,7 +66,7 @@ export async function loadRetentionInputs(store: RetentionStore, snapshots: read
       // An unchanged visit restores through its content's chain, which the planner handles there.
       chain: unchanged ? [] : await readBundleChain(store, bucket, prefix, manifest),
       prefixBytes,
-      objects: unchanged ? new Map() : await referencedObjectKeys(store, bucket, manifest),
+      objects: unchanged ? new Map() : await referencedObjectKeys(store, bucket, manifest, prefix),
       bucket,
       prefix,
       manifest,

@@ -7,7 +7,7 @@ export interface PlannedSnapshot extends RetentionCandidate {
   chain: readonly SnapshotBundleLink[];
   /** Bytes under its own prefix (manifest, bundles, older layouts' files): they go with it. */
   prefixBytes: number;
-  /** The blobs under `objects/` its manifest maps paths to (referencedObjectKeys), with their sizes. */
+  /** The blobs under `objects/` (and `trees/` listings) it references (referencedObjectKeys), with their sizes (listings: 0). */
   objects: ReadonlyMap<string, number>;
 }
 

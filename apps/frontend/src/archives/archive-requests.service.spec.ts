@@ -300,8 +300,8 @@ describe(ArchiveRequestsService.name, () => {
 
       expect(store.removeIncompleteUploads).toHaveBeenCalledWith(archive.bucket, archive.prefix);
       expect(archives.countSnapshotsInBucket).toHaveBeenCalledWith(archive.bucket);
-      // With the last snapshot go the view and the shared blobs.
-      expect(order).toEqual([archive.prefix, 'row', 'latest/', 'objects/', 'bucket']);
+      // With the last snapshot go the view, the shared listings and the shared blobs (listings first: none ever names a blob already gone).
+      expect(order).toEqual([archive.prefix, 'row', 'latest/', 'trees/', 'objects/', 'bucket']);
     });
 
     it('keeps the shared blobs when the last snapshot goes while another archive of the repository is active', async () => {

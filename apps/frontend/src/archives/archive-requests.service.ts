@@ -19,6 +19,7 @@ import {
   readSnapshotManifest,
   StorageError,
   StorageErrorCode,
+  TREES_FOLDER,
 } from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { toApiErrorResponse } from '../api/api-error.mapper';
@@ -166,11 +167,12 @@ export class ArchiveRequestsService {
     }
   }
 
-  /** The last completed snapshot went: its blobs and view go too, then the bucket if nothing else is in it. */
+  /** The last completed snapshot went: its blobs, listings and view go too, then the bucket if nothing else is in it. */
   private async emptyBucket(deleted: ArchiveRecord, bucket: string): Promise<void> {
     // A run of the repository may be storing blobs it found present: only an idle repository is emptied.
     if ((await this.archives.countActiveOfRepository(deleted.repositoryId)) === 0) {
-      for (const folder of [LATEST_FOLDER, OBJECTS_FOLDER]) await this.store.removeSnapshotPrefix(bucket, folder);
+      // Listings before blobs, a run's writes in reverse: a listing never names a blob already gone.
+      for (const folder of [LATEST_FOLDER, TREES_FOLDER, OBJECTS_FOLDER]) await this.store.removeSnapshotPrefix(bucket, folder);
     }
     // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
     const removed = await this.store.removeBucketIfEmpty(bucket);

@@ -238,8 +238,8 @@ describe(SnapshotService.name, () => {
   it('takes the manifest back when the archive turns out not to be this run’s at completion', async () => {
     archives.markCompleted.mockResolvedValue(null);
     await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
-    // Blobs under objects/ stay (another run may rely on them); nothing looks like a snapshot, latest/ untouched.
-    expect([...memory.objects.keys()].filter((k) => !k.startsWith('objects/'))).toEqual([]);
+    // Blobs (objects/) and listings (trees/) stay: another run may rely on them; nothing looks like a snapshot, latest/ untouched.
+    expect([...memory.objects.keys()].filter((k) => !k.startsWith('objects/') && !k.startsWith('trees/'))).toEqual([]);
     expect(archives.markRunFailed).not.toHaveBeenCalled();
   });
 
@@ -404,7 +404,7 @@ describe(SnapshotService.name, () => {
         unchanged: true,
         refsHash: sourceRefsHash,
         contentFrom: { archiveId: ID, prefix: PREVIOUS_PREFIX },
-        files: [],
+        tree: null,
         bundle: null,
         commit: before.commit,
         fileCount: before.fileCount,

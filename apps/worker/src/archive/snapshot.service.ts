@@ -22,12 +22,15 @@ import {
 } from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
+  bucketListings,
   bucketNameFor,
+  CommitTrees,
+  contentManifestOf,
   contentSnapshotOf,
   exactText,
   objectsReferencedBy,
-  KnownObjects,
   LatestView,
+  listsFilesByTree,
   manifestHeadFields,
   mappedPathCount,
   ObjectStoreRepository,
@@ -39,7 +42,11 @@ import {
   SnapshotManifest,
   SnapshotRef,
   snapshotPrefix,
+  SnapshotTreeFile,
   SnapshotWriter,
+  StoredBefore,
+  storedBefore,
+  treeFiles,
 } from '@archiver/storage';
 import { MirrorCache, type MirrorLease, type MirrorVisit } from '../clone/mirror-cache';
 import { VisitCredentials } from '../clone/visit-credentials';
@@ -179,13 +186,14 @@ export class SnapshotService {
     const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs), ...(changes && { changes }) };
 
     await this.store.ensureBucket(archive.bucket);
-    // Blobs the previous snapshot stored are neither read nor uploaded again (objects/ in the bucket).
-    const files = commit
-      ? await writer.storeTree(await reader.listTree(commit, { signal }), (entries) => toSources(reader, entries, signal), {
-          concurrency: this.config.worker.uploadConcurrency,
-          known: await this.knownObjects(archive, previous),
-        })
+    // Blobs and tree listings the previous snapshot stored are neither read nor uploaded again.
+    const trees = commit ? await reader.trees(commit, { signal }) : null;
+    const stored = await this.storedBefore(archive, previous, trees);
+    const { uploadConcurrency: concurrency } = this.config.worker;
+    const files = trees
+      ? await writer.storeTree(treeFiles(trees), (entries) => toSources(reader, entries, signal), { concurrency, known: stored.blobs })
       : [];
+    if (trees) await writer.storeTreeListings(trees, stored.trees, concurrency);
     signal.throwIfAborted();
     const bundles = await storeSnapshotBundle(archive.id, reader, refs, await this.bundlePlan(archive, previous), writer, workDir, signal);
     signal.throwIfAborted();
@@ -193,12 +201,12 @@ export class SnapshotService {
     const finishedAt = new Date();
     const byteCount = files.reduce((sum, f) => sum + f.size, 0);
     const manifest: SnapshotManifest = {
-      version: 3,
+      version: 4,
       url: archive.url,
       normalizedUrl: archive.normalizedUrl,
       archiveId: archive.id,
       ...manifestHeadFields(head),
-      files,
+      tree: trees?.root ?? null,
       fileCount: files.length,
       byteCount,
       mappedPathCount: mappedPathCount(files),
@@ -230,21 +238,27 @@ export class SnapshotService {
       files: files.length,
       bytes: byteCount,
       ...writer.counts,
+      listings: writer.listingCounts,
     });
   }
 
-  /** Blobs the repository's previous completed snapshot maps its files to; none when unreadable. */
-  private async knownObjects(archive: Located, previous: PreviousSnapshot | null): Promise<KnownObjects> {
-    if (!previous?.manifest || previous.record.bucket !== archive.bucket) return new Map();
+  /**
+   * What the repository's previous completed snapshot stored of this commit's trees and blobs
+   * (storedBefore: only its listings of directories that changed are read); nothing when it is
+   * unreadable, in another bucket or from before listings (v2/v3: its blobs only).
+   */
+  private async storedBefore(archive: Located, previous: PreviousSnapshot | null, trees: CommitTrees | null): Promise<StoredBefore> {
+    const nothing: StoredBefore = { trees: new Set(), blobs: new Map() };
+    if (!trees || !previous?.manifest || previous.record.bucket !== archive.bucket) return nothing;
     try {
-      const { contentFrom } = previous.manifest;
-      return objectsReferencedBy(
-        contentFrom ? await readSnapshotManifest(this.store, archive.bucket, contentFrom.prefix) : previous.manifest,
-      );
+      const content = await contentManifestOf(this.store, archive.bucket, previous.manifest);
+      if (!listsFilesByTree(content)) return { trees: new Set(), blobs: await objectsReferencedBy(content.files ?? []) };
+      if (!content.tree) return nothing;
+      return await storedBefore(bucketListings(this.store, archive.bucket), content.tree, trees);
     } catch (error) {
-      // Not knowing only costs reads: every blob is then checked against the bucket instead.
-      this.logger.warn({ msg: 'previous content manifest unreadable; checking every blob', error: (error as Error).message });
-      return new Map();
+      // Not knowing only costs requests: every blob and listing is then checked against the bucket.
+      this.logger.warn({ msg: 'previous snapshot unreadable; checking every blob and listing', error: (error as Error).message });
+      return nothing;
     }
   }
 
@@ -294,7 +308,7 @@ export class SnapshotService {
 
     const finishedAt = new Date();
     const manifest: SnapshotManifest = {
-      version: 3,
+      version: 4,
       url: archive.url,
       normalizedUrl: archive.normalizedUrl,
       archiveId: archive.id,
@@ -303,7 +317,7 @@ export class SnapshotService {
       ...(before.commitSourceBase64 !== undefined && { commitSourceBase64: before.commitSourceBase64 }),
       defaultBranch: before.defaultBranch,
       ...(before.defaultBranchBase64 !== undefined && { defaultBranchBase64: before.defaultBranchBase64 }),
-      files: [],
+      tree: null,
       fileCount: before.fileCount,
       byteCount: before.byteCount,
       mappedPathCount: before.mappedPathCount,
@@ -522,7 +536,7 @@ function stillEmpty(remote: RemoteRefs, before: SnapshotManifest): boolean {
 
 async function* toSources(
   reader: RepositoryReader,
-  entries: readonly Awaited<ReturnType<RepositoryReader['listTree']>>[number][],
+  entries: readonly SnapshotTreeFile[],
   signal: AbortSignal,
 ): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(entries, { signal })) {

@@ -15,6 +15,7 @@ import {
   manifestKey,
   ObjectStoreRepository,
   OBJECTS_FOLDER,
+  TREES_FOLDER,
   planRetention,
   readSnapshotManifest,
   referencedObjectKeys,
@@ -120,7 +121,7 @@ export class RepositoryPruner {
     return bytes;
   }
 
-  /** Blobs under `objects/` no remaining snapshot's manifest maps a path to; their bytes. */
+  /** Blobs under `objects/` and listings under `trees/` no remaining snapshot references; their bytes. */
   private async collectGarbage(repositoryId: string, bucket: string, signal: AbortSignal): Promise<number> {
     const referenced = new Set<string>();
     for (const record of await this.retention.completedSnapshots(repositoryId)) {
@@ -131,14 +132,17 @@ export class RepositoryPruner {
         throw error;
       });
       if (!manifest || manifest.contentFrom) continue; // an unchanged visit's content is read in its own turn
-      for (const key of (await referencedObjectKeys(this.store, bucket, manifest)).keys()) referenced.add(key);
+      for (const key of (await referencedObjectKeys(this.store, bucket, manifest, record.prefix)).keys()) referenced.add(key);
     }
     const garbage: string[] = [];
     let bytes = 0;
-    for await (const object of this.store.listObjects(bucket, OBJECTS_FOLDER)) {
-      if (referenced.has(object.name)) continue;
-      garbage.push(object.name);
-      bytes += object.size;
+    // File blobs, and the directory listings (trees/) of snapshots stored by tree.
+    for (const folder of [OBJECTS_FOLDER, TREES_FOLDER]) {
+      for await (const object of this.store.listObjects(bucket, folder)) {
+        if (referenced.has(object.name)) continue;
+        garbage.push(object.name);
+        bytes += object.size;
+      }
     }
     signal.throwIfAborted();
     await this.store.removeObjects(bucket, garbage);
