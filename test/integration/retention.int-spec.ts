@@ -6,7 +6,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService, RetentionRepository } from '@archiver/database';
-import { ObjectStoreRepository, OBJECTS_FOLDER, readSnapshotManifest, type SnapshotManifest } from '@archiver/storage';
+import {
+  ObjectStoreRepository,
+  OBJECTS_FOLDER,
+  readSnapshotManifest,
+  referencedObjectKeys,
+  type SnapshotManifest,
+  TREES_FOLDER,
+} from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
@@ -235,7 +242,19 @@ describe('retention', () => {
       { archiveId: v4.id, reasons: [`content of kept ${v5.id}`], chainAfter: 'new checkpoint' },
     ]);
     expect(preview.body.prune).toEqual([{ archiveId: v3.id }, { archiveId: v2.id }, { archiveId: v1.id }]);
-    expect(preview.body.removedObjects).toBe(1);
+    // Blobs and trees/ listings that only pruned snapshots reference: the blob only v2 mapped, and
+    // the listings of directory states no kept snapshot has (their root trees, at least).
+    const referenced = async (snapshots: { manifest: SnapshotManifest; row: { prefix: string | null } }[]) => {
+      const keys = new Set<string>();
+      for (const { manifest, row } of snapshots)
+        for (const key of (await referencedObjectKeys(store, bucket, manifest, row.prefix!)).keys()) keys.add(key);
+      return keys;
+    };
+    const keptKeys = await referenced([v4, v5, v6]);
+    const unreferenced = [...(await referenced([v1, v2, v3]))].filter((key) => !keptKeys.has(key));
+    expect(unreferenced).toContain(onlyV2);
+    expect(unreferenced.some((key) => key.startsWith(TREES_FOLDER))).toBe(true);
+    expect(preview.body.removedObjects).toBe(unreferenced.length);
     expect(preview.body.removedBytes).toBeGreaterThan(v1.manifest.bundle!.size);
     // A policy can be tried before it is set; the stored one stays.
     const tried = await api.call<Preview>('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=6`);
@@ -260,6 +279,8 @@ describe('retention', () => {
     expect(await keysUnder(bucket, keptBlob)).toEqual([keptBlob]);
     const remainingBlobs = await keysUnder(bucket, OBJECTS_FOLDER);
     for (const file of v4.files) expect(remainingBlobs).toContain(file.key);
+    // Exactly what kept snapshots reference is left under objects/ and trees/.
+    expect([...remainingBlobs, ...(await keysUnder(bucket, TREES_FOLDER))].sort()).toEqual([...keptKeys].sort());
 
     // Every kept snapshot restores exactly its own refs: script, consolidated bundle, drill.
     const byScript = await restoreWithScript(v6.id);
