@@ -7,5 +7,6 @@ export * from './stack/private-services';
 export * from './stack/stack-services';
 export * from './browser';
 export * from './dns';
+export * from './prometheus';
 export * from './support';
 export * from './factories/archive-record.factory';
