@@ -84,7 +84,7 @@ install_prometheus() {
     ok "prometheus and promtool $version present"
     return
   fi
-  ok "building prometheus and promtool $version (about 7 minutes cold on 2 shared cores, under a minute warm)"
+  ok "building prometheus and promtool $version (about 10 CPU-minutes cold, nearly half an hour on 2 busy shared cores; seconds warm)"
   started=$(date +%s)
   mkdir -p "$LOCAL/bin"
   GOMODCACHE="$LOCAL/go/mod" GOCACHE="$LOCAL/go/cache" GOTOOLCHAIN=local GOFLAGS="-modcacherw -buildvcs=false" \
