@@ -154,6 +154,7 @@ describe('Prometheus on the apps', () => {
       'max(archiver_repositories_overdue) > 0',
       'max(archiver_repositories_overdue > 0',
     );
+    expect(broken).not.toBe(await readFile(ALERTS, 'utf8'));
     await writeFile(path.join(scratch, 'broken.yml'), broken);
     expect((await promtool(['check', 'rules', path.join(scratch, 'broken.yml')])).code).not.toBe(0);
   });
