@@ -9,6 +9,9 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper,
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // Only the source trees: `.local/` holds toolchains and Go module caches (with files jest
+  // would take for snapshots), `dist/` the built copies.
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
 };
 
 module.exports = {

@@ -49,6 +49,8 @@ put KEYCLOAK_ADMIN_PASSWORD "$(gen)"
 # The apps' /metrics bearer token (Prometheus sends it) and Grafana's admin password.
 put METRICS_TOKEN "$(gen)"
 put GRAFANA_ADMIN_PASSWORD "$(gen)"
+# The key of stored repository credentials (CREDENTIAL_KEYS: id:base64 of 32 random bytes).
+put CREDENTIAL_KEYS "compose1:$(head -c 32 /dev/urandom | base64 -w0)"
 # Logins, as in scripts/env.sh: the realm's demo users and Keycloak's own admin. An exported
 # value is taken the first time; change them for anything reachable by others.
 put KEYCLOAK_ADMIN_USER "${KEYCLOAK_ADMIN_USER:-kcadmin}"

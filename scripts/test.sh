@@ -12,12 +12,12 @@ cd "$ROOT"
 already_running=()
 # Read once: `status | grep -q` under pipefail fails when grep quits early (SIGPIPE).
 status="$(bash scripts/stack.sh status)"
-for s in postgres redis minio keycloak frontend injector worker; do
+for s in postgres redis minio keycloak gitea frontend injector worker; do
   grep -q "^$s *running" <<<"$status" && already_running+=("$s")
 done
 cleanup() {
   local code=$? to_stop=()
-  for s in frontend injector worker keycloak minio redis postgres; do
+  for s in frontend injector worker gitea keycloak minio redis postgres; do
     [[ " ${already_running[*]:-} " == *" $s "* ]] || to_stop+=("$s")
   done
   [ ${#to_stop[@]} -eq 0 ] || bash scripts/stack.sh stop "${to_stop[@]}" >/dev/null 2>&1 || true

@@ -7,7 +7,7 @@
 //      change plus the changed files' bytes (latest/ reported apart: it is replaced, not added);
 //   3. restoring the snapshot at chain depth 10 with its restore script vs the same script on
 //      the full archive of that state (one bundle), alternating, best of each;
-//   4. the bucket after all changed visits vs as many full copies (full bundle + files + manifest).
+//   4. the bucket after all changed visits vs as many full copies (full bundle + files + listings + manifest).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,15 +24,27 @@ const PURGE_ATTEMPTS = 5;
 const COOLDOWN_SECONDS = 1;
 const LATEST_TIMEOUT_MS = 120_000;
 
-/** Bytes and objects of a bucket by kind: bundles, manifests, files (objects/), latest/. */
+/** Bytes and objects of a bucket by kind: bundles, manifests, files (objects/), directory listings (trees/), latest/. */
 async function bucketUsage(client, bucket) {
-  const usage = { total: 0, objects: 0, fullBundles: 0, increments: 0, manifests: 0, files: 0, latest: 0, other: 0, fullBundleCount: 0 };
+  const usage = {
+    total: 0,
+    objects: 0,
+    fullBundles: 0,
+    increments: 0,
+    manifests: 0,
+    files: 0,
+    listings: 0,
+    latest: 0,
+    other: 0,
+    fullBundleCount: 0,
+  };
   for await (const item of client.listObjectsV2(bucket, '', true)) {
     usage.total += item.size;
     usage.objects++;
     const key = item.name;
     if (key.startsWith('latest/')) usage.latest += item.size;
     else if (key.startsWith('objects/')) usage.files += item.size;
+    else if (key.startsWith('trees/')) usage.listings += item.size;
     else if (key.endsWith('/repo.bundle')) {
       usage.fullBundles += item.size;
       usage.fullBundleCount++;
@@ -208,7 +220,7 @@ function summarize({ firstVisit, visits, full, restoreAt, end, base }) {
   const visitBestMs = best([one.ms, deep.ms]);
   const fullBestMs = best(COMPARED_AT.map((n) => full[n].ms));
   const fullCopy = full[DEPTH].usage;
-  const fullCopyBytes = fullCopy.fullBundles + fullCopy.files + fullCopy.manifests;
+  const fullCopyBytes = fullCopy.fullBundles + fullCopy.files + fullCopy.listings + fullCopy.manifests;
   const snapshots = visits.length + 1;
   const allowance = 2 * one.gitBundleBytes + one.changedFileBytes;
   const restoreChain = best(restoreAt.rounds.chain.map((r) => r.ms));

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig, loadStackSettings } from '@archiver/config';
-import { ObjectStoreRepository, readSnapshotManifest } from '@archiver/storage';
+import { ObjectStoreRepository } from '@archiver/storage';
 import {
   type AppProcess,
   collectPageProblems,
@@ -13,6 +13,7 @@ import {
   type GitHttpServerHandle,
   KeycloakTestClient,
   launchChromium,
+  readManifestWithFiles,
   signInThroughKeycloak,
   startApp,
   startGitHttpServer,
@@ -113,7 +114,7 @@ describe('web interface: restore drills', () => {
     await page.getByTestId('verify-now').click();
     await card.locator('[data-verification="passed"]').waitFor({ timeout: 90_000 });
 
-    const manifest = await readSnapshotManifest(store, visit.bucket!, visit.prefix!);
+    const manifest = await readManifestWithFiles(store, visit.bucket!, visit.prefix!);
     const file = manifest.files.find((f) => f.key.startsWith('objects/'))!;
     await store.removeObject(visit.bucket!, file.key);
     await page.getByTestId('verify-now').click();

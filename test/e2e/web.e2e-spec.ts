@@ -283,6 +283,25 @@ describe('web interface', () => {
     expect(problems).toEqual([]);
   }, 180_000);
 
+  it('opens the queue dashboard for admin from the Admin page, and again straight from its address once the sign-in is renewed', async () => {
+    const { page, problems } = await signedInPage(stack.admin, '/admin');
+    await page.getByTestId('open-queue-board').click();
+    await page.waitForURL(`${publicUrl}/admin/queues`);
+    // bull-board lists every queue by name.
+    await page.getByText('archive', { exact: true }).first().waitFor();
+    await page.getByText('verify', { exact: true }).first().waitFor();
+    await saveScreenshot(page, 'admin-queue-board');
+
+    // Without its cookie (expired, or a new browser session), the address goes through the web
+    // app, which renews the cookie from the Keycloak session and comes back.
+    await page.context().clearCookies({ name: 'archiver_queue_board' });
+    await page.goto(`${publicUrl}/admin/queues`);
+    await page.waitForURL(`${publicUrl}/admin/queues`);
+    await page.getByText('archive', { exact: true }).first().waitFor();
+    // bull-board's page links Google Fonts, which the CSP blocks (and tests reach no network): its own fonts fall back.
+    expect(problems.filter((problem) => !problem.includes('fonts.googleapis.com'))).toEqual([]);
+  }, 120_000);
+
   it('logs out to a signed-out page, after which the archives need a login again', async () => {
     const { page, problems } = await signedInPage(stack.demo);
     await page.getByRole('button', { name: 'Log out' }).click();

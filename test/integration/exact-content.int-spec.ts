@@ -18,14 +18,15 @@ import {
   ObjectStoreRepository,
   SnapshotFileSource,
   SnapshotKeyAllocator,
-  SnapshotManifest,
   snapshotPrefix,
+  SnapshotTreeFile,
   SnapshotWriter,
   StorageErrorCode,
+  treeFiles,
   unstorableReason,
 } from '@archiver/storage';
 import { CraftedRepository, CraftedTreeEntry } from '../../libs/git/src/tree-crafter';
-import { readAll } from '@archiver/testing';
+import { type ManifestWithFiles, readAll, readManifestWithFiles } from '@archiver/testing';
 
 jest.setTimeout(120_000);
 
@@ -35,8 +36,8 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 const bytes = (...parts: (string | number[] | Buffer)[]) =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
 
-async function* sources(reader: RepositoryReader, commit: string): AsyncGenerator<SnapshotFileSource> {
-  for await (const { entry, size, stream } of reader.blobs(await reader.listTree(commit))) {
+async function* sources(reader: RepositoryReader, files: readonly SnapshotTreeFile[]): AsyncGenerator<SnapshotFileSource> {
+  for await (const { entry, size, stream } of reader.blobs(files)) {
     yield { pathBytes: entry.pathBytes, size, mode: entry.mode, sha: entry.sha, stream };
   }
 }
@@ -55,7 +56,7 @@ describe('exact names and bytes in stored snapshots', () => {
   });
 
   afterAll(async () => {
-    for (const folder of ['snapshots/', 'objects/', 'latest/']) await store.removePrefix(bucket, folder);
+    for (const folder of ['snapshots/', 'objects/', 'trees/', 'latest/']) await store.removePrefix(bucket, folder);
     await store.removeBucketIfEmpty(bucket);
     store.close();
     await rm(base, { recursive: true, force: true });
@@ -63,37 +64,45 @@ describe('exact names and bytes in stored snapshots', () => {
 
   const craft = () => CraftedRepository.init(path.join(base, `${randomUUID()}.git`));
 
-  /** What the worker does: head, files, bundle, manifest last. Returns the manifest as stored. */
-  async function archive(repo: CraftedRepository): Promise<{ prefix: string; manifest: SnapshotManifest }> {
+  /**
+   * What the worker does: head, blobs, tree listings, bundle, manifest (v4) last. Returns the
+   * manifest as stored with its files walked from the listings.
+   */
+  async function archive(repo: CraftedRepository): Promise<{ prefix: string; manifest: ManifestWithFiles }> {
     const archiveId = randomUUID();
     const prefix = snapshotPrefix(new Date(), archiveId);
     const reader = new RepositoryReader(repo.gitDir);
     const head = await reader.head();
     const writer = new SnapshotWriter(store, { bucket, prefix });
-    const files = head.commit ? await writer.uploadFiles(sources(reader, head.commit), { concurrency: 4, smallFileBytes: 64 * 1024 }) : [];
+    const trees = head.commit ? await reader.trees(head.commit) : null;
+    const files = trees
+      ? await writer.storeTree(treeFiles(trees), (toRead) => sources(reader, toRead), { concurrency: 4, smallFileBytes: 64 * 1024 })
+      : [];
+    if (trees) await writer.storeTreeListings(trees, new Set(), 4);
     const bundleFile = await reader.createBundle(path.join(base, `${archiveId}.bundle`), head.refs);
     const bundle = bundleFile ? await writer.uploadBundle(bundleFile.path) : null;
     const now = new Date().toISOString();
     await writer.writeManifest({
-      version: 2,
+      version: 4,
       url: 'https://example.org/crafted.git',
       normalizedUrl: 'https://example.org/crafted',
       archiveId,
       ...manifestHeadFields(head),
-      files,
+      tree: trees?.root ?? null,
       fileCount: files.length,
       byteCount: files.reduce((sum, file) => sum + file.size, 0),
       mappedPathCount: mappedPathCount(files),
       bundle,
       timestamps: { createdAt: now, injectedAt: now, startedAt: now, finishedAt: now },
     });
-    const manifest = JSON.parse((await readAll(await store.getObject(bucket, manifestKey(prefix)))).toString('utf8')) as SnapshotManifest;
+    const manifest = await readManifestWithFiles(store, bucket, prefix);
+    expect(manifest.files.map((f) => ({ ...f, sha256: undefined }))).toEqual(files.map((f) => ({ ...f, sha256: undefined })));
     await new LatestView(store).show(bucket, prefix);
     return { prefix, manifest };
   }
 
   /** The snapshot holds exactly the commit's files: exact paths, exact bytes, one key each, nothing hidden. */
-  async function expectExactFiles(repo: CraftedRepository, snapshot: { prefix: string; manifest: SnapshotManifest }): Promise<void> {
+  async function expectExactFiles(repo: CraftedRepository, snapshot: { prefix: string; manifest: ManifestWithFiles }): Promise<void> {
     const { prefix, manifest } = snapshot;
     const expected = await repo.files(manifest.commit as string);
     expect(manifest.fileCount).toBe(expected.length);
@@ -125,7 +134,7 @@ describe('exact names and bytes in stored snapshots', () => {
       expect({ key: file.key, sha: sha256(stored) }).toEqual({ key: file.key, sha: sha256(blob) });
       const shown = await readAll(await store.getObject(bucket, view[i]!.key));
       expect({ key: view[i]!.key, sha: sha256(shown) }).toEqual({ key: view[i]!.key, sha: sha256(blob) });
-      expect(file).toMatchObject({ gitSha: expected[i]!.sha, sha256: sha256(blob), size: blob.length, mode: expected[i]!.mode });
+      expect(file).toMatchObject({ gitSha: expected[i]!.sha, size: blob.length, mode: expected[i]!.mode });
     }
     // Listing shows every object: none hides behind another (MinIO lists `a` but not `a/b`).
     const listed = (await store.listAllObjects(bucket, prefix)).map((o) => o.name).sort();

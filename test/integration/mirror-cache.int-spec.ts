@@ -6,7 +6,7 @@ import { Logger } from '@nestjs/common';
 import { AppConfig, loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRecord, ArchiveRepository, PrismaService } from '@archiver/database';
 import { directorySize, SafeCloner, UrlPolicy } from '@archiver/git';
-import { manifestKey, ObjectStoreRepository, SnapshotManifest } from '@archiver/storage';
+import { ObjectStoreRepository, SnapshotManifest } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
@@ -16,7 +16,8 @@ import {
   fixtureGit,
   GitHttpServerHandle,
   KeycloakTestClient,
-  readAll,
+  type ManifestWithFiles,
+  readManifestWithFiles,
   settledArchive,
   startApp,
   startGitHttpServer,
@@ -75,15 +76,14 @@ describe('the worker mirror cache end to end', () => {
   };
   const upstreamRefs = async (gitDir: string) =>
     (await fixtureGit(['for-each-ref', '--format=%(objectname) %(refname)'], gitDir)).toString('utf8');
-  const manifestOf = async (row: ArchiveRecord) =>
-    JSON.parse((await readAll(await store.getObject(row.bucket!, manifestKey(row.prefix!)))).toString('utf8')) as SnapshotManifest;
+  const manifestOf = (row: ArchiveRecord) => readManifestWithFiles(store, row.bucket!, row.prefix!);
   const manifestRefs = (manifest: SnapshotManifest) => (manifest.refs ?? []).map((r) => `${r.sha} ${r.name}\n`).join('');
   /** What a snapshot stores, independent of where: refs, commit and each file's path, mode, size and checksum. */
-  const content = (manifest: SnapshotManifest) => ({
+  const content = (manifest: ManifestWithFiles) => ({
     refs: manifest.refs,
     commit: manifest.commit,
     defaultBranch: manifest.defaultBranch,
-    files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, size: f.size, sha256: f.sha256 })),
+    files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, size: f.size, gitSha: f.gitSha })),
   });
   const visit = async (url: string) => {
     const done = await settledArchive(api, (await api.submit(url)).id, 120_000);

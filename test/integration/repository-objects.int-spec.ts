@@ -14,8 +14,9 @@ import {
   manifestKey,
   OBJECTS_FOLDER,
   ObjectStoreRepository,
+  treeListingKey,
+  TREES_FOLDER,
   SnapshotFileSource,
-  SnapshotManifest,
   snapshotPrefix,
   SnapshotWriter,
 } from '@archiver/storage';
@@ -26,7 +27,9 @@ import {
   fixtureGit,
   GitHttpServerHandle,
   KeycloakTestClient,
+  type ManifestWithFiles,
   readAll,
+  readManifestWithFiles,
   settledArchive,
   startApp,
   startGitHttpServer,
@@ -68,8 +71,7 @@ describe('file blobs stored once per repository', () => {
     await git(['commit', '--quiet', '-m', message]);
     await git(['push', '--quiet', bare, 'main']);
   };
-  const manifestOf = async (bucket: string, prefix: string) =>
-    JSON.parse((await readAll(await store.getObject(bucket, manifestKey(prefix)))).toString('utf8')) as SnapshotManifest;
+  const manifestOf = (bucket: string, prefix: string) => readManifestWithFiles(store, bucket, prefix);
   /** Every object under objects/ with what would change if it were overwritten. */
   const blobsOf = async (bucket: string) => {
     const blobs = new Map<string, string>();
@@ -79,6 +81,47 @@ describe('file blobs stored once per repository', () => {
     }
     return blobs;
   };
+  /** Every listing under trees/ with what would change if it were rewritten. */
+  const listingsOf = async (bucket: string) => {
+    const listings = new Map<string, string>();
+    for (const { name } of await store.listAllObjects(bucket, TREES_FOLDER)) {
+      const stat = await store.statObject(bucket, name);
+      listings.set(name, `${stat.etag} ${stat.lastModified.toISOString()}`);
+    }
+    return listings;
+  };
+  /** The listing key of every distinct tree of the commit, as git itself lists them. */
+  const treeKeysOf = async (commit: string) => {
+    const root = (await git(['rev-parse', `${commit}^{tree}`], bare)).trim();
+    const subtrees = (await git(['ls-tree', '-r', '-d', '--format=%(objectname)', commit], bare)).split('\n').filter(Boolean);
+    return new Set([root, ...subtrees].map(treeListingKey));
+  };
+  const treeIdAt = async (commit: string, dir: string) => (await git(['rev-parse', `${commit}:${dir}`], bare)).trim();
+  /** Names in one directory through the browse API, against `git ls-tree` of the same commit. */
+  const expectBrowsable = async (archiveId: string, commit: string, dir: string) => {
+    const answer = await api.call<{ entries: { name: string; type: string; size?: number }[] }>(
+      'GET',
+      `/api/archives/${archiveId}/tree?path=${dir}`,
+    );
+    expect(answer.status).toBe(200);
+    const listed = (await git(['ls-tree', '--format=%(objectname) %(path)', `${commit}:${dir}`], bare)).split('\n').filter(Boolean);
+    expect(answer.body.entries.map((e) => e.name).sort()).toEqual(listed.map((line) => line.split(' ')[1]).sort());
+  };
+  const verificationOf = async (id: string) =>
+    (await api.call<{ verification: { checkedAt: string | null; status: string } }>('GET', `/api/archives/${id}`)).body.verification;
+  /** Runs a restore drill of the snapshot (it reads every listing and file) and waits for its result. */
+  const verify = async (id: string) => {
+    const before = (await verificationOf(id)).checkedAt;
+    expect((await api.call('POST', `/api/archives/${id}/verify`)).status).toBe(202);
+    return waitFor(
+      `the drill of ${id}`,
+      async () => {
+        const verification = await verificationOf(id);
+        return verification.checkedAt !== null && verification.checkedAt !== before ? verification : undefined;
+      },
+      90_000,
+    );
+  };
   /** The worker's own count of the blobs it uploaded for this visit (its `archived` log line). */
   const uploadsOf = (archiveId: string) => {
     const line = worker
@@ -86,7 +129,9 @@ describe('file blobs stored once per repository', () => {
       .split('\n')
       .filter((l) => l.includes('"archived"') && l.includes(archiveId.slice(0, 8)))
       .at(-1);
-    return line ? (JSON.parse(line) as { uploaded: number; present: number; known: number }) : undefined;
+    return line
+      ? (JSON.parse(line) as { uploaded: number; present: number; known: number; listings: { written: number; known: number } })
+      : undefined;
   };
   // The worker logs the visit after recording its completion: the line may lag the status.
   const loggedUploadsOf = (archiveId: string) => waitFor('the worker to log the visit', async () => uploadsOf(archiveId), 20_000);
@@ -101,29 +146,29 @@ describe('file blobs stored once per repository', () => {
     waitFor(`latest/ to show ${prefix}`, async () => ((await new LatestView(store).record(bucket))?.prefix === prefix ? true : undefined));
 
   /** Every path of the commit's tree maps to an object holding exactly its bytes. */
-  async function expectExactMapping(bucket: string, prefix: string, commit: string): Promise<SnapshotManifest> {
+  async function expectExactMapping(bucket: string, prefix: string, commit: string): Promise<ManifestWithFiles> {
     const manifest = await manifestOf(bucket, prefix);
     const tree = (await git(['ls-tree', '-r', '-z', '--name-only', commit], bare)).split('\0').filter(Boolean);
     expect(manifest.files.map((f) => f.path)).toEqual(tree);
     for (const file of manifest.files) {
       const expected = await fixtureGit(['cat-file', 'blob', `${commit}:${file.path}`], bare, scratch);
       const stored = await readAll(await store.getObject(bucket, file.key));
-      expect({ path: file.path, key: file.key, sha256: sha256(stored), manifest: file.sha256 }).toEqual({
+      expect({ path: file.path, key: file.key, sha256: sha256(stored), gitSha: gitBlobId(stored) }).toEqual({
         path: file.path,
         key: `${OBJECTS_FOLDER}${file.gitSha.slice(0, 2)}/${file.gitSha.slice(2)}`,
         sha256: sha256(expected),
-        manifest: sha256(expected),
+        gitSha: file.gitSha,
       });
     }
     return manifest;
   }
 
   /** latest/ holds exactly the snapshot's tree by path, byte for byte. */
-  async function expectLatestEquals(bucket: string, manifest: SnapshotManifest): Promise<void> {
+  async function expectLatestEquals(bucket: string, manifest: ManifestWithFiles): Promise<void> {
     const listed = (await store.listAllObjects(bucket, LATEST_FOLDER)).map((o) => o.name).filter((k) => k !== LATEST_RECORD_KEY);
     expect(listed.sort()).toEqual(manifest.files.map((f) => `${LATEST_FOLDER}files/${f.path}`).sort());
     for (const file of manifest.files) {
-      expect(sha256(await readAll(await store.getObject(bucket, `${LATEST_FOLDER}files/${file.path}`)))).toBe(file.sha256);
+      expect(gitBlobId(await readAll(await store.getObject(bucket, `${LATEST_FOLDER}files/${file.path}`)))).toBe(file.gitSha);
     }
   }
 
@@ -188,6 +233,17 @@ describe('file blobs stored once per repository', () => {
     await expectLatestEquals(bucket, firstManifest);
     expect(await new LatestView(store).record(bucket)).toMatchObject({ archiveId: first.id, prefix: first.prefix, commit: first.commit });
 
+    // One listing per distinct directory tree, served as JSON (gzip-encoded on the wire) to a browser or the console.
+    const listingsBefore = await listingsOf(bucket);
+    expect(new Set(listingsBefore.keys())).toEqual(await treeKeysOf(first.commit));
+    expect(await loggedUploadsOf(first.id)).toMatchObject({ listings: { written: listingsBefore.size, known: 0 } });
+    const rootListing = await fetch(await store.presignedGet(bucket, treeListingKey(firstManifest.tree!), 60));
+    expect(rootListing.headers.get('content-type')).toBe('application/json');
+    expect(rootListing.headers.get('content-encoding')).toBe('gzip');
+    const served = (await rootListing.json()) as { entries: { name: string; id: string }[] };
+    const rootNames = (await git(['ls-tree', '--format=%(objectname) %(path)', first.commit], bare)).split('\n').filter(Boolean);
+    expect(served.entries.map((e) => `${e.id} ${e.name}`)).toEqual(rootNames);
+
     // Content types from the name, on the blobs and on latest/.
     const typeOf = async (key: string) => (await store.statObject(bucket, key)).contentType;
     const keyOf = (p: string) => firstManifest.files.find((f) => f.path === p)!.key;
@@ -220,6 +276,32 @@ describe('file blobs stored once per repository', () => {
     // Nothing stored before was written again (same ETag, same modification time).
     for (const [key, version] of blobsBefore) expect({ key, version: blobsAfter.get(key) }).toEqual({ key, version });
     expect(await loggedUploadsOf(second.id)).toMatchObject({ uploaded: 1, present: 0, known: secondManifest.files.length - 1 });
+    // Only the listings of the changed directory and its ancestors were written; none was rewritten.
+    const listingsAfter = await listingsOf(bucket);
+    const changedDirs = [
+      await treeIdAt(second.commit, ''),
+      await treeIdAt(second.commit, 'src'),
+      await treeIdAt(second.commit, 'src/module-1'),
+    ];
+    expect([...listingsAfter.keys()].filter((k) => !listingsBefore.has(k)).sort()).toEqual(changedDirs.map(treeListingKey).sort());
+    for (const [key, version] of listingsBefore) expect({ key, version: listingsAfter.get(key) }).toEqual({ key, version });
+    expect(new Set([...(await treeKeysOf(second.commit))].filter((k) => !listingsAfter.has(k)))).toEqual(new Set());
+    expect((await loggedUploadsOf(second.id)).listings).toMatchObject({ written: 3, known: (await treeKeysOf(second.commit)).size - 3 });
+    // Both snapshots browse and verify exactly: the second through its new listings, the first through its own.
+    for (const [snapshot, commit] of [
+      [first.id, first.commit],
+      [second.id, second.commit],
+    ] as const) {
+      await expectBrowsable(snapshot, commit, 'src/module-1');
+      await expectBrowsable(snapshot, commit, 'src');
+      const file = await api.call('GET', `/api/archives/${snapshot}/files/src/module-1/file-5.txt`);
+      expect({ status: file.status, text: file.text }).toEqual({
+        status: 200,
+        text: await git(['cat-file', 'blob', `${commit}:src/module-1/file-5.txt`], bare),
+      });
+    }
+    expect(await verify(first.id)).toMatchObject({ status: 'passed' });
+    expect(await verify(second.id)).toMatchObject({ status: 'passed' });
     await latestShows(bucket, second.prefix);
     await expectLatestEquals(bucket, secondManifest);
     await expect(store.statObject(bucket, `${LATEST_FOLDER}files/to-be-removed.txt`)).rejects.toMatchObject(NOT_FOUND);
@@ -294,6 +376,10 @@ describe('file blobs stored once per repository', () => {
   });
 });
 
-function keyOfIn(manifest: SnapshotManifest, file: string): string {
+function gitBlobId(bytes: Buffer): string {
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}
+
+function keyOfIn(manifest: ManifestWithFiles, file: string): string {
   return manifest.files.find((f) => f.path === file)!.key;
 }

@@ -124,7 +124,8 @@ describe('unchanged visits end to end', () => {
       unchanged: true,
       refsHash: first.row.refsHash,
       contentFrom: { archiveId: first.view.id, prefix: first.row.prefix },
-      files: [],
+      version: 4,
+      tree: null,
       bundle: null,
       commit: firstManifest.commit,
     });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService, VerificationRepository } from '@archiver/database';
-import { manifestKey, ObjectStoreRepository, readSnapshotManifest, type SnapshotManifest } from '@archiver/storage';
+import { encodeTreeListing, manifestKey, ObjectStoreRepository, readTreeListing, treeListingKey } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
@@ -15,6 +15,8 @@ import {
   fixtureGit,
   GitHttpServerHandle,
   KeycloakTestClient,
+  type ManifestWithFiles,
+  readManifestWithFiles,
   settledArchive,
   startApp,
   startGitHttpServer,
@@ -63,7 +65,7 @@ describe('restore drills', () => {
     const done = await settledArchive(api, (await api.submit(http.url(`${name}.git`))).id, 120_000);
     expect(done).toMatchObject({ status: 'completed', error: null });
     const row = (await archives.findById(done.id))!;
-    const manifest: SnapshotManifest = await readSnapshotManifest(store, row.bucket!, row.prefix!);
+    const manifest: ManifestWithFiles = await readManifestWithFiles(store, row.bucket!, row.prefix!);
     return { id: done.id, bucket: row.bucket!, prefix: row.prefix!, manifest, repositoryId: row.repositoryId };
   };
   const verificationOf = async (id: string) =>
@@ -193,6 +195,32 @@ describe('restore drills', () => {
     }
 
     await store.putBuffer(snapshot.bucket, file.key, original);
+    expect(await verify(snapshot.id)).toMatchObject({ status: 'passed', error: null });
+  });
+
+  it('finds a deleted directory listing (MISSING_OBJECT) and one that lists another tree (FILE_CHECKSUM_MISMATCH)', async () => {
+    await newUpstream('bad-listing');
+    const snapshot = await visit('bad-listing');
+    expect(snapshot.manifest).toMatchObject({ version: 4, tree: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    const key = treeListingKey(snapshot.manifest.tree!);
+    const original = await readAll(await store.getObject(snapshot.bucket, key));
+
+    await store.removeObject(snapshot.bucket, key);
+    const missing = await verify(snapshot.id);
+    expect(missing).toMatchObject({ status: 'failed', error: { code: 'MISSING_OBJECT' } });
+    expect(missing.error!.message).toContain(key);
+
+    // A listing that hides a file still decodes; only its tree id gives it away.
+    await store.putBuffer(snapshot.bucket, key, original);
+    const entries = await readTreeListing(store, snapshot.bucket, snapshot.manifest.tree!);
+    const firstBlob = entries.findIndex((entry) => entry.type === 'blob');
+    expect(firstBlob).toBeGreaterThanOrEqual(0);
+    await store.putBuffer(snapshot.bucket, key, encodeTreeListing(entries.filter((_, i) => i !== firstBlob)));
+    const hidden = await verify(snapshot.id);
+    expect(hidden).toMatchObject({ status: 'failed', error: { code: 'FILE_CHECKSUM_MISMATCH' } });
+    expect(hidden.error!.message).toContain(key);
+
+    await store.putBuffer(snapshot.bucket, key, original);
     expect(await verify(snapshot.id)).toMatchObject({ status: 'passed', error: null });
   });
 

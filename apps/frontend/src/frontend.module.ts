@@ -8,8 +8,11 @@ import { LoggingModule } from '@archiver/logging';
 import { MetricsModule } from '@archiver/metrics';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
 import { MinioHealthIndicator, StorageModule } from '@archiver/storage';
+import { QueueBoardModule } from './admin/queue-board.module';
 import { ApiExceptionFilter } from './api/api-exception.filter';
 import { ArchivesModule } from './archives/archives.module';
+import { AuditModule } from './audit/audit.module';
+import { LimitsModule } from './limits/limits.module';
 import { RepositoriesModule } from './repositories/repositories.module';
 import { StatsModule } from './stats/stats.module';
 import { WebModule } from './web/web.module';
@@ -36,6 +39,9 @@ import { WebModule } from './web/web.module';
     ArchivesModule,
     RepositoriesModule,
     StatsModule,
+    QueueBoardModule,
+    AuditModule,
+    LimitsModule,
     WebModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],

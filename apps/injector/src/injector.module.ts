@@ -10,6 +10,7 @@ import { InjectProcessor } from './inject/inject.processor';
 import { InjectService } from './inject/inject.service';
 import { ReconcileService } from './inject/reconcile.service';
 import { StateMetrics } from './metrics/state-metrics';
+import { PruneSweepService } from './schedule/prune-sweep.service';
 import { ScheduleService } from './schedule/schedule.service';
 import { VerifySampleService } from './schedule/verify-sample.service';
 
@@ -24,6 +25,6 @@ import { VerifySampleService } from './schedule/verify-sample.service';
     StorageModule,
     HealthModule.forApp('injector', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator }),
   ],
-  providers: [StateMetrics, InjectService, InjectProcessor, ReconcileService, ScheduleService, VerifySampleService],
+  providers: [StateMetrics, InjectService, InjectProcessor, ReconcileService, ScheduleService, VerifySampleService, PruneSweepService],
 })
 export class InjectorModule {}

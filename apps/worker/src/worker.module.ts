@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@archiver/config';
+import { CredentialsModule } from '@archiver/credentials';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { GitModule } from '@archiver/git';
 import { HealthModule } from '@archiver/health';
@@ -13,8 +14,12 @@ import { BundleConsolidator } from './bundle/bundle-consolidator';
 import { BundleProcessor } from './bundle/bundle.processor';
 import { SnapshotRestorer } from './bundle/snapshot-restorer';
 import { MirrorCache } from './clone/mirror-cache';
+import { VisitCredentials } from './clone/visit-credentials';
 import { WorkDirs } from './clone/work-dir';
 import { WorkerMetrics } from './metrics/worker-metrics';
+import { ChainRebuilder } from './prune/chain-rebuilder';
+import { PruneProcessor } from './prune/prune.processor';
+import { RepositoryPruner } from './prune/repository-pruner';
 import { SnapshotVerifier } from './verify/snapshot-verifier';
 import { VerifyProcessor } from './verify/verify.processor';
 
@@ -27,12 +32,14 @@ import { VerifyProcessor } from './verify/verify.processor';
     QueueModule.forRoot('consumer'),
     StorageModule,
     GitModule,
+    CredentialsModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
   providers: [
     WorkDirs,
     WorkerMetrics,
     MirrorCache,
+    VisitCredentials,
     SnapshotService,
     ArchiveProcessor,
     BundleConsolidator,
@@ -40,6 +47,9 @@ import { VerifyProcessor } from './verify/verify.processor';
     SnapshotRestorer,
     SnapshotVerifier,
     VerifyProcessor,
+    ChainRebuilder,
+    RepositoryPruner,
+    PruneProcessor,
   ],
 })
 export class WorkerModule {}

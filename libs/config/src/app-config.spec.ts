@@ -58,6 +58,10 @@ describe('parseConfig', () => {
     ['DNS_SERVERS', '127.0.0.1,1.2.3.4:x'],
     ['WORKER_MIRROR_CACHE_BYTES', '-1'],
     ['WORKER_MIRROR_CACHE_BYTES', '1.5'],
+    ['CREDENTIAL_KEYS', 'no-colon'],
+    ['CREDENTIAL_KEYS', `k1:${Buffer.alloc(16).toString('base64')}`],
+    ['CREDENTIAL_KEYS', `bad id:${Buffer.alloc(32).toString('base64')}`],
+    ['CREDENTIAL_KEYS', `k1:${Buffer.alloc(32).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}`],
   ])('names the bad setting %s=%s', (key, value) => {
     expect(() => parseConfig({ ...valid, [key]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ ...valid, [key]: value })).toThrow(new RegExp(key));
@@ -66,5 +70,19 @@ describe('parseConfig', () => {
   it('keeps 10 GiB of mirrors by default; 0 turns the cache off', () => {
     expect(parseConfig(valid).worker.mirrorCacheBytes).toBe(10 * 1024 ** 3);
     expect(parseConfig({ ...valid, WORKER_MIRROR_CACHE_BYTES: '0' }).worker.mirrorCacheBytes).toBe(0);
+  });
+
+  it('reads credential keys in order (the first encrypts) and never echoes a bad key', () => {
+    const [a, b] = [Buffer.alloc(32, 7), Buffer.alloc(32, 9)];
+    const sut = parseConfig({ ...valid, CREDENTIAL_KEYS: `new:${a.toString('base64')}, old_1:${b.toString('base64')}` });
+    expect(sut.credentials.keys).toEqual([
+      { id: 'new', key: a },
+      { id: 'old_1', key: b },
+    ]);
+    expect(parseConfig(valid).credentials.keys).toEqual([]);
+    const short = `k1:${Buffer.alloc(31, 5).toString('base64')}`;
+    expect(() => parseConfig({ ...valid, CREDENTIAL_KEYS: short })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(short.slice(3)) }),
+    );
   });
 });

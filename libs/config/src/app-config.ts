@@ -80,6 +80,21 @@ export interface AppConfig {
     /** A due visit this late makes its repository overdue. */
     overdueAfterSeconds: number;
   };
+  /** Per-user limits; 0 means none. Admins have their own submission rate and no quotas. */
+  limits: {
+    submissionsPerMinute: number;
+    adminSubmissionsPerMinute: number;
+    maxTrackedRepositories: number;
+    storedBytesQuota: number;
+  };
+  credentials: {
+    /** AES-256 keys of stored credentials: the first encrypts new ciphertexts, every one decrypts. */
+    keys: { id: string; key: Buffer }[];
+  };
+  retention: {
+    /** How often each repository with a retention policy is pruned (at most). */
+    intervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -173,6 +188,14 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       token: c.METRICS_TOKEN ?? null,
       overdueAfterSeconds: c.OVERDUE_AFTER_SECONDS,
     },
+    limits: {
+      submissionsPerMinute: c.SUBMISSIONS_PER_MINUTE,
+      adminSubmissionsPerMinute: c.ADMIN_SUBMISSIONS_PER_MINUTE,
+      maxTrackedRepositories: c.MAX_TRACKED_REPOSITORIES_PER_USER,
+      storedBytesQuota: c.USER_STORED_BYTES_QUOTA,
+    },
+    credentials: { keys: c.CREDENTIAL_KEYS },
+    retention: { intervalMs: c.RETENTION_INTERVAL_SECONDS * 1000 },
   };
 }
 

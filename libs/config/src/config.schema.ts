@@ -23,6 +23,22 @@ const dnsServer = z
     'must be ip or ip:port (IPv6 as [ip]:port)',
   );
 
+// `id:base64key,id:base64key`: AES-256 keys of stored credentials; the first encrypts, all decrypt.
+const credentialKeys = list.pipe(
+  z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]+={0,2}$/, 'each key must be id:base64 (id: 1-32 letters, digits, - or _)')
+        .transform((item) => {
+          const [id, key] = item.split(':');
+          return { id, key: Buffer.from(key, 'base64') };
+        })
+        .refine((item) => item.key.length === 32, 'each key must be 32 bytes (AES-256), base64-encoded'),
+    )
+    .refine((keys) => new Set(keys.map((k) => k.id)).size === keys.length, 'key ids must be unique'),
+);
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -97,6 +113,18 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // A tracked repository whose visit is due for longer than this counts as overdue (metrics, alerts).
   OVERDUE_AFTER_SECONDS: positiveInt.default(3600),
+  // Per-user limits (apps/frontend/src/limits), counted in Redis across frontend processes; 0 = none.
+  // Submissions: POST /api/archives, /api/archives/batch, /api/repositories and .../visits.
+  SUBMISSIONS_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  ADMIN_SUBMISSIONS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  MAX_TRACKED_REPOSITORIES_PER_USER: z.coerce.number().int().min(0).default(1000),
+  // Bytes of content a user's completed archives hold; new submissions are refused past it.
+  USER_STORED_BYTES_QUOTA: z.coerce.number().int().min(0).default(0),
+  // Keys of repositories' credentials at rest (libs/credentials); empty: credentials cannot be set.
+  CREDENTIAL_KEYS: credentialKeys,
+  // Retention (apps/injector/src/schedule/prune-sweep.service.ts): how often the injector queues a
+  // prune of each repository that has a retention policy (at most once per interval each).
+  RETENTION_INTERVAL_SECONDS: positiveInt.default(24 * 3600),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -13,6 +13,11 @@ const stackSchema = z.object({
   REDIS_PORT: z.coerce.number().int(),
   MINIO_PORT: z.coerce.number().int(),
   PG_PORT: z.coerce.number().int(),
+  // The Gitea forge of the integration tests (scripts/stack.sh start-service gitea).
+  GITEA_URL: z.string().optional(),
+  GITEA_SSH_PORT: z.coerce.number().int().optional(),
+  GITEA_ADMIN_USER: z.string().optional(),
+  GITEA_ADMIN_PASSWORD: z.string().optional(),
 });
 
 export interface StackSettings {
@@ -21,6 +26,8 @@ export interface StackSettings {
   admin: { username: 'admin'; password: string };
   keycloakAdmin: { username: string; password: string };
   ports: { keycloak: number; redis: number; minio: number; postgres: number };
+  /** Undefined when scripts/env.sh did not set it (an old shell): tests that need Gitea say so. */
+  gitea?: { url: string; sshPort: number; admin: { username: string; password: string } };
   /** The process environment, for spawning the apps as child processes in tests. */
   env: Record<string, string | undefined>;
 }
@@ -33,6 +40,14 @@ export function loadStackSettings(env: Record<string, string | undefined> = proc
     admin: { username: 'admin', password: s.ADMIN_PASSWORD },
     keycloakAdmin: { username: s.KEYCLOAK_ADMIN_USER, password: s.KEYCLOAK_ADMIN_PASSWORD },
     ports: { keycloak: s.KEYCLOAK_PORT, redis: s.REDIS_PORT, minio: s.MINIO_PORT, postgres: s.PG_PORT },
+    gitea:
+      s.GITEA_URL && s.GITEA_SSH_PORT && s.GITEA_ADMIN_USER && s.GITEA_ADMIN_PASSWORD
+        ? {
+            url: s.GITEA_URL.replace(/\/$/, ''),
+            sshPort: s.GITEA_SSH_PORT,
+            admin: { username: s.GITEA_ADMIN_USER, password: s.GITEA_ADMIN_PASSWORD },
+          }
+        : undefined,
     env: { ...env },
   };
 }

@@ -113,21 +113,26 @@ export class ArchiveRepository {
       Prisma.sql`status = 'running', run_id = ${runId}::uuid, run_expires_at = now() + ${leaseMs} * interval '1 millisecond',
         started_at = COALESCE(started_at, ${at}), injected_at = COALESCE(injected_at, ${at}), attempts = attempts + 1`,
       Prisma.sql`id = ${id}::uuid AND (status = 'queued'
-        OR (status = 'running' AND (run_expires_at IS NULL OR run_expires_at < now())))`,
+        OR (status = 'running' AND (run_expires_at IS NULL OR run_expires_at < now())))
+        AND ${NO_MAINTENANCE}`,
     );
   }
 
   /** Why claimRun refused: finished (or gone), or another run holds a live lease until `until`. */
-  async describeClaim(id: string): Promise<{ state: 'gone' | 'finished' | 'held' | 'claimable'; until?: Date }> {
+  async describeClaim(id: string): Promise<{ state: 'gone' | 'finished' | 'held' | 'maintenance' | 'claimable'; until?: Date }> {
     const rows = await this.run(
-      () => this.prisma.$queryRaw<{ status: ArchiveStatus; until: Date | null; live: boolean }[]>`
-        SELECT status, run_expires_at AS until, (run_expires_at IS NOT NULL AND run_expires_at >= now()) AS live
-        FROM archive WHERE id = ${id}::uuid`,
+      () => this.prisma.$queryRaw<
+        { status: ArchiveStatus; until: Date | null; live: boolean; maintenanceUntil: Date | null; maintenance: boolean }[]
+      >`
+        SELECT a.status, a.run_expires_at AS until, (a.run_expires_at IS NOT NULL AND a.run_expires_at >= now()) AS live,
+          r.maintenance_until AS "maintenanceUntil", (r.maintenance_until IS NOT NULL AND r.maintenance_until >= now()) AS maintenance
+        FROM archive a JOIN repository r ON r.id = a.repository_id WHERE a.id = ${id}::uuid`,
     );
     const row = rows[0];
     if (!row) return { state: 'gone' };
     if (row.status === 'completed' || row.status === 'failed') return { state: 'finished' };
     if (row.status === 'running' && row.live) return { state: 'held', until: row.until ?? undefined };
+    if (row.maintenance) return { state: 'maintenance', until: row.maintenanceUntil ?? undefined };
     return { state: 'claimable' };
   }
 
@@ -368,6 +373,17 @@ export class ArchiveRepository {
     }
   }
 }
+
+/**
+ * A visit may start only while no prune holds its repository's maintenance lease (a prune
+ * deletes bundles and blobs a visit would build on). FOR SHARE locks the repository row: a
+ * prune takes the lease with an UPDATE of that row, so either the prune's UPDATE waits for this
+ * claim to commit — and then its later check for running visits sees this one and backs off —
+ * or this claim waits for the UPDATE and Postgres re-checks the condition on the row's newest
+ * version, which holds the live lease: the claim is refused. Never both at once.
+ */
+const NO_MAINTENANCE = Prisma.sql`EXISTS (SELECT 1 FROM repository r WHERE r.id = archive.repository_id
+  AND (r.maintenance_until IS NULL OR r.maintenance_until < now()) FOR SHARE)`;
 
 function stageAggregate(name: string, interval: Prisma.Sql): Prisma.Sql {
   const ms = Prisma.sql`EXTRACT(EPOCH FROM (${interval})) * 1000`;

@@ -1,10 +1,13 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import type { HealthIndicator } from '@archiver/health';
 import { ArchiveRepository } from './archive.repository';
+import { AuditRepository } from './audit.repository';
 import { OperationsRepository } from './operations.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
+import { RepositoryCredentialRepository } from './repository-credential.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
+import { RetentionRepository } from './retention.repository';
 import { VerificationRepository } from './verification.repository';
 
 @Injectable()
@@ -21,18 +24,24 @@ export class PostgresHealthIndicator implements HealthIndicator {
     PrismaService,
     ArchiveRepository,
     TrackedRepositoryRepository,
+    RepositoryCredentialRepository,
     RefChangeRepository,
     VerificationRepository,
     OperationsRepository,
+    AuditRepository,
+    RetentionRepository,
     PostgresHealthIndicator,
   ],
   exports: [
     PrismaService,
     ArchiveRepository,
     TrackedRepositoryRepository,
+    RepositoryCredentialRepository,
     RefChangeRepository,
     VerificationRepository,
     OperationsRepository,
+    AuditRepository,
+    RetentionRepository,
     PostgresHealthIndicator,
   ],
 })

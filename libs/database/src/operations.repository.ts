@@ -16,10 +16,31 @@ export interface OperationsSnapshot {
   snapshotBytes: number;
 }
 
-/** Aggregates for metrics and alerts (libs/metrics gauges); reads only. */
+/** Aggregates for metrics and alerts (libs/metrics gauges) and for per-user quotas; reads only. */
 @Injectable()
 export class OperationsRepository {
   constructor(private readonly prisma: PrismaService) {}
+
+  /** How many repositories the user tracks. */
+  async trackedBy(subject: string): Promise<number> {
+    try {
+      return await this.prisma.repositoryTracker.count({ where: { userSubject: subject } });
+    } catch (error) {
+      throw translateDatabaseError(error, 'Not found');
+    }
+  }
+
+  /** Bytes of content the user's completed archives stored (unchanged visits store none). */
+  async storedBytesOf(subject: string): Promise<number> {
+    try {
+      const rows = await this.prisma.$queryRaw<{ bytes: number | null }[]>`
+        SELECT SUM(byte_count)::float8 AS bytes FROM archive
+        WHERE requested_by = ${subject} AND status = 'completed' AND outcome IS DISTINCT FROM 'unchanged'`;
+      return rows[0]?.bytes ?? 0;
+    } catch (error) {
+      throw translateDatabaseError(error, 'Not found');
+    }
+  }
 
   async snapshot(overdueAfterSeconds: number): Promise<OperationsSnapshot> {
     try {

@@ -4,6 +4,7 @@ import { Prisma } from './generated/prisma/client';
 import type { ArchiveOutcome, ArchiveRecord, ArchiveStatus } from './archive.types';
 import { DatabaseError, DatabaseErrorCode, translateDatabaseError } from './database.error';
 import { PrismaService } from './prisma.service';
+import { retentionFromRow } from './retention.repository';
 import type {
   RepositoryListQuery,
   RepositorySettingsChange,
@@ -276,8 +277,12 @@ function repositoryFromRow(row: RawRow): TrackedRepositoryRecord {
     lastSuccessAt: (row.last_success_at as Date | null) ?? null,
     lastChangeAt: (row.last_change_at as Date | null) ?? null,
     consecutiveFailures: row.consecutive_failures as number,
+    ...retentionFromRow(row),
     createdAt: row.created_at as Date,
     updatedAt: row.updated_at as Date,
+    credentialKind: (row.credential_kind as string | null) ?? null,
+    credentialUpdatedAt: (row.credential_updated_at as Date | null) ?? null,
+    credentialLastUsedAt: (row.credential_last_used_at as Date | null) ?? null,
   };
 }
 

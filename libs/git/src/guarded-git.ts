@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -42,6 +42,17 @@ export interface RemoteGitRequest {
    * attempt's own work dir so that whoever sweeps that dir sweeps it too. Default `tempDir`.
    */
   readonly scratchDir?: string;
+  /**
+   * HTTP basic credentials for a private repository, sent only to the URL's own origin (a
+   * redirect elsewhere goes without them), for this operation only: see credentialConfig.
+   */
+  readonly credential?: HttpCredential;
+}
+
+/** What git and the preflight send as HTTP basic auth (a token goes as the password). */
+export interface HttpCredential {
+  readonly username: string;
+  readonly password: string;
 }
 
 /** How messages name the operation: `Cloning <url> took longer than...`. */
@@ -76,6 +87,7 @@ const HARDENED_CONFIG = [
   'protocol.http.allow=always',
   'protocol.https.allow=always',
   'core.hooksPath=/dev/null',
+  // Empties the helper list: only the operation's own, origin-scoped helper may follow.
   'credential.helper=',
   'http.followRedirects=false',
   'submodule.recurse=false',
@@ -132,14 +144,17 @@ export async function withGuardedGit<T>(
 
   try {
     const vetted = await untilAborted(options.policy.check(request.url), controller.signal);
+    const credential = request.credential && { origin: new URL(vetted.url).origin, ...checkedCredential(request.credential) };
     const target = await preflightRepository(vetted, {
       policy: options.policy,
       signal: controller.signal,
       requestTimeoutMs: options.preflightTimeoutMs,
       maxRedirects: options.maxRedirects ?? 5,
       maxAdvertisementBytes: options.maxAdvertisementBytes,
+      credential,
     });
-    const launch = { options, target, home, signal: controller.signal, deadlineAt, verb: action.verb };
+    const extraConfig = credential ? await credentialConfig(home, credential) : [];
+    const launch = { options, target, home, signal: controller.signal, deadlineAt, verb: action.verb, extraConfig };
     const result = await work({ target, home, stop, git: (args, run) => runLaunchedGit(launch, args, run) });
     if (stopReason) throw stopReason;
     return result;
@@ -159,6 +174,8 @@ interface Launch {
   readonly signal: AbortSignal;
   readonly deadlineAt: number;
   readonly verb: string;
+  /** `-c` settings of this operation only (the credential helper). */
+  readonly extraConfig: readonly string[];
 }
 
 /*
@@ -200,7 +217,7 @@ async function runLaunchedGit(
   const onStdout = run.onStdout;
   // simple-git decodes stdout as UTF-8; callers that need git's exact bytes (ref names) read the stream.
   if (onStdout) git.outputHandler((_command, stdout) => stdout.on('data', (chunk: Buffer) => onStdout(chunk)));
-  const config = [...HARDENED_CONFIG, ...pinnedResolveConfig(target)].flatMap((setting) => ['-c', setting]);
+  const config = [...HARDENED_CONFIG, ...pinnedResolveConfig(target), ...launch.extraConfig].flatMap((setting) => ['-c', setting]);
   try {
     await git.raw([...launcherArgs, options.gitBinary ?? 'git', ...config, ...args]);
   } catch (error) {
@@ -210,6 +227,29 @@ async function runLaunchedGit(
     }
     throw gitErrorFromStderr(error instanceof Error ? error.message : String(error), target.url, error, { maxMemoryBytes });
   }
+}
+
+/**
+ * Hands the credential to git without it ever being on a command line, in the environment, in
+ * a URL or in a git config file: a file (mode 600) in the operation's throw-away HOME, removed
+ * with it in every outcome, read by a credential helper that only answers `get`. The helper is
+ * scoped to the submitted URL's origin (`credential.<origin>.helper`, after HARDENED_CONFIG has
+ * emptied the helper list), so a redirect to another host gets nothing.
+ */
+async function credentialConfig(home: string, credential: HttpCredential & { origin: string }): Promise<string[]> {
+  const file = path.join(home, 'credential');
+  await writeFile(file, `username=${credential.username}\npassword=${credential.password}\n`, { mode: 0o600, flag: 'wx' });
+  const quoted = `'${file.replace(/'/g, `'\\''`)}'`;
+  return [`credential.${credential.origin}.helper=!f() { test "$1" = get && cat ${quoted}; }; f`];
+}
+
+/** git's credential protocol is line based: a newline or NUL would inject fields. */
+function checkedCredential(credential: HttpCredential): HttpCredential {
+  const bad = (value: string) => value.length === 0 || /[\0\r\n]/.test(value);
+  if (bad(credential.username) || bad(credential.password)) {
+    throw new GitError(GitErrorCode.INVALID_ARGUMENT, 'A credential user name and password must be non-empty single lines');
+  }
+  return { username: credential.username, password: credential.password };
 }
 
 /**

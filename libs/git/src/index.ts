@@ -12,3 +12,4 @@ export { killProcessesUnder } from './process-reaper';
 export { directorySize } from './directory-size';
 export { DEFAULT_MAX_ADVERTISEMENT_BYTES } from './redirect-preflight';
 export * from './git.module';
+export { setRefsExactly } from './ref-set';

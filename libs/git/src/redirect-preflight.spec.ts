@@ -8,18 +8,22 @@ import { UrlPolicy } from './url-policy';
 type Route = (res: ServerResponse, path: string) => void;
 
 /** A loopback HTTP server whose answer per path the test decides; records what was asked. */
-async function startServer(routes: Record<string, Route>): Promise<{ base: string; port: number; hits: string[]; server: Server }> {
+async function startServer(
+  routes: Record<string, Route>,
+): Promise<{ base: string; port: number; hits: string[]; authorizations: (string | undefined)[]; server: Server }> {
   const hits: string[] = [];
+  const authorizations: (string | undefined)[] = [];
   const server = createServer((req, res) => {
     const path = req.url ?? '/';
     hits.push(path);
+    authorizations.push(req.headers.authorization);
     const route = routes[path.replace(/\?.*$/, '')];
     if (route) route(res, path);
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { base: `http://127.0.0.1:${port}`, port, hits, server };
+  return { base: `http://127.0.0.1:${port}`, port, hits, authorizations, server };
 }
 
 const ok: Route = (res) =>
@@ -199,5 +203,36 @@ describe(preflightRepository.name, () => {
     // The server never answers; the caller aborts once the request is in flight.
     const { base } = await serve({ '/r.git/info/refs': () => controller.abort(reason) });
     await expect(preflightRepository(await policy.check(`${base}/r.git`), options({ signal: controller.signal }))).rejects.toBe(reason);
+  });
+
+  describe('with a credential', () => {
+    const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+    it("sends it to the repository's own origin, also after a redirect there, and to no other origin", async () => {
+      const elsewhere = await serve({ '/moved.git/info/refs': ok });
+      const { base, authorizations } = await serve({
+        '/o/r.git/info/refs': redirectTo('/o/same.git/info/refs?service=git-upload-pack'),
+        '/o/same.git/info/refs': redirectTo(`${elsewhere.base}/moved.git/info/refs?service=git-upload-pack`),
+      });
+      const start = await policy.check(`${base}/o/r.git`);
+      const credential = { origin: new URL(start.url).origin, username: 'u', password: 'p4ss' };
+      const target = await preflightRepository(start, options({ credential }));
+      expect(target.url).toBe(`${elsewhere.base}/moved.git`);
+      expect(authorizations).toEqual([basic('u', 'p4ss'), basic('u', 'p4ss')]);
+      expect(elsewhere.authorizations).toEqual([undefined]);
+    });
+
+    it.each([401, 403])('says a refused credential (HTTP %i) was refused, not that the repository is public-only', async (code) => {
+      const { base } = await serve({ '/r.git/info/refs': status(code) });
+      const start = await policy.check(`${base}/r.git`);
+      const refused = await rejectionOf(
+        preflightRepository(start, options({ credential: { origin: base, username: 'u', password: 'p' } })),
+        GitError,
+      );
+      expect(refused.code).toBe(GitErrorCode.AUTH_REQUIRED);
+      expect(refused.message).toMatch(/refused the repository's credential/);
+      const anonymous = await rejectionOf(preflightRepository(start, options()), GitError);
+      expect(anonymous.message).toMatch(/requires authentication/);
+    });
   });
 });

@@ -22,6 +22,8 @@ export interface PreflightOptions {
   readonly maxRedirects: number;
   /** The ref advertisement is read to its end, up to this many bytes. */
   readonly maxAdvertisementBytes?: number;
+  /** HTTP basic auth, sent only to requests on `origin` (never to a redirect's other host). */
+  readonly credential?: { readonly origin: string; readonly username: string; readonly password: string };
 }
 
 interface ProbeAnswer {
@@ -48,7 +50,7 @@ export async function preflightRepository(start: VettedRepositoryUrl, options: P
       current = await nextHop(current, new URL(location, infoRefs), options.policy);
       continue;
     }
-    throw errorForStatus(status, current.url);
+    throw errorForStatus(status, current.url, options.credential !== undefined);
   }
 }
 
@@ -70,7 +72,13 @@ async function nextHop(from: VettedRepositoryUrl, location: URL, policy: UrlPoli
   }
 }
 
-function errorForStatus(status: number, url: string): GitError {
+function errorForStatus(status: number, url: string, withCredential: boolean): GitError {
+  if ((status === 401 || status === 403) && withCredential) {
+    return new GitError(
+      GitErrorCode.AUTH_REQUIRED,
+      `Repository at ${url} refused the repository's credential (HTTP ${status}): it was revoked or expired, lacks read access, or the repository does not exist. Set a working one with PATCH /api/repositories/:id`,
+    );
+  }
   if (status === 401 || status === 403) {
     return new GitError(
       GitErrorCode.AUTH_REQUIRED,
@@ -119,7 +127,7 @@ function probe(url: URL, addresses: readonly ResolvedAddress[], options: Preflig
     hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port || undefined,
     path: `${url.pathname}${url.search}`,
-    headers: { 'user-agent': 'git/2 (repository-archiver)', accept: '*/*', 'git-protocol': 'version=2' },
+    headers: { 'user-agent': 'git/2 (repository-archiver)', accept: '*/*', 'git-protocol': 'version=2', ...authorization(url, options) },
     lookup: pinnedLookup(addresses),
     agent: false,
     signal,
@@ -148,6 +156,12 @@ function probe(url: URL, addresses: readonly ResolvedAddress[], options: Preflig
     req.on('error', fail);
     req.end();
   });
+}
+
+function authorization(url: URL, options: PreflightOptions): Record<string, string> {
+  const credential = options.credential;
+  if (!credential || url.origin !== credential.origin) return {};
+  return { authorization: `Basic ${Buffer.from(`${credential.username}:${credential.password}`, 'utf8').toString('base64')}` };
 }
 
 class AdvertisementTooLarge extends Error {}

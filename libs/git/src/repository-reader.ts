@@ -4,9 +4,11 @@ import type { Readable } from 'node:stream';
 import { BlobBatchReader } from './blob-batch.reader';
 import { GitError, GitErrorCode } from './git.error';
 import { abortedError, GitRuntimeOptions, runGit } from './git-process';
+import { type GitTrees, readTrees, type ReadTreesOptions } from './tree-reader';
 import { chooseFallbackRef, GitRef, knownCommit, LIST_REFS_FORMAT, ListedRef, parseRefList } from './repository-reader.refs';
 
 export type { GitRef } from './repository-reader.refs';
+export type { GitTreeEntry, GitTreeEntryType, GitTrees, ReadTreesOptions } from './tree-reader';
 
 export type TreeEntryKind = 'file' | 'executable' | 'symlink';
 
@@ -24,8 +26,8 @@ export interface TreeEntry {
   readonly size: number;
 }
 
-export interface BlobContent {
-  readonly entry: TreeEntry;
+export interface BlobContent<E extends { readonly sha: string } = TreeEntry> {
+  readonly entry: E;
   readonly size: number;
   /** The blob's bytes; read it to the end (or destroy it) before asking for the next blob. */
   readonly stream: Readable;
@@ -157,11 +159,26 @@ export class RepositoryReader {
   }
 
   /**
+   * Every distinct tree of `commit`'s root tree, by id, each entry exact (see readTrees); trees
+   * `options.skip` names are not read. Submodule entries are listed, never fetched.
+   */
+  async trees(commit: string, options: ReadTreesOptions = {}): Promise<GitTrees> {
+    assertObjectId(commit);
+    const { stdout } = await this.git(['rev-parse', '--verify', '--end-of-options', `${commit}^{tree}`], { signal: options.signal });
+    const root = stdout.toString('latin1').trim();
+    assertObjectId(root);
+    return readTrees(this.gitDir, this.runtime, root, options);
+  }
+
+  /**
    * Yields each entry's content in order through one `git cat-file --batch` process. The next
    * blob is not fetched until the consumer asks for it, and a blob left half-read is skipped.
    * The signal kills git, fails the blob being read and rejects the pending step.
    */
-  async *blobs(entries: Iterable<TreeEntry> | AsyncIterable<TreeEntry>, options: ReadOptions = {}): AsyncGenerator<BlobContent> {
+  async *blobs<E extends { readonly sha: string } = TreeEntry>(
+    entries: Iterable<E> | AsyncIterable<E>,
+    options: ReadOptions = {},
+  ): AsyncGenerator<BlobContent<E>> {
     const { signal } = options;
     if (signal?.aborted) throw abortedError('git cat-file', signal);
     const batch = new BlobBatchReader(this.gitDir, this.runtime, signal);

@@ -75,6 +75,10 @@ describe(loggerOptions.name, () => {
     ['proxy credentials', { headers: { 'proxy-authorization': secret, 'x-api-key': secret } }],
     ['a bare header', { authorization: secret }],
     ['an HTTP client error', { err: Object.assign(new Error('401'), { headers: { authorization: secret } }) }],
+    ['a repository credential', { credential: { kind: 'token', token: secret } }],
+    ['a credential one object down', { body: { credential: { kind: 'basic', username: 'u', password: secret } } }],
+    ['a bare token', { repository: { token: secret } }],
+    ['an SSH key', { privateKey: secret }],
   ])('censors credentials in %s', (_case, fields) => {
     const { sut, out } = capture();
     sut.info(fields, 'request');

@@ -16,6 +16,10 @@ const REDACTED_PATHS = SECRET_HEADERS.flatMap((header) => {
   const key = header.startsWith('[') ? header : `.${header}`;
   return [`headers${key}`, `*.headers${key}`, `*${key}`, ...(header.startsWith('[') ? [] : [header])];
 });
+// Repositories' credentials (libs/credentials) and their secret fields, should any object
+// holding one reach a log call: the secrets are handed only to git, never to the logs.
+const SECRET_FIELDS = ['credential', 'token', 'password', 'privateKey'];
+REDACTED_PATHS.push(...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]));
 
 /**
  * pino's settings for one app: one JSON line per event with `level` as a label, an ISO `time`,

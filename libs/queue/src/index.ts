@@ -5,3 +5,4 @@ export * from './queue.repository';
 export * from './queue.types';
 export { redisOptions, RedisRole } from './redis-options';
 export * from './worker-options';
+export * from './redis-throttler.storage';

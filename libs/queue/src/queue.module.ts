@@ -23,6 +23,7 @@ export class RedisHealthIndicator implements HealthIndicator {
 export class QueueModule {
   /** `role`: the frontend produces and must fail fast; the injector and worker consume and wait out outages. */
   static forRoot(role: RedisRole): DynamicModule {
+    const queues = BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name })));
     return {
       module: QueueModule,
       global: true,
@@ -31,10 +32,11 @@ export class QueueModule {
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) => ({ connection: redisOptions(config.redis.url, role) }),
         }),
-        BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
+        queues,
       ],
       providers: [QueueRepository, RedisHealthIndicator],
-      exports: [QueueRepository, RedisHealthIndicator],
+      // The queues themselves too, for tools that take them from Nest (the frontend's bull-board).
+      exports: [queues, QueueRepository, RedisHealthIndicator],
     };
   }
 }

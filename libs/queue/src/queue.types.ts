@@ -10,6 +10,8 @@ export enum QueueName {
   Bundle = 'bundle',
   /** Completed snapshots a worker restores as a drill (on request, or sampled by the injector). */
   Verify = 'verify',
+  /** Repositories with a retention policy whose old snapshots a worker prunes. */
+  Prune = 'prune',
 }
 
 /** Payloads carry ids only; the archive row is the source of truth. */
@@ -18,6 +20,12 @@ export interface JobPayloads {
   [QueueName.Archive]: { archiveId: string };
   [QueueName.Bundle]: { archiveId: string };
   [QueueName.Verify]: { archiveId: string };
+  [QueueName.Prune]: { repositoryId: string };
+}
+
+/** The job id: one live job per archive (or per repository for a prune), so a duplicate enqueue is a no-op. */
+export function jobIdOf(payload: JobPayloads[QueueName]): string {
+  return 'archiveId' in payload ? payload.archiveId : payload.repositoryId;
 }
 
 export type JobPayload<Q extends QueueName> = JobPayloads[Q];
@@ -50,6 +58,13 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
   // A drill records its own result (pass or the exact failure) on the archive; the job only
   // fails for our own outages, which are worth a retry.
   [QueueName.Verify]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 24 * 3600 },
+  },
+  // A prune that fails stays a day so its reason can be read (GET .../retention/preview shows the last prune).
+  [QueueName.Prune]: {
     attempts: 3,
     backoff: { type: 'exponential', delay: 5000 },
     removeOnComplete: { age: 3600, count: 1000 },

@@ -58,3 +58,29 @@ export { StorageModule } from './storage.module';
 export { hasS3Code, StorageError, StorageErrorCode, toStorageError } from './storage.error';
 export * from './bundle-chain';
 export * from './restore-script';
+export * from './retention-plan';
+export * from './retention-selection';
+export * from './retention-inputs';
+export {
+  bucketListings,
+  contentManifestOf,
+  listsFilesByTree,
+  lookupSnapshotPath,
+  onceEach,
+  referencedObjectKeys,
+  walkSnapshotFiles,
+} from './snapshot-files';
+export type { SnapshotNode, TreeListingSource, WalkOptions } from './snapshot-files';
+export {
+  decodeTreeListing,
+  encodeTreeListing,
+  gitTreeIdOf,
+  readTreeListing,
+  TREE_LISTING_CONTENT_ENCODING,
+  TREE_LISTING_CONTENT_TYPE,
+  treeListingKey,
+  TREES_FOLDER,
+} from './tree-listing';
+export type { TreeListingEntry, TreeListingEntryType } from './tree-listing';
+export { storedBefore, treeFiles, writeTreeListings } from './tree-listings.store';
+export type { CommitTrees, ListingCounts, StoredBefore } from './tree-listings.store';

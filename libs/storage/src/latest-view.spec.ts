@@ -92,7 +92,7 @@ describe(LatestView.name, () => {
     // Same bytes get the same git id: make `keep` the same blob in both trees.
     const manifest = JSON.parse(store.text(`${two}manifest.json`)!) as SnapshotManifest;
     const first = JSON.parse(store.text('snapshots/one/manifest.json')!) as SnapshotManifest;
-    manifest.files[0] = first.files[0]!;
+    manifest.files![0] = first.files![0]!;
     store.objects.set(`${two}manifest.json`, { body: Buffer.from(JSON.stringify(manifest)) });
     store.copies = [];
 

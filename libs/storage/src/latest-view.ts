@@ -1,6 +1,7 @@
 import { contentTypeFor } from './content-type';
 import type { ObjectStoreRepository } from './object-store.repository';
 import { OBJECTS_FOLDER } from './repository-objects';
+import { bucketListings, onceEach, type TreeListingSource, walkSnapshotFiles } from './snapshot-files';
 import { SnapshotKeyAllocator } from './snapshot-key.allocator';
 import { readSnapshotManifest, type SnapshotFileEntry, type SnapshotManifest } from './snapshot-manifest';
 import { StorageError, StorageErrorCode } from './storage.error';
@@ -54,8 +55,10 @@ export class LatestView {
     const record = await this.record(bucket);
     if (record?.contentPrefix === contentPrefix) return { changed: false, copied: 0, removed: 0 };
 
-    const believed = record ? await this.believedView(bucket, record.contentPrefix) : new Map<string, string>();
-    const desired = viewOf(content);
+    // The shown and the new tree share most directories: each listing is read once.
+    const listings = onceEach(bucketListings(this.store, bucket));
+    const believed = record ? await this.believedView(bucket, record.contentPrefix, listings) : new Map<string, string>();
+    const desired = await viewOf(this.store, bucket, content, listings);
     await this.store.removeObject(bucket, LATEST_RECORD_KEY);
     const listed = new Set<string>();
     for await (const object of this.store.listObjects(bucket, LATEST_FOLDER)) {
@@ -93,10 +96,11 @@ export class LatestView {
   }
 
   /** Key → blob the view held when the record was written; empty when that manifest is gone. */
-  private async believedView(bucket: string, contentPrefix: string): Promise<Map<string, string>> {
+  private async believedView(bucket: string, contentPrefix: string, listings: TreeListingSource): Promise<Map<string, string>> {
     try {
       const shown = await readSnapshotManifest(this.store, bucket, contentPrefix);
-      return new Map([...viewOf(shown)].map(([key, file]) => [key, file.gitSha]));
+      const shownContent = await viewOf(this.store, bucket, shown, listings);
+      return new Map([...shownContent].map(([key, file]) => [key, file.gitSha]));
     } catch (error) {
       if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) return new Map();
       throw error;
@@ -115,10 +119,15 @@ export class LatestView {
 }
 
 /** The view's key of every file of the manifest, by the same rules (and tree order) as a snapshot's files/. */
-function viewOf(manifest: Pick<SnapshotManifest, 'files'>): Map<string, SnapshotFileEntry> {
+async function viewOf(
+  store: LatestStore,
+  bucket: string,
+  manifest: SnapshotManifest,
+  listings: TreeListingSource,
+): Promise<Map<string, SnapshotFileEntry>> {
   const keys = new SnapshotKeyAllocator(LATEST_FOLDER);
   const view = new Map<string, SnapshotFileEntry>();
-  for (const file of manifest.files) {
+  for await (const file of walkSnapshotFiles(store, bucket, manifest, { listings })) {
     const pathBytes = file.pathBase64 !== undefined ? Buffer.from(file.pathBase64, 'base64') : Buffer.from(file.path, 'utf8');
     view.set(keys.allocate(pathBytes).key, file);
   }

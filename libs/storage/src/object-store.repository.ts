@@ -184,11 +184,20 @@ export class ObjectStoreRepository implements OnModuleDestroy {
    * honours: a second PUT fails PreconditionFailed and the first bytes stay, checked in
    * test/integration/repository-objects.int-spec.ts). False when it existed.
    */
-  async putBufferIfAbsent(bucket: string, key: string, body: Buffer, contentType = DEFAULT_CONTENT_TYPE): Promise<boolean> {
+  async putBufferIfAbsent(
+    bucket: string,
+    key: string,
+    body: Buffer,
+    contentType = DEFAULT_CONTENT_TYPE,
+    contentEncoding?: string,
+  ): Promise<boolean> {
+    const headers = {
+      'Content-Type': contentType,
+      'If-None-Match': '*',
+      ...(contentEncoding !== undefined && { 'Content-Encoding': contentEncoding }),
+    };
     try {
-      await this.call(`put ${bucket}/${key}`, () =>
-        this.client.putObject(bucket, key, body, body.length, { 'Content-Type': contentType, 'If-None-Match': '*' }),
-      );
+      await this.call(`put ${bucket}/${key}`, () => this.client.putObject(bucket, key, body, body.length, headers));
       return true;
     } catch (error) {
       if (hasS3Code((error as StorageError).cause, 'PreconditionFailed')) return false;

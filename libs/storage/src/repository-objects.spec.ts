@@ -24,9 +24,19 @@ describe(objectsReferencedBy.name, () => {
     sha256: 's',
   });
 
-  it('knows blobs under objects/ and not the files of manifests written before objects/ existed', () => {
-    const known = objectsReferencedBy({ files: [entry('a'.repeat(40)), entry('b'.repeat(40), 'snapshots/x/files/p')] });
+  it('knows blobs under objects/ and not the files of manifests written before objects/ existed', async () => {
+    const known = await objectsReferencedBy([entry('a'.repeat(40)), entry('b'.repeat(40), 'snapshots/x/files/p')]);
     expect([...known.keys()]).toEqual(['a'.repeat(40)]);
     expect(known.get('a'.repeat(40))).toEqual({ size: 1, sha256: 's' });
+  });
+
+  it('knows the blobs of files walked from listings, which carry no sha256', async () => {
+    const { sha256: _none, ...walked } = entry('c'.repeat(40));
+    const known = await objectsReferencedBy(
+      (async function* () {
+        yield walked;
+      })(),
+    );
+    expect(known).toEqual(new Map([['c'.repeat(40), { size: 1 }]]));
   });
 });

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { readSnapshotManifest, type SnapshotManifest } from './snapshot-manifest';
+import { contentManifestOf, walkSnapshotFiles } from './snapshot-files';
+import { readSnapshotManifest, type SnapshotFileEntry } from './snapshot-manifest';
 import { StorageError, StorageErrorCode } from './storage.error';
 
 /**
@@ -20,7 +21,8 @@ export function objectKey(gitSha: string): string {
 /** What a manifest says about a blob already stored: enough to write its file entry without reading it. */
 export interface KnownObject {
   size: number;
-  sha256: string;
+  /** Known from v2/v3 manifests only; v4 names bytes by the git id alone. */
+  sha256?: string;
 }
 
 /** Stored blobs by git id. */
@@ -30,20 +32,22 @@ type ManifestStore = { getObject(bucket: string, key: string): Promise<Readable>
 
 /**
  * The blobs the snapshot at `prefix` maps its paths to under `objects/` (following an unchanged
- * visit's `contentFrom`). Entries of older manifests, whose bytes sit under their own prefix,
- * are not objects and are left out: their blobs are simply stored again.
+ * visit's `contentFrom`; walking a v4 snapshot's listings). Entries of older manifests, whose
+ * bytes sit under their own prefix, are not objects and are left out: their blobs are simply
+ * stored again.
  */
 export async function knownObjectsOf(store: ManifestStore, bucket: string, prefix: string): Promise<Map<string, KnownObject>> {
-  let manifest: SnapshotManifest = await readSnapshotManifest(store, bucket, prefix);
-  if (manifest.contentFrom) manifest = await readSnapshotManifest(store, bucket, manifest.contentFrom.prefix);
-  return objectsReferencedBy(manifest);
+  const manifest = await contentManifestOf(store, bucket, await readSnapshotManifest(store, bucket, prefix));
+  return objectsReferencedBy(walkSnapshotFiles(store, bucket, manifest));
 }
 
-export function objectsReferencedBy(manifest: Pick<SnapshotManifest, 'files'>): Map<string, KnownObject> {
+export async function objectsReferencedBy(
+  files: AsyncIterable<SnapshotFileEntry> | Iterable<SnapshotFileEntry>,
+): Promise<Map<string, KnownObject>> {
   const known = new Map<string, KnownObject>();
-  for (const file of manifest.files) {
+  for await (const file of files) {
     if (GIT_OBJECT_ID.test(file.gitSha) && file.key === objectKey(file.gitSha)) {
-      known.set(file.gitSha, { size: file.size, sha256: file.sha256 });
+      known.set(file.gitSha, { size: file.size, ...(file.sha256 !== undefined && { sha256: file.sha256 }) });
     }
   }
   return known;

@@ -23,8 +23,12 @@ export interface SnapshotFileEntry {
   mode: string;
   /** The blob's git object id: ties the stored copy back to the repository. */
   gitSha: string;
-  /** sha256 of the stored bytes, computed while uploading: lets anyone verify the copy. */
-  sha256: string;
+  /**
+   * sha256 of the stored bytes, computed while uploading (manifests v2/v3). Absent for files
+   * walked from a v4 snapshot's tree listings: `gitSha` names the exact bytes and is what a
+   * verifier recomputes (sha1 of `blob <size>\0<bytes>`).
+   */
+  sha256?: string;
 }
 
 export interface SnapshotRef {
@@ -56,8 +60,11 @@ export interface SnapshotBundle {
  * `mappedPathCount`, `commit`... describe the content of the snapshot `contentFrom` names.
  */
 export interface SnapshotManifest {
-  /** 3: bundles may be increments (bundleKind, bundleChain); 2: `bundle` is always full. */
-  version: 2 | 3;
+  /**
+   * 4: files are listed by `tree` (trees/ listings), not `files`; 3: bundles may be increments
+   * (bundleKind, bundleChain); 2: `bundle` is always full.
+   */
+  version: 2 | 3 | 4;
   /** The URL as submitted. */
   url: string;
   /** The URL the bucket name derives from. */
@@ -77,7 +84,17 @@ export interface SnapshotManifest {
    * thousands of refs still adds only a few KB (read them with readManifestRefs).
    */
   refs?: SnapshotRef[];
-  files: SnapshotFileEntry[];
+  /**
+   * Versions 2 and 3: every file of the stored commit's tree (empty for an unchanged visit).
+   * Absent from version 4: walk `tree` instead (libs/storage snapshot-files.ts reads both).
+   */
+  files?: SnapshotFileEntry[];
+  /**
+   * Version 4: the stored commit's root tree id; its listing and every listing below it are at
+   * `trees/<id>` (tree-listing.ts). Null when there is no commit, and for an unchanged visit
+   * (see `contentFrom`).
+   */
+  tree?: string | null;
   fileCount: number;
   byteCount: number;
   /** How many files are not at `files/<path>` but under `mapped/` (see each file's `mappedBecause`). */
@@ -194,16 +211,17 @@ export async function readSnapshotManifest(
   prefix: string,
 ): Promise<SnapshotManifest> {
   const stream = await store.getObject(bucket, manifestKey(prefix));
+  return parseManifest(stream, `${bucket}/${manifestKey(prefix)}`);
+}
+
+async function parseManifest(stream: Readable, label: string): Promise<SnapshotManifest> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_MANIFEST_BYTES) {
       stream.destroy();
-      throw new StorageError(
-        StorageErrorCode.INVALID,
-        `${bucket}/${manifestKey(prefix)} is larger than ${MAX_MANIFEST_BYTES} bytes; it is not a manifest`,
-      );
+      throw new StorageError(StorageErrorCode.INVALID, `${label} is larger than ${MAX_MANIFEST_BYTES} bytes; it is not a manifest`);
     }
     chunks.push(chunk);
   }

@@ -12,6 +12,7 @@ import { SnapshotKeyAllocator } from './snapshot-key.allocator';
 import type { SnapshotBundle, SnapshotFileEntry, SnapshotManifest } from './snapshot-manifest';
 import { bundleKey, manifestKey } from './snapshot-prefix';
 import { StorageError, StorageErrorCode, toStorageError } from './storage.error';
+import { type CommitTrees, type ListingCounts, writeTreeListings } from './tree-listings.store';
 
 /** One file of the tree as `git ls-tree` lists it: known before any blob is read. */
 export interface SnapshotTreeFile {
@@ -90,6 +91,8 @@ const MiB = 1024 * 1024;
  */
 export class SnapshotWriter {
   readonly counts: UploadCounts = { uploaded: 0, uploadedBytes: 0, present: 0, known: 0 };
+  /** What storeTreeListings() did, for logs and tests. */
+  readonly listingCounts: ListingCounts = { written: 0, writtenBytes: 0, present: 0, known: 0 };
   private readonly running = new Set<Promise<unknown>>();
   private aborted = false;
   private readonly keys: SnapshotKeyAllocator;
@@ -139,7 +142,7 @@ export class SnapshotWriter {
         }
       }
       const hashes = toRead.length > 0 ? await this.runUploadObjects(read(toRead), options) : new Map<string, string>();
-      return fileEntries(tree, (file) => hashes.get(file.sha) ?? (known.get(file.sha) as KnownObject).sha256);
+      return fileEntries(tree, (file) => hashes.get(file.sha) ?? known.get(file.sha)?.sha256);
     });
   }
 
@@ -149,6 +152,21 @@ export class SnapshotWriter {
       const seen: SnapshotTreeFile[] = [];
       const hashes = await this.runUploadObjects(remember(source, seen), options);
       return fileEntries(seen, (file) => hashes.get(file.sha) as string);
+    });
+  }
+
+  /**
+   * Writes `trees/<id>` for every tree of the commit not in `stored` (storedBefore: the trees
+   * the previous snapshot stored), children before parents, each only if absent. Call it after
+   * the blobs are stored and before the manifest: a listing exists only once everything it
+   * names does. Listings stay on abort(), like blobs: exact content under their git id.
+   */
+  storeTreeListings(trees: CommitTrees, stored: ReadonlySet<string>, concurrency: number): Promise<void> {
+    return this.track(async () => {
+      const stopped = () => this.aborted || this.signal?.aborted === true;
+      await writeTreeListings(this.store, this.target.bucket, trees, stored, { concurrency, stopped, counts: this.listingCounts });
+      if (this.signal?.aborted) throw this.abortedError();
+      if (this.aborted) throw new StorageError(StorageErrorCode.FAILED, `Snapshot ${this.target.bucket}/${this.target.prefix} was aborted`);
     });
   }
 
@@ -179,7 +197,8 @@ export class SnapshotWriter {
     return this.track(async () => {
       const key = manifestKey(this.target.prefix);
       this.keys.claim(key);
-      const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+      // Compact: a repository with thousands of refs lists them all in every changed visit's manifest.
+      const body = Buffer.from(`${JSON.stringify(manifest)}\n`, 'utf8');
       await this.store.putBuffer(this.target.bucket, key, body, 'application/json');
       return key;
     });
@@ -386,11 +405,12 @@ export class SnapshotWriter {
  * Entries in tree order. `mappedBecause` says the path has no readable key in the `latest/`
  * view (the same rules as files/ under a snapshot had, see SnapshotKeyAllocator).
  */
-function fileEntries(tree: readonly SnapshotTreeFile[], sha256Of: (file: SnapshotTreeFile) => string): SnapshotFileEntry[] {
+function fileEntries(tree: readonly SnapshotTreeFile[], sha256Of: (file: SnapshotTreeFile) => string | undefined): SnapshotFileEntry[] {
   const latestKeys = new SnapshotKeyAllocator(LATEST_FOLDER);
   return tree.map((file) => {
     const path = exactText(file.pathBytes);
     const { mappedBecause } = latestKeys.allocate(file.pathBytes);
+    const sha256 = sha256Of(file);
     return {
       path: path.text,
       ...(path.base64 !== undefined && { pathBase64: path.base64 }),
@@ -399,7 +419,7 @@ function fileEntries(tree: readonly SnapshotTreeFile[], sha256Of: (file: Snapsho
       size: file.size,
       mode: file.mode,
       gitSha: file.sha,
-      sha256: sha256Of(file),
+      ...(sha256 !== undefined && { sha256 }),
     };
   });
 }

@@ -41,6 +41,9 @@ const ANSWERS: Partial<Record<ErrorKey, Answer>> = {
   'queue:QUEUE_UNAVAILABLE': { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'The queue is unavailable; try again shortly' },
   // Storage messages name endpoints and S3 internals: logged by the filter, not shown.
   'storage:STORAGE_UNAVAILABLE': { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'Object storage is unavailable; try again shortly' },
+  // The server cannot encrypt: an operator must set CREDENTIAL_KEYS (the message says so).
+  'credentials:CREDENTIAL_KEYS_MISSING': { status: HttpStatus.SERVICE_UNAVAILABLE },
+  'credentials:CREDENTIAL_INVALID': { status: HttpStatus.BAD_REQUEST },
 };
 
 /** What any other error of a domain answers. */

@@ -21,6 +21,12 @@ export enum ApiErrorCode {
   /** Only a completed snapshot can be restored as a drill. */
   NotVerifiable = 'NOT_VERIFIABLE',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  /** Too many submissions in the last minute (SUBMISSIONS_PER_MINUTE); Retry-After says when. */
+  RateLimited = 'RATE_LIMITED',
+  /** The user tracks as many repositories as allowed (MAX_TRACKED_REPOSITORIES_PER_USER). */
+  TrackedLimit = 'TRACKED_LIMIT',
+  /** The user's archives hold their stored-bytes quota (USER_STORED_BYTES_QUOTA). */
+  QuotaExceeded = 'QUOTA_EXCEEDED',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
 }
 

@@ -7,6 +7,7 @@ import {
   type ArchiveRepository,
   DatabaseError,
   DatabaseErrorCode,
+  type OperationsRepository,
   type TrackedRepositoryRepository,
 } from '@archiver/database';
 import { GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
@@ -14,12 +15,17 @@ import { QueueError, QueueErrorCode, QueueName, type QueueRepository } from '@ar
 import { ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord, rejectionOf } from '@archiver/testing';
 import { ApiError } from '../api/api.error';
+import { UsageLimits } from '../limits/usage-limits';
 import { ArchiveRequestsService, checkoutDirFor } from './archive-requests.service';
 
 const demo: AuthUser = { subject: 'sub-demo', username: 'demo', roles: ['archiver-user'], isAdmin: false };
 const other: AuthUser = { subject: 'sub-other', username: 'other', roles: ['archiver-user'], isAdmin: false };
 const admin: AuthUser = { subject: 'sub-admin', username: 'admin', roles: ['archiver-user', 'archiver-admin'], isAdmin: true };
-const config = { minio: { consoleUrl: 'http://console.test' } } as AppConfig;
+const QUOTA = 1000;
+const config = {
+  minio: { consoleUrl: 'http://console.test' },
+  limits: { submissionsPerMinute: 0, adminSubmissionsPerMinute: 0, maxTrackedRepositories: 0, storedBytesQuota: QUOTA },
+} as AppConfig;
 
 type MockOf<T, K extends keyof T> = { [P in K]: jest.Mock };
 
@@ -53,11 +59,12 @@ describe(ArchiveRequestsService.name, () => {
   let queues: MockOf<QueueRepository, 'enqueue'>;
   let store: MockOf<
     ObjectStoreRepository,
-    'removePrefix' | 'removeIncompleteUploads' | 'removeBucketIfEmpty' | 'statObject' | 'presignedGet' | 'getObject'
+    'removePrefix' | 'removeIncompleteUploads' | 'removeBucketIfEmpty' | 'statObject' | 'presignedGet' | 'getObject' | 'listObjects'
   > &
     Pick<ObjectStoreRepository, 'removeSnapshotPrefix'>;
   let resolve: jest.Mock;
   let trackers: MockOf<TrackedRepositoryRepository, 'isTrackedBy'>;
+  let usage: { storedBytesOf: jest.Mock };
 
   beforeAll(() => Logger.overrideLogger(false));
 
@@ -83,6 +90,8 @@ describe(ArchiveRequestsService.name, () => {
       getObject: jest.fn(async () => {
         throw new StorageError(StorageErrorCode.NOT_FOUND, 'NoSuchKey');
       }),
+      // No chain overrides: no prune has rechained anything.
+      listObjects: jest.fn(async function* () {}),
       // The real composition of the mocked primitives (and its missing-bucket rule).
       removeSnapshotPrefix: (bucket: string, prefix: string) =>
         ObjectStoreRepository.prototype.removeSnapshotPrefix.call(store as unknown as ObjectStoreRepository, bucket, prefix),
@@ -93,6 +102,7 @@ describe(ArchiveRequestsService.name, () => {
       return [{ address: '93.184.215.14', family: 4 }];
     });
     const policy = new UrlPolicy({ allowedHosts: ['127.0.0.0/8'], resolve });
+    usage = { storedBytesOf: jest.fn(async () => 0) };
     sut = new ArchiveRequestsService(
       config,
       policy,
@@ -100,10 +110,27 @@ describe(ArchiveRequestsService.name, () => {
       queues as unknown as QueueRepository,
       store as unknown as ObjectStoreRepository,
       trackers as unknown as TrackedRepositoryRepository,
+      new UsageLimits(config, usage as unknown as OperationsRepository),
     );
   });
 
   describe('submit', () => {
+    it('refuses a user whose archives hold the stored-bytes quota, before recording anything; admins have none', async () => {
+      usage.storedBytesOf.mockResolvedValue(QUOTA);
+      const refused = await rejectionOf(sut.submit('https://example.org/owner/repo.git', demo));
+      expect(refused).toBeInstanceOf(ApiError);
+      expect((refused as ApiError).getStatus()).toBe(HttpStatus.FORBIDDEN);
+      expect((refused as ApiError).getResponse()).toMatchObject({
+        error: { code: 'QUOTA_EXCEEDED', message: expect.stringContaining('1000 B') },
+      });
+      expect(archives.createOrFindActive).not.toHaveBeenCalled();
+      await sut.submit('https://example.org/owner/repo.git', admin);
+      expect(archives.createOrFindActive).toHaveBeenCalledTimes(1);
+      usage.storedBytesOf.mockResolvedValue(QUOTA - 1);
+      await sut.submit('https://example.org/owner/repo.git', demo);
+      expect(usage.storedBytesOf).toHaveBeenLastCalledWith(demo.subject);
+    });
+
     it('records the normalized repository as the token subject and queues it on pending', async () => {
       const result = await sut.submit('HTTPS://Example.ORG/Owner/Repo.git/', demo);
 
@@ -273,8 +300,8 @@ describe(ArchiveRequestsService.name, () => {
 
       expect(store.removeIncompleteUploads).toHaveBeenCalledWith(archive.bucket, archive.prefix);
       expect(archives.countSnapshotsInBucket).toHaveBeenCalledWith(archive.bucket);
-      // With the last snapshot go the view and the shared blobs.
-      expect(order).toEqual([archive.prefix, 'row', 'latest/', 'objects/', 'bucket']);
+      // With the last snapshot go the view, the shared listings and the shared blobs (listings first: none ever names a blob already gone).
+      expect(order).toEqual([archive.prefix, 'row', 'latest/', 'trees/', 'objects/', 'bucket']);
     });
 
     it('keeps the shared blobs when the last snapshot goes while another archive of the repository is active', async () => {

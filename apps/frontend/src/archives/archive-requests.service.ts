@@ -19,9 +19,11 @@ import {
   readSnapshotManifest,
   StorageError,
   StorageErrorCode,
+  TREES_FOLDER,
 } from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { toApiErrorResponse } from '../api/api-error.mapper';
+import { UsageLimits } from '../limits/usage-limits';
 import type { ArchiveScope } from './archive.dto';
 import { archiveNotFound } from './archive-id.pipe';
 import { ArchivePageView, ArchiveView, BatchItemView, BatchResultView, SubmittedArchiveView, toArchiveView } from './archive.view';
@@ -53,6 +55,7 @@ export class ArchiveRequestsService {
     private readonly queues: QueueRepository,
     private readonly store: ObjectStoreRepository,
     private readonly trackers: TrackedRepositoryRepository,
+    private readonly limits: UsageLimits,
   ) {}
 
   /**
@@ -62,6 +65,7 @@ export class ArchiveRequestsService {
    */
   async submit(url: string, user: AuthUser): Promise<SubmittedArchiveView> {
     const vetted = await this.policy.check(url);
+    await this.limits.assertStorageLeft(user);
     const { archive, created } = await this.archives.createOrFindActive({
       url: vetted.url,
       normalizedUrl: vetted.normalizedUrl,
@@ -163,11 +167,12 @@ export class ArchiveRequestsService {
     }
   }
 
-  /** The last completed snapshot went: its blobs and view go too, then the bucket if nothing else is in it. */
+  /** The last completed snapshot went: its blobs, listings and view go too, then the bucket if nothing else is in it. */
   private async emptyBucket(deleted: ArchiveRecord, bucket: string): Promise<void> {
     // A run of the repository may be storing blobs it found present: only an idle repository is emptied.
     if ((await this.archives.countActiveOfRepository(deleted.repositoryId)) === 0) {
-      for (const folder of [LATEST_FOLDER, OBJECTS_FOLDER]) await this.store.removeSnapshotPrefix(bucket, folder);
+      // Listings before blobs, a run's writes in reverse: a listing never names a blob already gone.
+      for (const folder of [LATEST_FOLDER, TREES_FOLDER, OBJECTS_FOLDER]) await this.store.removeSnapshotPrefix(bucket, folder);
     }
     // Only empties go: a failed archive's leftovers or another snapshot being written keep it.
     const removed = await this.store.removeBucketIfEmpty(bucket);
@@ -185,7 +190,7 @@ export class ArchiveRequestsService {
     try {
       const manifest = await readSnapshotManifest(this.store, next.bucket, next.prefix);
       if (manifest.contentFrom?.archiveId === archive.id) return true;
-      return (await readBundleChain(this.store, next.bucket, manifest)).some((link) => link.archiveId === archive.id);
+      return (await readBundleChain(this.store, next.bucket, next.prefix, manifest)).some((link) => link.archiveId === archive.id);
     } catch (error) {
       // The next snapshot's manifest is gone: nothing readable builds on this one through it.
       if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) return false;

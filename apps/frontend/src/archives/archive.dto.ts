@@ -35,7 +35,7 @@ export const submitBatchSchema = z
   .strict();
 
 // Query values arrive as strings; a repeated parameter arrives as an array and is refused.
-const positiveInt = (name: string, max?: number) => {
+export const positiveInt = (name: string, max?: number) => {
   const int = z.coerce.number({ error: `${name} must be a whole number` }).int({ error: `${name} must be a whole number` });
   const bounded = int.min(1, { error: `${name} must be at least 1` });
   return max === undefined ? bounded : bounded.max(max, { error: `${name} must be at most ${max}` });

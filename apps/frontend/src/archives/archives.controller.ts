@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseInterceptors, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiTooManyRequestsResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
@@ -18,7 +19,9 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ArchiverRole, type AuthUser, CurrentUser, Roles } from '@archiver/auth';
+import { Audited } from '../audit/audited.decorator';
 import { ApiErrorView } from '../api/api.error';
+import { SubmissionThrottlerGuard } from '../limits/submission-throttler.guard';
 import { JsonBodyInterceptor } from '../api/json-body.interceptor';
 import { ZodValidationPipe } from '../api/zod-validation.pipe';
 import {
@@ -62,6 +65,11 @@ export class ArchivesController {
   ) {}
 
   @Post()
+  @UseGuards(SubmissionThrottlerGuard)
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'RATE_LIMITED: too many submissions this minute; Retry-After says when to try again',
+  })
   @ApiOperation({ summary: 'Submit a repository for archiving' })
   @ApiAcceptedResponse({ type: SubmittedArchiveView, description: 'Recorded as pending and queued (`existing: false`)' })
   @ApiOkResponse({ type: SubmittedArchiveView, description: 'You already have an active archive of this repository; it is returned' })
@@ -82,6 +90,11 @@ export class ArchivesController {
   }
 
   @Post('batch')
+  @UseGuards(SubmissionThrottlerGuard)
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'RATE_LIMITED: too many submissions this minute; Retry-After says when to try again',
+  })
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Submit up to 100 repositories; each URL succeeds or fails on its own' })
   @ApiAcceptedResponse({ type: BatchResultView })
@@ -176,6 +189,7 @@ export class ArchivesController {
     return this.restores.plan(id, user);
   }
 
+  @Audited({ action: 'archive.verify', targetType: 'archive' })
   @Post(':id/verify')
   @idParam
   @HttpCode(HttpStatus.ACCEPTED)
@@ -190,6 +204,7 @@ export class ArchivesController {
     return this.verifications.request(id, user);
   }
 
+  @Audited({ action: 'archive.delete', targetType: 'archive' })
   @Delete(':id')
   @idParam
   @Roles(ArchiverRole.ADMIN)

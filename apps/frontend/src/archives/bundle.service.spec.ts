@@ -28,7 +28,7 @@ describe(BundleService.name, () => {
   let archive: ArchiveRecord;
   let jobs: Map<string, string>;
   let sut: BundleService;
-  let store: { getObject: jest.Mock; statObject: jest.Mock; presignedGet: jest.Mock };
+  let store: { getObject: jest.Mock; statObject: jest.Mock; presignedGet: jest.Mock; listObjects: jest.Mock };
   let queues: { ensureJob: jest.Mock; jobState: jest.Mock; failedReason: jest.Mock };
 
   const manifest = (prefix: string, body: object) => objects.set(`${prefix}manifest.json`, Buffer.from(JSON.stringify(body)));
@@ -48,6 +48,9 @@ describe(BundleService.name, () => {
         return { size: 1 };
       }),
       presignedGet: jest.fn(async (_b: string, key: string) => `http://minio.test/${key}?sig`),
+      listObjects: jest.fn(async function* (_b: string, prefix: string) {
+        for (const [name, body] of [...objects].sort()) if (name.startsWith(prefix)) yield { name, size: body.length };
+      }),
     };
     queues = {
       ensureJob: jest.fn(async (_q: QueueName, { archiveId }: { archiveId: string }) => void jobs.set(archiveId, 'waiting')),

@@ -101,7 +101,7 @@ export class BundleService {
         content = { id: manifest.contentFrom.archiveId, prefix: manifest.contentFrom.prefix };
         manifest = await readSnapshotManifest(this.store, bucket, content.prefix);
       }
-      const chain = await readBundleChain(this.store, bucket, manifest);
+      const chain = await readBundleChain(this.store, bucket, content.prefix, manifest);
       if (chain.length === 0) throw noBundle(id, manifest);
       const direct = chain.length === 1 && chain[0]!.archiveId === content.id && chain[0]!.kind === 'full';
       return {

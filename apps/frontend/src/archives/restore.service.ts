@@ -43,7 +43,7 @@ export class RestoreService {
     try {
       const manifest = await readSnapshotManifest(this.store, bucket, prefix);
       const [chain, refs] = await Promise.all([
-        readBundleChain(this.store, bucket, manifest),
+        readBundleChain(this.store, bucket, prefix, manifest),
         readManifestRefs(this.store, bucket, manifest),
       ]);
       const bundles = await Promise.all(

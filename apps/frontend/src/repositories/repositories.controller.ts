@@ -1,4 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+  UseInterceptors,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -16,12 +30,14 @@ import {
   ApiUnauthorizedResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { type AuthUser, CurrentUser } from '@archiver/auth';
 import { ApiErrorView } from '../api/api.error';
+import { SubmissionThrottlerGuard } from '../limits/submission-throttler.guard';
 import { JsonBodyInterceptor } from '../api/json-body.interceptor';
 import { ZodValidationPipe } from '../api/zod-validation.pipe';
 import { SubmittedArchiveView } from '../archives/archive.view';
+import { Audited } from '../audit/audited.decorator';
 import {
   DeleteRepositoryQuery,
   deleteRepositoryQuerySchema,
@@ -48,6 +64,17 @@ const notVisible = ApiNotFoundResponse({
   description: 'Unknown id, or a repository you do not track (admins see all)',
 });
 
+/** Pausing and resuming are what people look for in the log; other changes are updates. */
+function repositoryUpdateAction(request: Request): string {
+  const state = (request.body as { state?: unknown } | undefined)?.state;
+  return state === 'paused' ? 'repository.pause' : state === 'active' ? 'repository.resume' : 'repository.update';
+}
+
+function repositoryRemovalAction(request: Request): string {
+  const { all, purge } = request.query;
+  return purge === 'true' ? 'repository.purge' : all === 'true' ? 'repository.untrack_all' : 'repository.untrack';
+}
+
 @ApiTags('repositories')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ApiErrorView, description: 'Token missing, malformed, expired or not for this API' })
@@ -60,7 +87,17 @@ export class RepositoriesController {
     private readonly refChanges: RefChangesService,
   ) {}
 
+  @Audited({
+    action: (_request, result) => ((result as TrackedRepositoryView).existing ? undefined : 'repository.track'),
+    targetType: 'repository',
+    body: ['url', 'intervalHours'],
+  })
   @Post()
+  @UseGuards(SubmissionThrottlerGuard)
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'RATE_LIMITED: too many submissions this minute; Retry-After says when to try again',
+  })
   @ApiOperation({ summary: 'Track a repository: it is visited now and then on a schedule' })
   @ApiCreatedResponse({
     type: TrackedRepositoryView,
@@ -77,7 +114,7 @@ export class RepositoriesController {
     @CurrentUser() user: AuthUser,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TrackedRepositoryView> {
-    const tracked = await this.repositories.track(body.url, body.intervalHours, user);
+    const tracked = await this.repositories.track(body.url, body.intervalHours, user, body.credential);
     res.status(tracked.existing ? HttpStatus.OK : HttpStatus.CREATED);
     return tracked;
   }
@@ -125,9 +162,12 @@ export class RepositoriesController {
     return this.refChanges.between(id, query.from, query.to);
   }
 
+  @Audited({ action: repositoryUpdateAction, targetType: 'repository', body: ['state', 'intervalHours'] })
   @Patch(':id')
   @idParam
-  @ApiOperation({ summary: 'Pause, resume or re-enable it, or pin (a number) or unpin (null) its interval' })
+  @ApiOperation({
+    summary: 'Pause, resume or re-enable it, pin (a number) or unpin (null) its interval, set, rotate or remove (null) its credential',
+  })
   @ApiOkResponse({ type: RepositoryView })
   @ApiBadRequestResponse({ type: ApiErrorView })
   @ApiUnsupportedMediaTypeResponse({ type: ApiErrorView })
@@ -140,7 +180,13 @@ export class RepositoriesController {
     return this.repositories.update(id, body, user);
   }
 
+  @Audited({ action: 'repository.visit', targetType: 'repository' })
   @Post(':id/visits')
+  @UseGuards(SubmissionThrottlerGuard)
+  @ApiTooManyRequestsResponse({
+    type: ApiErrorView,
+    description: 'RATE_LIMITED: too many submissions this minute; Retry-After says when to try again',
+  })
   @idParam
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Visit it now (re-enables a disabled repository)' })
@@ -163,6 +209,7 @@ export class RepositoriesController {
     }
   }
 
+  @Audited({ action: repositoryRemovalAction, targetType: 'repository', query: ['all', 'purge'] })
   @Delete(':id')
   @idParam
   @HttpCode(HttpStatus.NO_CONTENT)

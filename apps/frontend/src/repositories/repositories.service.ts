@@ -14,6 +14,9 @@ import { ApiError, ApiErrorCode } from '../api/api.error';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import type { SubmittedArchiveView } from '../archives/archive.view';
 import { toArchiveView } from '../archives/archive.view';
+import { UsageLimits } from '../limits/usage-limits';
+import { RepositoryCredentialsService } from './repository-credentials.service';
+import type { CredentialInput } from './repository.dto';
 import { repositoryNotFound } from './repository-id.pipe';
 import { RepositoryDetailView, RepositoryPageView, RepositoryView, toRepositoryView, TrackedRepositoryView } from './repository.view';
 
@@ -33,6 +36,8 @@ export interface RepositoryListRequest {
 export interface RepositoryUpdate {
   state?: 'active' | 'paused';
   intervalHours?: number | null;
+  /** Sets or rotates the credential; null removes it. */
+  credential?: CredentialInput | null;
 }
 
 /**
@@ -49,6 +54,8 @@ export class RepositoriesService {
     private readonly repositories: TrackedRepositoryRepository,
     private readonly archives: ArchiveRequestsService,
     private readonly verifications: VerificationRepository,
+    private readonly limits: UsageLimits,
+    private readonly credentials: RepositoryCredentialsService,
   ) {}
 
   /**
@@ -56,12 +63,25 @@ export class RepositoriesService {
    * gets it back unchanged; otherwise the first visit is recorded and queued, then the caller
    * tracks the repository that visit created or found.
    */
-  async track(url: string, intervalHours: number | undefined, user: AuthUser): Promise<TrackedRepositoryView> {
+  async track(
+    url: string,
+    intervalHours: number | undefined,
+    user: AuthUser,
+    credential?: CredentialInput,
+  ): Promise<TrackedRepositoryView> {
     const vetted = await this.policy.check(url);
     const known = await this.repositories.findByNormalizedUrl(vetted.normalizedUrl);
-    if (known && (await this.repositories.isTrackedBy(known.id, user.subject))) {
+    const alreadyTracks = known !== null && (await this.repositories.isTrackedBy(known.id, user.subject));
+    if (credential) {
+      // Stored before the first visit is queued, so that visit already uses it.
+      const repository = known ?? (await this.repositories.upsertForUrl(vetted.url, vetted.normalizedUrl));
+      this.credentials.assertMaySetOnTrack(repository, alreadyTracks, user);
+      await this.credentials.set(repository.id, credential, user);
+    }
+    if (known && alreadyTracks) {
       return { ...(await this.summaryView(known.id)), existing: true };
     }
+    await this.limits.assertCanTrackMore(user);
     // The visit's insert created the repository (or found it) under the same normalized URL.
     const visit = await this.archives.submit(vetted.url, user);
     const created = await this.repositories.findByNormalizedUrl(vetted.normalizedUrl);
@@ -125,6 +145,8 @@ export class RepositoriesService {
       }
     }
     await this.repositories.updateSettings(id, change);
+    // findVisible let only trackers and admins this far.
+    if (update.credential !== undefined) await this.credentials.set(id, update.credential, user);
     return this.summaryView(id);
   }
 

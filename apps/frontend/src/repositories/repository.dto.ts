@@ -16,11 +16,29 @@ const intervalHours = z
   .min(MIN_INTERVAL_HOURS, { error: `intervalHours must be at least ${MIN_INTERVAL_HOURS}` })
   .max(MAX_INTERVAL_HOURS, { error: `intervalHours must be at most ${MAX_INTERVAL_HOURS} (a year)` });
 
+// A private upstream's credential; the secret is validated for shape only and never echoed back.
+const secret = (name: string, max: number) =>
+  z
+    .string({ error: `${name} must be a string` })
+    .min(1, { error: `${name} must not be empty` })
+    .max(max, { error: `${name} must be at most ${max} characters` })
+    .regex(/^[^\0\r\n]*$/, { error: `${name} must be one line` });
+
+export const credentialInputSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('token'), token: secret('token', 4096), username: secret('username', 256).optional() }).strict(),
+    z.object({ kind: z.literal('basic'), username: secret('username', 256), password: secret('password', 4096) }).strict(),
+  ],
+  { error: 'credential must be {"kind": "token", "token": "…"} or {"kind": "basic", "username": "…", "password": "…"}' },
+);
+
 export const trackRepositorySchema = z
   .object(
     {
       url: z.string({ error: 'must be a string holding the repository URL, e.g. "https://host/owner/repo.git"' }),
       intervalHours: intervalHours.optional(),
+      credential: credentialInputSchema.optional(),
     },
     {
       error:
@@ -37,14 +55,15 @@ export const updateRepositorySchema = z
     {
       state: z.enum(SETTABLE_STATES, { error: `state must be one of ${SETTABLE_STATES.join(', ')}` }).optional(),
       intervalHours: intervalHours.nullable().optional(),
+      credential: credentialInputSchema.nullable().optional(),
     },
     {
       error: 'The body must be a JSON object like {"state": "paused"} or {"intervalHours": null}, sent with Content-Type: application/json',
     },
   )
   .strict()
-  .refine((body) => body.state !== undefined || body.intervalHours !== undefined, {
-    error: 'Give state and/or intervalHours; an empty change does nothing',
+  .refine((body) => body.state !== undefined || body.intervalHours !== undefined || body.credential !== undefined, {
+    error: 'Give state, intervalHours and/or credential; an empty change does nothing',
   });
 
 const positiveInt = (name: string, max?: number) => {
@@ -83,8 +102,24 @@ const flag = (name: string) =>
 
 export const deleteRepositoryQuerySchema = z.object({ all: flag('all'), purge: flag('purge') });
 
+export type CredentialInput = z.infer<typeof credentialInputSchema>;
+
+export class CredentialInputBody {
+  @ApiProperty({ enum: ['token', 'basic'] })
+  kind!: 'token' | 'basic';
+
+  @ApiPropertyOptional({ description: 'kind token: the access token (sent as the password of HTTP basic auth)' })
+  token?: string;
+
+  @ApiPropertyOptional({ description: 'kind basic: the user name; kind token: optional, the user name sent with the token' })
+  username?: string;
+
+  @ApiPropertyOptional({ description: 'kind basic: the password' })
+  password?: string;
+}
+
 export class TrackRepositoryBody implements z.infer<typeof trackRepositorySchema> {
-  @ApiProperty({ description: 'http(s) URL of a public git repository', example: 'https://host/owner/repo.git' })
+  @ApiProperty({ description: 'http(s) URL of a git repository (private ones need a credential)', example: 'https://host/owner/repo.git' })
   url!: string;
 
   @ApiPropertyOptional({
@@ -93,6 +128,12 @@ export class TrackRepositoryBody implements z.infer<typeof trackRepositorySchema
     description: 'Pins the time between visits; without it the interval adapts to how often the repository changes',
   })
   intervalHours?: number;
+
+  @ApiPropertyOptional({
+    type: CredentialInputBody,
+    description: 'For a private repository: an HTTPS token or username + password, stored encrypted and never shown again',
+  })
+  credential?: CredentialInput;
 }
 
 export class UpdateRepositoryBody implements z.infer<typeof updateRepositorySchema> {
@@ -110,6 +151,13 @@ export class UpdateRepositoryBody implements z.infer<typeof updateRepositorySche
     description: 'Pins the interval; null unpins it (adaptive again)',
   })
   intervalHours?: number | null;
+
+  @ApiPropertyOptional({
+    type: CredentialInputBody,
+    nullable: true,
+    description: 'Sets or rotates the credential (trackers and admins; used from the next visit on); null removes it',
+  })
+  credential?: CredentialInput | null;
 }
 
 export class ListRepositoriesQuery implements z.infer<typeof listRepositoriesQuerySchema> {

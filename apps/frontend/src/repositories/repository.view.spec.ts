@@ -19,8 +19,19 @@ function summary(overrides: Partial<RepositorySummary> = {}): RepositorySummary 
     lastSuccessAt: null,
     lastChangeAt: null,
     consecutiveFailures: 0,
+    retentionKeepLast: null,
+    retentionKeepDaily: null,
+    retentionKeepWeekly: null,
+    retentionKeepMonthly: null,
+    maintenanceUntil: null,
+    maintenanceRunId: null,
+    lastPrunedAt: null,
+    lastPruneSummary: null,
     createdAt: at('2026-01-01T00:00:00Z'),
     updatedAt: at('2026-01-01T00:00:00Z'),
+    credentialKind: null,
+    credentialUpdatedAt: null,
+    credentialLastUsedAt: null,
     lastVisit: null,
     snapshotCount: 0,
     storedBytes: 0n,
@@ -62,5 +73,12 @@ describe(nextVisitAfter.name, () => {
     expect(nextVisitAfter(at('2026-01-09T23:00:00Z'), 7200, now)).toEqual(at('2026-01-10T01:00:00Z'));
     expect(nextVisitAfter(at('2026-01-01T00:00:00Z'), 7200, now)).toEqual(now);
     expect(nextVisitAfter(at('2026-01-01T00:00:00Z'), 7200)).toEqual(at('2026-01-01T02:00:00Z'));
+  });
+
+  it('shows of a credential only its kind and when it was last used', () => {
+    expect(toRepositoryView(summary()).credential).toBeNull();
+    const view = toRepositoryView(summary({ credentialKind: 'token', credentialLastUsedAt: at('2026-02-03T04:05:06Z') }));
+    expect(view.credential).toEqual({ kind: 'token', set: true, lastUsedAt: '2026-02-03T04:05:06.000Z' });
+    expect(toRepositoryView(summary({ credentialKind: 'basic' })).credential).toEqual({ kind: 'basic', set: true, lastUsedAt: null });
   });
 });

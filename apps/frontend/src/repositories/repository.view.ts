@@ -9,6 +9,7 @@ import {
 } from '@archiver/database';
 import { ArchiveView } from '../archives/archive.view';
 import { RefChangeSummaryView } from './ref-changes.view';
+import { RetentionView, toRetentionView } from './retention.view';
 
 // The REST contract of tracked repositories; `toRepositoryView` is the only way a row becomes one.
 
@@ -31,6 +32,17 @@ export class RepositoryLastVisitView {
 
   @nullableDate('When it completed or failed')
   finishedAt!: string | null;
+}
+
+export class RepositoryCredentialView {
+  @ApiProperty({ enum: ['token', 'basic', 'ssh'] })
+  kind!: string;
+
+  @ApiProperty({ enum: [true], description: 'Always true: the secret itself is never shown' })
+  set!: true;
+
+  @nullableDate('When a visit last handed it to git')
+  lastUsedAt!: string | null;
 }
 
 export class RepositoryView {
@@ -85,8 +97,18 @@ export class RepositoryView {
   @ApiProperty({ description: 'Snapshots whose last restore drill failed (each visit says why in `verification`)' })
   failedVerifications!: number;
 
+  @ApiProperty({
+    type: RepositoryCredentialView,
+    nullable: true,
+    description: 'The credential for a private upstream, if set (never its secret)',
+  })
+  credential!: RepositoryCredentialView | null;
+
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
+
+  @ApiProperty({ type: RetentionView, description: 'Which snapshots are kept (PUT /api/repositories/:id/retention) and the last prune' })
+  retention!: RetentionView;
 }
 
 export class TrackedRepositoryView extends RepositoryView {
@@ -163,7 +185,10 @@ export function toRepositoryView(summary: RepositorySummary, failedVerifications
     storedBytes: Number(summary.storedBytes),
     trackerCount: summary.trackerCount,
     failedVerifications,
+    credential:
+      summary.credentialKind === null ? null : { kind: summary.credentialKind, set: true, lastUsedAt: iso(summary.credentialLastUsedAt) },
     createdAt: summary.createdAt.toISOString(),
+    retention: toRetentionView(summary),
   };
 }
 

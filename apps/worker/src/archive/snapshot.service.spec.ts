@@ -19,6 +19,7 @@ import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue'
 import { ObjectStoreRepository, SnapshotManifest, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord } from '@archiver/testing';
 import { MirrorCache } from '../clone/mirror-cache';
+import type { VisitCredentials } from '../clone/visit-credentials';
 import { WorkDirs } from '../clone/work-dir';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { SnapshotService } from './snapshot.service';
@@ -26,6 +27,8 @@ import { SnapshotService } from './snapshot.service';
 type Mocked<T> = { [K in keyof T]: jest.Mock };
 
 const ID = '6f1c8a5e-8d5a-4d1e-9a43-0b7c1f2e3d4a';
+// Public repositories: no credential to hand to git.
+const noCredentials = { forVisit: async () => undefined } as unknown as VisitCredentials;
 
 /** A running archive of this test's repository, as the repository returns it. */
 function row(overrides: Partial<ArchiveRecord> = {}): ArchiveRecord {
@@ -192,6 +195,7 @@ describe(SnapshotService.name, () => {
       repositories as unknown as TrackedRepositoryRepository,
       mirrorsOff(config),
       metrics,
+      noCredentials,
     );
   });
 
@@ -234,8 +238,8 @@ describe(SnapshotService.name, () => {
   it('takes the manifest back when the archive turns out not to be this run’s at completion', async () => {
     archives.markCompleted.mockResolvedValue(null);
     await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(RetryLaterError);
-    // Blobs under objects/ stay (another run may rely on them); nothing looks like a snapshot, latest/ untouched.
-    expect([...memory.objects.keys()].filter((k) => !k.startsWith('objects/'))).toEqual([]);
+    // Blobs (objects/) and listings (trees/) stay: another run may rely on them; nothing looks like a snapshot, latest/ untouched.
+    expect([...memory.objects.keys()].filter((k) => !k.startsWith('objects/') && !k.startsWith('trees/'))).toEqual([]);
     expect(archives.markRunFailed).not.toHaveBeenCalled();
   });
 
@@ -300,6 +304,7 @@ describe(SnapshotService.name, () => {
       repositories as unknown as TrackedRepositoryRepository,
       mirrorsOff(config),
       metrics,
+      noCredentials,
     );
     await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed).toHaveBeenCalledWith(
@@ -399,7 +404,7 @@ describe(SnapshotService.name, () => {
         unchanged: true,
         refsHash: sourceRefsHash,
         contentFrom: { archiveId: ID, prefix: PREVIOUS_PREFIX },
-        files: [],
+        tree: null,
         bundle: null,
         commit: before.commit,
         fileCount: before.fileCount,

@@ -9,15 +9,28 @@ import {
   VisitRefChanges,
   VisitResult,
 } from '@archiver/database';
-import { diffRefs, directorySize, GitRef, refsHash, RemoteRefs, RepositoryReader, SafeCloner, summarizeRefChanges } from '@archiver/git';
+import {
+  diffRefs,
+  directorySize,
+  GitRef,
+  HttpCredential,
+  refsHash,
+  RemoteRefs,
+  RepositoryReader,
+  SafeCloner,
+  summarizeRefChanges,
+} from '@archiver/git';
 import { JobContext, PermanentJobError, RetryLaterError } from '@archiver/queue';
 import {
+  bucketListings,
   bucketNameFor,
+  CommitTrees,
+  contentManifestOf,
   contentSnapshotOf,
   exactText,
   objectsReferencedBy,
-  KnownObjects,
   LatestView,
+  listsFilesByTree,
   manifestHeadFields,
   mappedPathCount,
   ObjectStoreRepository,
@@ -29,9 +42,14 @@ import {
   SnapshotManifest,
   SnapshotRef,
   snapshotPrefix,
+  SnapshotTreeFile,
   SnapshotWriter,
+  StoredBefore,
+  storedBefore,
+  treeFiles,
 } from '@archiver/storage';
-import { MirrorCache, type MirrorLease } from '../clone/mirror-cache';
+import { MirrorCache, type MirrorLease, type MirrorVisit } from '../clone/mirror-cache';
+import { VisitCredentials } from '../clone/visit-credentials';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
@@ -67,6 +85,7 @@ export class SnapshotService {
     private readonly repositories: TrackedRepositoryRepository,
     private readonly mirrors: MirrorCache,
     private readonly metrics: WorkerMetrics,
+    private readonly credentials: VisitCredentials,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
@@ -105,6 +124,11 @@ export class SnapshotService {
         // Another run is alive (e.g. this job was handed on after Redis lost its lock): wait for it.
         const untilExpiry = (why.until?.getTime() ?? Date.now()) - Date.now();
         throw new RetryLaterError('another run holds the archive', Math.max(1_000, untilExpiry + 1_000));
+      }
+      if (why.state === 'maintenance') {
+        // A prune of the repository holds its lease: the visit waits for it, it does not fail.
+        const untilExpiry = (why.until?.getTime() ?? Date.now()) - Date.now();
+        throw new RetryLaterError('a prune of the repository is running', Math.min(5_000, Math.max(1_000, untilExpiry)));
       }
       if (why.state === 'claimable') throw new RetryLaterError('the claim raced another run', 1_000);
       this.logger.log({ msg: 'archive not runnable; skipping', state: why.state });
@@ -148,9 +172,11 @@ export class SnapshotService {
   }
 
   private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
-    if (await this.endUnchanged(archive, claim, writer, workDir, signal)) return;
+    // A private repository's credential goes to every git network call of this visit, and nowhere else.
+    const credential = await this.credentials.forVisit(archive.repositoryId);
+    if (await this.endUnchanged(archive, claim, writer, workDir, signal, credential)) return;
     // The last mirror of this repository brought up to date, or a full clone: refs equal the remote's either way.
-    const mirror = await this.obtainMirror(archive, workDir, signal);
+    const mirror = await this.obtainMirror({ ...archive, credential }, workDir, signal);
     const { gitDir } = mirror;
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
@@ -160,13 +186,14 @@ export class SnapshotService {
     const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs), ...(changes && { changes }) };
 
     await this.store.ensureBucket(archive.bucket);
-    // Blobs the previous snapshot stored are neither read nor uploaded again (objects/ in the bucket).
-    const files = commit
-      ? await writer.storeTree(await reader.listTree(commit, { signal }), (entries) => toSources(reader, entries, signal), {
-          concurrency: this.config.worker.uploadConcurrency,
-          known: await this.knownObjects(archive, previous),
-        })
+    // Blobs and tree listings the previous snapshot stored are neither read nor uploaded again.
+    const trees = commit ? await reader.trees(commit, { signal }) : null;
+    const stored = await this.storedBefore(archive, previous, trees);
+    const { uploadConcurrency: concurrency } = this.config.worker;
+    const files = trees
+      ? await writer.storeTree(treeFiles(trees), (entries) => toSources(reader, entries, signal), { concurrency, known: stored.blobs })
       : [];
+    if (trees) await writer.storeTreeListings(trees, stored.trees, concurrency);
     signal.throwIfAborted();
     const bundles = await storeSnapshotBundle(archive.id, reader, refs, await this.bundlePlan(archive, previous), writer, workDir, signal);
     signal.throwIfAborted();
@@ -174,12 +201,12 @@ export class SnapshotService {
     const finishedAt = new Date();
     const byteCount = files.reduce((sum, f) => sum + f.size, 0);
     const manifest: SnapshotManifest = {
-      version: 3,
+      version: 4,
       url: archive.url,
       normalizedUrl: archive.normalizedUrl,
       archiveId: archive.id,
       ...manifestHeadFields(head),
-      files,
+      tree: trees?.root ?? null,
       fileCount: files.length,
       byteCount,
       mappedPathCount: mappedPathCount(files),
@@ -211,21 +238,27 @@ export class SnapshotService {
       files: files.length,
       bytes: byteCount,
       ...writer.counts,
+      listings: writer.listingCounts,
     });
   }
 
-  /** Blobs the repository's previous completed snapshot maps its files to; none when unreadable. */
-  private async knownObjects(archive: Located, previous: PreviousSnapshot | null): Promise<KnownObjects> {
-    if (!previous?.manifest || previous.record.bucket !== archive.bucket) return new Map();
+  /**
+   * What the repository's previous completed snapshot stored of this commit's trees and blobs
+   * (storedBefore: only its listings of directories that changed are read); nothing when it is
+   * unreadable, in another bucket or from before listings (v2/v3: its blobs only).
+   */
+  private async storedBefore(archive: Located, previous: PreviousSnapshot | null, trees: CommitTrees | null): Promise<StoredBefore> {
+    const nothing: StoredBefore = { trees: new Set(), blobs: new Map() };
+    if (!trees || !previous?.manifest || previous.record.bucket !== archive.bucket) return nothing;
     try {
-      const { contentFrom } = previous.manifest;
-      return objectsReferencedBy(
-        contentFrom ? await readSnapshotManifest(this.store, archive.bucket, contentFrom.prefix) : previous.manifest,
-      );
+      const content = await contentManifestOf(this.store, archive.bucket, previous.manifest);
+      if (!listsFilesByTree(content)) return { trees: new Set(), blobs: await objectsReferencedBy(content.files ?? []) };
+      if (!content.tree) return nothing;
+      return await storedBefore(bucketListings(this.store, archive.bucket), content.tree, trees);
     } catch (error) {
-      // Not knowing only costs reads: every blob is then checked against the bucket instead.
-      this.logger.warn({ msg: 'previous content manifest unreadable; checking every blob', error: (error as Error).message });
-      return new Map();
+      // Not knowing only costs requests: every blob and listing is then checked against the bucket.
+      this.logger.warn({ msg: 'previous snapshot unreadable; checking every blob and listing', error: (error as Error).message });
+      return nothing;
     }
   }
 
@@ -255,11 +288,12 @@ export class SnapshotService {
     writer: SnapshotWriter,
     workDir: string,
     signal: AbortSignal,
+    credential: HttpCredential | undefined,
   ): Promise<boolean> {
     const previous = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
     // Another bucket would need the content copied; a visit without a hash predates the probe.
     if (!previous?.refsHash || !previous.prefix || previous.bucket !== archive.bucket) return false;
-    const remote = await this.probe(archive, workDir, signal);
+    const remote = await this.probe(archive, workDir, signal, credential);
     if (!remote || remote.refsHash !== previous.refsHash) return false;
     let before: SnapshotManifest;
     try {
@@ -274,7 +308,7 @@ export class SnapshotService {
 
     const finishedAt = new Date();
     const manifest: SnapshotManifest = {
-      version: 3,
+      version: 4,
       url: archive.url,
       normalizedUrl: archive.normalizedUrl,
       archiveId: archive.id,
@@ -283,7 +317,7 @@ export class SnapshotService {
       ...(before.commitSourceBase64 !== undefined && { commitSourceBase64: before.commitSourceBase64 }),
       defaultBranch: before.defaultBranch,
       ...(before.defaultBranchBase64 !== undefined && { defaultBranchBase64: before.defaultBranchBase64 }),
-      files: [],
+      tree: null,
       fileCount: before.fileCount,
       byteCount: before.byteCount,
       mappedPathCount: before.mappedPathCount,
@@ -347,7 +381,7 @@ export class SnapshotService {
     if (!previous?.manifest || !previous.refs || previous.record.bucket !== archive.bucket)
       return { chainBefore: [], prerequisites: [], limits };
     try {
-      const chainBefore = await readBundleChain(this.store, archive.bucket, previous.manifest);
+      const chainBefore = await readBundleChain(this.store, archive.bucket, previous.record.prefix!, previous.manifest);
       return { chainBefore, prerequisites: previous.refs.map((ref) => ref.sha), limits };
     } catch (error) {
       this.logger.warn({ msg: 'previous bundle chain unreadable; storing a full bundle', error: (error as Error).message });
@@ -356,9 +390,15 @@ export class SnapshotService {
   }
 
   /** The remote's refs, or null when listing them failed (logged; the clone decides what it means). */
-  private async probe(archive: Located, workDir: string, signal: AbortSignal): Promise<RemoteRefs | null> {
+  private async probe(archive: Located, workDir: string, signal: AbortSignal, credential?: HttpCredential): Promise<RemoteRefs | null> {
     try {
-      return await this.cloner.listRemoteRefs({ url: archive.url, deadlineMs: this.config.clone.timeoutMs, signal, scratchDir: workDir });
+      return await this.cloner.listRemoteRefs({
+        url: archive.url,
+        deadlineMs: this.config.clone.timeoutMs,
+        signal,
+        scratchDir: workDir,
+        credential,
+      });
     } catch (error) {
       signal.throwIfAborted();
       this.logger.warn({ msg: 'change probe failed; cloning', error: (error as Error).message });
@@ -371,9 +411,9 @@ export class SnapshotService {
    * holds the archive, and taken back if the archive turns out not to be this run's.
    */
   /** The mirror for this visit (MirrorCache), timed and measured for the clone metrics. */
-  private async obtainMirror(archive: Located, workDir: string, signal: AbortSignal): Promise<MirrorLease> {
+  private async obtainMirror(visit: MirrorVisit, workDir: string, signal: AbortSignal): Promise<MirrorLease> {
     const started = performance.now();
-    const mirror = await this.mirrors.obtain(archive, workDir, signal);
+    const mirror = await this.mirrors.obtain(visit, workDir, signal);
     this.metrics.cloned(mirror.via, (performance.now() - started) / 1000, await directorySize(mirror.gitDir));
     return mirror;
   }
@@ -496,7 +536,7 @@ function stillEmpty(remote: RemoteRefs, before: SnapshotManifest): boolean {
 
 async function* toSources(
   reader: RepositoryReader,
-  entries: readonly Awaited<ReturnType<RepositoryReader['listTree']>>[number][],
+  entries: readonly SnapshotTreeFile[],
   signal: AbortSignal,
 ): AsyncGenerator<SnapshotFileSource> {
   for await (const { entry, size, stream } of reader.blobs(entries, { signal })) {

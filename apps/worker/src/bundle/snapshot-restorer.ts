@@ -50,7 +50,7 @@ export class SnapshotRestorer {
         )
       : manifest;
     const [chain, refs] = await Promise.all([
-      readBundleChain(this.store, bucket, manifest),
+      readBundleChain(this.store, bucket, prefix, manifest),
       readManifestRefs(this.store, bucket, manifest),
     ]);
     return { bucket, manifest, content, chain, refs: refsOfManifest(refs) };

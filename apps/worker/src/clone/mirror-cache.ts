@@ -3,7 +3,7 @@ import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRepository } from '@archiver/database';
-import { directorySize, GitError, GitErrorCode, refsHash, RepositoryReader, SafeCloner, verifyMirror } from '@archiver/git';
+import { directorySize, GitError, GitErrorCode, HttpCredential, refsHash, RepositoryReader, SafeCloner, verifyMirror } from '@archiver/git';
 import { ObjectStoreRepository, readManifestRefs, readSnapshotManifest, refsOfManifest } from '@archiver/storage';
 
 /** The visit a mirror is obtained for. */
@@ -13,6 +13,8 @@ export interface MirrorVisit {
   readonly url: string;
   /** The repository's bucket: the cache's key, one mirror per repository. */
   readonly bucket: string;
+  /** A private repository's credential, for this visit's clone or fetch only. */
+  readonly credential?: HttpCredential;
 }
 
 /** A bare mirror held by one run, inside its own work dir, until given back. */
@@ -80,6 +82,7 @@ export class MirrorCache {
       deadlineMs: this.config.clone.timeoutMs,
       maxBytes: this.config.clone.maxBytes,
       signal,
+      credential: visit.credential,
     };
     if (this.cacheable(visit.bucket) && (await this.take(visit.bucket, gitDir))) {
       let unfit = await this.unfit(visit, gitDir, signal);

@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ArchiveRepository, VerificationRepository, type VerificationResult } from '@archiver/database';
 import { fsckRepository } from '@archiver/git';
-import { ObjectStoreRepository, type SnapshotFileEntry, StorageError, StorageErrorCode } from '@archiver/storage';
+import {
+  gitTreeIdOf,
+  ObjectStoreRepository,
+  readTreeListing,
+  type SnapshotFileEntry,
+  StorageError,
+  StorageErrorCode,
+  type TreeListingEntry,
+  treeListingKey,
+  walkSnapshotFiles,
+} from '@archiver/storage';
 import { SnapshotCheckCode, SnapshotCheckError } from '../bundle/snapshot-check.error';
 import { SnapshotRestorer, type StoredSnapshot } from '../bundle/snapshot-restorer';
 import { WorkDirs } from '../clone/work-dir';
@@ -15,7 +25,7 @@ const FILE_READS_AT_ONCE = 4;
  * A restore drill of one completed snapshot: restore its bundle chain as a person would (each
  * bundle checked against the manifest and by `git bundle verify`), `git fsck` the result,
  * compare refs and HEAD with the manifest, then read every stored file and check its size,
- * sha256 and git blob id. The result — a pass, or the first failure naming the object or ref —
+ * git blob id and (where a v2/v3 manifest records one) sha256. The result — a pass, or the first failure naming the object or ref —
  * is recorded on the archive; only our own outages (storage, database) fail the job.
  */
 @Injectable()
@@ -62,17 +72,58 @@ export class SnapshotVerifier {
     await this.checkFiles(snapshot, signal);
   }
 
+  /** Every file the snapshot lists (walkSnapshotFiles: a v4 tree's listings, or v2/v3 `files`). */
   private async checkFiles(snapshot: StoredSnapshot, signal: AbortSignal): Promise<void> {
+    const listings = (treeId: string) => this.checkedListing(snapshot.bucket, treeId);
+    const files = walkSnapshotFiles(this.store, snapshot.bucket, snapshot.content, { listings })[Symbol.asyncIterator]();
     // Many paths may map to one stored object: read each object once.
-    const byKey = new Map<string, SnapshotFileEntry>(snapshot.content.files.map((file) => [file.key, file]));
-    const queue = [...byKey.values()];
+    const checked = new Set<string>();
+    // One walk feeds every lane; a lane waits for the walk only between files.
+    let walking: Promise<unknown> = Promise.resolve();
+    const nextFile = async (): Promise<SnapshotFileEntry | undefined> => {
+      for (;;) {
+        const step = walking.then(() => files.next());
+        walking = step.catch(() => undefined);
+        const next = await step;
+        if (next.done) return undefined;
+        if (!checked.has(next.value.key)) {
+          checked.add(next.value.key);
+          return next.value;
+        }
+      }
+    };
     const readNext = async (): Promise<void> => {
-      for (let file = queue.shift(); file; file = queue.shift()) {
+      for (let file = await nextFile(); file; file = await nextFile()) {
         signal.throwIfAborted();
         await this.checkFile(snapshot.bucket, file, signal);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(FILE_READS_AT_ONCE, queue.length) }, readNext));
+    await Promise.all(Array.from({ length: FILE_READS_AT_ONCE }, readNext));
+  }
+
+  /** A v4 snapshot's listing, read and checked against its tree id: a wrong listing would hide files. */
+  private async checkedListing(bucket: string, treeId: string): Promise<TreeListingEntry[]> {
+    const key = treeListingKey(treeId);
+    let entries: TreeListingEntry[];
+    try {
+      entries = await readTreeListing(this.store, bucket, treeId);
+    } catch (error) {
+      if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) {
+        throw new SnapshotCheckError(SnapshotCheckCode.MISSING_OBJECT, `${bucket}/${key} (a directory listing) is missing`);
+      }
+      if (error instanceof StorageError && error.code === StorageErrorCode.INVALID) {
+        throw new SnapshotCheckError(SnapshotCheckCode.FILE_CHECKSUM_MISMATCH, error.message, { cause: error });
+      }
+      throw error;
+    }
+    const actual = gitTreeIdOf(entries, treeId.length === 64 ? 'sha256' : 'sha1');
+    if (actual !== treeId) {
+      throw new SnapshotCheckError(
+        SnapshotCheckCode.FILE_CHECKSUM_MISMATCH,
+        `${bucket}/${key} does not list the archived directory: its entries make tree ${actual}`,
+      );
+    }
+    return entries;
   }
 
   private async checkFile(bucket: string, file: SnapshotFileEntry, signal: AbortSignal): Promise<void> {

@@ -42,4 +42,11 @@ describe(fileMismatch.name, () => {
   ])('names a different %s', (_case, change, message) => {
     expect(fileMismatch({ ...expected, ...change }, expected)).toMatch(message);
   });
+
+  it('checks size and git blob id alone for a file walked from listings (no sha256 recorded)', () => {
+    const { sha256: _none, ...walked } = expected;
+    expect(fileMismatch({ ...expected, sha256: 't'.repeat(64) }, walked)).toBeNull();
+    expect(fileMismatch({ ...expected, gitSha: 'h'.repeat(40) }, walked)).toMatch(/git blob id h+/);
+    expect(fileMismatch({ ...expected, size: 9 }, walked)).toMatch(/9 bytes/);
+  });
 });

@@ -33,10 +33,14 @@ export class StoredFileDigest {
   }
 }
 
-/** How a stored file differs from its manifest entry, or null when it matches. */
-export function fileMismatch(actual: FileDigest, expected: FileDigest): string | null {
+/**
+ * How a stored file differs from its manifest entry, or null when it matches. A v4 snapshot
+ * records no sha256: the git blob id alone names the exact bytes.
+ */
+export function fileMismatch(actual: FileDigest, expected: Omit<FileDigest, 'sha256'> & { sha256?: string }): string | null {
   if (actual.size !== expected.size) return `${actual.size} bytes, the manifest says ${expected.size}`;
-  if (actual.sha256 !== expected.sha256) return `sha256 ${actual.sha256}, the manifest says ${expected.sha256}`;
+  if (expected.sha256 !== undefined && actual.sha256 !== expected.sha256)
+    return `sha256 ${actual.sha256}, the manifest says ${expected.sha256}`;
   if (actual.gitSha !== expected.gitSha) return `git blob id ${actual.gitSha}, the manifest says ${expected.gitSha}`;
   return null;
 }

@@ -90,8 +90,8 @@ export class ArchiveFilesController {
     res.status(200);
     for (const [name, value] of Object.entries({ ...FILE_SECURITY_HEADERS, ...file.headers })) res.setHeader(name, value);
     res.setHeader('Content-Length', String(file.size));
-    // A snapshot's files never change; the sha256 of the bytes is an exact validator.
-    res.setHeader('ETag', `"${file.sha256}"`);
+    // A snapshot's files never change; a hash of the bytes is an exact validator.
+    res.setHeader('ETag', `"${file.etag}"`);
     res.setHeader('Cache-Control', 'private, max-age=300');
     // pipeline (not pipe): a client that goes away also ends the read from object storage,
     // whose pooled sockets are few.

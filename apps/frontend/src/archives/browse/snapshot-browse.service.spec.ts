@@ -1,7 +1,18 @@
 import { Readable } from 'node:stream';
 import type { AuthUser } from '@archiver/auth';
 import type { ArchiveRecord } from '@archiver/database';
-import { manifestKey, type ObjectStoreRepository, type SnapshotFileEntry, StorageError, StorageErrorCode } from '@archiver/storage';
+import {
+  encodeTreeListing,
+  gitTreeIdOf,
+  manifestKey,
+  objectKey,
+  type ObjectStoreRepository,
+  type SnapshotFileEntry,
+  StorageError,
+  StorageErrorCode,
+  type TreeListingEntry,
+  treeListingKey,
+} from '@archiver/storage';
 import { archiveRecord, rejectionOf } from '@archiver/testing';
 import { ApiError } from '../../api/api.error';
 import type { ArchiveRequestsService } from '../archive-requests.service';
@@ -24,6 +35,21 @@ const file = (path: string, key = `objects/${path.length}-${path}`): SnapshotFil
 /** A repository the size of git/git's HEAD: ~4,500 files in a few hundred directories. */
 const bigTree = Array.from({ length: 4500 }, (_, i) => file(`dir-${i % 300}/sub-${i % 7}/file-${i}.c`));
 
+/** Directory listings of v4 snapshots by key, as the worker writes them. */
+const listings = new Map<string, Buffer>();
+const listed = (entries: TreeListingEntry[]): string => {
+  const id = gitTreeIdOf(entries);
+  listings.set(treeListingKey(id), encodeTreeListing(entries));
+  return id;
+};
+const blobEntry = (name: string, seed: string, mode = '100644'): TreeListingEntry => ({
+  nameBytes: Buffer.from(name),
+  type: 'blob',
+  mode,
+  id: seed.repeat(40).slice(0, 40),
+  size: 5,
+});
+
 function fakeStore(manifests: Record<string, object>) {
   const reads: string[] = [];
   const store = {
@@ -32,6 +58,7 @@ function fakeStore(manifests: Record<string, object>) {
       reads.push(key);
       const prefix = key.replace(/manifest\.json$/, '');
       if (key === manifestKey(prefix) && manifests[prefix]) return Readable.from([Buffer.from(JSON.stringify(manifests[prefix]))]);
+      if (listings.has(key)) return Readable.from([listings.get(key)!]);
       if (key.startsWith('objects/')) return Readable.from([Buffer.from(`bytes of ${key}`)]);
       throw new StorageError(StorageErrorCode.NOT_FOUND, `${bucket}/${key} not found`);
     },
@@ -80,7 +107,7 @@ describe(SnapshotBrowseService.name, () => {
     const { sut, store } = setup([changed], manifests);
     const content = await sut.file(changed.id, user, Buffer.from('README.md'));
     expect(store.reads.at(-1)).toBe('objects/readme-bytes');
-    expect(content).toMatchObject({ size: 3, sha256: 'b'.repeat(64), headers: { 'Content-Type': 'text/markdown; charset=utf-8' } });
+    expect(content).toMatchObject({ size: 3, etag: 'b'.repeat(64), headers: { 'Content-Type': 'text/markdown; charset=utf-8' } });
   });
 
   it.each(['pending', 'queued', 'running', 'failed'] as const)('answers NO_SNAPSHOT for a %s archive', async (status) => {
@@ -113,5 +140,72 @@ describe(SnapshotBrowseService.name, () => {
     const { sut } = setup([changed], manifests);
     const error = (await rejectionOf(sut[method](changed.id, user, Buffer.from(path)))) as ApiError;
     expect([error.getStatus(), error.code]).toEqual([404, code]);
+  });
+
+  describe('a v4 snapshot (files listed by tree)', () => {
+    const lib = listed([blobEntry('util.c', 'a'), blobEntry('run.sh', 'b', '100755')]);
+    const docs = listed([blobEntry('guide.md', 'c')]);
+    const root = listed([
+      blobEntry('README.md', 'd'),
+      { nameBytes: Buffer.from('lib'), type: 'tree', mode: '040000', id: lib },
+      { nameBytes: Buffer.from('docs'), type: 'tree', mode: '040000', id: docs },
+      { nameBytes: Buffer.from('vendor'), type: 'commit', mode: '160000', id: 'e'.repeat(40) },
+      blobEntry('link', 'f', '120000'),
+    ]);
+    const V4 = 'snapshots/3-v4/';
+    const NEXT = 'snapshots/4-v4/';
+    const v4 = archiveRecord({ status: 'completed', bucket: BUCKET, prefix: V4, outcome: 'changed' });
+    const next = archiveRecord({ status: 'completed', bucket: BUCKET, prefix: NEXT, outcome: 'changed' });
+    // The next snapshot changed only README.md: another root, the same lib/ and docs/.
+    const nextRoot = listed([
+      blobEntry('README.md', '9'),
+      { nameBytes: Buffer.from('lib'), type: 'tree', mode: '040000', id: lib },
+      { nameBytes: Buffer.from('docs'), type: 'tree', mode: '040000', id: docs },
+    ]);
+    const v4Manifests = {
+      [V4]: { version: 4, archiveId: v4.id, commit: '1'.repeat(40), tree: root },
+      [NEXT]: { version: 4, archiveId: next.id, commit: '2'.repeat(40), tree: nextRoot },
+    };
+
+    it('lists a directory from the listings on its path only, directories first, no submodules', async () => {
+      const { sut, store } = setup([v4], v4Manifests);
+      expect((await sut.tree(v4.id, user, Buffer.alloc(0))).entries).toEqual([
+        { name: 'docs', type: 'dir', mode: '040000' },
+        { name: 'lib', type: 'dir', mode: '040000' },
+        { name: 'README.md', type: 'file', size: 5, mode: '100644' },
+        { name: 'link', type: 'symlink', size: 5, mode: '120000' },
+      ]);
+      expect((await sut.tree(v4.id, user, Buffer.from('lib'))).entries.map((e) => [e.name, e.type])).toEqual([
+        ['run.sh', 'executable'],
+        ['util.c', 'file'],
+      ]);
+      expect(store.reads).toEqual([manifestKey(V4), treeListingKey(root), treeListingKey(lib)]);
+    });
+
+    it('streams a file from objects/<git id> with the git id as its validator', async () => {
+      const { sut, store } = setup([v4], v4Manifests);
+      const content = await sut.file(v4.id, user, Buffer.from('lib/util.c'));
+      expect(store.reads.at(-1)).toBe(objectKey('a'.repeat(40)));
+      expect(content).toMatchObject({ size: 5, etag: 'a'.repeat(40) });
+    });
+
+    it('reads a directory shared by two snapshots once (listings are cached by tree id)', async () => {
+      const { sut, store } = setup([v4, next], v4Manifests);
+      await sut.tree(v4.id, user, Buffer.from('docs'));
+      await sut.tree(next.id, user, Buffer.from('docs'));
+      expect(store.reads.filter((key) => key === treeListingKey(docs))).toHaveLength(1);
+    });
+
+    it.each([
+      ['tree', 'README.md', 'NOT_A_DIRECTORY'],
+      ['tree', 'vendor', 'PATH_NOT_FOUND'],
+      ['file', 'lib', 'NOT_A_FILE'],
+      ['file', 'lib/nope', 'PATH_NOT_FOUND'],
+      ['file', 'README.md/x', 'PATH_NOT_FOUND'],
+    ] as const)('%s of %s answers %s', async (method, path, code) => {
+      const { sut } = setup([v4], v4Manifests);
+      const error = (await rejectionOf(sut[method](v4.id, user, Buffer.from(path)))) as ApiError;
+      expect([error.getStatus(), error.code]).toEqual([404, code]);
+    });
   });
 });

@@ -4,17 +4,23 @@ import type { AuthUser } from '@archiver/auth';
 import type { ArchiveRecord } from '@archiver/database';
 import {
   exactText,
+  listsFilesByTree,
+  lookupSnapshotPath,
   ObjectStoreRepository,
   readSnapshotManifest,
+  readTreeListing,
+  type SnapshotFileEntry,
   type SnapshotManifest,
   StorageError,
   StorageErrorCode,
+  type TreeListingEntry,
+  type TreeListingSource,
 } from '@archiver/storage';
 import { ArchiveRequestsService } from '../archive-requests.service';
 import { browseErrors } from './browse.error';
 import { fileResponseHeaders, type FileResponseHeaders } from './file-content-type';
 import { SnapshotIndex, SnapshotIndexCache } from './snapshot-index.cache';
-import { listDirectory, SnapshotTree, type TreeEntryView } from './snapshot-tree';
+import { listDirectory, listListing, SnapshotTree, type TreeEntryView } from './snapshot-tree';
 
 /**
  * Parsed manifests kept in memory. git/git's (~4,500 files) is ~3 MB of JSON; 64 snapshots
@@ -23,6 +29,13 @@ import { listDirectory, SnapshotTree, type TreeEntryView } from './snapshot-tree
 const CACHE_LIMITS = { maxEntries: 64, maxWeight: 128 * 1024 * 1024 };
 // Per file in a manifest beyond its path and key: sha1, sha256, size, mode and JSON syntax.
 const MANIFEST_BYTES_PER_FILE = 220;
+/**
+ * Directory listings of v4 snapshots, by tree id: immutable, shared by every snapshot (and
+ * every repository path) holding the same directory. A few thousand directories stay warm.
+ */
+const LISTING_CACHE_LIMITS = { maxEntries: 4096, maxWeight: 32 * 1024 * 1024 };
+// Per entry of a parsed listing beyond its name: id, mode, size and object overhead.
+const LISTING_BYTES_PER_ENTRY = 160;
 
 export interface TreeListing {
   archiveId: string;
@@ -35,14 +48,16 @@ export interface TreeListing {
 export interface FileContent {
   stream: Readable;
   size: number;
-  sha256: string;
+  /** An exact validator of the bytes: the sha256 recorded by a v2/v3 manifest, else the git blob id. */
+  etag: string;
   headers: FileResponseHeaders;
 }
 
 /** A completed snapshot's HEAD tree, listed and read by path; the manifest is the map. */
 @Injectable()
 export class SnapshotBrowseService {
-  private readonly cache = new SnapshotIndexCache(CACHE_LIMITS);
+  private readonly cache = new SnapshotIndexCache<SnapshotIndex>(CACHE_LIMITS);
+  private readonly listings = new SnapshotIndexCache<readonly TreeListingEntry[]>(LISTING_CACHE_LIMITS);
 
   constructor(
     private readonly archives: ArchiveRequestsService,
@@ -52,15 +67,13 @@ export class SnapshotBrowseService {
   async tree(id: string, user: AuthUser, pathBytes: Buffer): Promise<TreeListing> {
     const { archive, index } = await this.open(id, user);
     const path = exactText(pathBytes);
-    const node = index.tree.lookup(pathBytes);
-    if (node === undefined) throw browseErrors.pathNotFound(path.text);
-    if (node.kind !== 'dir') throw browseErrors.notADirectory(path.text);
+    const entries = await this.directory(archive.bucket!, index, pathBytes, path.text);
     return {
       archiveId: archive.id,
       commit: index.commit,
       path: path.text,
       ...(path.base64 !== undefined && { pathBase64: path.base64 }),
-      entries: listDirectory(node),
+      entries,
     };
   }
 
@@ -68,15 +81,48 @@ export class SnapshotBrowseService {
   async file(id: string, user: AuthUser, pathBytes: Buffer): Promise<FileContent> {
     const { archive, index } = await this.open(id, user);
     const path = exactText(pathBytes).text;
-    const node = index.tree.lookup(pathBytes);
-    if (node === undefined) throw browseErrors.pathNotFound(path);
-    if (node.kind !== 'file') throw browseErrors.notAFile(path);
-    const { entry } = node;
+    const entry = await this.fileEntry(archive.bucket!, index, pathBytes, path);
     const name = path.slice(path.lastIndexOf('/') + 1);
     const type = entry.mode === '120000' ? 'symlink' : entry.mode === '100755' ? 'executable' : 'file';
     // The key, never a key rebuilt from the path: where bytes live is the manifest's to say.
     const stream = await this.store.getObject(archive.bucket!, entry.key);
-    return { stream, size: entry.size, sha256: entry.sha256, headers: fileResponseHeaders(name, type) };
+    return { stream, size: entry.size, etag: entry.sha256 ?? entry.gitSha, headers: fileResponseHeaders(name, type) };
+  }
+
+  private async directory(bucket: string, index: SnapshotIndex, pathBytes: Buffer, path: string): Promise<TreeEntryView[]> {
+    if (index.tree) {
+      const node = index.tree.lookup(pathBytes);
+      if (node === undefined) throw browseErrors.pathNotFound(path);
+      if (node.kind !== 'dir') throw browseErrors.notADirectory(path);
+      return listDirectory(node);
+    }
+    const node = await lookupSnapshotPath(this.listingsOf(bucket), index.root ?? null, pathBytes);
+    if (node === undefined) throw browseErrors.pathNotFound(path);
+    if (node.kind !== 'dir') throw browseErrors.notADirectory(path);
+    return listListing(node.entries);
+  }
+
+  private async fileEntry(bucket: string, index: SnapshotIndex, pathBytes: Buffer, path: string): Promise<SnapshotFileEntry> {
+    if (index.tree) {
+      const node = index.tree.lookup(pathBytes);
+      if (node === undefined) throw browseErrors.pathNotFound(path);
+      if (node.kind !== 'file') throw browseErrors.notAFile(path);
+      return node.entry;
+    }
+    const node = await lookupSnapshotPath(this.listingsOf(bucket), index.root ?? null, pathBytes);
+    if (node === undefined) throw browseErrors.pathNotFound(path);
+    if (node.kind !== 'file') throw browseErrors.notAFile(path);
+    return node.file;
+  }
+
+  /** Listings of `bucket`, cached by tree id: a listing never changes once written. */
+  private listingsOf(bucket: string): TreeListingSource {
+    return (treeId) =>
+      this.listings.get(`${bucket}/${treeId}`, async () => {
+        const entries = await readTreeListing(this.store, bucket, treeId);
+        const weight = entries.reduce((sum, entry) => sum + entry.nameBytes.length + LISTING_BYTES_PER_ENTRY, 256);
+        return { index: entries, weight };
+      });
   }
 
   private async open(id: string, user: AuthUser): Promise<{ archive: ArchiveRecord; index: SnapshotIndex }> {
@@ -102,14 +148,16 @@ export class SnapshotBrowseService {
       const weight = manifestWeight(manifest);
       if (manifest.contentFrom !== undefined && manifest.contentFrom.prefix !== prefix) {
         const content = await this.indexOf(bucket, manifest.contentFrom.prefix);
-        return { index: { commit: manifest.commit, tree: content.tree }, weight };
+        return { index: { commit: manifest.commit, tree: content.tree, root: content.root }, weight };
       }
-      return { index: { commit: manifest.commit, tree: SnapshotTree.fromFiles(manifest.files) }, weight };
+      // A v4 manifest names its root tree: directories are read (and cached) as they are browsed.
+      if (listsFilesByTree(manifest)) return { index: { commit: manifest.commit, root: manifest.tree ?? null }, weight };
+      return { index: { commit: manifest.commit, tree: SnapshotTree.fromFiles(manifest.files ?? []) }, weight };
     });
   }
 }
 
 /** Roughly the manifest's JSON size, without serialising it again. */
 function manifestWeight(manifest: SnapshotManifest): number {
-  return manifest.files.reduce((sum, file) => sum + file.path.length + file.key.length + MANIFEST_BYTES_PER_FILE, 1024);
+  return (manifest.files ?? []).reduce((sum, file) => sum + file.path.length + file.key.length + MANIFEST_BYTES_PER_FILE, 1024);
 }

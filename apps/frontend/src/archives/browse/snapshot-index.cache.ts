@@ -3,7 +3,10 @@ import type { SnapshotTree } from './snapshot-tree';
 /** What browsing a snapshot needs of its manifest, parsed once. */
 export interface SnapshotIndex {
   commit: string | null;
-  tree: SnapshotTree;
+  /** v2/v3: the tree rebuilt from the manifest's `files`. */
+  tree?: SnapshotTree;
+  /** v4: the root tree id (null: no files), whose listings are read as directories are browsed. */
+  root?: string | null;
 }
 
 export interface SnapshotIndexCacheOptions {
@@ -12,8 +15,8 @@ export interface SnapshotIndexCacheOptions {
   maxWeight: number;
 }
 
-interface Cached {
-  index: Promise<SnapshotIndex>;
+interface Cached<T> {
+  index: Promise<T>;
   weight: number;
 }
 
@@ -22,8 +25,8 @@ interface Cached {
  * entry never goes stale; the bounds only keep memory in check. Concurrent requests for the
  * same snapshot share one load; a failed load is forgotten so the next request tries again.
  */
-export class SnapshotIndexCache {
-  private readonly entries = new Map<string, Cached>();
+export class SnapshotIndexCache<T = SnapshotIndex> {
+  private readonly entries = new Map<string, Cached<T>>();
   private weight = 0;
 
   constructor(private readonly options: SnapshotIndexCacheOptions) {}
@@ -37,14 +40,14 @@ export class SnapshotIndexCache {
   }
 
   /** The cached index for `key`, or the one `load` produces (with its weight), then cached. */
-  get(key: string, load: () => Promise<{ index: SnapshotIndex; weight: number }>): Promise<SnapshotIndex> {
+  get(key: string, load: () => Promise<{ index: T; weight: number }>): Promise<T> {
     const hit = this.entries.get(key);
     if (hit) {
       this.entries.delete(key);
       this.entries.set(key, hit);
       return hit.index;
     }
-    const cached: Cached = { index: Promise.resolve(undefined as never), weight: 0 };
+    const cached: Cached<T> = { index: Promise.resolve(undefined as never), weight: 0 };
     cached.index = load().then(
       ({ index, weight }) => {
         if (this.entries.get(key) === cached) {

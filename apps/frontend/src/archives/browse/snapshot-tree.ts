@@ -1,4 +1,4 @@
-import { exactText, type SnapshotFileEntry } from '@archiver/storage';
+import { exactText, type SnapshotFileEntry, type TreeListingEntry } from '@archiver/storage';
 
 export type TreeEntryType = 'dir' | 'file' | 'symlink' | 'executable';
 
@@ -85,6 +85,27 @@ export function listDirectory(dir: TreeDirectory): TreeEntryView[] {
     const named = { name: name.text, ...(name.base64 !== undefined && { nameBase64: name.base64 }) };
     if (node.kind === 'dir') return { ...named, type: 'dir', mode: DIR_MODE };
     return { ...named, type: TYPE_BY_MODE[node.entry.mode] ?? 'file', size: node.entry.size, mode: node.entry.mode };
+  });
+}
+
+/**
+ * A v4 directory listing as the API shows it, ordered like listDirectory. Submodules are left
+ * out as they always were (their commits are in another repository, never fetched), and of two
+ * entries with one name (a crafted tree) the first is shown, as git's own tools do.
+ */
+export function listListing(entries: readonly TreeListingEntry[]): TreeEntryView[] {
+  const byName = new Map<string, TreeListingEntry>();
+  for (const entry of entries) {
+    const key = entry.nameBytes.toString('latin1');
+    if (entry.type !== 'commit' && !byName.has(key)) byName.set(key, entry);
+  }
+  const shown = [...byName.values()];
+  shown.sort((a, b) => Number(b.type === 'tree') - Number(a.type === 'tree') || Buffer.compare(a.nameBytes, b.nameBytes));
+  return shown.map((entry) => {
+    const name = exactText(entry.nameBytes);
+    const named = { name: name.text, ...(name.base64 !== undefined && { nameBase64: name.base64 }) };
+    if (entry.type === 'tree') return { ...named, type: 'dir', mode: DIR_MODE };
+    return { ...named, type: TYPE_BY_MODE[entry.mode] ?? 'file', size: entry.size, mode: entry.mode };
   });
 }
 

@@ -67,6 +67,31 @@ export function createApi(apiBase, session) {
     );
   }
 
+  /**
+   * Hands this admin's token to the queue dashboard as an HttpOnly cookie scoped to
+   * /admin/queues (the one response whose cookie the browser must keep: hence same-origin).
+   */
+  async function openQueueBoard() {
+    let response;
+    try {
+      response = await fetch(`${apiBase}/admin/queue-board/session`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await session.accessToken()}` },
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError(0, 'NETWORK', 'The archiver cannot be reached. Check your connection and try again.');
+    }
+    if (response.ok) return;
+    const data = await response.json().catch(() => undefined);
+    throw new ApiError(
+      response.status,
+      data?.error?.code ?? `HTTP_${response.status}`,
+      data?.error?.message ?? `The server answered ${response.status} ${response.statusText}. Try again in a moment.`,
+    );
+  }
+
   const query = (params) => {
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(params))
@@ -95,6 +120,7 @@ export function createApi(apiBase, session) {
     updateRepository: (id, change) => request('PATCH', `/repositories/${encodeURIComponent(id)}`, change),
     visitRepository: (id) => request('POST', `/repositories/${encodeURIComponent(id)}/visits`),
     untrackRepository: (id) => request('DELETE', `/repositories/${encodeURIComponent(id)}`),
+    openQueueBoard,
     repositoryChanges: (id, { from, to } = {}) => request('GET', `/repositories/${encodeURIComponent(id)}/changes${query({ from, to })}`),
   };
 }

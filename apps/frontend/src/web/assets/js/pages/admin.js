@@ -10,6 +10,22 @@ export function adminPage(view, ctx) {
   if (!ctx.session.isAdmin) return notAllowedPage(view, ctx);
   ctx.setTitle('Admin');
   const status = h('div', { 'aria-live': 'polite' });
+  const openBoard = async () => {
+    try {
+      await ctx.api.openQueueBoard();
+      window.location.assign('/admin/queues');
+    } catch (error) {
+      mount(status, notice('error', `Could not open the queue dashboard: ${error.message}`));
+    }
+  };
+  const boardButton = h(
+    'button',
+    { type: 'button', class: 'button button-secondary', 'data-testid': 'open-queue-board' },
+    'Queue dashboard',
+  );
+  boardButton.addEventListener('click', openBoard);
+  // The dashboard sends people here when its sign-in expired: renew it and go straight back.
+  if (ctx.query.get('board') === 'open') void openBoard();
   const dialog = confirmDialog();
   const list = archiveTable(ctx, {
     caption: 'All archives, newest first',
@@ -42,6 +58,7 @@ export function adminPage(view, ctx) {
         { class: 'lead' },
         'Everyone’s archives. Deleting one removes its snapshot from MinIO, and the bucket when it was the last snapshot.',
       ),
+      h('p', {}, boardButton, ' every queue’s jobs (bull-board): waiting, active, failed with their reasons, retry and clean.'),
     ),
     status,
     card('All archives', list.element),

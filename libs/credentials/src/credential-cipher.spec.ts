@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { CredentialCipher, CredentialKey } from './credential-cipher';
+import { CredentialError, CredentialErrorCode } from './credential.error';
+import { Credential } from './credential.types';
+
+const key = (id: string): CredentialKey => ({ id, key: randomBytes(32) });
+
+const credentials: Credential[] = [
+  { kind: 'token', token: 'gta_0123456789abcdef' },
+  { kind: 'token', token: 'glpat-xyz', username: 'oauth2' },
+  { kind: 'basic', username: 'alice', password: 'pä$$ wörd:with@odd/chars' },
+  { kind: 'ssh', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n' },
+  {
+    kind: 'ssh',
+    privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+    hostKey: 'ssh-ed25519 AAAAC3Nza',
+  },
+];
+
+function codeOf(fn: () => unknown): CredentialErrorCode | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof CredentialError) return error.code;
+    throw error;
+  }
+  return undefined;
+}
+
+/** Flips one bit of one base64url part (1 iv, 2 tag, 3 data) of a ciphertext. */
+function flip(ciphertext: string, part: number): string {
+  const parts = ciphertext.split('.');
+  const bytes = Buffer.from(parts[part], 'base64url');
+  bytes[bytes.length - 1] ^= 0x01;
+  parts[part] = bytes.toString('base64url');
+  return parts.join('.');
+}
+
+describe(CredentialCipher.name, () => {
+  it.each(credentials.map((c) => [c.kind, c] as const))(
+    'round-trips a %s credential without the secret in the ciphertext',
+    (_kind, credential) => {
+      const sut = new CredentialCipher([key('k1')]);
+      const ciphertext = sut.encrypt(credential);
+      expect(sut.decrypt(ciphertext)).toEqual(credential);
+      for (const secret of Object.values(credential)) expect(ciphertext).not.toContain(secret);
+      expect(ciphertext).toMatch(/^v1\.k1\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/);
+    },
+  );
+
+  it('uses a fresh IV for every ciphertext', () => {
+    const sut = new CredentialCipher([key('k1')]);
+    const ivs = new Set(Array.from({ length: 50 }, () => sut.encrypt(credentials[0]).split('.')[2]));
+    expect(ivs.size).toBe(50);
+  });
+
+  it.each([
+    ['iv', 2],
+    ['tag', 3],
+    ['data', 4],
+  ])('detects a changed %s as tampering', (_part, index) => {
+    const sut = new CredentialCipher([key('k1')]);
+    const tampered = flip(sut.encrypt(credentials[2]), index);
+    expect(codeOf(() => sut.decrypt(tampered))).toBe(CredentialErrorCode.TAMPERED);
+    expect(() => sut.decrypt(tampered)).toThrow(/altered/);
+  });
+
+  it('detects a ciphertext relabelled with another configured key id', () => {
+    const sut = new CredentialCipher([key('k1'), key('k2')]);
+    const relabelled = sut.encrypt(credentials[0]).replace(/^v1\.k1\./, 'v1.k2.');
+    expect(codeOf(() => sut.decrypt(relabelled))).toBe(CredentialErrorCode.TAMPERED);
+  });
+
+  it('detects a key id that now holds a different key', () => {
+    const ciphertext = new CredentialCipher([key('k1')]).encrypt(credentials[0]);
+    expect(codeOf(() => new CredentialCipher([key('k1')]).decrypt(ciphertext))).toBe(CredentialErrorCode.TAMPERED);
+  });
+
+  it('names an unknown key id', () => {
+    const ciphertext = new CredentialCipher([key('gone')]).encrypt(credentials[0]);
+    const sut = new CredentialCipher([key('k1')]);
+    expect(codeOf(() => sut.decrypt(ciphertext))).toBe(CredentialErrorCode.KEY_UNKNOWN);
+    expect(() => sut.decrypt(ciphertext)).toThrow(/"gone"/);
+  });
+
+  it.each([
+    '',
+    'garbage',
+    'v2.k1.aaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaa.aa',
+    'v1.k1.short.aaaaaaaaaaaaaaaaaaaaaa.aa',
+    'v1.k1.a.b.c.d',
+    'v1.k 1.aaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaa.aa',
+  ])('refuses the malformed ciphertext %j', (ciphertext) => {
+    expect(codeOf(() => new CredentialCipher([key('k1')]).decrypt(ciphertext))).toBe(CredentialErrorCode.MALFORMED);
+  });
+
+  it('refuses to encrypt without a key, saying which setting to set', () => {
+    const sut = new CredentialCipher([]);
+    expect(sut.currentKeyId).toBeUndefined();
+    expect(codeOf(() => sut.encrypt(credentials[0]))).toBe(CredentialErrorCode.KEYS_MISSING);
+    expect(() => sut.encrypt(credentials[0])).toThrow(/CREDENTIAL_KEYS/);
+  });
+
+  it.each([
+    [{ kind: 'token', token: '' }],
+    [{ kind: 'token', token: 'a\nb' }],
+    [{ kind: 'basic', username: 'u' }],
+    [{ kind: 'ssh', privateKey: 'not a key' }],
+    [{ kind: 'password', password: 'x' }],
+    [{ kind: 'token', token: 't', extra: 'x' }],
+  ])('refuses the invalid credential %j without echoing its values', (credential) => {
+    const sut = new CredentialCipher([key('k1')]);
+    expect(codeOf(() => sut.encrypt(credential as Credential))).toBe(CredentialErrorCode.INVALID);
+    try {
+      sut.encrypt(credential as Credential);
+    } catch (error) {
+      expect((error as Error).message).not.toMatch(/not a key|a\nb/);
+    }
+  });
+
+  it.each([[[{ id: 'k1', key: randomBytes(16) }]], [[{ id: 'bad id', key: randomBytes(32) }]], [[key('k1'), key('k1')]]])(
+    'refuses a bad key ring',
+    (keys) => {
+      expect(codeOf(() => new CredentialCipher(keys))).toBe(CredentialErrorCode.INVALID);
+    },
+  );
+
+  describe('rotation', () => {
+    it('re-encrypts under the first key; the old key is then no longer needed', () => {
+      const [oldKey, newKey] = [key('old'), key('new')];
+      const before = new CredentialCipher([oldKey]).encrypt(credentials[2]);
+      const sut = new CredentialCipher([newKey, oldKey]);
+      const rotated = sut.rotate(before);
+      expect(rotated.changed).toBe(true);
+      expect(sut.keyIdOf(rotated.ciphertext)).toBe('new');
+      expect(new CredentialCipher([newKey]).decrypt(rotated.ciphertext)).toEqual(credentials[2]);
+    });
+
+    it('leaves a ciphertext under the current key unchanged, but still proves it readable', () => {
+      const k1 = key('k1');
+      const sut = new CredentialCipher([k1]);
+      const current = sut.encrypt(credentials[0]);
+      expect(sut.rotate(current)).toEqual({ ciphertext: current, changed: false });
+      expect(codeOf(() => sut.rotate(flip(current, 4)))).toBe(CredentialErrorCode.TAMPERED);
+    });
+  });
+});

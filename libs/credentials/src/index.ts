@@ -1,0 +1,4 @@
+export * from './credential-cipher';
+export * from './credential.error';
+export * from './credential.types';
+export * from './credentials.module';

@@ -1,0 +1,2 @@
+export * from './gitea.client';
+export * from './gitea-forge';
