@@ -46,6 +46,9 @@ minio_user="$(gen)"
 put MINIO_ROOT_USER "archiver-${minio_user:0:8}"
 put MINIO_ROOT_PASSWORD "$(gen)"
 put KEYCLOAK_ADMIN_PASSWORD "$(gen)"
+# The apps' /metrics bearer token (Prometheus sends it) and Grafana's admin password.
+put METRICS_TOKEN "$(gen)"
+put GRAFANA_ADMIN_PASSWORD "$(gen)"
 # The key of stored repository credentials (CREDENTIAL_KEYS: id:base64 of 32 random bytes).
 put CREDENTIAL_KEYS "compose1:$(head -c 32 /dev/urandom | base64 -w0)"
 # Logins, as in scripts/env.sh: the realm's demo users and Keycloak's own admin. An exported

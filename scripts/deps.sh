@@ -68,6 +68,34 @@ install_go minio github.com/minio/minio "$MINIO_VERSION"
 install_go mc github.com/minio/mc "$MC_VERSION"
 ok "minio and mc present"
 
+# Prometheus and promtool (issue 13): the metrics test scrapes the apps with a real Prometheus
+# and checks deploy/prometheus and deploy/grafana with Prometheus' own parser. Its go.mod has no
+# replace directives, so `go install` builds it from the module proxy. The web UI's assets are
+# not embedded (no `builtinassets` tag: they are built by npm, outside the Go module); the HTTP
+# API and promtool, all the tests and alerting use, are complete without them.
+# Caches live in .local/go like Gitea's.
+install_prometheus() {
+  # Prometheus tags release 3.16.0 as v0.316.0 of its Go module (v3 would need a /v3 module path).
+  local module=github.com/prometheus/prometheus release=$PROMETHEUS_VERSION version major minor patch started
+  IFS=. read -r major minor patch <<<"$release"
+  version=$(printf 'v0.%d%02d.%d' "$major" "$minor" "$patch")
+  local vfile="$LOCAL/bin/.prometheus.version"
+  if [ -x "$LOCAL/bin/prometheus" ] && [ -x "$LOCAL/bin/promtool" ] && [ "$(cat "$vfile" 2>/dev/null)" = "$version" ]; then
+    ok "prometheus and promtool $version present"
+    return
+  fi
+  ok "building prometheus and promtool $version (about 10 CPU-minutes cold, nearly half an hour on 2 busy shared cores; seconds warm)"
+  started=$(date +%s)
+  mkdir -p "$LOCAL/bin"
+  GOMODCACHE="$LOCAL/go/mod" GOCACHE="$LOCAL/go/cache" GOTOOLCHAIN=local GOFLAGS="-modcacherw -buildvcs=false" \
+    GOBIN="$LOCAL/bin" CGO_ENABLED=0 go install -tags netgo -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" "$module/cmd/prometheus@$version" "$module/cmd/promtool@$version"
+  echo "$version" > "$vfile"
+  ok "prometheus and promtool $version built in $(($(date +%s) - started))s"
+}
+
+step "Prometheus and promtool (go install, pinned)"
+install_prometheus
+
 step "Gitea $GITEA_VERSION, the test forge (Go module proxy; ~9 min cold on 2 busy cores, cached in .local/go)"
 bash "$ROOT/scripts/deps-gitea.sh"
 

@@ -11,6 +11,8 @@ LOCAL="$ROOT/.local"
 export STACK="${STACK:-dev}"
 
 # Pinned versions of what make deps installs (bump deliberately, one at a time).
+# Prometheus release (deps.sh builds it from the Go module's matching v0.3XX.Y tag; compose pins the same image).
+PROMETHEUS_VERSION=3.16.0
 NODE_VERSION=24.21.0
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9

@@ -24,14 +24,16 @@ interface Service {
   healthcheck?: { test?: string[] | string; disable?: boolean };
   restart?: string;
   container_name?: string;
+  secrets?: string[];
 }
 
 const apps = ['frontend', 'injector', 'worker'] as const;
-const longRunning = ['postgres', 'redis', 'minio', 'keycloak', ...apps];
+const monitoring = ['prometheus', 'grafana'];
+const longRunning = ['postgres', 'redis', 'minio', 'keycloak', ...apps, ...monitoring];
 const oneShot = ['migrate'];
 // Variables an app service may set beyond libs/config's schema (read by Node itself).
 const nodeRuntimeVariables = ['NODE_OPTIONS', 'TZ'];
-const secretName = /PASSWORD|SECRET|ACCESS_KEY|ROOT_USER|REDISCLI_AUTH/;
+const secretName = /PASSWORD|SECRET|ACCESS_KEY|ROOT_USER|REDISCLI_AUTH|TOKEN/;
 const requiredInterpolation = /^\$\{[A-Z][A-Z0-9_]*:\?[^}]*\}$/;
 
 /** Compose's own `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?err}`, `${NAME?err}`, `$$`. */
@@ -84,7 +86,11 @@ const requiredSettings = Object.keys(configSchema.shape).filter(
 
 describe('docker-compose.yml', () => {
   const text = read('docker-compose.yml');
-  const sut = YAML.parse(text, { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+  const sut = YAML.parse(text, { merge: true }) as {
+    services: Record<string, Service>;
+    volumes?: Record<string, unknown>;
+    secrets?: Record<string, { environment?: string; file?: string }>;
+  };
   const service = (name: string) => sut.services[name];
   const rawEnv = (name: string): Env =>
     Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([key, value]) => [key, String(value ?? '')]));
@@ -149,6 +155,8 @@ describe('docker-compose.yml', () => {
     const versions = pinnedVersions();
     expect(Object.keys(versions)).toEqual(expect.arrayContaining(['NODE_VERSION', 'MINIO_VERSION', 'MC_VERSION', 'KEYCLOAK_VERSION']));
     expect(service('keycloak').image).toBe(`quay.io/keycloak/keycloak:${versions.KEYCLOAK_VERSION}`);
+    expect(service('prometheus').image).toBe(`prom/prometheus:v${versions.PROMETHEUS_VERSION}`);
+    expect(service('grafana').image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
     expect(argDefaults('deploy/Dockerfile', 'NODE_VERSION')).toEqual([versions.NODE_VERSION]);
     for (const name of ['MINIO_VERSION', 'MC_VERSION']) {
       const defaults = argDefaults('deploy/minio/Dockerfile', name);
@@ -203,13 +211,15 @@ describe('docker-compose.yml', () => {
     expect(service('worker').ports).toBeUndefined();
   });
 
-  it('publishes only frontend, keycloak and minio, on 127.0.0.1 by default', () => {
+  it('publishes only frontend, keycloak, minio, prometheus and grafana, on 127.0.0.1 by default', () => {
     const published = Object.fromEntries(Object.entries(sut.services).flatMap(([name, svc]) => (svc.ports ? [[name, svc.ports]] : [])));
-    expect(Object.keys(published).sort()).toEqual(['frontend', 'keycloak', 'minio']);
+    expect(Object.keys(published).sort()).toEqual(['frontend', 'grafana', 'keycloak', 'minio', 'prometheus']);
     for (const port of Object.values(published).flat()) expect(interpolate(port, {})).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
     expect(published.frontend.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:3000:3000']);
     expect(published.keycloak.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:8080:8080']);
     expect(published.minio.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:9000:9000', '127.0.0.1:9001:9001']);
+    expect(published.prometheus.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:9090:9090']);
+    expect(published.grafana.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:3030:3000']);
   });
 
   it('writes no secret into the file: each comes from the env file', () => {
@@ -235,6 +245,9 @@ describe('docker-compose.yml', () => {
       .filter(([, name, op]) => !op?.endsWith('-') && !(name in composeEnv))
       .map(([, name]) => name);
     expect(unmet).toEqual([]);
+    // Secrets made from a variable read it from the same environment.
+    const fromEnvironment = Object.values(sut.secrets ?? {}).flatMap((secret) => (secret.environment ? [secret.environment] : []));
+    expect(fromEnvironment.filter((name) => !(name in composeEnv))).toEqual([]);
   });
 
   it('runs redis with AOF, noeviction and a password', () => {

@@ -9,5 +9,6 @@ export * from './stack/snapshot-files';
 export * from './stack/stack-services';
 export * from './browser';
 export * from './dns';
+export * from './prometheus';
 export * from './support';
 export * from './factories/archive-record.factory';
