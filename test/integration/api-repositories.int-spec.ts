@@ -21,6 +21,7 @@ import {
   startGitHttpServer,
   type TestUser,
   uniqueName,
+  waitFor,
   waitUntilNoConsumer,
 } from '@archiver/testing';
 
@@ -446,8 +447,19 @@ describe('REST API: tracked repositories', () => {
         storedBytes: 2,
       });
 
-      expect((await api('DELETE', `/api/repositories/${repository.id}?purge=true`, { token: tokens.admin })).status).toBe(204);
-      expect(await prisma.repository.findUnique({ where: { id: repository.id } })).toBeNull();
+      // Accepted at once; a worker removes everything (this file runs none until now: the job waits for one).
+      const accepted = await api('DELETE', `/api/repositories/${repository.id}?purge=true`, { token: tokens.admin });
+      expect([accepted.status, accepted.body]).toEqual([202, { repositoryId: repository.id, status: 'purging' }]);
+      expect(await prisma.repositoryTracker.count({ where: { repositoryId: repository.id } })).toBe(0);
+      const worker = await startApp('worker', { ARCHIVER_WORK_DIR: path.join(tmpdir(), `archiver-purge-${process.pid}`) });
+      try {
+        await waitFor('the purge job to remove the repository', async () =>
+          (await prisma.repository.findUnique({ where: { id: repository.id } })) === null ? true : undefined,
+        );
+      } finally {
+        await worker.stop();
+      }
+      expect(worker.output()).toContain('"msg":"purged repository"');
       expect(await prisma.archive.count({ where: { id: { in: [firstVisit, second.id] } } })).toBe(0);
       expect(await store.bucketExists(bucket)).toBe(false);
       expect((await api('GET', `/api/repositories/${repository.id}`, { token: tokens.admin })).status).toBe(404);

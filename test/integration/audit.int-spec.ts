@@ -90,7 +90,7 @@ describe('audit log', () => {
       const { body } = await admin.call<{ visits: { items: { status: string }[] } }>('GET', `/api/repositories/${id}`);
       return body.visits.items.every((v) => v.status === 'completed' || v.status === 'failed') || undefined;
     });
-    expect((await admin.call('DELETE', `/api/repositories/${id}?purge=true`)).status).toBe(204);
+    expect((await admin.call('DELETE', `/api/repositories/${id}?purge=true`)).status).toBe(202);
 
     const { items } = await audit({ targetId: id });
     expect(items.map((event) => event.action).reverse()).toEqual([

@@ -19,7 +19,8 @@ describe('BullMQ through Redis between processes', () => {
   const bundleQueue = new Queue(QueueName.Bundle, { connection });
   const verifyQueue = new Queue(QueueName.Verify, { connection });
   const pruneQueue = new Queue(QueueName.Prune, { connection });
-  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue, verifyQueue, pruneQueue);
+  const purgeQueue = new Queue(QueueName.Purge, { connection });
+  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue, verifyQueue, pruneQueue, purgeQueue);
   const requestedBy = `test-${randomUUID()}`;
   let injector: AppProcess;
 
@@ -40,6 +41,7 @@ describe('BullMQ through Redis between processes', () => {
         bundleQueue.close(),
         verifyQueue.close(),
         pruneQueue.close(),
+        purgeQueue.close(),
         prisma.$disconnect(),
       );
     }

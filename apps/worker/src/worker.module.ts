@@ -19,6 +19,8 @@ import { WorkDirs } from './clone/work-dir';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { ChainRebuilder } from './prune/chain-rebuilder';
 import { PruneProcessor } from './prune/prune.processor';
+import { PurgeProcessor } from './prune/purge.processor';
+import { RepositoryPurger } from './prune/repository-purger';
 import { RepositoryPruner } from './prune/repository-pruner';
 import { SnapshotVerifier } from './verify/snapshot-verifier';
 import { VerifyProcessor } from './verify/verify.processor';
@@ -50,6 +52,8 @@ import { VerifyProcessor } from './verify/verify.processor';
     ChainRebuilder,
     RepositoryPruner,
     PruneProcessor,
+    RepositoryPurger,
+    PurgeProcessor,
   ],
 })
 export class WorkerModule {}

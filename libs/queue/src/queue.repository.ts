@@ -15,6 +15,7 @@ export class QueueRepository {
     @InjectQueue(QueueName.Bundle) bundle: Queue,
     @InjectQueue(QueueName.Verify) verify: Queue,
     @InjectQueue(QueueName.Prune) prune: Queue,
+    @InjectQueue(QueueName.Purge) purge: Queue,
   ) {
     this.queues = {
       [QueueName.Pending]: pending,
@@ -22,6 +23,7 @@ export class QueueRepository {
       [QueueName.Bundle]: bundle,
       [QueueName.Verify]: verify,
       [QueueName.Prune]: prune,
+      [QueueName.Purge]: purge,
     };
     // Errors surface on each call and through /health; an unhandled 'error' event would crash the process.
     for (const queue of Object.values(this.queues)) queue.on('error', () => undefined);

@@ -12,6 +12,8 @@ export enum QueueName {
   Verify = 'verify',
   /** Repositories with a retention policy whose old snapshots a worker prunes. */
   Prune = 'prune',
+  /** Repositories an admin asked to remove with every snapshot (DELETE /api/repositories/:id?purge=true). */
+  Purge = 'purge',
 }
 
 /** Payloads carry ids only; the archive row is the source of truth. */
@@ -21,6 +23,7 @@ export interface JobPayloads {
   [QueueName.Bundle]: { archiveId: string };
   [QueueName.Verify]: { archiveId: string };
   [QueueName.Prune]: { repositoryId: string };
+  [QueueName.Purge]: { repositoryId: string };
 }
 
 /** The job id: one live job per archive (or per repository for a prune), so a duplicate enqueue is a no-op. */
@@ -69,6 +72,13 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
     backoff: { type: 'exponential', delay: 5000 },
     removeOnComplete: { age: 3600, count: 1000 },
     removeOnFail: { age: 24 * 3600 },
+  },
+  // Every step of a purge can run again; storage or database hiccups are worth several tries.
+  [QueueName.Purge]: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
   },
 };
 

@@ -55,7 +55,7 @@ import {
 import { RefChangesService } from './ref-changes.service';
 import { RefChangesView } from './ref-changes.view';
 import { RepositoryIdPipe } from './repository-id.pipe';
-import { RepositoryDetailView, RepositoryPageView, RepositoryView, TrackedRepositoryView } from './repository.view';
+import { PurgeAcceptedView, RepositoryDetailView, RepositoryPageView, RepositoryView, TrackedRepositoryView } from './repository.view';
 import { RepositoriesService, VisitCooldownError } from './repositories.service';
 
 const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Repository id; anything else answers 404' });
@@ -213,19 +213,30 @@ export class RepositoriesController {
   @Delete(':id')
   @idParam
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Stop tracking it; archiver-admin: all=true for everyone, purge=true also removes its snapshots and itself' })
-  @ApiNoContentResponse({ description: 'No longer tracked (and, with purge, removed)' })
+  @ApiOperation({
+    summary:
+      'Stop tracking it; archiver-admin: all=true for everyone, purge=true also removes its snapshots and itself (202: a job does it)',
+  })
+  @ApiNoContentResponse({ description: 'No longer tracked' })
+  @ApiAcceptedResponse({
+    type: PurgeAcceptedView,
+    description: 'purge=true: nobody tracks it now; a worker removes it and every snapshot, then it answers 404',
+  })
   @ApiBadRequestResponse({ type: ApiErrorView })
   @ApiConflictResponse({
     type: ApiErrorView,
     description: 'NOT_TRACKED: an admin who does not track it; ARCHIVE_ACTIVE: purge during a visit',
   })
   @notVisible
-  untrack(
+  async untrack(
     @Param('id', RepositoryIdPipe) id: string,
     @Query(new ZodValidationPipe(deleteRepositoryQuerySchema)) query: DeleteRepositoryQuery,
     @CurrentUser() user: AuthUser,
-  ): Promise<void> {
-    return this.repositories.untrack(id, query, user);
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PurgeAcceptedView | void> {
+    await this.repositories.untrack(id, query, user);
+    if (!query.purge) return;
+    res.status(HttpStatus.ACCEPTED);
+    return { repositoryId: id, status: 'purging' };
   }
 }

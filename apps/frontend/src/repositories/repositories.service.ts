@@ -10,6 +10,7 @@ import {
   VerificationRepository,
 } from '@archiver/database';
 import { type RefChangeSummary, UrlPolicy } from '@archiver/git';
+import { QueueName, QueueRepository } from '@archiver/queue';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import type { SubmittedArchiveView } from '../archives/archive.view';
@@ -56,6 +57,7 @@ export class RepositoriesService {
     private readonly verifications: VerificationRepository,
     private readonly limits: UsageLimits,
     private readonly credentials: RepositoryCredentialsService,
+    private readonly queues: QueueRepository,
   ) {}
 
   /**
@@ -193,6 +195,12 @@ export class RepositoriesService {
     await this.repositories.unscheduleIfUntracked(id);
   }
 
+  /**
+   * Queues the removal of an idle repository with everything it stored (RepositoryPurger on a
+   * worker: a bucket of many snapshots takes longer than a request may). Queued first, so a
+   * Redis outage changes nothing; then nobody tracks it and nothing schedules it. The repository
+   * answers 404 once the job is done.
+   */
   private async purge(repository: TrackedRepositoryRecord): Promise<void> {
     const visits = await this.repositories.allVisits(repository.id);
     const active = visits.find((visit) => (ACTIVE_STATUSES as readonly ArchiveStatus[]).includes(visit.status));
@@ -203,12 +211,10 @@ export class RepositoriesService {
         `Repository ${repository.id} has a visit in progress (archive ${active.id} is ${active.status}); wait until it finishes, then purge again`,
       );
     }
+    await this.queues.enqueue(QueueName.Purge, { repositoryId: repository.id });
     await this.repositories.untrackAll(repository.id);
     await this.repositories.unscheduleIfUntracked(repository.id);
-    // Newest first: an unchanged visit goes before the snapshot whose content it points at.
-    for (const visit of [...visits].reverse()) await this.archives.delete(visit.id);
-    await this.repositories.delete(repository.id);
-    this.logger.log({ msg: 'purged repository', repositoryId: repository.id, visits: visits.length });
+    this.logger.log({ msg: 'purge queued', repositoryId: repository.id, visits: visits.length });
   }
 
   /** A repository the caller does not track answers like a missing one (admins see all). */

@@ -195,3 +195,11 @@ export function toRepositoryView(summary: RepositorySummary, failedVerifications
 function iso(date: Date | null): string | null {
   return date === null ? null : date.toISOString();
 }
+
+export class PurgeAcceptedView {
+  @ApiProperty({ format: 'uuid' })
+  repositoryId!: string;
+
+  @ApiProperty({ enum: ['purging'], description: 'A worker removes the repository and every snapshot; then GET answers 404' })
+  status!: 'purging';
+}
