@@ -18,7 +18,8 @@ describe('BullMQ through Redis between processes', () => {
   const archiveQueue = new Queue(QueueName.Archive, { connection });
   const bundleQueue = new Queue(QueueName.Bundle, { connection });
   const verifyQueue = new Queue(QueueName.Verify, { connection });
-  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue, verifyQueue);
+  const webhookQueue = new Queue(QueueName.WebhookDelivery, { connection });
+  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue, verifyQueue, webhookQueue, config);
   const requestedBy = `test-${randomUUID()}`;
   let injector: AppProcess;
 
@@ -33,7 +34,7 @@ describe('BullMQ through Redis between processes', () => {
       await Promise.all(ids.flatMap((id) => [archiveQueue.remove(id), pendingQueue.remove(id)]));
       await prisma.archive.deleteMany({ where: { requestedBy } });
     } finally {
-      await closeAll(archiveQueue.close(), pendingQueue.close(), bundleQueue.close(), verifyQueue.close(), prisma.$disconnect());
+      await closeAll(archiveQueue.close(), pendingQueue.close(), bundleQueue.close(), verifyQueue.close(), webhookQueue.close(), prisma.$disconnect());
     }
   });
 

@@ -91,6 +91,18 @@ export interface AppConfig {
     /** AES-256 keys of stored credentials: the first encrypts new ciphertexts, every one decrypts. */
     keys: { id: string; key: Buffer }[];
   };
+  webhooks: {
+    maxAttempts: number;
+    /** Delay before the first retry; BullMQ doubles it for each one after. */
+    backoffMs: number;
+    timeoutMs: number;
+  };
+  pushHooks: {
+    /** No visit is queued for a push within this long of the repository's newest visit. */
+    cooldownMs: number;
+    /** Hook requests per repository per minute; 0: no limit. */
+    perMinute: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -191,6 +203,8 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       storedBytesQuota: c.USER_STORED_BYTES_QUOTA,
     },
     credentials: { keys: c.CREDENTIAL_KEYS },
+    webhooks: { maxAttempts: c.WEBHOOK_MAX_ATTEMPTS, backoffMs: c.WEBHOOK_BACKOFF_MS, timeoutMs: c.WEBHOOK_TIMEOUT_SECONDS * 1000 },
+    pushHooks: { cooldownMs: c.PUSH_HOOK_COOLDOWN_SECONDS * 1000, perMinute: c.PUSH_HOOKS_PER_MINUTE },
   };
 }
 

@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Inject, Logger, OnApplicationShutdown } from
 import { DelayedError, Job } from 'bullmq';
 import { LogContext } from '@archiver/logging';
 import { RetryLaterError } from './queue.error';
-import { JobPayload, QueueName } from './queue.types';
+import { jobIdOf, JobPayload, QueueName } from './queue.types';
 
 export interface JobContext {
   /** 1 on the first try. */
@@ -58,7 +58,7 @@ export abstract class ArchiverProcessor<Q extends QueueName>
     const maxAttempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
     // Every line logged while the job runs (here, in the service, in what it starts) carries these.
-    const fields = { archiveId: job.data.archiveId, queue: job.queueName, attempt };
+    const fields = { ...('archiveId' in job.data ? { archiveId: job.data.archiveId } : { jobId: jobIdOf(job.data) }), queue: job.queueName, attempt };
     await this.logContext.run(fields, async () => {
       const startedAt = Date.now();
       this.logger.debug({ msg: 'job started', maxAttempts });

@@ -10,6 +10,8 @@ export enum QueueName {
   Bundle = 'bundle',
   /** Completed snapshots a worker restores as a drill (on request, or sampled by the injector). */
   Verify = 'verify',
+  /** Notifications: one job per webhook_delivery row, retried with backoff (libs/webhooks). */
+  WebhookDelivery = 'webhook-delivery',
 }
 
 /** Payloads carry ids only; the archive row is the source of truth. */
@@ -18,6 +20,12 @@ export interface JobPayloads {
   [QueueName.Archive]: { archiveId: string };
   [QueueName.Bundle]: { archiveId: string };
   [QueueName.Verify]: { archiveId: string };
+  [QueueName.WebhookDelivery]: { deliveryId: string };
+}
+
+/** The job id: the row the job is about, so a duplicate enqueue of a live job is a no-op. */
+export function jobIdOf(payload: JobPayloads[QueueName]): string {
+  return 'archiveId' in payload ? payload.archiveId : payload.deliveryId;
 }
 
 export type JobPayload<Q extends QueueName> = JobPayloads[Q];
@@ -55,7 +63,21 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
     removeOnComplete: { age: 3600, count: 1000 },
     removeOnFail: { age: 24 * 3600 },
   },
+  // Attempts and backoff come from config (webhookJobOptions): a receiver's outage, not ours.
+  [QueueName.WebhookDelivery]: {
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 24 * 3600 },
+  },
 };
+
+/** A delivery's job: attempts and the first retry's delay from libs/config (WEBHOOK_*), doubling after. */
+export function webhookJobOptions(settings: { maxAttempts: number; backoffMs: number }): JobsOptions {
+  return {
+    ...JOB_OPTIONS[QueueName.WebhookDelivery],
+    attempts: settings.maxAttempts,
+    backoff: { type: 'exponential', delay: settings.backoffMs },
+  };
+}
 
 /** States in which a job will still run (or is running): its archive needs nothing else. */
 export const LIVE_JOB_STATES: ReadonlySet<string> = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
