@@ -8,6 +8,7 @@ import { RefChangeRepository } from './ref-change.repository';
 import { RepositoryCredentialRepository } from './repository-credential.repository';
 import { TrackedRepositoryRepository } from './repository.repository';
 import { VerificationRepository } from './verification.repository';
+import { WebhookRepository } from './webhook.repository';
 
 @Injectable()
 export class PostgresHealthIndicator implements HealthIndicator {
@@ -28,6 +29,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     VerificationRepository,
     OperationsRepository,
     AuditRepository,
+    WebhookRepository,
     PostgresHealthIndicator,
   ],
   exports: [
@@ -39,6 +41,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     VerificationRepository,
     OperationsRepository,
     AuditRepository,
+    WebhookRepository,
     PostgresHealthIndicator,
   ],
 })

@@ -11,3 +11,4 @@ export * from './repository.repository';
 export * from './repository.types';
 export * from './visit-schedule';
 export * from './verification.repository';
+export * from './webhook.repository';
