@@ -19,6 +19,9 @@ import { WorkDirs } from './clone/work-dir';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { SnapshotVerifier } from './verify/snapshot-verifier';
 import { VerifyProcessor } from './verify/verify.processor';
+import { VisitNotifier } from './webhooks/visit-notifier';
+import { WebhookDeliveryProcessor } from './webhooks/webhook-delivery.processor';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 
 @Module({
   imports: [
@@ -44,6 +47,9 @@ import { VerifyProcessor } from './verify/verify.processor';
     SnapshotRestorer,
     SnapshotVerifier,
     VerifyProcessor,
+    VisitNotifier,
+    WebhookDeliveryService,
+    WebhookDeliveryProcessor,
   ],
 })
 export class WorkerModule {}

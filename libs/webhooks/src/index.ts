@@ -3,3 +3,5 @@ export * from './visit-events';
 export * from './webhook-events';
 export * from './webhook-sender';
 export * from './webhook-signature';
+export * from './webhook-body';
+export * from './webhook-target';
