@@ -34,7 +34,14 @@ describe('BullMQ through Redis between processes', () => {
       await Promise.all(ids.flatMap((id) => [archiveQueue.remove(id), pendingQueue.remove(id)]));
       await prisma.archive.deleteMany({ where: { requestedBy } });
     } finally {
-      await closeAll(archiveQueue.close(), pendingQueue.close(), bundleQueue.close(), verifyQueue.close(), webhookQueue.close(), prisma.$disconnect());
+      await closeAll(
+        archiveQueue.close(),
+        pendingQueue.close(),
+        bundleQueue.close(),
+        verifyQueue.close(),
+        webhookQueue.close(),
+        prisma.$disconnect(),
+      );
     }
   });
 

@@ -24,7 +24,14 @@ interface Received {
   path: string;
   headers: http.IncomingHttpHeaders;
   raw: Buffer;
-  body: { id: string; event: string; createdAt: string; repository: { id: string; url: string } | null; archive?: { id: string }; details: any };
+  body: {
+    id: string;
+    event: string;
+    createdAt: string;
+    repository: { id: string; url: string } | null;
+    archive?: { id: string };
+    details: Record<string, unknown>;
+  };
 }
 interface Webhook {
   id: string;
@@ -102,7 +109,8 @@ describe('webhooks', () => {
     return response.body;
   };
   const visitsOf = async (repositoryId: string) =>
-    (await owner.call<{ visits: { items: Visit[]; total: number } }>('GET', `/api/repositories/${repositoryId}?visitsPageSize=100`)).body.visits;
+    (await owner.call<{ visits: { items: Visit[]; total: number } }>('GET', `/api/repositories/${repositoryId}?visitsPageSize=100`)).body
+      .visits;
   const expectSigned = (delivery: Received, secret: string) => {
     expect(delivery.headers['x-archiver-signature-256']).toBe(`sha256=${hmacHex(secret, delivery.raw)}`);
     expect(delivery.headers['x-archiver-event']).toBe(delivery.body.event);
@@ -117,15 +125,16 @@ describe('webhooks', () => {
     await fixtureGit(['clone', '--quiet', '--bare', fixtures.multi, upstream], scratch);
     git = await startGitHttpServer({ root: fixtures.root });
     receiver = await startReceiver();
-    frontend = await startApp('frontend', { PUSH_HOOK_COOLDOWN_SECONDS: '3' });
+    // Delivery jobs take their attempts and backoff from whoever queues them (the worker for
+    // events, the frontend for pings): both get the short test settings.
+    const deliveries = { WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '200', WEBHOOK_TIMEOUT_SECONDS: '5' };
+    frontend = await startApp('frontend', { PUSH_HOOK_COOLDOWN_SECONDS: '3', ...deliveries });
     apps.push(
       frontend,
       await startApp('injector'),
       await startApp('worker', {
         ARCHIVER_WORK_DIR: path.join(scratch, 'work'),
-        WEBHOOK_MAX_ATTEMPTS: '3',
-        WEBHOOK_BACKOFF_MS: '200',
-        WEBHOOK_TIMEOUT_SECONDS: '5',
+        ...deliveries,
       }),
     );
     const [ownerUser, otherUser] = await Promise.all(
@@ -150,7 +159,12 @@ describe('webhooks', () => {
       events: ['visit.failed', 'refs.force_pushed', 'refs.branch_deleted', 'repository.recovered'],
     });
     expect(mine.secret).toMatch(/^whsec_[\w-]{43}$/);
-    const everyone = await createWebhook(admin, { url: receiver.url('/admin'), events: ['visit.failed'], allRepositories: true, secret: 'admin-chosen-secret-0123' });
+    const everyone = await createWebhook(admin, {
+      url: receiver.url('/admin'),
+      events: ['visit.failed'],
+      allRepositories: true,
+      secret: 'admin-chosen-secret-0123',
+    });
     expect(everyone.secret).toBe('admin-chosen-secret-0123');
     // The secret is shown once: never by the reads.
     const read = await owner.call<Webhook>('GET', `/api/webhooks/${mine.id}`);
@@ -162,7 +176,10 @@ describe('webhooks', () => {
     // A repository that is not there: its first visit fails (NOT_FOUND).
     const missing = await track(git.url('no-such-repository.git'));
     expect(await settledArchive(owner, missing.lastVisit.archiveId)).toMatchObject({ status: 'failed' });
-    const failed = await waitForDelivery('visit.failed at the owner’s endpoint', (r) => r.path === '/owner' && r.body.repository?.id === missing.id);
+    const failed = await waitForDelivery(
+      'visit.failed at the owner’s endpoint',
+      (r) => r.path === '/owner' && r.body.repository?.id === missing.id,
+    );
     expectSigned(failed, mine.secret!);
     expect(failed.body).toMatchObject({
       event: 'visit.failed',
@@ -170,7 +187,10 @@ describe('webhooks', () => {
       archive: { id: missing.lastVisit.archiveId, status: 'failed', errorCode: 'NOT_FOUND' },
       details: { code: 'NOT_FOUND' },
     });
-    const toAdmin = await waitForDelivery('visit.failed at the admin’s endpoint', (r) => r.path === '/admin' && r.body.repository?.id === missing.id);
+    const toAdmin = await waitForDelivery(
+      'visit.failed at the admin’s endpoint',
+      (r) => r.path === '/admin' && r.body.repository?.id === missing.id,
+    );
     expectSigned(toAdmin, everyone.secret!);
     // One event, two endpoints: the same event id, each its own delivery id.
     expect(toAdmin.body.id).toBe(failed.body.id);
@@ -186,11 +206,17 @@ describe('webhooks', () => {
     await fixtureGit(['update-ref', '-d', 'refs/heads/release'], upstream);
     const second = await settledArchive(owner, (await owner.submit(git.url('rewritten.git'))).id);
     expect(second).toMatchObject({ status: 'completed' });
-    const forced = await waitForDelivery('refs.force_pushed', (r) => r.body.event === 'refs.force_pushed' && r.body.repository?.id === rewritten.id);
+    const forced = await waitForDelivery(
+      'refs.force_pushed',
+      (r) => r.body.event === 'refs.force_pushed' && r.body.repository?.id === rewritten.id,
+    );
     expectSigned(forced, mine.secret!);
     expect(forced.body.details).toEqual({ refs: [{ name: 'refs/heads/feature/x', oldSha: oldFeature, newSha: newFeature }] });
     expect(forced.body.archive).toMatchObject({ id: second.id, status: 'completed', outcome: 'changed' });
-    const deleted = await waitForDelivery('refs.branch_deleted', (r) => r.body.event === 'refs.branch_deleted' && r.body.repository?.id === rewritten.id);
+    const deleted = await waitForDelivery(
+      'refs.branch_deleted',
+      (r) => r.body.event === 'refs.branch_deleted' && r.body.repository?.id === rewritten.id,
+    );
     expect(deleted.body.details).toEqual({ refs: [{ name: 'refs/heads/release', oldSha: oldRelease }] });
     // The admin's endpoint subscribes to visit.failed only.
     expect(receiver.received.filter((r) => r.path === '/admin' && r.body.repository?.id === rewritten.id)).toEqual([]);
@@ -234,7 +260,9 @@ describe('webhooks', () => {
     expect(attempts[0]!.body).toMatchObject({ event: 'ping', repository: null, details: { endpointId: failing.id } });
 
     // A rotated secret is returned once and signs from then on; the old one no longer does.
-    const rotated = await owner.call<Webhook>('PATCH', `/api/webhooks/${failing.id}`, { json: { rotateSecret: true, url: receiver.url('/ok/ping') } });
+    const rotated = await owner.call<Webhook>('PATCH', `/api/webhooks/${failing.id}`, {
+      json: { rotateSecret: true, url: receiver.url('/ok/ping') },
+    });
     expect(rotated.status).toBe(200);
     expect(rotated.body.secret).toMatch(/^whsec_/);
     expect(rotated.body.secret).not.toBe(failing.secret);
@@ -259,7 +287,9 @@ describe('webhooks', () => {
       expect([refused.status, refused.body.error.code]).toEqual([400, expect.stringMatching(/INVALID_REQUEST|INVALID_URL/)]);
       expect(refused.body.error.message.length).toBeGreaterThan(10);
     }
-    const notAdmin = await owner.call('POST', '/api/webhooks', { json: { url: receiver.url('/x'), events: ['visit.failed'], allRepositories: true } });
+    const notAdmin = await owner.call('POST', '/api/webhooks', {
+      json: { url: receiver.url('/x'), events: ['visit.failed'], allRepositories: true },
+    });
     expect(notAdmin.status).toBe(403);
 
     // A frontend whose allowlist does not include loopback refuses the loopback receiver, and private networks.
@@ -268,7 +298,9 @@ describe('webhooks', () => {
     const strictOwner = new ApiClient(strict.url, await keycloak.passwordToken(stack.demo.username, stack.demo.password));
     const before = (await strictOwner.call<{ total: number }>('GET', '/api/webhooks')).body.total;
     for (const url of [receiver.url('/ok'), 'http://10.1.2.3/hook', 'http://[::1]:9/hook', 'http://169.254.169.254/latest']) {
-      const refused = await strictOwner.call<{ error: { code: string } }>('POST', '/api/webhooks', { json: { url, events: ['visit.failed'] } });
+      const refused = await strictOwner.call<{ error: { code: string } }>('POST', '/api/webhooks', {
+        json: { url, events: ['visit.failed'] },
+      });
       expect([url, refused.status, refused.body.error.code]).toEqual([url, 400, 'BLOCKED_BY_POLICY']);
     }
     expect((await strictOwner.call<{ total: number }>('GET', '/api/webhooks')).body.total).toBe(before);
@@ -327,7 +359,10 @@ describe('webhooks', () => {
         ['unsigned', {}],
         ['GitHub, wrong secret', { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${wrong}` }],
         ['GitHub, missing prefix', { 'x-github-event': 'push', 'x-hub-signature-256': hmacHex(secret, event) }],
-        ['Gitea, signature of other bytes', { 'x-gitea-event': 'push', 'x-gitea-signature': hmacHex(secret, Buffer.concat([event, Buffer.from(' ')])) }],
+        [
+          'Gitea, signature of other bytes',
+          { 'x-gitea-event': 'push', 'x-gitea-signature': hmacHex(secret, Buffer.concat([event, Buffer.from(' ')])) },
+        ],
         ['GitLab, wrong token', { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': `${secret}x` }],
         ['unknown repository, correctly signed', { 'x-gitea-signature': hmacHex(secret, event) }, randomUUID()],
         ['not an id', { 'x-gitea-signature': hmacHex(secret, event) }, 'not-a-uuid'],
@@ -352,22 +387,32 @@ describe('webhooks', () => {
 
       // A burst right after: each acknowledged, none queues another visit.
       const burst = await Promise.all(
-        Array.from({ length: 5 }, () => push({ 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmacHex(secret, event)}` }).then(accepted)),
+        Array.from({ length: 5 }, () =>
+          push({ 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmacHex(secret, event)}` }).then(accepted),
+        ),
       );
-      for (const answer of burst) expect(answer).toMatchObject({ queued: false, reason: expect.stringMatching(/ago/), verifiedBy: 'github' });
+      for (const answer of burst)
+        expect(answer).toMatchObject({ queued: false, reason: expect.stringMatching(/ago/), verifiedBy: 'github' });
       expect(await visitCount()).toBe(before + 1);
 
       await cooldownOver();
-      expect(await accepted(await push({ 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmacHex(secret, event)}` }))).toMatchObject({
+      expect(
+        await accepted(await push({ 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmacHex(secret, event)}` })),
+      ).toMatchObject({
         queued: true,
         verifiedBy: 'github',
       });
       await cooldownOver();
-      expect(await accepted(await push({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret }))).toMatchObject({ queued: true, verifiedBy: 'gitlab' });
+      expect(await accepted(await push({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret }))).toMatchObject({
+        queued: true,
+        verifiedBy: 'gitlab',
+      });
       expect(await visitCount()).toBe(before + 3);
       // A signed event that is not a push is acknowledged and queues nothing.
       await cooldownOver();
-      expect(await accepted(await push({ 'x-github-event': 'ping', 'x-hub-signature-256': `sha256=${hmacHex(secret, event)}` }))).toMatchObject({
+      expect(
+        await accepted(await push({ 'x-github-event': 'ping', 'x-hub-signature-256': `sha256=${hmacHex(secret, event)}` })),
+      ).toMatchObject({
         queued: false,
       });
       expect(await visitCount()).toBe(before + 3);

@@ -76,7 +76,11 @@ export class WebhookRepository {
   }
 
   /** Newest first; `ownerSubject` undefined lists everyone's (admins). */
-  async listEndpoints(ownerSubject: string | undefined, page: number, pageSize: number): Promise<{ items: WebhookEndpointRecord[]; total: number }> {
+  async listEndpoints(
+    ownerSubject: string | undefined,
+    page: number,
+    pageSize: number,
+  ): Promise<{ items: WebhookEndpointRecord[]; total: number }> {
     const where = ownerSubject === undefined ? {} : { ownerSubject };
     const [items, total] = await this.run(() =>
       Promise.all([
@@ -118,8 +122,9 @@ export class WebhookRepository {
    * it, and those registered for every repository (admins').
    */
   subscribers(repositoryId: string, event: string): Promise<WebhookEndpointRecord[]> {
-    return this.run(() =>
-      this.prisma.$queryRaw<WebhookEndpointRecord[]>`
+    return this.run(
+      () =>
+        this.prisma.$queryRaw<WebhookEndpointRecord[]>`
         SELECT e.id, e.owner_subject AS "ownerSubject", e.owner_name AS "ownerName", e.url, e.events,
                e.all_repositories AS "allRepositories", e.active, e.created_at AS "createdAt", e.updated_at AS "updatedAt"
         FROM webhook_endpoint e
@@ -141,7 +146,10 @@ export class WebhookRepository {
 
   async findDeliveryToSend(id: string): Promise<DeliveryToSend | null> {
     const row = await this.run(() =>
-      this.prisma.webhookDelivery.findUnique({ where: { id }, include: { endpoint: { select: { id: true, url: true, secret: true, active: true } } } }),
+      this.prisma.webhookDelivery.findUnique({
+        where: { id },
+        include: { endpoint: { select: { id: true, url: true, secret: true, active: true } } },
+      }),
     );
     if (!row) return null;
     const { endpoint, ...delivery } = row;
@@ -151,7 +159,13 @@ export class WebhookRepository {
   /** Records an attempt only while the delivery is still pending (a duplicate job cannot undo a final state). */
   async recordAttempt(
     id: string,
-    progress: { status: WebhookDelivery['status']; attempts: number; lastStatusCode: number | null; lastError: string | null; finishedAt: Date | null },
+    progress: {
+      status: WebhookDelivery['status'];
+      attempts: number;
+      lastStatusCode: number | null;
+      lastError: string | null;
+      finishedAt: Date | null;
+    },
     at: Date,
   ): Promise<boolean> {
     const { count } = await this.run(() =>
@@ -177,7 +191,11 @@ export class WebhookRepository {
   }
 
   /** The settled visit of the repository just before this archive (by finish time), or null. */
-  async previousSettledVisit(repositoryId: string, archiveId: string, before: Date): Promise<{ status: 'completed' | 'failed'; errorCode: string | null } | null> {
+  async previousSettledVisit(
+    repositoryId: string,
+    archiveId: string,
+    before: Date,
+  ): Promise<{ status: 'completed' | 'failed'; errorCode: string | null } | null> {
     const row = await this.run(() =>
       this.prisma.archive.findFirst({
         where: { repositoryId, id: { not: archiveId }, status: { in: ['completed', 'failed'] }, finishedAt: { lte: before } },

@@ -58,7 +58,11 @@ export abstract class ArchiverProcessor<Q extends QueueName>
     const maxAttempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
     // Every line logged while the job runs (here, in the service, in what it starts) carries these.
-    const fields = { ...('archiveId' in job.data ? { archiveId: job.data.archiveId } : { jobId: jobIdOf(job.data) }), queue: job.queueName, attempt };
+    const fields = {
+      ...('archiveId' in job.data ? { archiveId: job.data.archiveId } : { jobId: jobIdOf(job.data) }),
+      queue: job.queueName,
+      attempt,
+    };
     await this.logContext.run(fields, async () => {
       const startedAt = Date.now();
       this.logger.debug({ msg: 'job started', maxAttempts });

@@ -12,7 +12,10 @@ const failures: [string, AttemptOutcome][] = [
 
 describe(afterAttempt.name, () => {
   it.each([200, 201, 202, 204, 299])('a %i answer delivers it, whatever attempt it is', (statusCode) => {
-    for (const [attempts, last] of [[0, false], [3, true]] as const) {
+    for (const [attempts, last] of [
+      [0, false],
+      [3, true],
+    ] as const) {
       expect(afterAttempt(pending(attempts), { ok: true, statusCode }, last, at)).toEqual({
         next: { status: 'delivered', attempts: attempts + 1, lastStatusCode: statusCode, lastError: null, finishedAt: at },
         retry: false,

@@ -9,8 +9,7 @@ export interface DeliveryProgress {
 
 /** What one attempt got back. `permanent`: retrying cannot help (e.g. the URL is now refused by policy). */
 export type AttemptOutcome =
-  | { ok: true; statusCode: number }
-  | { ok: false; statusCode: number | null; error: string; permanent?: boolean };
+  { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string; permanent?: boolean };
 
 /**
  * The delivery state machine: pending --2xx--> delivered; pending --failure--> pending (retried)

@@ -1,6 +1,11 @@
 import { deriveVisitEvents, refName, type SettledVisit, type VisitRefChange } from './visit-events';
 
-const change = (name: string | Buffer, kind: VisitRefChange['kind'], oldSha: string | null = 'a'.repeat(40), newSha: string | null = 'b'.repeat(40)): VisitRefChange => ({
+const change = (
+  name: string | Buffer,
+  kind: VisitRefChange['kind'],
+  oldSha: string | null = 'a'.repeat(40),
+  newSha: string | null = 'b'.repeat(40),
+): VisitRefChange => ({
   nameBytes: typeof name === 'string' ? Buffer.from(name) : name,
   kind,
   oldSha,
@@ -24,7 +29,10 @@ describe(deriveVisitEvents.name, () => {
 
   it('a failed visit that left the repository disabled: visit.failed, then repository.disabled with the reason', () => {
     const events = deriveVisitEvents(
-      visit({ result: { kind: 'failed', code: 'NOT_FOUND', message: 'gone' }, repository: { state: 'disabled', stateReason: '3 permanent failures' } }),
+      visit({
+        result: { kind: 'failed', code: 'NOT_FOUND', message: 'gone' },
+        repository: { state: 'disabled', stateReason: '3 permanent failures' },
+      }),
     );
     expect(events.map((e) => e.event)).toEqual(['visit.failed', 'repository.disabled']);
     expect(events[1]!.details).toEqual({ reason: '3 permanent failures', code: 'NOT_FOUND' });
@@ -46,9 +54,9 @@ describe(deriveVisitEvents.name, () => {
   });
 
   it('a failure after a failure is not a recovery', () => {
-    expect(names(visit({ result: { kind: 'failed', code: 'NETWORK', message: 'x' }, previous: { status: 'failed', errorCode: 'NETWORK' } }))).toEqual([
-      'visit.failed',
-    ]);
+    expect(
+      names(visit({ result: { kind: 'failed', code: 'NETWORK', message: 'x' }, previous: { status: 'failed', errorCode: 'NETWORK' } })),
+    ).toEqual(['visit.failed']);
   });
 
   it('force-pushes and branch deletions each become one event listing every ref; other changes none', () => {
@@ -88,10 +96,9 @@ describe(deriveVisitEvents.name, () => {
   });
 
   it('recovery comes before the ref events of the same visit', () => {
-    expect(names(visit({ previous: { status: 'failed', errorCode: 'X' }, refChanges: [change('refs/heads/main', 'non_fast_forward')] }))).toEqual([
-      'repository.recovered',
-      'refs.force_pushed',
-    ]);
+    expect(
+      names(visit({ previous: { status: 'failed', errorCode: 'X' }, refChanges: [change('refs/heads/main', 'non_fast_forward')] })),
+    ).toEqual(['repository.recovered', 'refs.force_pushed']);
   });
 });
 

@@ -48,9 +48,14 @@ export function deriveVisitEvents(visit: SettledVisit): DerivedEvent[] {
       details: { refs: forced.map((change) => ({ name: refName(change.nameBytes), oldSha: change.oldSha, newSha: change.newSha })) },
     });
   }
-  const deleted = visit.refChanges.filter((change) => change.kind === 'deleted' && change.nameBytes.subarray(0, 11).toString('latin1') === BRANCH_PREFIX);
+  const deleted = visit.refChanges.filter(
+    (change) => change.kind === 'deleted' && change.nameBytes.subarray(0, 11).toString('latin1') === BRANCH_PREFIX,
+  );
   if (deleted.length > 0) {
-    events.push({ event: 'refs.branch_deleted', details: { refs: deleted.map((change) => ({ name: refName(change.nameBytes), oldSha: change.oldSha })) } });
+    events.push({
+      event: 'refs.branch_deleted',
+      details: { refs: deleted.map((change) => ({ name: refName(change.nameBytes), oldSha: change.oldSha })) },
+    });
   }
   return events;
 }

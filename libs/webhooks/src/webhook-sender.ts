@@ -39,13 +39,20 @@ export function postOnce(target: VettedTarget, body: Buffer, headers: Record<str
       method: 'POST',
       lookup,
       agent: false,
-      headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(body.length), 'User-Agent': 'repository-archiver-webhooks' },
+      headers: {
+        ...headers,
+        'Content-Type': 'application/json',
+        'Content-Length': String(body.length),
+        'User-Agent': 'repository-archiver-webhooks',
+      },
     });
     const timer = setTimeout(() => {
       finish({ ok: false, statusCode: null, error: `no answer within ${timeoutMs / 1000} s` });
       request.destroy();
     }, timeoutMs);
-    request.on('error', (error: NodeJS.ErrnoException) => finish({ ok: false, statusCode: null, error: `${error.code ?? 'error'}: ${error.message}` }));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      finish({ ok: false, statusCode: null, error: `${error.code ?? 'error'}: ${error.message}` }),
+    );
     request.on('response', (response) => {
       const statusCode = response.statusCode ?? 0;
       let text = '';
@@ -64,7 +71,8 @@ export function postOnce(target: VettedTarget, body: Buffer, headers: Record<str
 }
 
 function describeStatus(statusCode: number, location: string | undefined, text: string): string {
-  if (statusCode >= 300 && statusCode <= 399) return `HTTP ${statusCode}: redirects are not followed${location ? ` (to ${location.slice(0, 200)})` : ''}`;
+  if (statusCode >= 300 && statusCode <= 399)
+    return `HTTP ${statusCode}: redirects are not followed${location ? ` (to ${location.slice(0, 200)})` : ''}`;
   const hint = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return hint ? `HTTP ${statusCode}: ${hint}` : `HTTP ${statusCode}`;
 }

@@ -1,5 +1,14 @@
 import { Controller, Delete, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
 import { type AuthUser, CurrentUser } from '@archiver/auth';
 import { ApiErrorView } from '../api/api.error';
 import { Audited } from '../audit/audited.decorator';
@@ -14,7 +23,10 @@ class HookSecretResultView {
 }
 
 const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Repository id' });
-const notVisible = ApiNotFoundResponse({ type: ApiErrorView, description: 'Unknown id, or a repository you do not track (admins see all)' });
+const notVisible = ApiNotFoundResponse({
+  type: ApiErrorView,
+  description: 'Unknown id, or a repository you do not track (admins see all)',
+});
 
 @ApiTags('repositories')
 @ApiBearerAuth()

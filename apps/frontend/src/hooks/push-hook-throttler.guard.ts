@@ -25,7 +25,13 @@ export class PushHookThrottlerGuard implements CanActivate {
     if (limit === 0) return true;
     const http = context.switchToHttp();
     const repositoryId = String(http.getRequest<Request>().params.repositoryId ?? '').toLowerCase();
-    const { isBlocked, timeToBlockExpire } = await this.storage.increment(`push-hook:${repositoryId}`, WINDOW_MS, limit, WINDOW_MS, THROTTLER_NAME);
+    const { isBlocked, timeToBlockExpire } = await this.storage.increment(
+      `push-hook:${repositoryId}`,
+      WINDOW_MS,
+      limit,
+      WINDOW_MS,
+      THROTTLER_NAME,
+    );
     if (!isBlocked) return true;
     http.getResponse<Response>().setHeader('Retry-After', String(Math.max(1, timeToBlockExpire)));
     throw new ApiError(

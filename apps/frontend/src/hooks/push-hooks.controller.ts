@@ -1,5 +1,14 @@
 import { Controller, Headers, HttpCode, HttpStatus, Param, PipeTransform, Post, Req, UseGuards, UseInterceptors } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Public } from '@archiver/health';
 import { ApiErrorView } from '../api/api.error';
@@ -44,7 +53,10 @@ export class PushHooksController {
       'A forge’s push event (GitHub, Gitea, GitLab; JSON): verified with the repository’s hook secret, then a visit is queued unless one was created within the cooldown',
   })
   @ApiAcceptedResponse({ type: PushHookResultView })
-  @ApiUnauthorizedResponse({ type: ApiErrorView, description: 'HOOK_UNAUTHORIZED: unsigned, wrongly signed, or no such repository (one answer for all)' })
+  @ApiUnauthorizedResponse({
+    type: ApiErrorView,
+    description: 'HOOK_UNAUTHORIZED: unsigned, wrongly signed, or no such repository (one answer for all)',
+  })
   @ApiTooManyRequestsResponse({ type: ApiErrorView, description: 'RATE_LIMITED: too many hooks for this repository this minute' })
   receive(
     @Param('repositoryId', HookRepositoryIdPipe) repositoryId: string,

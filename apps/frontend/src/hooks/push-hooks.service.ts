@@ -62,14 +62,20 @@ export class PushHooksService {
       throw hookUnauthorized();
     }
     const event = EVENT_HEADERS.map((name) => headers[name]).find((value): value is string => typeof value === 'string');
-    if (event !== undefined && !PUSH_EVENTS.has(event.toLowerCase())) return { queued: false, reason: `not a push event (${event.slice(0, 50)})`, verifiedBy };
+    if (event !== undefined && !PUSH_EVENTS.has(event.toLowerCase()))
+      return { queued: false, reason: `not a push event (${event.slice(0, 50)})`, verifiedBy };
     const repository = await this.repositories.findById(repositoryId);
     if (!repository) throw hookUnauthorized();
     if (repository.state === 'paused') return { queued: false, reason: 'the repository is paused', verifiedBy };
     const { items } = await this.repositories.listVisits(repositoryId, 1, 1);
     const last = items[0];
     if (last && last.createdAt.getTime() + this.config.pushHooks.cooldownMs > Date.now()) {
-      return { queued: false, reason: `a visit was created less than ${this.config.pushHooks.cooldownMs / 1000} s ago`, archiveId: last.id, verifiedBy };
+      return {
+        queued: false,
+        reason: `a visit was created less than ${this.config.pushHooks.cooldownMs / 1000} s ago`,
+        archiveId: last.id,
+        verifiedBy,
+      };
     }
     // As POST .../visits: a push proves the upstream exists again, so a disabled repository is re-enabled.
     if (repository.state === 'disabled') {

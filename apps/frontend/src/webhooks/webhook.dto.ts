@@ -37,7 +37,9 @@ export const updateWebhookSchema = z
     rotateSecret: z.literal(true, { error: 'rotateSecret can only be true' }).optional(),
     secret: secret.optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { error: 'Nothing to change: give url, events, active, allRepositories, rotateSecret or secret' })
+  .refine((body) => Object.keys(body).length > 0, {
+    error: 'Nothing to change: give url, events, active, allRepositories, rotateSecret or secret',
+  })
   .refine((body) => !(body.rotateSecret && body.secret !== undefined), { error: 'Give either rotateSecret or secret, not both' });
 export type UpdateWebhookBody = z.infer<typeof updateWebhookSchema>;
 

@@ -58,7 +58,10 @@ export class WebhooksController {
   @ApiBody({ type: CreateWebhookDoc })
   @ApiCreatedResponse({ type: WebhookWithSecretView, description: 'Registered; `secret` is shown this once' })
   @invalid
-  create(@Body(new ZodValidationPipe(createWebhookSchema)) body: CreateWebhookBody, @CurrentUser() user: AuthUser): Promise<WebhookWithSecretView> {
+  create(
+    @Body(new ZodValidationPipe(createWebhookSchema)) body: CreateWebhookBody,
+    @CurrentUser() user: AuthUser,
+  ): Promise<WebhookWithSecretView> {
     return this.webhooks.create(body, user);
   }
 
@@ -66,7 +69,10 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Your endpoints, newest first (scope=all: everyone’s, archiver-admin)' })
   @ApiOkResponse({ type: WebhookPageView })
   @ApiBadRequestResponse({ type: ApiErrorView })
-  list(@Query(new ZodValidationPipe(listWebhooksQuerySchema)) query: ListWebhooksQuery, @CurrentUser() user: AuthUser): Promise<WebhookPageView> {
+  list(
+    @Query(new ZodValidationPipe(listWebhooksQuerySchema)) query: ListWebhooksQuery,
+    @CurrentUser() user: AuthUser,
+  ): Promise<WebhookPageView> {
     return this.webhooks.list(query, user);
   }
 

@@ -8,7 +8,15 @@ import { QueueName, QueueRepository } from '@archiver/queue';
 import { buildBody, PING_EVENT, serializeBody, vetWebhookUrl } from '@archiver/webhooks';
 import type { CreateWebhookBody, ListWebhooksQuery, PageQuery, UpdateWebhookBody } from './webhook.dto';
 import { webhookNotFound } from './webhook.dto';
-import { toDeliveryView, toWebhookView, type WebhookDeliveryPageView, type WebhookDeliveryView, type WebhookPageView, type WebhookView, type WebhookWithSecretView } from './webhook.view';
+import {
+  toDeliveryView,
+  toWebhookView,
+  type WebhookDeliveryPageView,
+  type WebhookDeliveryView,
+  type WebhookPageView,
+  type WebhookView,
+  type WebhookWithSecretView,
+} from './webhook.view';
 
 /** 32 random bytes: as strong as the HMAC-SHA256 key can use. */
 export function generateSecret(): string {
@@ -49,9 +57,15 @@ export class WebhooksService {
 
   async list(query: ListWebhooksQuery, user: AuthUser): Promise<WebhookPageView> {
     if (query.scope === 'all' && !user.isAdmin) {
-      throw AuthError.forbidden(`Listing everyone's webhooks (scope=all) needs the role archiver-admin, which your account (${user.username}) lacks`);
+      throw AuthError.forbidden(
+        `Listing everyone's webhooks (scope=all) needs the role archiver-admin, which your account (${user.username}) lacks`,
+      );
     }
-    const { items, total } = await this.webhooks.listEndpoints(query.scope === 'all' ? undefined : user.subject, query.page, query.pageSize);
+    const { items, total } = await this.webhooks.listEndpoints(
+      query.scope === 'all' ? undefined : user.subject,
+      query.page,
+      query.pageSize,
+    );
     return { items: items.map(toWebhookView), total, page: query.page, pageSize: query.pageSize };
   }
 
@@ -89,8 +103,12 @@ export class WebhooksService {
   /** A `ping` delivery, through the same queue, signing and recording as every event. */
   async ping(id: string, user: AuthUser): Promise<WebhookDeliveryView> {
     const endpoint = await this.findVisible(id, user);
-    const body = serializeBody(buildBody({ id: randomUUID(), event: PING_EVENT, createdAt: new Date(), repository: null, details: { endpointId: endpoint.id } }));
-    const [deliveryId] = await this.webhooks.createDeliveries([{ endpointId: endpoint.id, event: PING_EVENT, repositoryId: null, archiveId: null, body }]);
+    const body = serializeBody(
+      buildBody({ id: randomUUID(), event: PING_EVENT, createdAt: new Date(), repository: null, details: { endpointId: endpoint.id } }),
+    );
+    const [deliveryId] = await this.webhooks.createDeliveries([
+      { endpointId: endpoint.id, event: PING_EVENT, repositoryId: null, archiveId: null, body },
+    ]);
     await this.queues.enqueue(QueueName.WebhookDelivery, { deliveryId: deliveryId! });
     const { items } = await this.webhooks.listDeliveries(id, 1, 1);
     const created = items.find((item) => item.id === deliveryId);

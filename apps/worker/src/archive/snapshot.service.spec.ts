@@ -624,7 +624,11 @@ describe(SnapshotService.name, () => {
       repositories.recordVisitOutcome.mockResolvedValue(after);
       archives.markCompleted.mockResolvedValue(row({ status: 'completed', outcome: 'changed', repositoryId: 'repo-1' }));
       await sut.archive(ID, context());
-      expect(notifier.visitSettled).toHaveBeenCalledWith(expect.objectContaining({ id: ID }), { kind: 'completed', outcome: 'changed' }, after);
+      expect(notifier.visitSettled).toHaveBeenCalledWith(
+        expect.objectContaining({ id: ID }),
+        { kind: 'completed', outcome: 'changed' },
+        after,
+      );
     });
 
     it('records nothing for an attempt that will be retried, or a completion this run did not make', async () => {

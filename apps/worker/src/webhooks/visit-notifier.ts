@@ -1,6 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { type ArchiveRecord, RefChangeRepository, type TrackedRepositoryRecord, type VisitResult, WebhookRepository } from '@archiver/database';
+import {
+  type ArchiveRecord,
+  RefChangeRepository,
+  type TrackedRepositoryRecord,
+  type VisitResult,
+  WebhookRepository,
+} from '@archiver/database';
 import { QueueName, QueueRepository } from '@archiver/queue';
 import { buildBody, type DerivedEvent, deriveVisitEvents, serializeBody, type WebhookArchive } from '@archiver/webhooks';
 
@@ -31,16 +37,28 @@ export class VisitNotifier {
       const view = archiveView(archive, result, finishedAt);
       for (const event of events) await this.fanOut(event, { id: archive.repositoryId, url: repository?.url ?? archive.url }, view);
     } catch (error) {
-      this.logger.error({ msg: 'could not queue the notifications of a settled visit', archiveId: archive.id, error: (error as Error).message });
+      this.logger.error({
+        msg: 'could not queue the notifications of a settled visit',
+        archiveId: archive.id,
+        error: (error as Error).message,
+      });
     }
   }
 
   private async fanOut(derived: DerivedEvent, repository: { id: string; url: string }, archive: WebhookArchive): Promise<void> {
     const endpoints = await this.webhooks.subscribers(repository.id, derived.event);
     if (endpoints.length === 0) return;
-    const body = serializeBody(buildBody({ id: randomUUID(), event: derived.event, createdAt: new Date(), repository, archive, details: derived.details }));
+    const body = serializeBody(
+      buildBody({ id: randomUUID(), event: derived.event, createdAt: new Date(), repository, archive, details: derived.details }),
+    );
     const ids = await this.webhooks.createDeliveries(
-      endpoints.map((endpoint) => ({ endpointId: endpoint.id, event: derived.event, repositoryId: repository.id, archiveId: archive.id, body })),
+      endpoints.map((endpoint) => ({
+        endpointId: endpoint.id,
+        event: derived.event,
+        repositoryId: repository.id,
+        archiveId: archive.id,
+        body,
+      })),
     );
     for (const deliveryId of ids) await this.queues.enqueue(QueueName.WebhookDelivery, { deliveryId });
     this.logger.log({ msg: 'notifications queued', event: derived.event, deliveries: ids.length });

@@ -44,7 +44,11 @@ export class WebhookDeliveryService {
       this.logger.log({ msg: 'webhook delivered', ...fields, statusCode: outcome.statusCode });
       return;
     }
-    this.logger.warn({ msg: step.retry ? 'webhook attempt failed; will retry' : 'webhook delivery failed', ...fields, error: outcome.error });
+    this.logger.warn({
+      msg: step.retry ? 'webhook attempt failed; will retry' : 'webhook delivery failed',
+      ...fields,
+      error: outcome.error,
+    });
     if (step.retry) throw new DeliveryAttemptFailed(outcome.error);
     throw new PermanentJobError(`delivery ${deliveryId} failed: ${outcome.error}`);
   }
