@@ -223,6 +223,43 @@ export class WebhookRepository {
     if (count === 0) throw new DatabaseError(DatabaseErrorCode.NotFound, `Repository ${repositoryId} not found`);
   }
 
+  /**
+   * The endpoints' secret ciphertexts in the shape the key rotation walks (`repositoryId` holds
+   * the endpoint's id there); a replacement only lands if the ciphertext is still the one read.
+   */
+  readonly endpointSecrets = {
+    listAll: async (): Promise<{ repositoryId: string; ciphertext: string }[]> => {
+      const rows = await this.run(() =>
+        this.prisma.webhookEndpoint.findMany({ select: { id: true, secret: true }, orderBy: { id: 'asc' } }),
+      );
+      return rows.map((row) => ({ repositoryId: row.id, ciphertext: row.secret }));
+    },
+    replaceCiphertext: async (id: string, from: string, to: string): Promise<boolean> => {
+      const { count } = await this.run(() => this.prisma.webhookEndpoint.updateMany({ where: { id, secret: from }, data: { secret: to } }));
+      return count === 1;
+    },
+  };
+
+  /** The repositories' push-hook secret ciphertexts, for the key rotation. */
+  readonly hookSecrets = {
+    listAll: async (): Promise<{ repositoryId: string; ciphertext: string }[]> => {
+      const rows = await this.run(() =>
+        this.prisma.repository.findMany({
+          where: { hookSecret: { not: null } },
+          select: { id: true, hookSecret: true },
+          orderBy: { id: 'asc' },
+        }),
+      );
+      return rows.map((row) => ({ repositoryId: row.id, ciphertext: row.hookSecret! }));
+    },
+    replaceCiphertext: async (id: string, from: string, to: string): Promise<boolean> => {
+      const { count } = await this.run(() =>
+        this.prisma.repository.updateMany({ where: { id, hookSecret: from }, data: { hookSecret: to } }),
+      );
+      return count === 1;
+    },
+  };
+
   private async run<T>(query: () => Promise<T>): Promise<T> {
     try {
       return await query();
