@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { InjectThrottlerStorage, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '@archiver/config';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 
@@ -24,7 +25,10 @@ export class PushHookThrottlerGuard implements CanActivate {
     const limit = this.config.pushHooks.perMinute;
     if (limit === 0) return true;
     const http = context.switchToHttp();
-    const repositoryId = String(http.getRequest<Request>().params.repositoryId ?? '').toLowerCase();
+    // Hashed: the id is not validated yet, and a key of arbitrary length must not reach Redis.
+    const repositoryId = createHash('sha256')
+      .update(String(http.getRequest<Request>().params.repositoryId ?? '').toLowerCase())
+      .digest('hex');
     const { isBlocked, timeToBlockExpire } = await this.storage.increment(
       `push-hook:${repositoryId}`,
       WINDOW_MS,
