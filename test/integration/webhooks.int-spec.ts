@@ -418,6 +418,27 @@ describe('webhooks', () => {
       expect(await visitCount()).toBe(before + 3);
     });
 
+    it('rate-limits hooks per repository, across callers, before checking signatures', async () => {
+      const limited = await startApp('frontend', { PUSH_HOOKS_PER_MINUTE: '3' });
+      apps.push(limited);
+      const hit = async (id: string) => {
+        const response = await fetch(`${limited.url}/api/hooks/push/${id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: event,
+          signal: AbortSignal.timeout(20_000),
+        });
+        return { status: response.status, retryAfter: response.headers.get('retry-after') };
+      };
+      const target = randomUUID();
+      for (let i = 0; i < 3; i++) expect((await hit(target)).status).toBe(401);
+      const over = await hit(target);
+      expect(over.status).toBe(429);
+      expect(Number(over.retryAfter)).toBeGreaterThan(0);
+      // Another repository has its own budget.
+      expect((await hit(randomUUID())).status).toBe(401);
+    });
+
     it('refuses every hook once the secret is removed', async () => {
       expect((await owner.call('DELETE', `/api/repositories/${repositoryId}/hook-secret`)).status).toBe(204);
       expect((await owner.call<{ hookSecretSet: boolean }>('GET', `/api/repositories/${repositoryId}`)).body.hookSecretSet).toBe(false);
