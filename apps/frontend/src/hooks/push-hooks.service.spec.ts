@@ -64,7 +64,7 @@ describe(PushHooksService.name, () => {
 
   it.each([
     ['a paused repository', () => (repository!.state = 'paused'), /paused/],
-    ['a GitHub ping', () => undefined, /not a push event \(ping\)/],
+    ['a signed ping event', () => undefined, /not a push event \(ping\)/],
   ])('%s: acknowledged, nothing queued', async (name, arrange, reason) => {
     arrange();
     const headers = name.includes('ping') ? { ...signed, 'x-gitea-event': 'ping' } : signed;
