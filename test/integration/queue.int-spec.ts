@@ -20,7 +20,8 @@ describe('BullMQ through Redis between processes', () => {
   const verifyQueue = new Queue(QueueName.Verify, { connection });
   const pruneQueue = new Queue(QueueName.Prune, { connection });
   const purgeQueue = new Queue(QueueName.Purge, { connection });
-  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue, verifyQueue, pruneQueue, purgeQueue);
+  const webhookQueue = new Queue(QueueName.WebhookDelivery, { connection });
+  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue, verifyQueue, pruneQueue, purgeQueue, webhookQueue, config);
   const requestedBy = `test-${randomUUID()}`;
   let injector: AppProcess;
 
@@ -42,6 +43,7 @@ describe('BullMQ through Redis between processes', () => {
         verifyQueue.close(),
         pruneQueue.close(),
         purgeQueue.close(),
+        webhookQueue.close(),
         prisma.$disconnect(),
       );
     }

@@ -12,10 +12,12 @@ import { QueueBoardModule } from './admin/queue-board.module';
 import { ApiExceptionFilter } from './api/api-exception.filter';
 import { ArchivesModule } from './archives/archives.module';
 import { AuditModule } from './audit/audit.module';
+import { HooksModule } from './hooks/hooks.module';
 import { LimitsModule } from './limits/limits.module';
 import { RepositoriesModule } from './repositories/repositories.module';
 import { StatsModule } from './stats/stats.module';
 import { WebModule } from './web/web.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -42,6 +44,8 @@ import { WebModule } from './web/web.module';
     QueueBoardModule,
     AuditModule,
     LimitsModule,
+    WebhooksModule,
+    HooksModule,
     WebModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],

@@ -24,6 +24,9 @@ import { RepositoryPurger } from './prune/repository-purger';
 import { RepositoryPruner } from './prune/repository-pruner';
 import { SnapshotVerifier } from './verify/snapshot-verifier';
 import { VerifyProcessor } from './verify/verify.processor';
+import { VisitNotifier } from './webhooks/visit-notifier';
+import { WebhookDeliveryProcessor } from './webhooks/webhook-delivery.processor';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 
 @Module({
   imports: [
@@ -54,6 +57,9 @@ import { VerifyProcessor } from './verify/verify.processor';
     PruneProcessor,
     RepositoryPurger,
     PurgeProcessor,
+    VisitNotifier,
+    WebhookDeliveryService,
+    WebhookDeliveryProcessor,
   ],
 })
 export class WorkerModule {}

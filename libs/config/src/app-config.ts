@@ -95,6 +95,18 @@ export interface AppConfig {
     /** How often each repository with a retention policy is pruned (at most). */
     intervalMs: number;
   };
+  webhooks: {
+    maxAttempts: number;
+    /** Delay before the first retry; BullMQ doubles it for each one after. */
+    backoffMs: number;
+    timeoutMs: number;
+  };
+  pushHooks: {
+    /** No visit is queued for a push within this long of the repository's newest visit. */
+    cooldownMs: number;
+    /** Hook requests per repository per minute; 0: no limit. */
+    perMinute: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -196,6 +208,8 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     },
     credentials: { keys: c.CREDENTIAL_KEYS },
     retention: { intervalMs: c.RETENTION_INTERVAL_SECONDS * 1000 },
+    webhooks: { maxAttempts: c.WEBHOOK_MAX_ATTEMPTS, backoffMs: c.WEBHOOK_BACKOFF_MS, timeoutMs: c.WEBHOOK_TIMEOUT_SECONDS * 1000 },
+    pushHooks: { cooldownMs: c.PUSH_HOOK_COOLDOWN_SECONDS * 1000, perMinute: c.PUSH_HOOKS_PER_MINUTE },
   };
 }
 

@@ -125,6 +125,15 @@ export const configSchema = z.object({
   // Retention (apps/injector/src/schedule/prune-sweep.service.ts): how often the injector queues a
   // prune of each repository that has a retention policy (at most once per interval each).
   RETENTION_INTERVAL_SECONDS: positiveInt.default(24 * 3600),
+  // Notifications (libs/webhooks): attempts per delivery, the first retry's delay (doubling each
+  // time after), and how long one attempt may take before it counts as failed.
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.max(20).default(8),
+  WEBHOOK_BACKOFF_MS: positiveInt.default(10_000),
+  WEBHOOK_TIMEOUT_SECONDS: positiveInt.max(60).default(10),
+  // Push webhooks in (POST /api/hooks/push/:id): no new visit within this long of the last one
+  // created, and at most this many hook requests per repository per minute (0 = no limit).
+  PUSH_HOOK_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(60),
+  PUSH_HOOKS_PER_MINUTE: z.coerce.number().int().min(0).default(60),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

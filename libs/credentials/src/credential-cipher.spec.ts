@@ -9,6 +9,7 @@ const credentials: Credential[] = [
   { kind: 'token', token: 'gta_0123456789abcdef' },
   { kind: 'token', token: 'glpat-xyz', username: 'oauth2' },
   { kind: 'basic', username: 'alice', password: 'pä$$ wörd:with@odd/chars' },
+  { kind: 'hmac', secret: 'whsec_0f1e2d3c4b5a69788796a5b4c3d2e1f0' },
   { kind: 'ssh', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n' },
   {
     kind: 'ssh',

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * What a repository may carry to reach a private upstream. The secret fields never leave the
  * process in clear: stored as ciphertext (CredentialCipher), handed to git only for one visit.
  */
-export type Credential = TokenCredential | BasicCredential | SshCredential;
+export type Credential = TokenCredential | BasicCredential | SshCredential | HmacSecret;
 export type CredentialKind = Credential['kind'];
 
 /** An HTTPS access token (Gitea, GitLab, GitHub…), sent as the password of HTTP basic auth. */
@@ -26,6 +26,15 @@ export interface SshCredential {
   kind: 'ssh';
   privateKey: string;
   hostKey?: string;
+}
+
+/**
+ * A shared secret this service signs or verifies webhooks with (notification endpoints, a
+ * repository's push-hook secret): stored like the others, never handed to git.
+ */
+export interface HmacSecret {
+  kind: 'hmac';
+  secret: string;
 }
 
 /** What the API may show of a credential: never the secret. */
@@ -58,6 +67,8 @@ export const credentialSchema = z.discriminatedUnion('kind', [
       .regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'must be a PEM/OpenSSH private key'),
     hostKey: secretText(16_384).optional(),
   }),
+  z.strictObject({ kind: z.literal('hmac'), secret: secretText(1024) }),
 ]);
 
+/** The kinds a repository's git credential may be (an hmac secret is not one). */
 export const CREDENTIAL_KINDS: readonly CredentialKind[] = ['token', 'basic', 'ssh'];

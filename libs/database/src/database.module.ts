@@ -9,6 +9,7 @@ import { RepositoryCredentialRepository } from './repository-credential.reposito
 import { TrackedRepositoryRepository } from './repository.repository';
 import { RetentionRepository } from './retention.repository';
 import { VerificationRepository } from './verification.repository';
+import { WebhookRepository } from './webhook.repository';
 
 @Injectable()
 export class PostgresHealthIndicator implements HealthIndicator {
@@ -30,6 +31,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     OperationsRepository,
     AuditRepository,
     RetentionRepository,
+    WebhookRepository,
     PostgresHealthIndicator,
   ],
   exports: [
@@ -42,6 +44,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     OperationsRepository,
     AuditRepository,
     RetentionRepository,
+    WebhookRepository,
     PostgresHealthIndicator,
   ],
 })

@@ -12,3 +12,4 @@ export * from './repository.types';
 export * from './retention.repository';
 export * from './visit-schedule';
 export * from './verification.repository';
+export * from './webhook.repository';

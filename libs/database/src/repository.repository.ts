@@ -283,6 +283,7 @@ function repositoryFromRow(row: RawRow): TrackedRepositoryRecord {
     credentialKind: (row.credential_kind as string | null) ?? null,
     credentialUpdatedAt: (row.credential_updated_at as Date | null) ?? null,
     credentialLastUsedAt: (row.credential_last_used_at as Date | null) ?? null,
+    hookSecretUpdatedAt: (row.hook_secret_updated_at as Date | null) ?? null,
   };
 }
 

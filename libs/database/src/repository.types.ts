@@ -5,7 +5,7 @@ import type { ArchiveOutcome, ArchiveStatus } from './archive.types';
  * A repository (one per normalized URL) as stored. "Tracked" avoids clashing with the repository
  * pattern's name. Without its credential's ciphertext: only RepositoryCredentialRepository reads that.
  */
-export type TrackedRepositoryRecord = Omit<Repository, 'credential'>;
+export type TrackedRepositoryRecord = Omit<Repository, 'credential' | 'hookSecret'>;
 export type RepositoryState = Repository['state'];
 export const REPOSITORY_STATES = ['active', 'paused', 'disabled'] as const satisfies readonly RepositoryState[];
 

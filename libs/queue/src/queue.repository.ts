@@ -1,8 +1,9 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { QueueError, QueueErrorCode } from './queue.error';
-import { JOB_OPTIONS, jobIdOf, JobPayload, LIVE_JOB_STATES, QueueName } from './queue.types';
+import { APP_CONFIG, type AppConfig } from '@archiver/config';
+import { JOB_OPTIONS, jobIdOf, JobPayload, LIVE_JOB_STATES, QueueName, webhookJobOptions } from './queue.types';
 
 /** The producer side of every queue: the only code that adds or removes jobs. */
 @Injectable()
@@ -16,6 +17,8 @@ export class QueueRepository {
     @InjectQueue(QueueName.Verify) verify: Queue,
     @InjectQueue(QueueName.Prune) prune: Queue,
     @InjectQueue(QueueName.Purge) purge: Queue,
+    @InjectQueue(QueueName.WebhookDelivery) webhookDelivery: Queue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.queues = {
       [QueueName.Pending]: pending,
@@ -24,15 +27,16 @@ export class QueueRepository {
       [QueueName.Verify]: verify,
       [QueueName.Prune]: prune,
       [QueueName.Purge]: purge,
+      [QueueName.WebhookDelivery]: webhookDelivery,
     };
     // Errors surface on each call and through /health; an unhandled 'error' event would crash the process.
     for (const queue of Object.values(this.queues)) queue.on('error', () => undefined);
   }
 
-  /** Adds the job with the archive (or repository) id as job id, so a duplicate enqueue of a live job is a no-op. */
+  /** Adds the job with its row's id as job id, so a duplicate enqueue of a live job is a no-op. */
   async enqueue<Q extends QueueName>(queue: Q, payload: JobPayload<Q>): Promise<void> {
     await this.call(queue, 'queue the job', () =>
-      this.queues[queue].add(queue, payload, { ...JOB_OPTIONS[queue], jobId: jobIdOf(payload) }),
+      this.queues[queue].add(queue, payload, { ...this.optionsOf(queue), jobId: jobIdOf(payload) }),
     );
   }
 
@@ -45,11 +49,11 @@ export class QueueRepository {
   async ensureJob<Q extends QueueName>(queue: Q, payload: JobPayload<Q>): Promise<boolean> {
     const jobs = this.queues[queue];
     return this.call(queue, 'requeue the job', async () => {
-      const id = jobIdOf(payload);
-      const state = await jobs.getJobState(id);
+      const jobId = jobIdOf(payload);
+      const state = await jobs.getJobState(jobId);
       if (LIVE_JOB_STATES.has(state)) return false;
-      if (state !== 'unknown') await jobs.remove(id);
-      await jobs.add(queue, payload, { ...JOB_OPTIONS[queue], jobId: jobIdOf(payload) });
+      if (state !== 'unknown') await jobs.remove(jobId);
+      await jobs.add(queue, payload, { ...this.optionsOf(queue), jobId });
       return true;
     });
   }
@@ -88,6 +92,10 @@ export class QueueRepository {
     } catch {
       return false;
     }
+  }
+
+  private optionsOf(queue: QueueName) {
+    return queue === QueueName.WebhookDelivery ? webhookJobOptions(this.config.webhooks) : JOB_OPTIONS[queue];
   }
 
   private async call<T>(queue: QueueName, what: string, run: () => Promise<T>): Promise<T> {

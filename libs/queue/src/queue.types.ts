@@ -14,6 +14,8 @@ export enum QueueName {
   Prune = 'prune',
   /** Repositories an admin asked to remove with every snapshot (DELETE /api/repositories/:id?purge=true). */
   Purge = 'purge',
+  /** Notifications: one job per webhook_delivery row, retried with backoff (libs/webhooks). */
+  WebhookDelivery = 'webhook-delivery',
 }
 
 /** Payloads carry ids only; the archive row is the source of truth. */
@@ -24,11 +26,13 @@ export interface JobPayloads {
   [QueueName.Verify]: { archiveId: string };
   [QueueName.Prune]: { repositoryId: string };
   [QueueName.Purge]: { repositoryId: string };
+  [QueueName.WebhookDelivery]: { deliveryId: string };
 }
 
-/** The job id: one live job per archive (or per repository for a prune), so a duplicate enqueue is a no-op. */
+/** The job id: the row the job is about (archive, repository, delivery), so a duplicate enqueue of a live job is a no-op. */
 export function jobIdOf(payload: JobPayloads[QueueName]): string {
-  return 'archiveId' in payload ? payload.archiveId : payload.repositoryId;
+  if ('archiveId' in payload) return payload.archiveId;
+  return 'deliveryId' in payload ? payload.deliveryId : payload.repositoryId;
 }
 
 export type JobPayload<Q extends QueueName> = JobPayloads[Q];
@@ -80,7 +84,21 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
     removeOnComplete: { age: 3600, count: 1000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   },
+  // Attempts and backoff come from config (webhookJobOptions): a receiver's outage, not ours.
+  [QueueName.WebhookDelivery]: {
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 24 * 3600 },
+  },
 };
+
+/** A delivery's job: attempts and the first retry's delay from libs/config (WEBHOOK_*), doubling after. */
+export function webhookJobOptions(settings: { maxAttempts: number; backoffMs: number }): JobsOptions {
+  return {
+    ...JOB_OPTIONS[QueueName.WebhookDelivery],
+    attempts: settings.maxAttempts,
+    backoff: { type: 'exponential', delay: settings.backoffMs },
+  };
+}
 
 /** States in which a job will still run (or is running): its archive needs nothing else. */
 export const LIVE_JOB_STATES: ReadonlySet<string> = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);

@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiError, ApiErrorCode } from './api.error';
 import { toApiErrorResponse } from './api-error.mapper';
 import { MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH, TOO_DEEP_ERROR_TYPE } from './json-body.limits';
+import { keepRawBody } from './raw-body';
 
 const [QUOTE, BACKSLASH, OPEN_ARRAY, CLOSE_ARRAY, OPEN_OBJECT, CLOSE_OBJECT] = [0x22, 0x5c, 0x5b, 0x5d, 0x7b, 0x7d];
 
@@ -65,7 +66,7 @@ function tooLarge(detail: string): ApiError {
  * levels deep is refused without being parsed. Errors carry a status and a `type`, which
  * body-parser keeps.
  */
-function verifyJsonBody(_req: Request, _res: Response, body: Buffer, encoding: string): void {
+function verifyJsonBody(req: Request, _res: Response, body: Buffer, encoding: string): void {
   // RFC 8259 §8.1: JSON between systems is UTF-8; the scan below relies on it.
   if (!/^utf-?8$/i.test(encoding)) {
     throw Object.assign(new Error(`unsupported charset "${encoding.toUpperCase()}"`), { status: 415, type: 'charset.unsupported' });
@@ -76,6 +77,7 @@ function verifyJsonBody(_req: Request, _res: Response, body: Buffer, encoding: s
       type: TOO_DEEP_ERROR_TYPE,
     });
   }
+  keepRawBody(req, body);
 }
 
 /**

@@ -32,6 +32,7 @@ function summary(overrides: Partial<RepositorySummary> = {}): RepositorySummary 
     credentialKind: null,
     credentialUpdatedAt: null,
     credentialLastUsedAt: null,
+    hookSecretUpdatedAt: null,
     lastVisit: null,
     snapshotCount: 0,
     storedBytes: 0n,

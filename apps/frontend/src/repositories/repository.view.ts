@@ -104,6 +104,9 @@ export class RepositoryView {
   })
   credential!: RepositoryCredentialView | null;
 
+  @ApiProperty({ description: 'Whether it has a push-hook secret (POST /api/repositories/:id/hook-secret); never the secret' })
+  hookSecretSet!: boolean;
+
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt!: string;
 
@@ -187,6 +190,7 @@ export function toRepositoryView(summary: RepositorySummary, failedVerifications
     failedVerifications,
     credential:
       summary.credentialKind === null ? null : { kind: summary.credentialKind, set: true, lastUsedAt: iso(summary.credentialLastUsedAt) },
+    hookSecretSet: summary.hookSecretUpdatedAt !== null,
     createdAt: summary.createdAt.toISOString(),
     retention: toRetentionView(summary),
   };

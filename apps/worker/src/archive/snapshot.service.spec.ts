@@ -22,6 +22,7 @@ import { MirrorCache } from '../clone/mirror-cache';
 import type { VisitCredentials } from '../clone/visit-credentials';
 import { WorkDirs } from '../clone/work-dir';
 import { WorkerMetrics } from '../metrics/worker-metrics';
+import { VisitNotifier } from '../webhooks/visit-notifier';
 import { SnapshotService } from './snapshot.service';
 
 type Mocked<T> = { [K in keyof T]: jest.Mock };
@@ -99,6 +100,7 @@ describe(SnapshotService.name, () => {
     bundles: { maxChainDepth: 3, maxChainShare: 100 },
   } as AppConfig;
   let repositories: { recordVisitOutcome: jest.Mock };
+  let notifier: { visitSettled: jest.Mock };
   let archives: Mocked<
     Pick<
       ArchiveRepository,
@@ -186,6 +188,7 @@ describe(SnapshotService.name, () => {
     registry = new MetricsRegistry('worker');
     metrics = new WorkerMetrics(registry);
     repositories = { recordVisitOutcome: jest.fn(async () => null) };
+    notifier = { visitSettled: jest.fn(async () => undefined) };
     sut = new SnapshotService(
       config,
       archives as unknown as ArchiveRepository,
@@ -196,6 +199,7 @@ describe(SnapshotService.name, () => {
       mirrorsOff(config),
       metrics,
       noCredentials,
+      notifier as unknown as VisitNotifier,
     );
   });
 
@@ -305,6 +309,7 @@ describe(SnapshotService.name, () => {
       mirrorsOff(config),
       metrics,
       noCredentials,
+      notifier as unknown as VisitNotifier,
     );
     await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed).toHaveBeenCalledWith(
@@ -610,6 +615,20 @@ describe(SnapshotService.name, () => {
       await expect(sut.archive(ID, context(attempt))).rejects.toBeInstanceOf(PermanentJobError);
       expect(repositories.recordVisitOutcome).toHaveBeenCalledTimes(1);
       expect(repositories.recordVisitOutcome.mock.calls[0][1]).toMatchObject({ kind: 'failed', code });
+      expect(notifier.visitSettled).toHaveBeenCalledTimes(1);
+      expect(notifier.visitSettled.mock.calls[0][1]).toMatchObject({ kind: 'failed', code });
+    });
+
+    it('hands every settled visit to the notifier with the repository as the outcome left it', async () => {
+      const after = { id: 'repo-1', state: 'active' };
+      repositories.recordVisitOutcome.mockResolvedValue(after);
+      archives.markCompleted.mockResolvedValue(row({ status: 'completed', outcome: 'changed', repositoryId: 'repo-1' }));
+      await sut.archive(ID, context());
+      expect(notifier.visitSettled).toHaveBeenCalledWith(
+        expect.objectContaining({ id: ID }),
+        { kind: 'completed', outcome: 'changed' },
+        after,
+      );
     });
 
     it('records nothing for an attempt that will be retried, or a completion this run did not make', async () => {

@@ -53,6 +53,7 @@ import { VisitCredentials } from '../clone/visit-credentials';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
+import { VisitNotifier } from '../webhooks/visit-notifier';
 import { describeFailure } from './archive-failure';
 import { BundlePlan, storeSnapshotBundle } from './snapshot-bundle';
 
@@ -86,6 +87,7 @@ export class SnapshotService {
     private readonly mirrors: MirrorCache,
     private readonly metrics: WorkerMetrics,
     private readonly credentials: VisitCredentials,
+    private readonly notifier: VisitNotifier,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
@@ -447,15 +449,18 @@ export class SnapshotService {
   /**
    * Tells the scheduler (and the metrics) how the visit went. The archive is settled already, and
    * the worst a lost outcome does is leave the repository's schedule as the claim set it (due
-   * again one interval later), so a failure here is logged and never fails the archive.
+   * again one interval later), so a failure here is logged and never fails the archive. The
+   * notifications go out after it, from the repository as the outcome left it.
    */
   private async recordVisitOutcome(archive: ArchiveRecord, result: VisitResult): Promise<void> {
     this.metrics.visitEnded(archive, result, archive.finishedAt ?? new Date());
+    let repository = null;
     try {
-      await this.repositories.recordVisitOutcome(archive.repositoryId, result, this.config.schedule);
+      repository = await this.repositories.recordVisitOutcome(archive.repositoryId, result, this.config.schedule);
     } catch (error) {
       this.logger.warn({ msg: 'could not record the visit outcome on its repository', error: (error as Error).message });
     }
+    await this.notifier.visitSettled(archive, result, repository);
   }
 
   private async fail(

@@ -36,5 +36,8 @@ export function toHttpCredential(credential: Credential): HttpCredential {
         CredentialErrorCode.INVALID,
         'This repository has an SSH key, but SSH URLs are not supported yet; set an HTTPS token instead',
       );
+    case 'hmac':
+      // Only webhook secrets have this kind; one stored as a git credential is a bug, not a login.
+      throw new CredentialError(CredentialErrorCode.INVALID, 'This repository’s credential is a webhook secret, not a git credential');
   }
 }

@@ -1,20 +1,25 @@
 import { loadConfig } from '@archiver/config';
 import { CredentialCipher } from '@archiver/credentials';
-import { PrismaService, RepositoryCredentialRepository } from '@archiver/database';
+import { PrismaService, RepositoryCredentialRepository, WebhookRepository } from '@archiver/database';
 import { rotateCredentials } from './credential-rotation';
 
 /*
- * `npm run credentials:rotate`: re-encrypts every repository credential under the first key of
- * CREDENTIAL_KEYS (README, "Credentials"). Prints a JSON report; exits 1 when some credential
+ * `npm run credentials:rotate`: re-encrypts every repository credential, webhook endpoint secret
+ * and push-hook secret under the first key of CREDENTIAL_KEYS (README, "Credentials"). Prints a JSON report; exits 1 when some credential
  * could not be read (it stays as it was, and so must the key it needs).
  */
 async function main(): Promise<number> {
   const config = loadConfig();
   const prisma = new PrismaService(config);
   try {
-    const report = await rotateCredentials(new CredentialCipher(config.credentials.keys), new RepositoryCredentialRepository(prisma));
-    process.stdout.write(`${JSON.stringify({ keyId: config.credentials.keys[0]?.id ?? null, ...report })}\n`);
-    return report.failed.length === 0 ? 0 : 1;
+    const cipher = new CredentialCipher(config.credentials.keys);
+    const webhooks = new WebhookRepository(prisma);
+    const report = await rotateCredentials(cipher, new RepositoryCredentialRepository(prisma));
+    // Endpoint ids stand where the report says repositoryId for webhookSecrets.
+    const webhookSecrets = await rotateCredentials(cipher, webhooks.endpointSecrets);
+    const hookSecrets = await rotateCredentials(cipher, webhooks.hookSecrets);
+    process.stdout.write(`${JSON.stringify({ keyId: config.credentials.keys[0]?.id ?? null, ...report, webhookSecrets, hookSecrets })}\n`);
+    return [report, webhookSecrets, hookSecrets].every((r) => r.failed.length === 0) ? 0 : 1;
   } finally {
     await prisma.$disconnect();
   }
