@@ -92,21 +92,6 @@ export class RepositoryCredentialRepository {
     );
   }
 
-  /**
-   * Whether `subject` may read the repository's snapshots (files, bundles, restores, changes):
-   * they track it, and either it never had a credential (public content) or they proved
-   * access with a credential of their own (grantContentAccess). Admins are the caller's rule.
-   */
-  async mayReadContent(repositoryId: string, subject: string): Promise<boolean> {
-    const rows = await this.run(
-      () => this.prisma.$queryRaw<{ allowed: boolean }[]>`
-        SELECT (r.credential_updated_at IS NULL OR t.content_access) AS allowed
-        FROM repository r JOIN repository_tracker t ON t.repository_id = r.id
-        WHERE r.id = ${repositoryId}::uuid AND t.user_subject = ${subject}`,
-    );
-    return rows[0]?.allowed === true;
-  }
-
   /** A visit handed the credential to git. */
   async markUsed(repositoryId: string, at = new Date()): Promise<void> {
     await this.run(() =>

@@ -61,6 +61,8 @@ export function isSshKeyCredential(credential: RemoteCredential | undefined): cr
 export interface HttpCredential {
   readonly username: string;
   readonly password: string;
+  /** Called once an operation with it succeeded: the server accepted it. */
+  readonly onAccepted?: () => Promise<void>;
 }
 
 /** How messages name the operation: `Cloning <url> took longer than...`. */
@@ -167,6 +169,7 @@ export async function withGuardedGit<T>(
     };
     const result = await work({ target, home, stop, git: (args, run) => runLaunchedGit(launch, args, run) });
     if (stopReason) throw stopReason;
+    await request.credential?.onAccepted?.();
     return result;
   } catch (error) {
     throw stopReason ?? asGitError(error, request.url, action);

@@ -16,6 +16,8 @@ export interface SshKeyCredential {
   readonly hostKey?: string;
   /** Stores the keys scanned at first use; the operation goes on only once they are stored. */
   readonly onHostKeyPinned?: (hostKey: string) => Promise<void>;
+  /** Called once an operation with it succeeded: the server accepted the key. */
+  readonly onAccepted?: () => Promise<void>;
 }
 
 /** The name ssh looks the pinned key up under, whatever address it connects to. */

@@ -158,7 +158,7 @@ export class RepositoriesController {
     @Query(new ZodValidationPipe(refChangesQuerySchema)) query: RefChangesQuery,
     @CurrentUser() user: AuthUser,
   ): Promise<RefChangesView> {
-    await this.repositories.findVisible(id, user);
+    await this.repositories.findVisible(id, user, { content: true });
     return this.refChanges.between(id, query.from, query.to);
   }
 
