@@ -207,7 +207,7 @@ describe('private repositories over HTTPS with a token', () => {
     // Stored encrypted: the ciphertext format, never the token.
     const [row] = await prisma.$queryRaw<{ credential: string; kind: string }[]>`
       SELECT credential, credential_kind AS kind FROM repository WHERE id = ${tracked.body.id}::uuid`;
-    expect(row).toMatchObject({ kind: 'token', credential: expect.stringMatching(/^v1\.[\w-]+\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/) });
+    expect(row).toMatchObject({ kind: 'token', credential: expect.stringMatching(/^v2\.[\w-]+\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/) });
   });
 
   it('fails AUTH_REQUIRED without a credential, and with a revoked one', async () => {

@@ -268,13 +268,18 @@ describe(ArchiveRequestsService.name, () => {
       ['requested it and tracks it, without access of their own', { requestedBy: 'demo' }, { tracked: true, granted: false }, false],
       ['tracks it without access of their own', { requestedBy: 'other' }, { tracked: true, granted: false }, false],
       ['tracks it and proved access with their own credential', { requestedBy: 'other' }, { tracked: true, granted: true }, true],
-    ])('a private repository visit, for a user who %s: visible=%s', async (_who, requested, access, visible) => {
-      const archive = record({ requestedBy: requested.requestedBy === 'demo' ? demo.subject : other.subject });
+    ])('a private repository snapshot, for a user who %s: visible=%s', async (_who, requested, access, visible) => {
+      const archive = completed({ requestedBy: requested.requestedBy === 'demo' ? demo.subject : other.subject });
       archives.findById.mockResolvedValue(archive);
       trackers.contentAccess.mockResolvedValue({ ...access, private: true });
       if (visible) await expect(sut.get(archive.id, demo)).resolves.toMatchObject({ id: archive.id });
       else expect((await apiFailure(sut.get(archive.id, demo))).getStatus()).toBe(HttpStatus.NOT_FOUND);
       await expect(sut.get(archive.id, admin)).resolves.toMatchObject({ id: archive.id });
+      // A visit without content (pending, failed: e.g. the user's own credential was refused) stays theirs to see.
+      for (const status of ['pending', 'running', 'failed'] as const) {
+        archives.findById.mockResolvedValue({ ...archive, status });
+        if (requested.requestedBy === 'demo' || access.tracked) await expect(sut.get(archive.id, demo)).resolves.toMatchObject({ status });
+      }
     });
 
     it('links the MinIO console (root credentials) for admins only, in every view of an archive', async () => {

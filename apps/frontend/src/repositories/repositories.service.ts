@@ -112,13 +112,11 @@ export class RepositoriesService {
 
   async get(id: string, visitsPage: number, visitsPageSize: number, user: AuthUser): Promise<RepositoryDetailView> {
     await this.findVisible(id, user);
-    // A tracker without access to a private repository's content sees it, but none of its visits.
+    // A tracker without access to a private repository's content sees its visits, but not its snapshots.
     const access = user.isAdmin ? null : await this.repositories.contentAccess(id, user.subject);
     const hidden = access !== null && !mayReadContent(access);
-    const [summary, visits] = await Promise.all([
-      this.summaryView(id),
-      hidden ? { items: [], total: 0 } : this.repositories.listVisits(id, visitsPage, visitsPageSize),
-    ]);
+    const [summary, page] = await Promise.all([this.summaryView(id), this.repositories.listVisits(id, visitsPage, visitsPageSize)]);
+    const visits = hidden ? { items: page.items.filter((visit) => visit.status !== 'completed'), total: page.total } : page;
     return {
       ...summary,
       visits: {
