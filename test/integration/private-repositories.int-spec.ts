@@ -269,7 +269,10 @@ describe('private repositories over HTTPS with a token', () => {
     expect(replaced.status).toBe(409);
     expect(replaced.body.error.code).toBe('CREDENTIAL_ALREADY_SET');
     const [row] = await prisma.$queryRaw<{ credential: string }[]>`SELECT credential FROM repository WHERE id = ${tracked.body.id}::uuid`;
-    expect(new CredentialCipher(config.credentials.keys).decrypt(row.credential, tracked.body.id)).toEqual({ kind: 'token', token: tokens[0].token });
+    expect(new CredentialCipher(config.credentials.keys).decrypt(row.credential, tracked.body.id)).toEqual({
+      kind: 'token',
+      token: tokens[0].token,
+    });
   });
 
   it('hands the token to git through the credential helper, not on its command line, while git runs', async () => {

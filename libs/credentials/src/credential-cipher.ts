@@ -137,7 +137,8 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 function parse(ciphertext: string): { version: string; keyId: string; iv: Buffer; tag: Buffer; data: Buffer } {
   const parts = typeof ciphertext === 'string' ? ciphertext.split('.') : [];
   const [version, keyId, iv, tag, data] = parts;
-  const wellFormed = parts.length === 5 && READABLE_VERSIONS.has(version) && KEY_ID.test(keyId) && [iv, tag, data].every((part) => B64URL.test(part));
+  const wellFormed =
+    parts.length === 5 && READABLE_VERSIONS.has(version) && KEY_ID.test(keyId) && [iv, tag, data].every((part) => B64URL.test(part));
   const decoded = wellFormed
     ? { version, keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), data: Buffer.from(data, 'base64url') }
     : undefined;

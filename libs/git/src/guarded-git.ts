@@ -289,7 +289,9 @@ async function runLaunchedGit(
   const onStdout = run.onStdout;
   // simple-git decodes stdout as UTF-8; callers that need git's exact bytes (ref names) read the stream.
   if (onStdout) git.outputHandler((_command, stdout) => stdout.on('data', (chunk: Buffer) => onStdout(chunk)));
-  const config = [...HARDENED_CONFIG, ...protocolConfig(target), ...pinnedResolveConfig(target), ...launch.extraConfig].flatMap((setting) => ['-c', setting]);
+  const config = [...HARDENED_CONFIG, ...protocolConfig(target), ...pinnedResolveConfig(target), ...launch.extraConfig].flatMap(
+    (setting) => ['-c', setting],
+  );
   try {
     await git.raw([...launcherArgs, options.gitBinary ?? 'git', ...config, ...args]);
   } catch (error) {

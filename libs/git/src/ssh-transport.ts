@@ -60,9 +60,15 @@ export function parseHostKeys(text: string): string {
  * the vetted address as HostName, so the host name in the URL is never resolved again. git
  * appends `-p <port>`, `user@host` and the remote command; everything of ours is fixed text.
  */
-export function sshCommand(options: { identityFile: string; knownHostsFile: string; address: string; connectTimeoutSeconds: number }): string {
+export function sshCommand(options: {
+  identityFile: string;
+  knownHostsFile: string;
+  address: string;
+  connectTimeoutSeconds: number;
+}): string {
   for (const file of [options.identityFile, options.knownHostsFile]) {
-    if (!SAFE_PATH.test(file)) throw new GitError(GitErrorCode.INVALID_ARGUMENT, `Temporary path ${JSON.stringify(file)} is not usable by ssh`);
+    if (!SAFE_PATH.test(file))
+      throw new GitError(GitErrorCode.INVALID_ARGUMENT, `Temporary path ${JSON.stringify(file)} is not usable by ssh`);
   }
   if (!/^[0-9a-fA-F.:]+$/.test(options.address)) {
     throw new GitError(GitErrorCode.INVALID_ARGUMENT, `SSH address ${JSON.stringify(options.address)} is not an IP address`);

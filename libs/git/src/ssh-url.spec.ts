@@ -23,7 +23,12 @@ describe(parseSshUrl.name, () => {
     ['ssh://git@[::1]:2222/o/r', 'ssh://git@[::1]:2222/o/r', 'ssh://git@[::1]:2222/o/r', 2222],
     ['git@github.com:owner/repo.git', 'git@github.com:owner/repo.git', 'ssh://git@github.com/owner/repo', 22],
     ['git@github.com:/srv/repo.git', 'git@github.com:/srv/repo.git', 'ssh://git@github.com/srv/repo', 22],
-    ['my_user.name@git.example.org:~team/repo', 'my_user.name@git.example.org:~team/repo', 'ssh://my_user.name@git.example.org/~team/repo', 22],
+    [
+      'my_user.name@git.example.org:~team/repo',
+      'my_user.name@git.example.org:~team/repo',
+      'ssh://my_user.name@git.example.org/~team/repo',
+      22,
+    ],
   ])('accepts %s: git gets %s, identity %s', (input, url, normalizedUrl, port) => {
     expect(normalizeRepositoryUrl(input)).toMatchObject({ url, normalizedUrl, port, protocol: 'ssh:' });
   });
@@ -79,9 +84,10 @@ describe(parseSshUrl.name, () => {
 
 describe(`${UrlPolicy.name} with SSH URLs`, () => {
   const resolve = async (host: string): Promise<ResolvedAddress[]> =>
-    ({ 'forge.example': [{ address: '140.82.121.3', family: 4 as const }], 'inside.example': [{ address: '10.0.0.7', family: 4 as const }] })[
-      host
-    ] ?? [];
+    ({
+      'forge.example': [{ address: '140.82.121.3', family: 4 as const }],
+      'inside.example': [{ address: '10.0.0.7', family: 4 as const }],
+    })[host] ?? [];
 
   it('resolves the host and keeps the vetted addresses, like for https', async () => {
     const sut = new UrlPolicy({ allowedHosts: [], resolve });

@@ -149,7 +149,8 @@ export class CredentialInputBody {
 
 export class TrackRepositoryBody implements z.infer<typeof trackRepositorySchema> {
   @ApiProperty({
-    description: 'http(s) or SSH (ssh://user@host[:port]/path, user@host:path) URL of a git repository (private and SSH ones need a credential)',
+    description:
+      'http(s) or SSH (ssh://user@host[:port]/path, user@host:path) URL of a git repository (private and SSH ones need a credential)',
     example: 'https://host/owner/repo.git',
   })
   url!: string;

@@ -3,7 +3,16 @@ import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRepository } from '@archiver/database';
-import { directorySize, GitError, GitErrorCode, RemoteCredential, refsHash, RepositoryReader, SafeCloner, verifyMirror } from '@archiver/git';
+import {
+  directorySize,
+  GitError,
+  GitErrorCode,
+  RemoteCredential,
+  refsHash,
+  RepositoryReader,
+  SafeCloner,
+  verifyMirror,
+} from '@archiver/git';
 import { ObjectStoreRepository, readManifestRefs, readSnapshotManifest, refsOfManifest } from '@archiver/storage';
 
 /** The visit a mirror is obtained for. */

@@ -67,7 +67,10 @@ describe(VisitCredentials.name, () => {
 
   it('pins the host key scanned at first use, and uses it for the rest of the visit', async () => {
     const { store, pinSshHostKey } = storeWith(stored(cipher.encrypt({ kind: 'ssh', privateKey: KEY }, 'r'), 'ssh'));
-    const credential = (await new VisitCredentials(cipher, store).forVisit('r')) as { hostKey?: string; onHostKeyPinned(k: string): Promise<void> };
+    const credential = (await new VisitCredentials(cipher, store).forVisit('r')) as {
+      hostKey?: string;
+      onHostKeyPinned(k: string): Promise<void>;
+    };
     expect(credential.hostKey).toBeUndefined();
     await credential.onHostKeyPinned(HOST_A);
     expect(pinSshHostKey).toHaveBeenCalledWith('r', HOST_A);
