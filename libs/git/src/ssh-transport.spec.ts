@@ -98,7 +98,11 @@ describe(sshConfig.name, () => {
   let home: string;
   beforeEach(async () => (home = await mkdtemp(path.join(tmpdir(), 'ssh-config-spec-'))));
   afterEach(() => rm(home, { recursive: true, force: true }));
-  const target = { host: 'forge.example', port: 2222, addresses: [{ address: '140.82.121.3', family: 4 }] } as VettedRepositoryUrl;
+  const target = {
+    host: 'forge.example',
+    port: 2222,
+    addresses: [{ address: '140.82.121.3', family: 4 }],
+  } as unknown as VettedRepositoryUrl;
 
   it('writes the key (mode 600, LF, final newline) and only the pinned keys under the alias', async () => {
     const config = await sshConfig(home, target, { privateKey: 'KEY\r\nLINE', hostKey: `ssh-ed25519 ${ED} c` }, 10);

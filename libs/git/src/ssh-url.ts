@@ -1,4 +1,4 @@
-import { GitError, GitErrorCode } from './git.error';
+import type { GitError } from './git.error';
 import { parseIp } from './ip-address';
 
 /** What git connects to over SSH, every part checked so none of it can become an ssh option. */

@@ -77,7 +77,7 @@ export function normalizeRepositoryUrl(input: string): NormalizedRepositoryUrl {
     throw invalid(input, 'it must start with https://, http:// or ssh://, or be an SSH address like git@host:owner/repo.git');
   }
   if (scheme !== 'http' && scheme !== 'https') {
-    throw invalid(input, `only https://, http:// and SSH repositories can be archived (got "${scheme}:")`);
+    throw invalid(input, `only https:// and http:// (or SSH) repositories can be archived (got "${scheme}:")`);
   }
 
   let parsed: URL;
