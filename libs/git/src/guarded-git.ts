@@ -86,9 +86,9 @@ export interface RemoteGitSession {
 }
 
 /*
- * Every value here makes git *safer* than its defaults: no transport but the one the URL names (protocolConfig), no hooks, no
- * credential helper, no redirect git would follow on its own (the preflight follows and vets
- * them). simple-git flags some of these keys as "unsafe" because, given user input, they could
+ * Every value here makes git *safer* than its defaults: no transport but the one the URL names
+ * (protocolConfig adds it), no hooks, no credential helper, no redirect git would follow on its
+ * own (the preflight follows and vets them). simple-git flags some of these keys as "unsafe" because, given user input, they could
  * weaken git; we enable exactly those flags, and the user's URL only ever reaches git after
  * `--`, vetted and re-serialised.
  */
