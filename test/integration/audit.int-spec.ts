@@ -79,6 +79,9 @@ describe('audit log', () => {
     expect((await demo.call('PATCH', `/api/repositories/${id}`, { json: { state: 'paused' } })).status).toBe(200);
     expect((await demo.call('PATCH', `/api/repositories/${id}`, { json: { state: 'active' } })).status).toBe(200);
     expect((await demo.call('PATCH', `/api/repositories/${id}`, { json: { intervalHours: 48 } })).status).toBe(200);
+    const token = 'audit-t0ps3cret-token-value';
+    expect((await demo.call('PATCH', `/api/repositories/${id}`, { json: { credential: { kind: 'token', token } } })).status).toBe(200);
+    expect((await demo.call('PATCH', `/api/repositories/${id}`, { json: { credential: null } })).status).toBe(200);
     // Refused requests change nothing and leave no row: a user may not purge.
     expect((await demo.call('DELETE', `/api/repositories/${id}?purge=true`)).status).toBe(403);
     expect((await demo.call('PATCH', `/api/repositories/${id}`, { json: { state: 'disabled' } })).status).toBe(400);
@@ -98,6 +101,8 @@ describe('audit log', () => {
       'repository.pause',
       'repository.resume',
       'repository.update',
+      'repository.credential_set',
+      'repository.credential_remove',
       'repository.untrack',
       'repository.purge',
     ]);
@@ -110,6 +115,8 @@ describe('audit log', () => {
     });
     expect(items[0]).toMatchObject({ actor: { name: stack.admin.username }, details: { purge: 'true' } });
     expect(items.find((event) => event.action === 'repository.pause')?.details).toEqual({ state: 'paused' });
+    // The credential's value is in no row.
+    expect(JSON.stringify(items)).not.toContain(token);
   });
 
   it('filters by actor, action family and time, and pages', async () => {

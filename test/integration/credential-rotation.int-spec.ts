@@ -28,7 +28,7 @@ describe('npm run credentials:rotate', () => {
 
   const repository = async (name: string, key: CredentialKey) => {
     const row = await prisma.repository.create({ data: { url: `${marker}/${name}`, normalizedUrl: `${marker}/${name}` } });
-    await store.set(row.id, { ciphertext: new CredentialCipher([key]).encrypt(credential), kind: 'token' });
+    await store.set(row.id, { ciphertext: new CredentialCipher([key]).encrypt(credential, row.id), kind: 'token', setBy: 'rotation-test' });
     return row.id;
   };
   const ciphertextOf = async (id: string) => (await store.find(id))!.ciphertext;
@@ -56,7 +56,7 @@ describe('npm run credentials:rotate', () => {
     expect(first.report.rotated).toBeGreaterThanOrEqual(2);
 
     const onlyNew = new CredentialCipher([newKey]);
-    for (const id of [a, b]) expect(onlyNew.decrypt(await ciphertextOf(id))).toEqual(credential);
+    for (const id of [a, b]) expect(onlyNew.decrypt(await ciphertextOf(id), id)).toEqual(credential);
     expect(await ciphertextOf(lost)).toBe(lostBefore);
     expect(JSON.stringify(first.report)).not.toContain(credential.token);
 

@@ -206,7 +206,7 @@ describe('private repositories over HTTPS with a token', () => {
     // Stored encrypted: the ciphertext format, never the token.
     const [row] = await prisma.$queryRaw<{ credential: string; kind: string }[]>`
       SELECT credential, credential_kind AS kind FROM repository WHERE id = ${tracked.body.id}::uuid`;
-    expect(row).toMatchObject({ kind: 'token', credential: expect.stringMatching(/^v1\.[\w-]+\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/) });
+    expect(row).toMatchObject({ kind: 'token', credential: expect.stringMatching(/^v2\.[\w-]+\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/) });
   });
 
   it('fails AUTH_REQUIRED without a credential, and with a revoked one', async () => {
@@ -268,7 +268,10 @@ describe('private repositories over HTTPS with a token', () => {
     expect(replaced.status).toBe(409);
     expect(replaced.body.error.code).toBe('CREDENTIAL_ALREADY_SET');
     const [row] = await prisma.$queryRaw<{ credential: string }[]>`SELECT credential FROM repository WHERE id = ${tracked.body.id}::uuid`;
-    expect(new CredentialCipher(config.credentials.keys).decrypt(row.credential)).toEqual({ kind: 'token', token: tokens[0].token });
+    expect(new CredentialCipher(config.credentials.keys).decrypt(row.credential, tracked.body.id)).toEqual({
+      kind: 'token',
+      token: tokens[0].token,
+    });
   });
 
   it('hands the token to git through the credential helper, not on its command line, while git runs', async () => {

@@ -9,15 +9,18 @@ export interface CredentialKey {
   key: Buffer;
 }
 
-const VERSION = 'v1';
+/** v2 binds each ciphertext to its repository; v1 (no binding) is still read, and rotation rewrites it as v2. */
+const VERSION = 'v2';
+const READABLE_VERSIONS = new Set(['v1', 'v2']);
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /**
- * AES-256-GCM of credentials at rest, as one compact string `v1.<keyId>.<iv>.<tag>.<data>`
- * (base64url parts): a random 96-bit IV per ciphertext, and the version and key id bound into
- * the authenticated data, so altering any part is detected. The first key encrypts; every key
+ * AES-256-GCM of credentials at rest, as one compact string `v2.<keyId>.<iv>.<tag>.<data>`
+ * (base64url parts): a random 96-bit IV per ciphertext, and the version, the key id and the
+ * owning repository's id bound into the authenticated data, so altering any part, or copying a
+ * ciphertext onto another repository's row, is detected. The first key encrypts; every key
  * decrypts, which lets an operator add a new key first, rotate (re-encrypt) and only then drop
  * the old one.
  */
@@ -42,19 +45,20 @@ export class CredentialCipher {
     return this.keys.keys().next().value;
   }
 
-  encrypt(credential: Credential): string {
+  /** `repositoryId`: the row the ciphertext is stored in; decrypting it elsewhere fails TAMPERED. */
+  encrypt(credential: Credential, repositoryId: string): string {
     const keyId = this.requireCurrentKeyId();
     const plain = Buffer.from(JSON.stringify(validate(credential)), 'utf8');
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(keyId)!, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aad(keyId));
+    cipher.setAAD(aad(VERSION, keyId, repositoryId));
     const data = Buffer.concat([cipher.update(plain), cipher.final()]);
     plain.fill(0);
     return [VERSION, keyId, b64(iv), b64(cipher.getAuthTag()), b64(data)].join('.');
   }
 
-  decrypt(ciphertext: string): Credential {
-    const { keyId, iv, tag, data } = parse(ciphertext);
+  decrypt(ciphertext: string, repositoryId: string): Credential {
+    const { version, keyId, iv, tag, data } = parse(ciphertext);
     const key = this.keys.get(keyId);
     if (!key) {
       throw new CredentialError(
@@ -65,13 +69,13 @@ export class CredentialCipher {
     let plain: Buffer;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(aad(keyId));
+      decipher.setAAD(aad(version, keyId, repositoryId));
       decipher.setAuthTag(tag);
       plain = Buffer.concat([decipher.update(data), decipher.final()]);
     } catch (cause) {
       throw new CredentialError(
         CredentialErrorCode.TAMPERED,
-        `A stored credential failed its integrity check under key "${keyId}": it was altered, or that key id now holds a different key.`,
+        `A stored credential failed its integrity check under key "${keyId}": it was altered or copied from another repository, or that key id now holds a different key.`,
         { cause },
       );
     }
@@ -87,13 +91,14 @@ export class CredentialCipher {
     return parse(ciphertext).keyId;
   }
 
-  /** Re-encrypts under the current key; returns the input unchanged when it already uses it. */
-  rotate(ciphertext: string): { ciphertext: string; changed: boolean } {
-    if (this.keyIdOf(ciphertext) === this.requireCurrentKeyId()) {
-      this.decrypt(ciphertext); // still proves it is readable
+  /** Re-encrypts under the current key and version; returns the input unchanged when it already uses both. */
+  rotate(ciphertext: string, repositoryId: string): { ciphertext: string; changed: boolean } {
+    const { version, keyId } = parse(ciphertext);
+    if (version === VERSION && keyId === this.requireCurrentKeyId()) {
+      this.decrypt(ciphertext, repositoryId); // still proves it is readable, and where it belongs
       return { ciphertext, changed: false };
     }
-    return { ciphertext: this.encrypt(this.decrypt(ciphertext)), changed: true };
+    return { ciphertext: this.encrypt(this.decrypt(ciphertext, repositoryId), repositoryId), changed: true };
   }
 
   private requireCurrentKeyId(): string {
@@ -118,8 +123,9 @@ function validate(value: unknown): Credential {
   return result.data as Credential;
 }
 
-function aad(keyId: string): Buffer {
-  return Buffer.from(`archiver-credential/${VERSION}/${keyId}`, 'utf8');
+function aad(version: string, keyId: string, repositoryId: string): Buffer {
+  const base = `archiver-credential/${version}/${keyId}`;
+  return Buffer.from(version === 'v1' ? base : `${base}/${repositoryId}`, 'utf8');
 }
 
 function b64(buffer: Buffer): string {
@@ -128,12 +134,13 @@ function b64(buffer: Buffer): string {
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-function parse(ciphertext: string): { keyId: string; iv: Buffer; tag: Buffer; data: Buffer } {
+function parse(ciphertext: string): { version: string; keyId: string; iv: Buffer; tag: Buffer; data: Buffer } {
   const parts = typeof ciphertext === 'string' ? ciphertext.split('.') : [];
   const [version, keyId, iv, tag, data] = parts;
-  const wellFormed = parts.length === 5 && version === VERSION && KEY_ID.test(keyId) && [iv, tag, data].every((part) => B64URL.test(part));
+  const wellFormed =
+    parts.length === 5 && READABLE_VERSIONS.has(version) && KEY_ID.test(keyId) && [iv, tag, data].every((part) => B64URL.test(part));
   const decoded = wellFormed
-    ? { keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), data: Buffer.from(data, 'base64url') }
+    ? { version, keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), data: Buffer.from(data, 'base64url') }
     : undefined;
   if (!decoded || decoded.iv.length !== IV_BYTES || decoded.tag.length !== TAG_BYTES) {
     throw new CredentialError(

@@ -8,6 +8,18 @@ export interface StoredCredential {
   kind: string;
   updatedAt: Date | null;
   lastUsedAt: Date | null;
+  /** The pinned SSH host keys (public, so kept in clear); null until given or pinned at first use. */
+  sshHostKey: string | null;
+}
+
+/** Who sets a credential and what goes with it. */
+export interface CredentialChange {
+  ciphertext: string;
+  kind: string;
+  /** The subject setting it: granted content access once a visit with this credential succeeds. */
+  setBy: string;
+  /** For kind ssh: replaces the pinned host key (null: pin again at the next visit); undefined keeps it. */
+  sshHostKey?: string | null;
 }
 
 /**
@@ -19,28 +31,65 @@ export class RepositoryCredentialRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   async find(repositoryId: string): Promise<StoredCredential | null> {
-    const row = await this.run(() =>
-      this.prisma.repository.findUnique({
-        where: { id: repositoryId },
-        select: { credential: true, credentialKind: true, credentialUpdatedAt: true, credentialLastUsedAt: true },
-      }),
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<CredentialRow[]>`
+        SELECT credential, credential_kind, credential_updated_at, credential_last_used_at, ssh_host_key
+        FROM repository WHERE id = ${repositoryId}::uuid`,
     );
-    if (!row?.credential || !row.credentialKind) return null;
+    const row = rows[0];
+    if (!row?.credential || !row.credential_kind) return null;
     return {
       ciphertext: row.credential,
-      kind: row.credentialKind,
-      updatedAt: row.credentialUpdatedAt,
-      lastUsedAt: row.credentialLastUsedAt,
+      kind: row.credential_kind,
+      updatedAt: row.credential_updated_at,
+      lastUsedAt: row.credential_last_used_at,
+      sshHostKey: row.ssh_host_key,
     };
   }
 
-  /** Sets (or, with null, removes) the credential; a new one has not been used yet. */
-  async set(repositoryId: string, credential: { ciphertext: string; kind: string } | null): Promise<void> {
-    const data = credential
-      ? { credential: credential.ciphertext, credentialKind: credential.kind, credentialUpdatedAt: new Date(), credentialLastUsedAt: null }
-      : { credential: null, credentialKind: null, credentialUpdatedAt: new Date(), credentialLastUsedAt: null };
-    const { count } = await this.run(() => this.prisma.repository.updateMany({ where: { id: repositoryId }, data }));
+  /**
+   * Sets (or, with null, removes) the credential; a new one has not been used yet. Removing it
+   * also forgets the pinned host key; the time of the change stays, marking the repository as
+   * one whose content may hold private data (see mayReadContent).
+   */
+  async set(repositoryId: string, credential: CredentialChange | null): Promise<void> {
+    const hostKeyGiven = credential === null || credential.sshHostKey !== undefined;
+    const hostKey = credential === null ? null : (credential.sshHostKey ?? null);
+    const count = await this.run(
+      () => this.prisma.$executeRaw`
+        UPDATE repository SET
+          credential = ${credential?.ciphertext ?? null},
+          credential_kind = ${credential?.kind ?? null},
+          credential_set_by = ${credential?.setBy ?? null},
+          credential_updated_at = now(),
+          credential_last_used_at = NULL,
+          ssh_host_key = CASE WHEN ${hostKeyGiven} THEN ${hostKey} ELSE ssh_host_key END
+        WHERE id = ${repositoryId}::uuid`,
+    );
     if (count === 0) throw new DatabaseError(DatabaseErrorCode.NotFound, `Repository ${repositoryId} not found`);
+  }
+
+  /** Trust on first use: stores the scanned host key unless one was pinned meanwhile; false then. */
+  async pinSshHostKey(repositoryId: string, hostKey: string): Promise<boolean> {
+    const count = await this.run(
+      () => this.prisma.$executeRaw`
+        UPDATE repository SET ssh_host_key = ${hostKey} WHERE id = ${repositoryId}::uuid AND ssh_host_key IS NULL`,
+    );
+    return count === 1;
+  }
+
+  /**
+   * A visit with `ciphertext` succeeded: whoever set that very credential (not a later one)
+   * has shown they can reach the upstream, and may read the repository's content from now on.
+   */
+  async grantContentAccess(repositoryId: string, ciphertext: string): Promise<void> {
+    await this.run(
+      () => this.prisma.$executeRaw`
+        UPDATE repository_tracker t SET content_access = true
+        FROM repository r
+        WHERE r.id = ${repositoryId}::uuid AND t.repository_id = r.id AND r.credential = ${ciphertext}
+          AND t.user_subject = r.credential_set_by AND NOT t.content_access`,
+    );
   }
 
   /** A visit handed the credential to git. */
@@ -77,4 +126,12 @@ export class RepositoryCredentialRepository {
       throw translateDatabaseError(error, 'Repository not found');
     }
   }
+}
+
+interface CredentialRow {
+  credential: string | null;
+  credential_kind: string | null;
+  credential_updated_at: Date | null;
+  credential_last_used_at: Date | null;
+  ssh_host_key: string | null;
 }

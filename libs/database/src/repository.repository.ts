@@ -15,6 +15,12 @@ import type {
 } from './repository.types';
 import { PERMANENT_VISIT_FAILURES, planNextVisit, VisitResult, VisitSchedulePolicy } from './visit-schedule';
 
+export interface ContentAccess {
+  tracked: boolean;
+  private: boolean;
+  granted: boolean;
+}
+
 /**
  * The only code that touches the repository and repository_tracker tables: one repository per
  * normalized URL, shared by everyone who tracks it. Writes that race (two people submitting
@@ -114,6 +120,23 @@ export class TrackedRepositoryRepository {
       this.prisma.repositoryTracker.findUnique({ where: { repositoryId_userSubject: { repositoryId, userSubject: subject } } }),
     );
     return tracker !== null;
+  }
+
+  /**
+   * What `subject` may see of the repository: whether they track it, whether its content may be
+   * private (it has, or had, a credential: credential_updated_at is set), and whether they
+   * proved access with a credential of their own (content_access, set after a visit with it
+   * succeeded). Null for an unknown repository.
+   */
+  async contentAccess(repositoryId: string, subject: string): Promise<ContentAccess | null> {
+    const rows = await this.run(
+      () => this.prisma.$queryRaw<ContentAccess[]>`
+        SELECT t.user_subject IS NOT NULL AS "tracked", r.credential_updated_at IS NOT NULL AS "private",
+               COALESCE(t.content_access, false) AS "granted"
+        FROM repository r LEFT JOIN repository_tracker t ON t.repository_id = r.id AND t.user_subject = ${subject}
+        WHERE r.id = ${repositoryId}::uuid`,
+    );
+    return rows[0] ?? null;
   }
 
   /** One repository as listed (newest visit, snapshot count, stored bytes, trackers); null when unknown. */
@@ -284,6 +307,8 @@ function repositoryFromRow(row: RawRow): TrackedRepositoryRecord {
     credentialUpdatedAt: (row.credential_updated_at as Date | null) ?? null,
     credentialLastUsedAt: (row.credential_last_used_at as Date | null) ?? null,
     hookSecretUpdatedAt: (row.hook_secret_updated_at as Date | null) ?? null,
+    credentialSetBy: (row.credential_set_by as string | null) ?? null,
+    sshHostKey: (row.ssh_host_key as string | null) ?? null,
   };
 }
 

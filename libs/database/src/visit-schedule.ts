@@ -22,6 +22,8 @@ export const PERMANENT_VISIT_FAILURES: ReadonlySet<string> = new Set([
   'BLOCKED_BY_POLICY',
   'INVALID_URL',
   'REDIRECT_BLOCKED',
+  // The pinned key will not match by itself: a person must accept the new key (or find the intruder).
+  'HOST_KEY_CHANGED',
 ]);
 
 /** The scheduling fields of a repository a visit outcome reads. */

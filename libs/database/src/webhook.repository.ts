@@ -8,6 +8,8 @@ export type WebhookEndpointRecord = Omit<WebhookEndpoint, 'secret'>;
 export type WebhookDeliveryRecord = Omit<WebhookDelivery, 'body'>;
 
 export interface NewWebhookEndpoint {
+  /** Chosen by the caller: the secret's ciphertext is bound to it (libs/credentials). */
+  id: string;
   ownerSubject: string;
   ownerName: string | null;
   url: string;

@@ -146,4 +146,68 @@ describe(GitError.name, () => {
     expect(redactCredentials('see https://u:p@h/x and http://tok@h2/y')).toBe('see https://***@h/x and http://***@h2/y');
     expect(new GitError(GitErrorCode.GIT_FAILED, 'at https://u:p@h/x').message).toBe('at https://***@h/x');
   });
+
+  // What git 2.39 with OpenSSH 9.2 prints over SSH (StrictHostKeyChecking=yes, BatchMode=yes).
+  const SSH_URL = 'ssh://git@git.example.org:2222/o/r.git';
+  it.each<[string, string, GitErrorCode, boolean]>([
+    [
+      'another key of the same type',
+      '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n' +
+        '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\nHost key for archiver-pinned-host has changed and you have requested strict checking.\n' +
+        'Host key verification failed.\nfatal: Could not read from remote repository.',
+      GitErrorCode.HOST_KEY_CHANGED,
+      false,
+    ],
+    [
+      'a key of another type',
+      'No RSA host key is known for archiver-pinned-host and you have requested strict checking.\nHost key verification failed.\nfatal: Could not read from remote repository.',
+      GitErrorCode.HOST_KEY_CHANGED,
+      false,
+    ],
+    [
+      'a refused key',
+      'git@127.0.0.1: Permission denied (publickey).\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights',
+      GitErrorCode.AUTH_REQUIRED,
+      false,
+    ],
+    [
+      'a missing repository',
+      'Gitea: Repository does not exist\nfatal: Could not read from remote repository.',
+      GitErrorCode.NOT_FOUND,
+      false,
+    ],
+    [
+      'no server',
+      'ssh: connect to host 127.0.0.1 port 2222: Connection refused\nfatal: Could not read from remote repository.',
+      GitErrorCode.NETWORK,
+      true,
+    ],
+    [
+      'a dropped handshake',
+      'kex_exchange_identification: read: Connection reset by peer\nfatal: Could not read from remote repository.',
+      GitErrorCode.NETWORK,
+      true,
+    ],
+  ])('maps SSH: %s', (_what, stderr, code, transient) => {
+    const error = gitErrorFromStderr(stderr, SSH_URL);
+    expect({ code: error.code, transient: error.transient }).toEqual({ code, transient });
+  });
+
+  it('says how to accept a changed host key', () => {
+    const error = gitErrorFromStderr('Host key verification failed.', SSH_URL);
+    expect(error.message).toMatch(/PATCH \/api\/repositories\/<id> .*"hostKey"/);
+  });
+
+  it.each([
+    ["fatal: Authentication failed for 'https://git.example.org/o/r.git/'", URL],
+    ["fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 403", URL],
+    ['git@git.example.org: Permission denied (publickey).', SSH_URL],
+  ])('blames the credential, not the repository, when git was given one and refused: %s', (stderr, url) => {
+    const withCredential = gitErrorFromStderr(stderr, url, undefined, { withCredential: true });
+    expect(withCredential.code).toBe(GitErrorCode.AUTH_REQUIRED);
+    expect(withCredential.message).toMatch(/refused the repository's credential/);
+    expect(withCredential.message).not.toMatch(/Only public/);
+    const without = gitErrorFromStderr(stderr, url);
+    expect(without.message).toMatch(/requires authentication/);
+  });
 });

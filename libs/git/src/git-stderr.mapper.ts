@@ -4,6 +4,8 @@ import { GitError, GitErrorCode, redactCredentials } from './git.error';
 export interface CloneLimits {
   /** RLIMIT_DATA of git and its helpers, in bytes. */
   readonly maxMemoryBytes?: number;
+  /** A credential was handed to git: a refusal is then the credential's, not "the repository is private". */
+  readonly withCredential?: boolean;
 }
 
 interface StderrRule {
@@ -48,22 +50,33 @@ const RULES: readonly StderrRule[] = [
     message: (url) => `${url} redirected git elsewhere; redirects are only followed after being checked, and this one was not`,
   },
   {
-    pattern:
-      /could not read (username|password)|authentication failed|terminal prompts disabled|returned error: 40[13]\b|HTTP Basic: Access denied/i,
-    code: GitErrorCode.AUTH_REQUIRED,
+    // ssh's words (StrictHostKeyChecking=yes against the pinned key only): a different key, or one of another type.
+    pattern: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|host key for .* has changed/i,
+    code: GitErrorCode.HOST_KEY_CHANGED,
     message: (url) =>
-      `Repository at ${url} requires authentication: it is private, or does not exist. Only public repositories can be archived`,
+      `The SSH server of ${url} presented a host key that differs from the one pinned for this repository: ` +
+      'the server was re-keyed, or something is intercepting the connection. If the change is expected, ' +
+      'PATCH /api/repositories/<id> with the credential and its new "hostKey" (the server\'s public key, e.g. from ssh-keyscan) to accept it',
   },
   {
     pattern:
-      /repository '.*' not found|repository not found|returned error: 404\b|returned error: 410\b|does not appear to be a git repository|not valid: is this a git repository|not found: did you run git update-server-info/i,
+      /could not read (username|password)|authentication failed|terminal prompts disabled|returned error: 40[13]\b|HTTP Basic: Access denied|Permission denied \((publickey|[a-z,-]*)\)/i,
+    code: GitErrorCode.AUTH_REQUIRED,
+    message: (url, _m, limits) =>
+      limits.withCredential
+        ? `The server of ${url} refused the repository's credential (wrong, expired or revoked, or without access to this repository); set a working one with PATCH /api/repositories/<id>`
+        : `Repository at ${url} requires authentication: it is private, or does not exist. Give the repository a credential (a token, or an SSH key) to archive it`,
+  },
+  {
+    pattern:
+      /repository '.*' not found|repository not found|repository does not exist|returned error: 404\b|returned error: 410\b|does not appear to be a git repository|not valid: is this a git repository|not found: did you run git update-server-info/i,
     code: GitErrorCode.NOT_FOUND,
     message: (url) => `Repository not found at ${url}: check the URL, or it may be private`,
   },
   {
     pattern: /transport '[^']*' not allowed|protocol '[^']*' is not supported/i,
     code: GitErrorCode.BLOCKED_BY_POLICY,
-    message: (url) => `git refused the transport for ${url}: only http:// and https:// are allowed`,
+    message: (url) => `git refused the transport for ${url}: only the repository URL's own (http(s) or ssh) is allowed`,
   },
   {
     pattern:
@@ -79,7 +92,7 @@ const RULES: readonly StderrRule[] = [
   },
   {
     pattern:
-      /could not resolve host|failed to connect|couldn't connect|connection (refused|timed out|reset)|operation timed out|timed out after|RPC failed|early EOF|remote end hung up|transfer closed|empty reply from server|recv failure|send failure|SSL_ERROR_SYSCALL|GnuTLS recv error|unexpected disconnect|network is unreachable|no route to host/i,
+      /could not resolve host|failed to connect|couldn't connect|connection (refused|timed out|reset)|operation timed out|timed out after|RPC failed|early EOF|remote end hung up|transfer closed|empty reply from server|recv failure|send failure|SSL_ERROR_SYSCALL|GnuTLS recv error|unexpected disconnect|network is unreachable|no route to host|kex_exchange_identification|connection closed by/i,
     code: GitErrorCode.NETWORK,
     message: (url) => `Network problem while fetching ${url} (connection failed or was cut)`,
   },

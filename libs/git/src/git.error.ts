@@ -30,6 +30,8 @@ export enum GitErrorCode {
   INVALID_ARGUMENT = 'INVALID_ARGUMENT',
   /** git failed for a reason we do not recognise; `detail` carries its (redacted) stderr. */
   GIT_FAILED = 'GIT_FAILED',
+  /** The SSH server presented a host key other than the one pinned for the repository. */
+  HOST_KEY_CHANGED = 'HOST_KEY_CHANGED',
 }
 
 /** Whether retrying the same request later may succeed, when the thrower does not say. */
@@ -49,6 +51,8 @@ const TRANSIENT_BY_DEFAULT: Readonly<Record<GitErrorCode, boolean>> = {
   [GitErrorCode.CORRUPT_REPOSITORY]: false,
   [GitErrorCode.INVALID_ARGUMENT]: false,
   [GitErrorCode.GIT_FAILED]: false,
+  // Retrying cannot make the key match: a person must accept the new key or find the intruder.
+  [GitErrorCode.HOST_KEY_CHANGED]: false,
 };
 
 export interface GitErrorOptions {

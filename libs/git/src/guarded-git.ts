@@ -6,6 +6,7 @@ import { GitError, GitErrorCode } from './git.error';
 import { dieWithParent, GitRuntimeOptions, hardenedGitEnv } from './git-process';
 import { gitErrorFromStderr } from './git-stderr.mapper';
 import { preflightRepository } from './redirect-preflight';
+import { scanHostKeys, type SshKeyCredential, sshConfig } from './ssh-transport';
 import type { UrlPolicy, VettedRepositoryUrl } from './url-policy';
 
 /** Everything that bounds a git command talking to a URL that anyone with an account may choose. */
@@ -44,15 +45,24 @@ export interface RemoteGitRequest {
   readonly scratchDir?: string;
   /**
    * HTTP basic credentials for a private repository, sent only to the URL's own origin (a
-   * redirect elsewhere goes without them), for this operation only: see credentialConfig.
+   * redirect elsewhere goes without them), for this operation only: see credentialConfig. Or,
+   * for an SSH URL (which needs one), a deploy key and the host key to pin: see sshConfig.
    */
-  readonly credential?: HttpCredential;
+  readonly credential?: RemoteCredential;
+}
+
+export type RemoteCredential = HttpCredential | SshKeyCredential;
+
+export function isSshKeyCredential(credential: RemoteCredential | undefined): credential is SshKeyCredential {
+  return credential !== undefined && 'privateKey' in credential;
 }
 
 /** What git and the preflight send as HTTP basic auth (a token goes as the password). */
 export interface HttpCredential {
   readonly username: string;
   readonly password: string;
+  /** Called once an operation with it succeeded: the server accepted it. */
+  readonly onAccepted?: () => Promise<void>;
 }
 
 /** How messages name the operation: `Cloning <url> took longer than...`. */
@@ -76,16 +86,14 @@ export interface RemoteGitSession {
 }
 
 /*
- * Every value here makes git *safer* than its defaults: only http(s) transports, no hooks, no
- * credential helper, no redirect git would follow on its own (the preflight follows and vets
- * them). simple-git flags some of these keys as "unsafe" because, given user input, they could
+ * Every value here makes git *safer* than its defaults: no transport but the one the URL names
+ * (protocolConfig adds it), no hooks, no credential helper, no redirect git would follow on its
+ * own (the preflight follows and vets them). simple-git flags some of these keys as "unsafe" because, given user input, they could
  * weaken git; we enable exactly those flags, and the user's URL only ever reaches git after
  * `--`, vetted and re-serialised.
  */
 const HARDENED_CONFIG = [
   'protocol.allow=never',
-  'protocol.http.allow=always',
-  'protocol.https.allow=always',
   'core.hooksPath=/dev/null',
   // Empties the helper list: only the operation's own, origin-scoped helper may follow.
   'credential.helper=',
@@ -105,6 +113,7 @@ const UNSAFE_FLAGS_WE_SET_SAFELY = {
   allowUnsafeCredentialHelper: true,
   allowUnsafeAskPass: true,
   allowUnsafeConfigPaths: true,
+  allowUnsafeSshCommand: true,
 };
 
 /**
@@ -144,19 +153,23 @@ export async function withGuardedGit<T>(
 
   try {
     const vetted = await untilAborted(options.policy.check(request.url), controller.signal);
-    const credential = request.credential && { origin: new URL(vetted.url).origin, ...checkedCredential(request.credential) };
-    const target = await preflightRepository(vetted, {
-      policy: options.policy,
+    const { target, extraConfig } =
+      vetted.protocol === 'ssh:'
+        ? await sshSession(vetted, request.credential, home, { options, signal: controller.signal, deadlineAt })
+        : await httpSession(vetted, request.credential, home, { options, signal: controller.signal });
+    const launch = {
+      options,
+      target,
+      home,
       signal: controller.signal,
-      requestTimeoutMs: options.preflightTimeoutMs,
-      maxRedirects: options.maxRedirects ?? 5,
-      maxAdvertisementBytes: options.maxAdvertisementBytes,
-      credential,
-    });
-    const extraConfig = credential ? await credentialConfig(home, credential) : [];
-    const launch = { options, target, home, signal: controller.signal, deadlineAt, verb: action.verb, extraConfig };
+      deadlineAt,
+      verb: action.verb,
+      extraConfig,
+      withCredential: request.credential !== undefined,
+    };
     const result = await work({ target, home, stop, git: (args, run) => runLaunchedGit(launch, args, run) });
     if (stopReason) throw stopReason;
+    await request.credential?.onAccepted?.();
     return result;
   } catch (error) {
     throw stopReason ?? asGitError(error, request.url, action);
@@ -167,6 +180,62 @@ export async function withGuardedGit<T>(
   }
 }
 
+interface SessionSetup {
+  readonly target: VettedRepositoryUrl;
+  readonly extraConfig: string[];
+}
+
+/** http(s): the redirect preflight (with the credential, for the URL's own origin only), then the helper. */
+async function httpSession(
+  vetted: VettedRepositoryUrl,
+  given: RemoteCredential | undefined,
+  home: string,
+  { options, signal }: { options: GuardedGitOptions; signal: AbortSignal },
+): Promise<SessionSetup> {
+  if (isSshKeyCredential(given)) {
+    throw new GitError(
+      GitErrorCode.INVALID_ARGUMENT,
+      `${vetted.url} is an http(s) URL but the repository's credential is an SSH key; use the repository's ssh:// URL, or set a token`,
+    );
+  }
+  const credential = given && { origin: new URL(vetted.url).origin, ...checkedCredential(given) };
+  const target = await preflightRepository(vetted, {
+    policy: options.policy,
+    signal,
+    requestTimeoutMs: options.preflightTimeoutMs,
+    maxRedirects: options.maxRedirects ?? 5,
+    maxAdvertisementBytes: options.maxAdvertisementBytes,
+    credential,
+  });
+  return { target, extraConfig: credential ? await credentialConfig(home, credential) : [] };
+}
+
+/**
+ * SSH has no redirects to vet; what it needs is a key and the server's host key: pinned, or
+ * scanned now at the vetted address and stored by the caller before git runs (trust on first use).
+ */
+async function sshSession(
+  target: VettedRepositoryUrl,
+  given: RemoteCredential | undefined,
+  home: string,
+  { options, signal, deadlineAt }: { options: GuardedGitOptions; signal: AbortSignal; deadlineAt: number },
+): Promise<SessionSetup> {
+  if (!isSshKeyCredential(given)) {
+    throw new GitError(
+      GitErrorCode.AUTH_REQUIRED,
+      `${target.url} is an SSH URL: it needs an SSH key credential (kind "ssh", e.g. a deploy key); ${given ? 'a token or password cannot log in over SSH' : 'none is set'}`,
+    );
+  }
+  const remainingMs = Math.max(1000, deadlineAt - Date.now());
+  let hostKey = given.hostKey;
+  if (hostKey === undefined) {
+    hostKey = await untilAborted(scanHostKeys(target, { signal, timeoutMs: remainingMs, runtime: options }), signal);
+    await given.onHostKeyPinned?.(hostKey);
+  }
+  const extraConfig = await sshConfig(home, target, { ...given, hostKey }, Math.min(30, remainingMs / 1000));
+  return { target, extraConfig };
+}
+
 interface Launch {
   readonly options: GuardedGitOptions;
   readonly target: VettedRepositoryUrl;
@@ -174,8 +243,10 @@ interface Launch {
   readonly signal: AbortSignal;
   readonly deadlineAt: number;
   readonly verb: string;
-  /** `-c` settings of this operation only (the credential helper). */
+  /** `-c` settings of this operation only (the credential helper, the ssh command). */
   readonly extraConfig: readonly string[];
+  /** Whether a credential was handed to git, so a refusal is reported as the credential's. */
+  readonly withCredential: boolean;
 }
 
 /*
@@ -199,7 +270,8 @@ async function runLaunchedGit(
   const backstopSeconds = Math.ceil(Math.max(0, launch.deadlineAt - Date.now()) / 1000) + BACKSTOP_GRACE_SECONDS;
   const memoryCap = ['prlimit', `--data=${maxMemoryBytes}:${maxMemoryBytes}`, '--'];
   const [launcher = 'setpriv', ...launcherArgs] = dieWithParent(BACKSTOP_GRACE_SECONDS, backstopSeconds, memoryCap);
-  const env = hardenedGitEnv(launch.home, options);
+  // Overrides every protocol.* setting: exactly the transport the vetted URL names, nothing it could lead to.
+  const env = { ...hardenedGitEnv(launch.home, options), GIT_ALLOW_PROTOCOL: target.protocol === 'ssh:' ? 'ssh' : 'http:https' };
   const git = simpleGit({
     baseDir: run.cwd,
     binary: launcher,
@@ -217,7 +289,9 @@ async function runLaunchedGit(
   const onStdout = run.onStdout;
   // simple-git decodes stdout as UTF-8; callers that need git's exact bytes (ref names) read the stream.
   if (onStdout) git.outputHandler((_command, stdout) => stdout.on('data', (chunk: Buffer) => onStdout(chunk)));
-  const config = [...HARDENED_CONFIG, ...pinnedResolveConfig(target), ...launch.extraConfig].flatMap((setting) => ['-c', setting]);
+  const config = [...HARDENED_CONFIG, ...protocolConfig(target), ...pinnedResolveConfig(target), ...launch.extraConfig].flatMap(
+    (setting) => ['-c', setting],
+  );
   try {
     await git.raw([...launcherArgs, options.gitBinary ?? 'git', ...config, ...args]);
   } catch (error) {
@@ -225,7 +299,10 @@ async function runLaunchedGit(
     if (error instanceof Error && error.message.includes(BACKSTOP_FIRED)) {
       throw new GitError(GitErrorCode.TIMED_OUT, `${launch.verb} ${target.url} overran its deadline and was killed`, { cause: error });
     }
-    throw gitErrorFromStderr(error instanceof Error ? error.message : String(error), target.url, error, { maxMemoryBytes });
+    throw gitErrorFromStderr(error instanceof Error ? error.message : String(error), target.url, error, {
+      maxMemoryBytes,
+      withCredential: launch.withCredential,
+    });
   }
 }
 
@@ -252,11 +329,17 @@ function checkedCredential(credential: HttpCredential): HttpCredential {
   return { username: credential.username, password: credential.password };
 }
 
+/** Exactly the transport the vetted URL names (GIT_ALLOW_PROTOCOL says the same). */
+function protocolConfig(target: VettedRepositoryUrl): string[] {
+  return target.protocol === 'ssh:' ? ['protocol.ssh.allow=always'] : ['protocol.http.allow=always', 'protocol.https.allow=always'];
+}
+
 /**
  * Pins each host to the addresses the policy vetted, so curl does not resolve it again (a DNS
  * rebinding attack would answer with 127.0.0.1 the second time). IP literals need no pinning.
  */
 function pinnedResolveConfig(target: VettedRepositoryUrl): string[] {
+  if (target.protocol === 'ssh:') return []; // sshConfig names the address itself
   if (target.addresses.some((a) => a.address === target.host)) return [];
   const addresses = target.addresses.map((a) => (a.family === 6 ? `[${a.address}]` : a.address)).join(',');
   return [`http.curloptResolve=${target.host}:${target.port}:${addresses}`];

@@ -11,5 +11,8 @@ export * from './bundle-restore';
 export { killProcessesUnder } from './process-reaper';
 export { directorySize } from './directory-size';
 export { DEFAULT_MAX_ADVERTISEMENT_BYTES } from './redirect-preflight';
+export { parseHostKeys, PINNED_HOST_ALIAS } from './ssh-transport';
+export type { SshKeyCredential } from './ssh-transport';
+export { checkSshPrivateKey } from './ssh-key-check';
 export * from './git.module';
 export { setRefsExactly } from './ref-set';

@@ -82,7 +82,7 @@ function errorForStatus(status: number, url: string, withCredential: boolean): G
   if (status === 401 || status === 403) {
     return new GitError(
       GitErrorCode.AUTH_REQUIRED,
-      `Repository at ${url} requires authentication (HTTP ${status}): it is private, or does not exist. Only public repositories can be archived`,
+      `Repository at ${url} requires authentication (HTTP ${status}): it is private, or does not exist. Give the repository a credential (a token, or an SSH key for its SSH URL) to archive it`,
     );
   }
   if (status === 404 || status === 410)

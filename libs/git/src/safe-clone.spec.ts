@@ -56,6 +56,28 @@ describe(SafeCloner.name, () => {
     expect((await rejectionOf(sut.clone(request(overrides)), GitError)).code).toBe(GitErrorCode.INVALID_ARGUMENT);
   });
 
+  it.each([
+    ['an SSH URL without a credential', { url: 'ssh://git@127.0.0.1:1/o/r.git' }, GitErrorCode.AUTH_REQUIRED, /needs an SSH key/],
+    [
+      'an SSH URL with a token',
+      { url: 'git@127.0.0.1:o/r.git', credential: { username: 'u', password: 'p' } },
+      GitErrorCode.AUTH_REQUIRED,
+      /cannot log in over SSH/,
+    ],
+    [
+      'an http URL with an SSH key',
+      { credential: { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\n' } },
+      GitErrorCode.INVALID_ARGUMENT,
+      /SSH key/,
+    ],
+    ['an SSH URL to an address the policy refuses', { url: 'ssh://git@10.0.0.1/o/r.git' }, GitErrorCode.BLOCKED_BY_POLICY, /private/],
+  ] as const)('refuses %s before any connection, leaving nothing behind', async (_what, overrides, code, message) => {
+    const before = await readdir(base);
+    const refused = await rejectionOf(sut.clone(request(overrides)), GitError);
+    expect(refused).toMatchObject({ code, message: expect.stringMatching(message) });
+    expect((await readdir(base)).filter((entry) => !before.includes(entry))).toEqual([]);
+  });
+
   it('refuses to clone into a directory that has content, and leaves it alone', async () => {
     const dir = path.join(base, 'occupied');
     await mkdir(dir);

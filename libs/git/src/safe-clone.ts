@@ -9,7 +9,8 @@ import { ListRemoteRefsRequest, parseLsRemote, RemoteHead, RemoteRefs, refsHash 
 import type { GitRef } from './repository-reader.refs';
 
 export { DEFAULT_CLONE_MAX_MEMORY_BYTES } from './guarded-git';
-export type { GuardedGitOptions, HttpCredential, RemoteGitRequest } from './guarded-git';
+export { isSshKeyCredential } from './guarded-git';
+export type { GuardedGitOptions, HttpCredential, RemoteCredential, RemoteGitRequest } from './guarded-git';
 
 export interface SafeClonerOptions extends GuardedGitOptions {
   /** How often the clone's size is measured. Default 500 ms. */

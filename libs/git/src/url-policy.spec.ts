@@ -49,7 +49,6 @@ describe(normalizeRepositoryUrl.name, () => {
   it.each([
     ['file:///etc/passwd', 'file:'],
     ['ext::sh -c touch% /tmp/pwned', 'ext:'],
-    ['ssh://git@github.com/owner/repo.git', 'ssh:'],
     ['git+ssh://git@github.com/owner/repo.git', 'git+ssh:'],
     ['git://github.com/owner/repo.git', 'git:'],
     ['ftp://example.com/repo.git', 'ftp:'],
@@ -59,8 +58,8 @@ describe(normalizeRepositoryUrl.name, () => {
     expect(codeOf(() => normalizeRepositoryUrl(input))).toBe(GitErrorCode.INVALID_URL);
   });
 
-  it.each(['git@github.com:owner/repo.git', 'github.com:owner/repo.git', 'user@host:path'])('rejects the scp-like address %s', (input) => {
-    expect(() => normalizeRepositoryUrl(input)).toThrow(/SSH addresses/);
+  it.each(['github.com:owner/repo.git', 'host.example:path'])('rejects the scp-like address %s without a user name', (input) => {
+    expect(codeOf(() => normalizeRepositoryUrl(input))).toBe(GitErrorCode.INVALID_URL);
   });
 
   it.each(['', 'github.com/owner/repo', '/srv/git/repo.git', './repo', 'https://'])('rejects %j', (input) => {

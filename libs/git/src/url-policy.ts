@@ -1,6 +1,7 @@
 import { lookup, Resolver } from 'node:dns/promises';
 import { GitError, GitErrorCode } from './git.error';
 import { IpRange, parseIp, parseIpRange, rangeContains, specialPurposeOf } from './ip-address';
+import { looksLikeSshUrl, parseSshUrl } from './ssh-url';
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -17,7 +18,9 @@ export interface NormalizedRepositoryUrl {
   readonly host: string;
   /** Always explicit (80/443 when the URL leaves it out). */
   readonly port: number;
-  readonly protocol: 'http:' | 'https:';
+  readonly protocol: 'http:' | 'https:' | 'ssh:';
+  /** The login name of an SSH URL (absent for http and https). */
+  readonly sshUser?: string;
 }
 
 export interface ResolvedAddress {
@@ -50,7 +53,6 @@ export interface UrlPolicyOptions {
 
 const CONTROL_OR_WHITESPACE = /[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202f\ufeff]/u;
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
-const SCP_LIKE = /^[^/\s@]+@[^/\s:]+:/;
 const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 
@@ -66,13 +68,16 @@ export function normalizeRepositoryUrl(input: string): NormalizedRepositoryUrl {
   // WHATWG parsing silently drops tabs and newlines, so "looks fine after parsing" proves nothing.
   if (CONTROL_OR_WHITESPACE.test(input)) throw invalid(input, 'it contains whitespace or control characters');
 
-  const scheme = SCHEME.exec(input)?.[1]?.toLowerCase();
-  if (SCP_LIKE.test(input) || scheme?.includes('.')) {
-    throw invalid(input, 'SSH addresses (user@host:path) are not supported; use the https:// URL of the repository');
+  if (looksLikeSshUrl(input)) {
+    const ssh = parseSshUrl(input, (why) => invalid(input, why));
+    return { url: ssh.url, normalizedUrl: ssh.normalizedUrl, host: ssh.host, port: ssh.port, protocol: 'ssh:', sshUser: ssh.user };
   }
-  if (scheme === undefined) throw invalid(input, 'it must start with https:// or http://');
+  const scheme = SCHEME.exec(input)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme.includes('.')) {
+    throw invalid(input, 'it must start with https://, http:// or ssh://, or be an SSH address like git@host:owner/repo.git');
+  }
   if (scheme !== 'http' && scheme !== 'https') {
-    throw invalid(input, `only https:// and http:// repositories can be archived (got "${scheme}:")`);
+    throw invalid(input, `only https:// and http:// (or SSH) repositories can be archived (got "${scheme}:")`);
   }
 
   let parsed: URL;

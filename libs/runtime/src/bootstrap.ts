@@ -37,8 +37,8 @@ export async function bootstrap(
   useAppLogger(app);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.disable('x-powered-by');
-  // Before any route: every request is counted, whatever answers it.
-  app.use(httpMetrics(app.get(MetricsRegistry)));
+  // Before any route: every request is counted, whatever answers it (unless no one can read the counts).
+  if (config.metrics.ports[name] !== 0) app.use(httpMetrics(app.get(MetricsRegistry)));
   await configure?.(app, config);
   const port = config.http.ports[name];
   await app.listen(port, config.http.host);

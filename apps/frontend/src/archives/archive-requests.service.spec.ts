@@ -63,7 +63,7 @@ describe(ArchiveRequestsService.name, () => {
   > &
     Pick<ObjectStoreRepository, 'removeSnapshotPrefix'>;
   let resolve: jest.Mock;
-  let trackers: MockOf<TrackedRepositoryRepository, 'isTrackedBy'>;
+  let trackers: MockOf<TrackedRepositoryRepository, 'contentAccess'>;
   let usage: { storedBytesOf: jest.Mock };
 
   beforeAll(() => Logger.overrideLogger(false));
@@ -80,7 +80,7 @@ describe(ArchiveRequestsService.name, () => {
       findPreviousCompletedVisit: jest.fn(async () => null),
     };
     queues = { enqueue: jest.fn(async () => undefined) };
-    trackers = { isTrackedBy: jest.fn(async () => false) };
+    trackers = { contentAccess: jest.fn(async () => ({ tracked: false, private: false, granted: false })) };
     store = {
       removePrefix: jest.fn(async () => 3),
       removeIncompleteUploads: jest.fn(async () => 0),
@@ -256,10 +256,32 @@ describe(ArchiveRequestsService.name, () => {
     it('shows a visit to everyone who tracks its repository, whoever it was requested for', async () => {
       const archive = record({ requestedBy: other.subject });
       archives.findById.mockResolvedValue(archive);
-      trackers.isTrackedBy.mockImplementation(
-        async (repositoryId: string, subject: string) => repositoryId === archive.repositoryId && subject === demo.subject,
-      );
+      trackers.contentAccess.mockImplementation(async (repositoryId: string, subject: string) => ({
+        tracked: repositoryId === archive.repositoryId && subject === demo.subject,
+        private: false,
+        granted: false,
+      }));
       await expect(sut.get(archive.id, demo)).resolves.toMatchObject({ id: archive.id });
+    });
+
+    // A private repository (it has or had a credential): a visit holds content fetched with someone's credential.
+    it.each([
+      ['requested it, does not track it', { requestedBy: 'demo' }, { tracked: false, granted: false }, false],
+      ['requested it and tracks it, without access of their own', { requestedBy: 'demo' }, { tracked: true, granted: false }, false],
+      ['tracks it without access of their own', { requestedBy: 'other' }, { tracked: true, granted: false }, false],
+      ['tracks it and proved access with their own credential', { requestedBy: 'other' }, { tracked: true, granted: true }, true],
+    ])('a private repository snapshot, for a user who %s: visible=%s', async (_who, requested, access, visible) => {
+      const archive = completed({ requestedBy: requested.requestedBy === 'demo' ? demo.subject : other.subject });
+      archives.findById.mockResolvedValue(archive);
+      trackers.contentAccess.mockResolvedValue({ ...access, private: true });
+      if (visible) await expect(sut.get(archive.id, demo)).resolves.toMatchObject({ id: archive.id });
+      else expect((await apiFailure(sut.get(archive.id, demo))).getStatus()).toBe(HttpStatus.NOT_FOUND);
+      await expect(sut.get(archive.id, admin)).resolves.toMatchObject({ id: archive.id });
+      // A visit without content (pending, failed: e.g. the user's own credential was refused) stays theirs to see.
+      for (const status of ['pending', 'running', 'failed'] as const) {
+        archives.findById.mockResolvedValue({ ...archive, status });
+        if (requested.requestedBy === 'demo' || access.tracked) await expect(sut.get(archive.id, demo)).resolves.toMatchObject({ status });
+      }
     });
 
     it('links the MinIO console (root credentials) for admins only, in every view of an archive', async () => {

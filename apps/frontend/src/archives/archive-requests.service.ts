@@ -201,12 +201,21 @@ export class ArchiveRequestsService {
   /**
    * Yours, a visit of a repository you track (the scheduler asks in its first tracker's name),
    * or any for admins; anything else answers exactly like a missing archive, so ids reveal nothing.
+   * A repository that has (or had) a credential is private: its snapshots (completed visits)
+   * hold what someone's credential fetched, so only trackers who proved access with their own
+   * (and admins) see them, whoever asked for the visit; its other visits hold no content and
+   * stay visible as before, errors included (README "Who sees a private repository's content").
    */
   async findVisible(id: string, user: AuthUser): Promise<ArchiveRecord> {
     const archive = await this.archives.findById(id);
     if (!archive) throw archiveNotFound(id);
-    if (user.isAdmin || archive.requestedBy === user.subject) return archive;
-    if (await this.trackers.isTrackedBy(archive.repositoryId, user.subject)) return archive;
+    if (user.isAdmin) return archive;
+    const access = await this.trackers.contentAccess(archive.repositoryId, user.subject);
+    if (access?.private && archive.status === 'completed') {
+      if (access.tracked && access.granted) return archive;
+    } else if (archive.requestedBy === user.subject || access?.tracked) {
+      return archive;
+    }
     throw archiveNotFound(id);
   }
 

@@ -29,7 +29,7 @@ export class HookSecretService {
   async rotate(repositoryId: string, user: AuthUser): Promise<HookSecretView> {
     await this.assertVisible(repositoryId, user);
     const secret = generateSecret();
-    await this.webhooks.setHookSecret(repositoryId, this.cipher.encrypt({ kind: 'hmac', secret }));
+    await this.webhooks.setHookSecret(repositoryId, this.cipher.encrypt({ kind: 'hmac', secret }, repositoryId));
     this.logger.log({ msg: 'push-hook secret set', repositoryId, user: user.username });
     return { secret, hookUrl: `${this.config.http.publicUrl}/api/hooks/push/${repositoryId}` };
   }

@@ -19,7 +19,7 @@ describe(PushHooksService.name, () => {
   let sut: PushHooksService;
 
   beforeEach(() => {
-    stored = cipher.encrypt({ kind: 'hmac', secret });
+    stored = cipher.encrypt({ kind: 'hmac', secret }, 'r-1');
     repository = { id: 'r-1', url: 'https://git.example.org/o/r.git', state: 'active' };
     lastVisitAt = new Date(Date.now() - 120_000);
     repositories = {
@@ -45,7 +45,7 @@ describe(PushHooksService.name, () => {
 
   it.each([
     ['no secret set', () => (stored = null)],
-    ['a wrong signature', () => (stored = cipher.encrypt({ kind: 'hmac', secret: 'another-secret-entirely' }))],
+    ['a wrong signature', () => (stored = cipher.encrypt({ kind: 'hmac', secret: 'another-secret-entirely' }, 'r-1'))],
   ])('answers 401 for %s and queues nothing', async (_case, arrange) => {
     arrange();
     await expect(sut.receive('r-1', signed, body)).rejects.toMatchObject({ code: 'HOOK_UNAUTHORIZED' });

@@ -55,7 +55,7 @@ export class PushHooksService {
   async receive(repositoryId: string, headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<PushHookResult> {
     const ciphertext = await this.webhooks.findHookSecret(repositoryId);
     if (ciphertext === null) throw hookUnauthorized();
-    const credential = this.cipher.decrypt(ciphertext);
+    const credential = this.cipher.decrypt(ciphertext, repositoryId);
     const verifiedBy = credential.kind === 'hmac' ? verifyPushHook(headers, rawBody, credential.secret) : null;
     if (verifiedBy === null) {
       this.logger.warn({ msg: 'push hook refused: bad or missing signature', repositoryId });

@@ -66,8 +66,10 @@ const notVisible = ApiNotFoundResponse({
 
 /** Pausing and resuming are what people look for in the log; other changes are updates. */
 function repositoryUpdateAction(request: Request): string {
-  const state = (request.body as { state?: unknown } | undefined)?.state;
-  return state === 'paused' ? 'repository.pause' : state === 'active' ? 'repository.resume' : 'repository.update';
+  const body = request.body as { state?: unknown; credential?: unknown } | undefined;
+  // A credential change is its own action (its value is never kept: see the decorator's allowlist).
+  if (body?.credential !== undefined) return body.credential === null ? 'repository.credential_remove' : 'repository.credential_set';
+  return body?.state === 'paused' ? 'repository.pause' : body?.state === 'active' ? 'repository.resume' : 'repository.update';
 }
 
 function repositoryRemovalAction(request: Request): string {
@@ -158,7 +160,7 @@ export class RepositoriesController {
     @Query(new ZodValidationPipe(refChangesQuerySchema)) query: RefChangesQuery,
     @CurrentUser() user: AuthUser,
   ): Promise<RefChangesView> {
-    await this.repositories.findVisible(id, user);
+    await this.repositories.findVisible(id, user, { content: true });
     return this.refChanges.between(id, query.from, query.to);
   }
 

@@ -2,6 +2,7 @@ import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuthError, type AuthUser } from '@archiver/auth';
 import { APP_CONFIG, type AppConfig } from '@archiver/config';
 import {
+  type ContentAccess,
   ACTIVE_STATUSES,
   type ArchiveStatus,
   type RepositorySettingsChange,
@@ -9,7 +10,7 @@ import {
   TrackedRepositoryRepository,
   VerificationRepository,
 } from '@archiver/database';
-import { type RefChangeSummary, UrlPolicy } from '@archiver/git';
+import { GitErrorCode, type RefChangeSummary, UrlPolicy } from '@archiver/git';
 import { QueueName, QueueRepository } from '@archiver/queue';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
@@ -78,7 +79,7 @@ export class RepositoriesService {
       // Stored before the first visit is queued, so that visit already uses it.
       const repository = known ?? (await this.repositories.upsertForUrl(vetted.url, vetted.normalizedUrl));
       this.credentials.assertMaySetOnTrack(repository, alreadyTracks, user);
-      await this.credentials.set(repository.id, credential, user);
+      await this.credentials.set(repository.id, vetted.url, credential, user);
     }
     if (known && alreadyTracks) {
       return { ...(await this.summaryView(known.id)), existing: true };
@@ -113,7 +114,11 @@ export class RepositoriesService {
 
   async get(id: string, visitsPage: number, visitsPageSize: number, user: AuthUser): Promise<RepositoryDetailView> {
     await this.findVisible(id, user);
-    const [summary, visits] = await Promise.all([this.summaryView(id), this.repositories.listVisits(id, visitsPage, visitsPageSize)]);
+    // A tracker without access to a private repository's content sees its visits, but not its snapshots.
+    const access = user.isAdmin ? null : await this.repositories.contentAccess(id, user.subject);
+    const hidden = access !== null && !mayReadContent(access);
+    const [summary, page] = await Promise.all([this.summaryView(id), this.repositories.listVisits(id, visitsPage, visitsPageSize)]);
+    const visits = hidden ? { items: page.items.filter((visit) => visit.status !== 'completed'), total: page.total } : page;
     return {
       ...summary,
       visits: {
@@ -148,7 +153,7 @@ export class RepositoriesService {
     }
     await this.repositories.updateSettings(id, change);
     // findVisible let only trackers and admins this far.
-    if (update.credential !== undefined) await this.credentials.set(id, update.credential, user);
+    if (update.credential !== undefined) await this.credentials.set(id, repository.url, update.credential, user);
     return this.summaryView(id);
   }
 
@@ -217,10 +222,19 @@ export class RepositoriesService {
     this.logger.log({ msg: 'purge queued', repositoryId: repository.id, visits: visits.length });
   }
 
-  /** A repository the caller does not track answers like a missing one (admins see all). */
-  async findVisible(id: string, user: AuthUser): Promise<TrackedRepositoryRecord> {
+  /**
+   * A repository the caller does not track answers like a missing one (admins see all). With
+   * `content` (its visits, snapshots, ref changes), a private repository's (one that has or
+   * had a credential) is only for trackers who proved access with a credential of their own:
+   * tracking its URL is not enough (README "Who sees a private repository's content").
+   */
+  async findVisible(id: string, user: AuthUser, options: { content?: boolean } = {}): Promise<TrackedRepositoryRecord> {
     const repository = await this.repositories.findById(id);
-    if (!repository || (!user.isAdmin && !(await this.repositories.isTrackedBy(id, user.subject)))) throw repositoryNotFound(id);
+    if (!repository) throw repositoryNotFound(id);
+    if (user.isAdmin) return repository;
+    const access = await this.repositories.contentAccess(id, user.subject);
+    if (!access?.tracked) throw repositoryNotFound(id);
+    if (options.content && !mayReadContent(access)) throw contentHidden(id);
     return repository;
   }
 
@@ -236,6 +250,19 @@ export class RepositoriesService {
     const failed = await this.verifications.countFailedByRepository([id]);
     return toRepositoryView(summary, failed.get(id));
   }
+}
+
+function mayReadContent(access: ContentAccess): boolean {
+  return access.tracked && (!access.private || access.granted);
+}
+
+function contentHidden(id: string): ApiError {
+  return new ApiError(
+    HttpStatus.FORBIDDEN,
+    GitErrorCode.AUTH_REQUIRED,
+    `Repository ${id} is private: its snapshots were made with a credential someone else gave. ` +
+      `Set a working credential of your own with PATCH /api/repositories/${id}; once a visit with it succeeds, you see its content`,
+  );
 }
 
 export class VisitCooldownError extends ApiError {

@@ -2,10 +2,11 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import type { AuthUser } from '@archiver/auth';
 import { type Credential, CredentialCipher } from '@archiver/credentials';
 import { RepositoryCredentialRepository, type TrackedRepositoryRecord } from '@archiver/database';
+import { checkSshPrivateKey, GitError, normalizeRepositoryUrl, parseHostKeys } from '@archiver/git';
 import { ApiError } from '../api/api.error';
 import type { CredentialInput } from './repository.dto';
 
-export const CredentialApiErrorCode = { AlreadySet: 'CREDENTIAL_ALREADY_SET' } as const;
+export const CredentialApiErrorCode = { AlreadySet: 'CREDENTIAL_ALREADY_SET', Invalid: 'CREDENTIAL_INVALID' } as const;
 
 /**
  * Sets, rotates and removes repositories' credentials: encrypted here (libs/credentials) before
@@ -21,8 +22,18 @@ export class RepositoryCredentialsService {
     private readonly store: RepositoryCredentialRepository,
   ) {}
 
-  async set(repositoryId: string, input: CredentialInput | null, user: AuthUser): Promise<void> {
-    const stored = input && { ciphertext: this.cipher.encrypt(toCredential(input)), kind: input.kind };
+  /**
+   * Checks the credential fits the URL (an SSH key for an SSH URL, a token or password for
+   * http(s)) and, for a key, that ssh can use it and the host key parses; 400 otherwise.
+   */
+  async set(repositoryId: string, url: string, input: CredentialInput | null, user: AuthUser): Promise<void> {
+    let stored = null;
+    if (input) {
+      assertFitsUrl(input, url);
+      const sshHostKey = input.kind === 'ssh' ? await checkedSshKeys(input) : null;
+      const ciphertext = this.cipher.encrypt(toCredential(input), repositoryId);
+      stored = { ciphertext, kind: input.kind, setBy: user.subject, ...(sshHostKey !== undefined && { sshHostKey }) };
+    }
     await this.store.set(repositoryId, stored);
     this.logger.log({
       msg: input ? 'repository credential set' : 'repository credential removed',
@@ -46,7 +57,32 @@ export class RepositoryCredentialsService {
   }
 }
 
+/** The pinned host key to store: normalised when given, undefined (keep the pinned one) when not. */
+async function checkedSshKeys(input: Extract<CredentialInput, { kind: 'ssh' }>): Promise<string | undefined> {
+  try {
+    await checkSshPrivateKey(input.privateKey);
+    return input.hostKey === undefined ? undefined : parseHostKeys(input.hostKey);
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    throw new ApiError(HttpStatus.BAD_REQUEST, CredentialApiErrorCode.Invalid, `credential: ${error.message}`);
+  }
+}
+
+function assertFitsUrl(input: CredentialInput, url: string): void {
+  const ssh = normalizeRepositoryUrl(url).protocol === 'ssh:';
+  if (ssh === (input.kind === 'ssh')) return;
+  throw new ApiError(
+    HttpStatus.BAD_REQUEST,
+    CredentialApiErrorCode.Invalid,
+    ssh
+      ? `${url} is an SSH URL: its credential must be an SSH key ({"kind": "ssh", "privateKey": "…"})`
+      : `${url} is an http(s) URL: an SSH key cannot log in there; give a token or user name and password, or track the repository's SSH URL`,
+  );
+}
+
 function toCredential(input: CredentialInput): Credential {
+  // The host key is public: kept in its own column (RepositoryCredentialRepository), not in the ciphertext.
+  if (input.kind === 'ssh') return { kind: 'ssh', privateKey: input.privateKey };
   if (input.kind === 'basic') return { kind: 'basic', username: input.username, password: input.password };
   return input.username === undefined
     ? { kind: 'token', token: input.token }

@@ -33,6 +33,8 @@ function summary(overrides: Partial<RepositorySummary> = {}): RepositorySummary 
     credentialUpdatedAt: null,
     credentialLastUsedAt: null,
     hookSecretUpdatedAt: null,
+    credentialSetBy: null,
+    sshHostKey: null,
     lastVisit: null,
     snapshotCount: 0,
     storedBytes: 0n,

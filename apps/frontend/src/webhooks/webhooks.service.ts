@@ -43,11 +43,14 @@ export class WebhooksService {
     this.assertMayCoverAll(body.allRepositories, user);
     await vetWebhookUrl(this.policy, body.url);
     const secret = body.secret ?? generateSecret();
+    // The id first: the secret's ciphertext is bound to its endpoint.
+    const id = randomUUID();
     const created = await this.webhooks.createEndpoint({
+      id,
       ownerSubject: user.subject,
       ownerName: user.username,
       url: body.url,
-      secretCiphertext: this.cipher.encrypt({ kind: 'hmac', secret }),
+      secretCiphertext: this.cipher.encrypt({ kind: 'hmac', secret }, id),
       events: body.events,
       allRepositories: body.allRepositories ?? false,
     });
@@ -83,7 +86,7 @@ export class WebhooksService {
       events: body.events,
       active: body.active,
       allRepositories: body.allRepositories,
-      secretCiphertext: secret === undefined ? undefined : this.cipher.encrypt({ kind: 'hmac', secret }),
+      secretCiphertext: secret === undefined ? undefined : this.cipher.encrypt({ kind: 'hmac', secret }, id),
     });
     this.logger.log({ msg: 'webhook updated', webhookId: id, secretChanged: secret !== undefined, user: user.username });
     return body.rotateSecret ? { ...toWebhookView(updated), secret } : toWebhookView(updated);

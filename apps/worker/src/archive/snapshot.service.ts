@@ -13,7 +13,7 @@ import {
   diffRefs,
   directorySize,
   GitRef,
-  HttpCredential,
+  RemoteCredential,
   refsHash,
   RemoteRefs,
   RepositoryReader,
@@ -290,7 +290,7 @@ export class SnapshotService {
     writer: SnapshotWriter,
     workDir: string,
     signal: AbortSignal,
-    credential: HttpCredential | undefined,
+    credential: RemoteCredential | undefined,
   ): Promise<boolean> {
     const previous = await this.archives.findPreviousCompletedVisit(archive.repositoryId, archive.id);
     // Another bucket would need the content copied; a visit without a hash predates the probe.
@@ -392,7 +392,7 @@ export class SnapshotService {
   }
 
   /** The remote's refs, or null when listing them failed (logged; the clone decides what it means). */
-  private async probe(archive: Located, workDir: string, signal: AbortSignal, credential?: HttpCredential): Promise<RemoteRefs | null> {
+  private async probe(archive: Located, workDir: string, signal: AbortSignal, credential?: RemoteCredential): Promise<RemoteRefs | null> {
     try {
       return await this.cloner.listRemoteRefs({
         url: archive.url,

@@ -3,7 +3,16 @@ import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRepository } from '@archiver/database';
-import { directorySize, GitError, GitErrorCode, HttpCredential, refsHash, RepositoryReader, SafeCloner, verifyMirror } from '@archiver/git';
+import {
+  directorySize,
+  GitError,
+  GitErrorCode,
+  RemoteCredential,
+  refsHash,
+  RepositoryReader,
+  SafeCloner,
+  verifyMirror,
+} from '@archiver/git';
 import { ObjectStoreRepository, readManifestRefs, readSnapshotManifest, refsOfManifest } from '@archiver/storage';
 
 /** The visit a mirror is obtained for. */
@@ -14,7 +23,7 @@ export interface MirrorVisit {
   /** The repository's bucket: the cache's key, one mirror per repository. */
   readonly bucket: string;
   /** A private repository's credential, for this visit's clone or fetch only. */
-  readonly credential?: HttpCredential;
+  readonly credential?: RemoteCredential;
 }
 
 /** A bare mirror held by one run, inside its own work dir, until given back. */

@@ -23,9 +23,9 @@ describe(rotateCredentials.name, () => {
   it('re-encrypts old ciphertexts under the first key, leaves current ones, reports unreadable ones, and is idempotent', async () => {
     const before = new CredentialCipher([oldKey]);
     const rows = new Map([
-      ['a', before.encrypt(token)],
-      ['b', new CredentialCipher([newKey]).encrypt(token)],
-      ['c', new CredentialCipher([lostKey]).encrypt(token)],
+      ['a', before.encrypt(token, 'a')],
+      ['b', new CredentialCipher([newKey]).encrypt(token, 'b')],
+      ['c', new CredentialCipher([lostKey]).encrypt(token, 'c')],
     ]);
     const sut = new CredentialCipher([newKey, oldKey]);
     const report = await rotateCredentials(sut, memoryStore(rows));
@@ -35,7 +35,7 @@ describe(rotateCredentials.name, () => {
     ]);
     // Without the old key, everything rotated is still readable.
     const onlyNew = new CredentialCipher([newKey]);
-    expect(onlyNew.decrypt(rows.get('a')!)).toEqual(token);
+    expect(onlyNew.decrypt(rows.get('a')!, 'a')).toEqual(token);
     expect(await rotateCredentials(sut, memoryStore(new Map([...rows].filter(([id]) => id !== 'c'))))).toMatchObject({
       rotated: 0,
       current: 2,
@@ -43,7 +43,7 @@ describe(rotateCredentials.name, () => {
   });
 
   it('does not overwrite a credential changed while it ran', async () => {
-    const rows = new Map([['a', new CredentialCipher([oldKey]).encrypt(token)]]);
+    const rows = new Map([['a', new CredentialCipher([oldKey]).encrypt(token, 'a')]]);
     const store = memoryStore(rows);
     const racing = { ...store, replaceCiphertext: async () => false };
     expect(await rotateCredentials(new CredentialCipher([newKey, oldKey]), racing)).toMatchObject({ rotated: 0, raced: 1 });

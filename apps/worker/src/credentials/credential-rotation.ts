@@ -25,7 +25,7 @@ export async function rotateCredentials(
   for (const { repositoryId, ciphertext } of await store.listAll()) {
     let next: { ciphertext: string; changed: boolean };
     try {
-      next = cipher.rotate(ciphertext);
+      next = cipher.rotate(ciphertext, repositoryId);
     } catch (error) {
       if (!(error instanceof CredentialError)) throw error;
       report.failed.push({ repositoryId, code: error.code, message: error.message });

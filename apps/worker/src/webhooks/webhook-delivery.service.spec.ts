@@ -69,7 +69,7 @@ describe(WebhookDeliveryService.name, () => {
       endpoint: {
         id: 'e-1',
         url: `http://127.0.0.1:${port}/hook`,
-        secretCiphertext: cipher.encrypt({ kind: 'hmac', secret: 'the-secret-0123456789' }),
+        secretCiphertext: cipher.encrypt({ kind: 'hmac', secret: 'the-secret-0123456789' }, 'e-1'),
         active: true,
       },
     };

@@ -57,7 +57,7 @@ export class WebhookDeliveryService {
     if (!endpoint.active) return { ok: false, statusCode: null, error: 'the endpoint was deactivated', permanent: true };
     let secret: string;
     try {
-      const credential = this.cipher.decrypt(endpoint.secretCiphertext);
+      const credential = this.cipher.decrypt(endpoint.secretCiphertext, endpoint.id);
       if (credential.kind !== 'hmac') throw new Error('the stored secret is not a webhook secret');
       secret = credential.secret;
     } catch (error) {
