@@ -268,7 +268,12 @@ describe('retention', () => {
     await prune(repositoryId);
     const done = await pruned(repositoryId, null);
     expect(done.lastPrune).toMatchObject({ removed: 3, kept: 3, rechained: 2 });
-    expect(logLine(worker, ['"msg":"pruned repository"', '"removed":3', `"repositoryId":"${repositoryId}"`])).toBe(true);
+    // The result is recorded (with the lease given back) just before the worker logs it.
+    await waitFor(
+      'the worker to log the prune',
+      async () => logLine(worker, ['"msg":"pruned repository"', '"removed":3', `"repositoryId":"${repositoryId}"`]) || undefined,
+      10_000,
+    );
 
     // What the dry run said would go is gone: rows, prefixes, and the blob only v2 mapped.
     for (const gone of [v1, v2, v3]) {

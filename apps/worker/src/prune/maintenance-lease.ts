@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { RetentionRepository } from '@archiver/database';
+import { RetryLaterError } from '@archiver/queue';
 
 /** Reason a prune's signal is aborted with when its lease is gone. */
 export const LEASE_LOST = 'the prune lost the repository’s maintenance lease (not renewable in time)';
@@ -63,5 +65,43 @@ export class MaintenanceLease {
     new Logger(MaintenanceLease.name).warn({ msg: 'prune lost its lease; stopping', repositoryId: this.repositoryId, why });
     this.controller.abort(LEASE_LOST);
     clearInterval(this.timer);
+  }
+}
+
+/** How soon maintenance that found its repository busy (a visit running, other maintenance) tries again. */
+export const BUSY_RETRY_MS = 2_000;
+
+/**
+ * Runs `work` holding the repository's maintenance lease, once no visit of it runs: the lease
+ * first (no visit can be claimed after it), then the count of live visits (a claim made before
+ * it is visible now). Busy → RetryLaterError. A stop (shutdown, lost job lock, lost lease) is
+ * postponed, not failed: the work runs again from the start. `work` returns whether the lease
+ * is still to be released (false when it went with the repository, or was released with the result).
+ */
+export async function withMaintenanceLease(
+  retention: RetentionRepository,
+  repositoryId: string,
+  leaseMs: number,
+  jobSignal: AbortSignal,
+  work: (lease: MaintenanceLease, signal: AbortSignal) => Promise<{ release: boolean }>,
+): Promise<void> {
+  const runId = randomUUID();
+  if (!(await retention.takeLease(repositoryId, runId, leaseMs))) {
+    throw new RetryLaterError('other maintenance of the repository holds its lease', BUSY_RETRY_MS);
+  }
+  const lease = new MaintenanceLease(retention, repositoryId, runId, leaseMs);
+  let release = true;
+  try {
+    const running = await retention.countLiveVisits(repositoryId);
+    if (running > 0) throw new RetryLaterError(`${running} visit(s) of the repository are running; waiting for them`, BUSY_RETRY_MS);
+    ({ release } = await work(lease, AbortSignal.any([jobSignal, lease.signal])));
+  } catch (error) {
+    const stopped = jobSignal.aborted ? jobSignal : lease.signal.aborted ? lease.signal : null;
+    if (stopped && !(error instanceof RetryLaterError)) {
+      throw new RetryLaterError(`interrupted: ${String(stopped.reason)}`, BUSY_RETRY_MS, { cause: error });
+    }
+    throw error;
+  } finally {
+    await lease.end({ release });
   }
 }

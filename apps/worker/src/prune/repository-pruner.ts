@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import {
@@ -8,7 +7,7 @@ import {
   retentionPolicyOf,
   TrackedRepositoryRepository,
 } from '@archiver/database';
-import { PermanentJobError, RetryLaterError } from '@archiver/queue';
+import { PermanentJobError } from '@archiver/queue';
 import {
   loadRetentionInputs,
   type LoadedSnapshot,
@@ -24,10 +23,7 @@ import {
 } from '@archiver/storage';
 import { SnapshotCheckError } from '../bundle/snapshot-check.error';
 import { ChainRebuilder } from './chain-rebuilder';
-import { MaintenanceLease } from './maintenance-lease';
-
-/** How soon a prune that found its repository busy (a visit running, another prune) tries again. */
-const BUSY_RETRY_MS = 2_000;
+import { MaintenanceLease, withMaintenanceLease } from './maintenance-lease';
 
 /**
  * Applies a repository's retention policy. Each step is safe to crash after and run again:
@@ -56,33 +52,18 @@ export class RepositoryPruner {
   async prune(repositoryId: string, jobSignal: AbortSignal): Promise<void> {
     const repository = await this.repositories.findById(repositoryId);
     if (!repository) throw new PermanentJobError(`repository ${repositoryId} does not exist`);
-    const runId = randomUUID();
-    const { leaseMs } = this.config.worker;
-    if (!(await this.retention.takeLease(repositoryId, runId, leaseMs))) {
-      throw new RetryLaterError('another prune of the repository holds its maintenance lease', BUSY_RETRY_MS);
-    }
-    const lease = new MaintenanceLease(this.retention, repositoryId, runId, leaseMs);
-    let release = true;
-    try {
-      // After the lease: a claim made before it is visible now, and none can be made after it.
-      const running = await this.retention.countLiveVisits(repositoryId);
-      if (running > 0) throw new RetryLaterError(`${running} visit(s) of the repository are running; pruning after them`, BUSY_RETRY_MS);
-      const signal = AbortSignal.any([jobSignal, lease.signal]);
-      const summary = await this.apply(repositoryId, runId, lease, signal);
-      await this.retention.recordPrune(repositoryId, runId, summary, new Date());
-      release = false;
-      this.logger.log({ msg: 'pruned repository', repositoryId, ...summary });
-    } catch (error) {
-      if (error instanceof SnapshotCheckError) throw new PermanentJobError(`repository ${repositoryId}: ${error.message}`);
-      // Stopped (shutdown, lost job lock or lease): not a failure of the prune; it runs again from the start.
-      const stopped = jobSignal.aborted ? jobSignal : lease.signal.aborted ? lease.signal : null;
-      if (stopped && !(error instanceof RetryLaterError)) {
-        throw new RetryLaterError(`prune interrupted: ${String(stopped.reason)}`, BUSY_RETRY_MS, { cause: error });
+    await withMaintenanceLease(this.retention, repositoryId, this.config.worker.leaseMs, jobSignal, async (lease, signal) => {
+      try {
+        const summary = await this.apply(repositoryId, lease.runId, lease, signal);
+        // Recorded with the lease given back, in one statement.
+        await this.retention.recordPrune(repositoryId, lease.runId, summary, new Date());
+        this.logger.log({ msg: 'pruned repository', repositoryId, ...summary });
+        return { release: false };
+      } catch (error) {
+        if (error instanceof SnapshotCheckError) throw new PermanentJobError(`repository ${repositoryId}: ${error.message}`);
+        throw error;
       }
-      throw error;
-    } finally {
-      await lease.end({ release });
-    }
+    });
   }
 
   private async apply(repositoryId: string, runId: string, lease: MaintenanceLease, signal: AbortSignal): Promise<PruneSummary> {

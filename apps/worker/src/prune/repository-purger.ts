@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { ArchiveRepository, type ArchiveRecord, RetentionRepository, TrackedRepositoryRepository } from '@archiver/database';
-import { RetryLaterError } from '@archiver/queue';
 import {
   LATEST_FOLDER,
   manifestKey,
@@ -12,10 +10,7 @@ import {
   StorageErrorCode,
   TREES_FOLDER,
 } from '@archiver/storage';
-import { MaintenanceLease } from './maintenance-lease';
-
-/** How soon a purge that found its repository busy (a visit running, a prune) tries again. */
-const BUSY_RETRY_MS = 2_000;
+import { MaintenanceLease, withMaintenanceLease } from './maintenance-lease';
 
 /**
  * Removes a repository with everything it stored (DELETE /api/repositories/:id?purge=true, an
@@ -42,16 +37,7 @@ export class RepositoryPurger {
   async purge(repositoryId: string, jobSignal: AbortSignal): Promise<void> {
     const repository = await this.repositories.findById(repositoryId);
     if (!repository) return;
-    const runId = randomUUID();
-    const { leaseMs } = this.config.worker;
-    if (!(await this.retention.takeLease(repositoryId, runId, leaseMs))) {
-      throw new RetryLaterError('a prune of the repository holds its maintenance lease; purging after it', BUSY_RETRY_MS);
-    }
-    const lease = new MaintenanceLease(this.retention, repositoryId, runId, leaseMs);
-    let release = true;
-    try {
-      const running = await this.retention.countLiveVisits(repositoryId);
-      if (running > 0) throw new RetryLaterError(`${running} visit(s) of the repository are running; purging after them`, BUSY_RETRY_MS);
+    await withMaintenanceLease(this.retention, repositoryId, this.config.worker.leaseMs, jobSignal, async (lease, signal) => {
       const visits = [...(await this.repositories.allVisits(repositoryId))].reverse();
       const buckets = new Set([repository.bucket, ...visits.map((visit) => visit.bucket)].filter((b): b is string => b !== null));
       for (const visit of visits) await this.removeManifest(visit, lease);
@@ -59,23 +45,14 @@ export class RepositoryPurger {
         await lease.confirm();
         if (visit.bucket && visit.prefix) await this.store.removeSnapshotPrefix(visit.bucket, visit.prefix);
       }
-      for (const bucket of buckets) await this.emptyBucket(bucket, lease, jobSignal);
+      for (const bucket of buckets) await this.emptyBucket(bucket, lease, signal);
       await lease.confirm();
       for (const visit of visits) await this.archives.delete(visit.id);
       // Gone with its row: the lease too. A visit recorded meanwhile keeps the row (its foreign key): the next try removes it.
       await this.repositories.delete(repositoryId);
-      release = false;
       this.logger.log({ msg: 'purged repository', repositoryId, visits: visits.length, buckets: [...buckets] });
-    } catch (error) {
-      if (jobSignal.aborted || lease.signal.aborted) {
-        throw new RetryLaterError(`purge interrupted: ${String((jobSignal.aborted ? jobSignal : lease.signal).reason)}`, BUSY_RETRY_MS, {
-          cause: error,
-        });
-      }
-      throw error;
-    } finally {
-      await lease.end({ release });
-    }
+      return { release: false };
+    });
   }
 
   private async removeManifest(visit: ArchiveRecord, lease: MaintenanceLease): Promise<void> {
