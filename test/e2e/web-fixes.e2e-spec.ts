@@ -133,6 +133,13 @@ describe('web interface: fixes found by a new user', () => {
     expect(await page.getByRole('heading', { name: 'All archives' }).count()).toBe(1);
     expect(await demoRow.getByTestId('owner').textContent()).toBe('demo');
     expect(await page.locator(`tr[data-id="${mine.id}"]`).getByTestId('owner').textContent()).toBe('admin (you)');
+    // The live list rewrites its own query parameters as it refreshes; the view must survive that,
+    // so a reload or a shared link shows the same list.
+    await page.locator('[data-testid="last-updated"]', { hasText: 'Live' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('view')).toBe('all');
+    await page.reload();
+    await page.locator(`tr[data-id="${demos.id}"]`).waitFor();
+    expect(await page.getByRole('heading', { name: 'All archives' }).count()).toBe(1);
     await saveScreenshot(page, 'fixes-all-archives');
     expect(problems).toEqual([]);
   });

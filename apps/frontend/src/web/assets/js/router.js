@@ -61,13 +61,20 @@ export function startRouter({ main, api, session, onNavigate }) {
       query: new URLSearchParams(window.location.search),
       navigate,
       setTitle: (title) => (document.title = `${title} · Repository Archiver`),
-      /** Updates the query string for the current page without a history entry (filters, pages). */
+      /**
+       * Updates the named query parameters of the current page without a history entry (filters,
+       * pages); an empty value removes one. Parameters it does not name stay, so the list's
+       * "page" never drops the page's own "view=all".
+       */
       replaceQuery: (params) => {
-        const search = new URLSearchParams();
-        for (const [key, value] of Object.entries(params))
+        const search = new URLSearchParams(window.location.search);
+        for (const [key, value] of Object.entries(params)) {
           if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+          else search.delete(key);
+        }
         const text = search.toString();
-        window.history.replaceState(null, '', `${window.location.pathname}${text ? `?${text}` : ''}`);
+        const next = `${window.location.pathname}${text ? `?${text}` : ''}`;
+        if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
       },
     };
     dispose = (route?.render ?? notFoundPage)(view, ctx) ?? undefined;
