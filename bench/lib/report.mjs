@@ -47,8 +47,8 @@ export function formatTable(r, d, env) {
     ]);
     rows.push([
       'Ingest vs a bare `node:http` handler doing the same I/O (`bench/lib/hand-ingest.mjs`)',
-      `${i.onRps} req/s, p99 ${i.onP99Ms} ms`,
-      `${i.handRps} req/s by hand`,
+      `${i.onRps} req/s, p99 ${i.onP99Ms} ms${i.cpuUsPerRequest ? `; CPU ${i.cpuUsPerRequest.on} µs/request` : ''}`,
+      `${i.handRps} req/s by hand${i.cpuUsPerRequest ? ` (CPU ${i.cpuUsPerRequest.hand} µs/request; \`GET /config.json\` ${i.cpuUsPerRequest.configJson})` : ''}`,
       n(i.vsHand),
       '≥ 0.7, p99 ≤ 50 ms',
       met(t.ingestVsHand),

@@ -79,6 +79,29 @@ describe(TokenVerifier.name, () => {
     expect(sut.issuer).toBe(ISSUER);
   });
 
+  it('checks a token once and reuses the result for the same token, never for an altered one', async () => {
+    const token = validToken({ sub: 'user-1' });
+    const verifySpy = jest.spyOn(sut as unknown as { grantManagerFor: (k: unknown) => unknown }, 'grantManagerFor');
+    const first = await sut.verify(token);
+    await expect(sut.verify(token)).resolves.toEqual(first);
+    expect(verifySpy).toHaveBeenCalledTimes(1);
+    await expect(sut.verify(tamperSignature(token))).rejects.toThrow(/signature/);
+    await expect(sut.verify(alterClaims(token, { sub: 'someone-else' }))).rejects.toThrow(AuthError);
+    verifySpy.mockRestore();
+  });
+
+  it("does not reuse a verification past the token's expiry", async () => {
+    jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'clearTimeout'] });
+    try {
+      const token = validToken({ exp: Math.floor(Date.now() / 1000) + 2 });
+      await expect(sut.verify(token)).resolves.toMatchObject({ username: 'test-user' });
+      jest.setSystemTime(Date.now() + 3_000);
+      await expect(sut.verify(token)).rejects.toThrow(/expired/);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('accepts an audience list that contains the API client', async () => {
     await expect(sut.verify(validToken({ aud: ['account', 'archiver-api'] }))).resolves.toMatchObject({ username: 'test-user' });
   });

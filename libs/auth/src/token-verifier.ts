@@ -4,12 +4,15 @@ import Keycloak from 'keycloak-connect';
 import { AuthError, AuthErrorCode } from './auth.error';
 import type { VerifiedToken } from './auth.types';
 import { JwksClient } from './jwks.client';
+import { VerifiedTokenCache, type VerifiedTokenCacheOptions } from './verified-token.cache';
 
 export interface TokenVerifierOptions {
   /** Limit for one fetch of the realm's keys; past it requests get 503 instead of hanging. */
   keyFetchTimeoutMs?: number;
   /** How often an unknown kid may trigger a refetch (keycloak-connect's default is 10 s). */
   minKeyRefreshIntervalMs?: number;
+  /** Reuse of successful verifications (see VerifiedTokenCache); `{ maxEntries: 0 }` turns it off. */
+  cache?: VerifiedTokenCacheOptions;
 }
 
 /**
@@ -47,6 +50,7 @@ export class TokenVerifier {
   readonly audience: string;
   private readonly keys: JwksClient;
   private readonly verifiers = new WeakMap<KeyObject, Keycloak.GrantManager>();
+  private readonly verified: VerifiedTokenCache;
 
   constructor(
     private readonly keycloak: AppConfig['keycloak'],
@@ -61,6 +65,7 @@ export class TokenVerifier {
       timeoutMs: options.keyFetchTimeoutMs ?? 3000,
       minRefreshIntervalMs: options.minKeyRefreshIntervalMs ?? 10_000,
     });
+    this.verified = new VerifiedTokenCache(options.cache);
   }
 
   /**
@@ -68,6 +73,8 @@ export class TokenVerifier {
    * token that cannot be trusted, UNAVAILABLE when Keycloak's keys cannot be fetched.
    */
   async verify(token: string): Promise<VerifiedToken> {
+    const known = this.verified.get(token);
+    if (known) return known;
     const { kid, claims } = parseJwt(token);
     try {
       const key = await this.keys.getKey(kid);
@@ -82,7 +89,9 @@ export class TokenVerifier {
     const realmAccess = claims.realm_access as { roles?: unknown } | undefined;
     const roles = Array.isArray(realmAccess?.roles) ? realmAccess.roles.filter((r): r is string => typeof r === 'string') : [];
     const username = typeof claims.preferred_username === 'string' ? claims.preferred_username : claims.sub;
-    return { subject: claims.sub, username, roles, token };
+    const identity: VerifiedToken = Object.freeze({ subject: claims.sub, username, roles: Object.freeze(roles) as string[], token });
+    this.verified.set(token, identity, (claims.exp as number) * 1000);
+    return identity;
   }
 
   private grantManagerFor(key: KeyObject): Keycloak.GrantManager {

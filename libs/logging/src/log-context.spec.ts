@@ -92,4 +92,20 @@ describe(LogContext.name, () => {
     expect(line).toMatchObject({ level: 'info', app: 'worker', msg: 'forged', archiveId: 'a1' });
     expect(Date.parse(line.time)).toBeGreaterThanOrEqual(before - 1);
   });
+
+  it.each([
+    ['bound fields', () => sut.run({ archiveId: 'a1', credential: { token: 'sekret-1' } }, () => logger.log({ msg: 'bound' }))],
+    [
+      'assigned fields',
+      () =>
+        sut.run({ archiveId: 'a1' }, () => {
+          sut.assign({ upstream: { password: 'sekret-1' } });
+          logger.log({ msg: 'bound' });
+        }),
+    ],
+  ])('censors secrets in %s', (_case, act) => {
+    act();
+    expect(out.raw.join('')).not.toContain('sekret-1');
+    expect(out.raw.join('')).toContain('[redacted]');
+  });
 });

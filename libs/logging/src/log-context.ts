@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { LogFields, withoutReservedKeys } from './log-fields';
+import { censorSecrets } from './secret-fields';
 
 /**
  * Fields carried by every log line of a unit of work that is not an HTTP request (a queue
@@ -12,12 +13,13 @@ import { LogFields, withoutReservedKeys } from './log-fields';
 export class LogContext {
   constructor(private readonly pino: PinoLogger) {}
 
+  // Bound fields skip pino's `formatters.log`, where lines are censored: censor them here.
   run<T>(fields: LogFields, fn: () => T): T {
-    return this.pino.runInContext(fn, { bindings: withoutReservedKeys(fields) });
+    return this.pino.runInContext(fn, { bindings: withoutReservedKeys(censorSecrets(fields)) });
   }
 
   /** Adds fields to the current context's remaining lines (inside `run` or an HTTP request). */
   assign(fields: LogFields): void {
-    this.pino.assign(withoutReservedKeys(fields));
+    this.pino.assign(withoutReservedKeys(censorSecrets(fields)));
   }
 }

@@ -79,6 +79,7 @@ describe(loggerOptions.name, () => {
     ['a credential one object down', { body: { credential: { kind: 'basic', username: 'u', password: secret } } }],
     ['a bare token', { repository: { token: secret } }],
     ['an SSH key', { privateKey: secret }],
+    ['an error of an HTTP client, under any key', { cause: Object.assign(new Error('401'), { headers: { Authorization: secret } }) }],
   ])('censors credentials in %s', (_case, fields) => {
     const { sut, out } = capture();
     sut.info(fields, 'request');

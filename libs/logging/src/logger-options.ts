@@ -4,22 +4,10 @@ import { type DestinationStream, destination, type LoggerOptions, stdTimeFunctio
 import type { Options as HttpLoggerOptions } from 'pino-http';
 import type { AppConfig } from '@archiver/config';
 import { withoutReservedKeys } from './log-fields';
+import { censorSecrets } from './secret-fields';
 import { assignRequestId } from './request-id';
 
 export type LogLevel = AppConfig['logLevel'];
-
-// Credentials travel in these headers; whatever logs a request, a response or an HTTP client's
-// error (they often carry the request's headers) gets them censored, at the top level or one
-// object down. The access log itself records no headers at all (see accessFields).
-const SECRET_HEADERS = ['authorization', 'Authorization', 'cookie', 'Cookie', '["proxy-authorization"]', '["set-cookie"]', '["x-api-key"]'];
-const REDACTED_PATHS = SECRET_HEADERS.flatMap((header) => {
-  const key = header.startsWith('[') ? header : `.${header}`;
-  return [`headers${key}`, `*.headers${key}`, `*${key}`, ...(header.startsWith('[') ? [] : [header])];
-});
-// Repositories' credentials (libs/credentials) and their secret fields, should any object
-// holding one reach a log call: the secrets are handed only to git, never to the logs.
-const SECRET_FIELDS = ['credential', 'token', 'password', 'privateKey'];
-REDACTED_PATHS.push(...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]));
 
 /**
  * pino's settings for one app: one JSON line per event with `level` as a label, an ISO `time`,
@@ -32,9 +20,12 @@ export function loggerOptions(app: string, level: LogLevel): LoggerOptions {
     timestamp: stdTimeFunctions.isoTime,
     formatters: {
       level: (label) => ({ level: label }),
-      log: (fields) => withoutReservedKeys(fields),
+      // Whatever logs a request, a response, an HTTP client's error or a credential gets its
+      // secrets censored (secret-fields.ts); the access log itself records no headers at all
+      // (see accessFields).
+      // Fields bound to a child logger do not pass here: LogContext censors those.
+      log: (fields) => withoutReservedKeys(censorSecrets(fields)),
     },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
 }
 
