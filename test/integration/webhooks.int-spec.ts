@@ -4,7 +4,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadStackSettings } from '@archiver/config';
+import { Queue } from 'bullmq';
+import { loadConfig, loadStackSettings } from '@archiver/config';
+import { QueueName, redisOptions } from '@archiver/queue';
 import {
   ApiClient,
   AppProcess,
@@ -271,6 +273,40 @@ describe('webhooks', () => {
     expectSigned(delivered, rotated.body.secret!);
     expect((await owner.call('DELETE', `/api/webhooks/${failing.id}`)).status).toBe(204);
     expect((await owner.call('GET', `/api/webhooks/${failing.id}`)).status).toBe(404);
+  });
+
+  it('queues a delivery again when its job was lost (Redis lost it after the row was written), and delivers it once', async () => {
+    const endpoint = await createWebhook(owner, { url: receiver.url('/ok/lost'), events: ['visit.failed'] });
+    const deliveries = new Queue(QueueName.WebhookDelivery, { connection: redisOptions(loadConfig().redis.url, 'producer') });
+    let reconciler: AppProcess | undefined;
+    try {
+      // Paused, no worker takes the job; removing it leaves the row pending with no job, as a
+      // Redis outage between the row and the job (or a wiped Redis) does.
+      await deliveries.pause();
+      const ping = await owner.call<Delivery>('POST', `/api/webhooks/${endpoint.id}/test`);
+      expect(ping.status).toBe(202);
+      await waitFor('the ping job', async () => ((await deliveries.getJob(ping.body.id)) ? true : undefined));
+      await deliveries.remove(ping.body.id);
+      await deliveries.resume();
+      expect(await deliveries.getJob(ping.body.id)).toBeUndefined();
+
+      reconciler = await startApp('injector', { RECONCILE_INTERVAL_SECONDS: '1' });
+      const delivered = await waitForDelivery('the lost ping, queued again', (r) => r.headers['x-archiver-delivery'] === ping.body.id);
+      expectSigned(delivered, endpoint.secret!);
+      const final = await waitFor('the delivery recorded delivered', async () => {
+        const page = (await owner.call<{ items: Delivery[] }>('GET', `/api/webhooks/${endpoint.id}/deliveries`)).body;
+        return page.items.find((d) => d.id === ping.body.id && d.status !== 'pending');
+      });
+      expect(final).toMatchObject({ status: 'delivered', attempts: 1 });
+      // Later passes find it final and queue nothing more.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(receiver.received.filter((r) => r.headers['x-archiver-delivery'] === ping.body.id)).toHaveLength(1);
+    } finally {
+      await deliveries.resume().catch(() => undefined);
+      await reconciler?.stop();
+      await deliveries.close();
+      await owner.call('DELETE', `/api/webhooks/${endpoint.id}`);
+    }
   });
 
   it('validates endpoints: clear 400s, admins only for every repository, private addresses refused unless allowlisted', async () => {

@@ -146,6 +146,23 @@ export class WebhookRepository {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * Deliveries still pending that were created before `before`, by id, `limit` at a time after
+   * `afterId`: the reconciler makes sure each has a job (its job may have been lost to a Redis
+   * outage between the row and the job, or a wiped Redis).
+   */
+  findPendingDeliveries(before: Date, limit: number, afterId?: string): Promise<string[]> {
+    return this.run(async () => {
+      const rows = await this.prisma.webhookDelivery.findMany({
+        where: { status: 'pending', createdAt: { lt: before }, ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
+        orderBy: { id: 'asc' },
+        take: limit,
+        select: { id: true },
+      });
+      return rows.map((row) => row.id);
+    });
+  }
+
   async findDeliveryToSend(id: string): Promise<DeliveryToSend | null> {
     const row = await this.run(() =>
       this.prisma.webhookDelivery.findUnique({

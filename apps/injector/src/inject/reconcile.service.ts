@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
-import { ArchiveRepository, TrackedRepositoryRepository, UnsettledArchive } from '@archiver/database';
+import { ArchiveRepository, TrackedRepositoryRepository, UnsettledArchive, WebhookRepository } from '@archiver/database';
 import { LIVE_JOB_STATES, QueueName, QueueRepository } from '@archiver/queue';
 import { ObjectStoreRepository } from '@archiver/storage';
 import { PeriodicTask } from '../periodic/periodic-task';
@@ -11,6 +11,8 @@ const BATCH = 500;
 export interface ReconcileReport {
   requeued: number;
   failed: number;
+  /** Webhook deliveries still pending whose job was gone, queued again. */
+  deliveriesRequeued: number;
 }
 
 /**
@@ -22,7 +24,8 @@ export interface ReconcileReport {
  * pending or queued without a live job → its job again; running with no live lease and no
  * live job → its job again, or failed once it has used up its runs (and what its last run
  * left in the bucket removed). Job ids are archive ids and claims are fenced in the database,
- * so several injectors may run this at once.
+ * so several injectors may run this at once. Webhook deliveries get the same care: one still
+ * pending a reconcile interval after it was written, with no live job, gets its job again.
  */
 @Injectable()
 export class ReconcileService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -35,6 +38,7 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     private readonly queues: QueueRepository,
     private readonly store: ObjectStoreRepository,
     private readonly repositories: TrackedRepositoryRepository,
+    private readonly webhooks: WebhookRepository,
   ) {
     this.task = new PeriodicTask(this.logger, 'reconciled archives', config.reconcileIntervalMs, () =>
       this.reconcile().then((r) => ({ ...r })),
@@ -52,12 +56,24 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
   /** One pass over every unsettled archive. */
   async reconcile(now = new Date()): Promise<ReconcileReport> {
     const before = new Date(now.getTime() - this.config.reconcileIntervalMs);
-    const report: ReconcileReport = { requeued: 0, failed: 0 };
+    const report: ReconcileReport = { requeued: 0, failed: 0, deliveriesRequeued: 0 };
     for (let afterId: string | undefined; ;) {
       const batch = await this.archives.findUnsettled(before, BATCH, afterId);
       for (const archive of batch) await this.repair(archive, report);
-      if (batch.length < BATCH) return report;
+      if (batch.length < BATCH) break;
       afterId = batch[batch.length - 1]?.id;
+    }
+    report.deliveriesRequeued = await this.requeueDeliveries(before);
+    return report;
+  }
+
+  private async requeueDeliveries(before: Date): Promise<number> {
+    let requeued = 0;
+    for (let afterId: string | undefined; ;) {
+      const batch = await this.webhooks.findPendingDeliveries(before, BATCH, afterId);
+      for (const deliveryId of batch) if (await this.queues.ensureJob(QueueName.WebhookDelivery, { deliveryId })) requeued++;
+      if (batch.length < BATCH) return requeued;
+      afterId = batch[batch.length - 1];
     }
   }
 

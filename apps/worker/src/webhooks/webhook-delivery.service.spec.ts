@@ -99,6 +99,15 @@ describe(WebhookDeliveryService.name, () => {
     expect(received).toHaveLength(3);
   });
 
+  it('a delivery queued again after its job was lost keeps its total within maxAttempts', async () => {
+    status = 500;
+    // Two attempts were made by a job that is gone; the reconciler's new job starts at attempt 1.
+    row = { ...row, delivery: { ...row.delivery, attempts: 2 } };
+    await expect(sut.deliver('d-1', { lastAttempt: false })).rejects.toBeInstanceOf(PermanentJobError);
+    expect(recorded).toEqual([expect.objectContaining({ status: 'failed', attempts: 3, lastStatusCode: 500 })]);
+    expect(received).toHaveLength(1);
+  });
+
   it.each([
     ['a target the policy refuses', () => make([]), /BLOCKED_BY_POLICY/],
     [

@@ -36,7 +36,10 @@ export class WebhookDeliveryService {
     if (!found || found.delivery.status !== 'pending') return; // its endpoint was deleted, or it is final already
     const outcome = await this.attempt(found);
     const at = new Date();
-    const step = afterAttempt(found.delivery, outcome, context.lastAttempt, at);
+    // A delivery whose job was lost and queued again by the reconciler starts a new job with
+    // fresh attempts: the row's count keeps the total within WEBHOOK_MAX_ATTEMPTS.
+    const lastAttempt = context.lastAttempt || found.delivery.attempts + 1 >= this.config.webhooks.maxAttempts;
+    const step = afterAttempt(found.delivery, outcome, lastAttempt, at);
     if (!step) return;
     await this.webhooks.recordAttempt(deliveryId, step.next, at);
     const fields = { deliveryId, endpointId: found.endpoint.id, event: found.delivery.event, attempt: step.next.attempts };
