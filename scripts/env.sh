@@ -39,7 +39,8 @@ case "$STACK" in
   test2) offset=40000 ;;
   test3) offset=50000 ;;
   test4) offset=25000 ;;
-  *) echo "STACK must be dev, test, test1..test4 or bench (got '$STACK')" >&2; return 1 2>/dev/null || exit 1 ;;
+  test5) offset=35000 ;;
+  *) echo "STACK must be dev, test, test1..test5 or bench (got '$STACK')" >&2; return 1 2>/dev/null || exit 1 ;;
 esac
 
 # Values inherited from an environment made for another stack (e.g. a shell that sourced this

@@ -3,8 +3,8 @@
 # unit and integration tests run, and whatever this run started stopped again — also when
 # a test fails. Exits non-zero on any failure.
 set -euo pipefail
-# STACK=test1..test4 selects another isolated test stack (ports +30000/+40000/+50000/+25000).
-case "${STACK:-}" in test1 | test2 | test3 | test4) ;; *) STACK=test ;; esac
+# STACK=test1..test5 selects another isolated test stack (ports +30000/+40000/+50000/+25000/+35000).
+case "${STACK:-}" in test1 | test2 | test3 | test4 | test5) ;; *) STACK=test ;; esac
 export STACK
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
