@@ -16,7 +16,12 @@ const common = {
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest/unit.setup.ts'],
+    },
     {
       ...common,
       displayName: 'integration',

@@ -1,4 +1,5 @@
-import { ConfigError, parseConfig } from './app-config';
+import os from 'node:os';
+import { ConfigError, hostIdOf, parseConfig } from './app-config';
 
 describe('parseConfig', () => {
   const valid = {
@@ -70,6 +71,25 @@ describe('parseConfig', () => {
   it('keeps 10 GiB of mirrors by default; 0 turns the cache off', () => {
     expect(parseConfig(valid).worker.mirrorCacheBytes).toBe(10 * 1024 ** 3);
     expect(parseConfig({ ...valid, WORKER_MIRROR_CACHE_BYTES: '0' }).worker.mirrorCacheBytes).toBe(0);
+  });
+
+  it('names the worker host by WORKER_HOST_ID, else by the hostname made safe for a file name', () => {
+    expect(parseConfig({ ...valid, WORKER_HOST_ID: 'worker_3.eu' }).worker.hostId).toBe('worker_3.eu');
+    expect(parseConfig(valid).worker.hostId).toBe(hostIdOf(os.hostname()));
+    for (const bad of ['', '-x', 'a-b', 'a/b', 'a@b', 'x'.repeat(64)]) {
+      expect(() => parseConfig({ ...valid, WORKER_HOST_ID: bad })).toThrow(ConfigError);
+    }
+  });
+
+  it.each([
+    ['worker-1.example.org', 'worker_1.example.org'],
+    ['-weird-', 'weird_'],
+    ['ünï', 'n_'],
+    ['---', 'host'],
+    ['x'.repeat(80), 'x'.repeat(63)],
+  ])('makes the hostname %j the host id %j', (hostname, id) => {
+    expect(hostIdOf(hostname)).toBe(id);
+    expect(parseConfig({ ...valid, WORKER_HOST_ID: id }).worker.hostId).toBe(id);
   });
 
   it('reads credential keys in order (the first encrypts) and never echoes a bad key', () => {

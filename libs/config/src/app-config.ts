@@ -45,6 +45,8 @@ export interface AppConfig {
     maxRuns: number;
     /** Size cap of the worker's local mirror cache (`<workDir>/mirrors`); 0 disables it. */
     mirrorCacheBytes: number;
+    /** This worker's host, in its temp dirs' names (WorkDirs): PIDs mean something on their own host only. */
+    hostId: string;
   };
   injector: { concurrency: number; lockMs: number };
   reconcileIntervalMs: number;
@@ -182,6 +184,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       leaseMs: c.WORKER_LEASE_SECONDS * 1000,
       maxRuns: c.ARCHIVE_MAX_RUNS,
       mirrorCacheBytes: c.WORKER_MIRROR_CACHE_BYTES,
+      hostId: c.WORKER_HOST_ID ?? hostIdOf(os.hostname()),
     },
     injector: { concurrency: c.INJECTOR_CONCURRENCY, lockMs: c.INJECTOR_LOCK_SECONDS * 1000 },
     reconcileIntervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,
@@ -224,4 +227,13 @@ export function loadConfig(): AppConfig {
 /** Whether a listen address only accepts connections from this host. */
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** A hostname as a WORKER_HOST_ID: what the setting allows, the rest replaced by `_`. */
+export function hostIdOf(hostname: string): string {
+  const id = hostname
+    .replace(/[^A-Za-z0-9.]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63);
+  return id === '' ? 'host' : id;
 }

@@ -73,6 +73,12 @@ export const configSchema = z.object({
   // Empty: the system resolver. Used for every user-chosen host (admission, clone, redirects).
   DNS_SERVERS: list.pipe(z.array(dnsServer)),
   WORKER_CONCURRENCY: positiveInt.default(2),
+  // Which host a worker runs on, in the names of its temp dirs: a worker sweeps only its own
+  // host's leftovers, also when several hosts share ARCHIVER_WORK_DIR. Default: the hostname.
+  WORKER_HOST_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._]{0,62}$/, 'letters, digits, dots and underscores (a hostname with - replaced by _), at most 63')
+    .optional(),
   UPLOAD_CONCURRENCY: positiveInt.default(8),
   WORKER_LOCK_SECONDS: positiveInt.default(30),
   WORKER_LEASE_SECONDS: positiveInt.default(60),

@@ -16,13 +16,13 @@ describe(WorkDirs.name, () => {
 
   beforeEach(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'work-dirs-'));
-    sut = new WorkDirs({ clone: { workDir: root } } as AppConfig);
+    sut = new WorkDirs({ clone: { workDir: root }, worker: { hostId: 'host_a' } } as AppConfig);
   });
   afterEach(() => rm(root, { recursive: true, force: true }));
 
-  it('makes one dir per run, named after the archive, this process and the run', async () => {
+  it('makes one dir per run, named after the archive, this process, the run and this host', async () => {
     const dir = await sut.create(ARCHIVE, RUN);
-    expect(path.basename(dir)).toMatch(new RegExp(`^archive-${ARCHIVE}-${process.pid}-${RUN}-`));
+    expect(path.basename(dir)).toMatch(new RegExp(`^archive-${ARCHIVE}-${process.pid}-${RUN}@host_a-`));
     expect(await sut.create(ARCHIVE, RUN)).not.toBe(dir);
   });
 
@@ -45,10 +45,26 @@ describe(WorkDirs.name, () => {
     expect((await readdir(root)).sort()).toEqual([path.basename(live), 'unrelated-file'].sort());
   });
 
+  it("never sweeps another host's dirs, whatever their PIDs mean here; its own and unnamed-host ones are swept", async () => {
+    const dead = deadPid();
+    const otherHost = [
+      `archive-${ARCHIVE}-${dead}-${RUN}@host_b-abc123`,
+      `archive-${ARCHIVE}-${process.pid + 100000}-${RUN}@host.a-abc123`,
+      `archive-${ARCHIVE}-${dead}-${RUN}@host_a_2-abc123`,
+    ];
+    const mine = `archive-${ARCHIVE}-${dead}-${RUN}@host_a-def456`;
+    const legacy = `archive-${ARCHIVE}-${dead}-${RUN}-ghi789`;
+    for (const name of [...otherHost, mine, legacy]) await mkdir(path.join(root, name, 'repo.git'), { recursive: true });
+
+    const swept = await sut.sweepDead();
+    expect(swept.map((run) => path.basename(run.dir)).sort()).toEqual([legacy, mine].sort());
+    expect((await readdir(root)).sort()).toEqual([...otherHost].sort());
+  });
+
   it('reports a work dir it cannot make as WORK_DIR_FAILED, permanent unless the disk may free up', async () => {
     const file = path.join(root, 'a-file');
     await writeFile(file, '');
-    const broken = new WorkDirs({ clone: { workDir: path.join(file, 'work') } } as AppConfig);
+    const broken = new WorkDirs({ clone: { workDir: path.join(file, 'work') }, worker: { hostId: 'host_a' } } as AppConfig);
     const error = await broken.create(ARCHIVE, RUN).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkDirError);
     expect(error).toMatchObject({ code: 'WORK_DIR_FAILED', transient: false, domain: 'worker' });

@@ -7,8 +7,8 @@ import { killProcessesUnder } from '@archiver/git';
 
 const PREFIX = 'archive-';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-/** archive id, pid, and (since runs claim archives) the run id. */
-const OWNER = new RegExp(`^archive-(${UUID})-(\\d+)-(?:(${UUID})-)?`);
+/** archive id, pid, (since runs claim archives) the run id, and (since WORKER_HOST_ID) the host. */
+const OWNER = new RegExp(`^archive-(${UUID})-(\\d+)-(?:(${UUID})(?:@([A-Za-z0-9._]+))?-)?`);
 
 /** A dir left by a process that no longer runs, and the run it belonged to. */
 export interface DeadRun {
@@ -19,23 +19,28 @@ export interface DeadRun {
 }
 
 /**
- * Temp dirs of the worker: `archive-<archiveId>-<pid>-<runId>-<random>` under the configured
- * work dir, one per run. The name says which process and run made it, so leftovers of a
- * crashed run (SIGKILL, OOM) are found by whoever starts next on this host — who can also give
- * that run's claim up at once — and a run never touches the dir of another live run.
+ * Temp dirs of the worker: `archive-<archiveId>-<pid>-<runId>@<hostId>-<random>` under the
+ * configured work dir, one per run. The name says which host, process and run made it, so
+ * leftovers of a crashed run (SIGKILL, OOM) are found by whoever starts next on that host —
+ * who can also give that run's claim up at once — and a run never touches the dir of another
+ * live run. A PID means something only on its own host: when several hosts share the work dir
+ * (a network volume), each sweeps its own dirs only, and another host's are never taken for
+ * dead. Dirs named before host ids are taken to be this host's, as they were.
  */
 @Injectable()
 export class WorkDirs {
   private readonly root: string;
+  private readonly hostId: string;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.root = config.clone.workDir;
+    this.hostId = config.worker.hostId;
   }
 
   async create(archiveId: string, runId: string): Promise<string> {
     try {
       await mkdir(this.root, { recursive: true, mode: 0o700 });
-      return await mkdtemp(path.join(this.root, `${PREFIX}${archiveId}-${process.pid}-${runId}-`));
+      return await mkdtemp(path.join(this.root, `${PREFIX}${archiveId}-${process.pid}-${runId}@${this.hostId}-`));
     } catch (error) {
       throw WorkDirError.from(error, this.root);
     }
@@ -46,7 +51,7 @@ export class WorkDirs {
   }
 
   /**
-   * Dirs of processes that no longer run (this host's PIDs only; the work dir is per host),
+   * Dirs of this host's processes that no longer run,
    * and any process still at work in them: git normally dies with its worker (parent-death
    * signal), this catches what escaped.
    */
@@ -55,7 +60,7 @@ export class WorkDirs {
     const dead: DeadRun[] = [];
     for (const name of names) {
       const owner = OWNER.exec(name);
-      if (!owner || isAlive(Number(owner[2]))) continue;
+      if (!owner || (owner[4] !== undefined && owner[4] !== this.hostId) || isAlive(Number(owner[2]))) continue;
       dead.push({ dir: path.join(this.root, name), archiveId: owner[1] as string, runId: owner[3] });
     }
     for (const { dir } of dead) await killProcessesUnder(dir);
