@@ -152,7 +152,10 @@ export function checkNetworkPolicies(manifests: Manifest[]): string[] {
         if (cidr !== '0.0.0.0/0' && cidr !== '::/0') continue;
         if (!onlyWorker) problems.push(`${id(p)} lets pods other than the worker reach the internet`);
         const except: string[] = peer.ipBlock.except ?? [];
-        const mustExclude = cidr === '0.0.0.0/0' ? ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/8'] : ['fc00::/7', 'fe80::/10', '::1/128'];
+        const mustExclude =
+          cidr === '0.0.0.0/0'
+            ? ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/8']
+            : ['fc00::/7', 'fe80::/10', '::1/128'];
         for (const range of mustExclude) if (!except.includes(range)) problems.push(`${id(p)} lets the worker reach ${range}`);
       }
       if (!rule.to) problems.push(`${id(p)} has an egress rule to every destination`);
@@ -160,7 +163,8 @@ export function checkNetworkPolicies(manifests: Manifest[]): string[] {
     for (const rule of p.spec.ingress ?? []) {
       if (rule.from) continue;
       const target = selects['app.kubernetes.io/name'];
-      if (target !== 'frontend' && target !== 'keycloak') problems.push(`${id(p)} accepts traffic from anywhere for ${target ?? 'every pod'}`);
+      if (target !== 'frontend' && target !== 'keycloak')
+        problems.push(`${id(p)} accepts traffic from anywhere for ${target ?? 'every pod'}`);
     }
   }
   return problems;
