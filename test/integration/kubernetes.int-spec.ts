@@ -37,10 +37,11 @@ interface Validation {
   messages: string[];
 }
 
-async function kubeconform(args: string[], input?: string): Promise<Validation> {
-  const argv = ['-strict', '-summary', '-output', 'json', '-schema-location', SCHEMAS, ...args];
+/** Validates a YAML stream given on stdin, as `kustomize build | kubeconform` would. */
+async function kubeconform(input: string): Promise<Validation> {
+  const argv = ['-strict', '-summary', '-output', 'json', '-schema-location', SCHEMAS];
   const child = execFile(KUBECONFORM, argv, { maxBuffer: 16 * 1024 ** 2 });
-  child.stdin!.end(input ?? '');
+  child.stdin!.end(input);
   let stdout = '';
   child.stdout!.on('data', (chunk: string) => (stdout += chunk));
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
@@ -72,7 +73,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     });
 
     it('renders, and every object is valid against the vendored Kubernetes and KEDA schemas', async () => {
-      const result = await kubeconform([], rendered.yaml);
+      const result = await kubeconform(rendered.yaml);
       expect(result.messages.filter(Boolean)).toEqual([]);
       expect(result).toMatchObject({ code: 0, summary: { valid: rendered.manifests.length, invalid: 0, errors: 0, skipped: 0 } });
       expect(rendered.manifests.length).toBeGreaterThan(10);
@@ -124,7 +125,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 
   // The validator and the checks must be able to fail: each broken fixture is rejected.
   it.each(readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')))('kubeconform rejects test-fixtures/%s', async (fixture) => {
-    const result = await kubeconform([path.join(FIXTURES, fixture)]);
+    const result = await kubeconform(readFileSync(path.join(FIXTURES, fixture), 'utf8'));
     expect(result.code).not.toBe(0);
     expect(result.summary.invalid + result.summary.errors).toBe(1);
   });
