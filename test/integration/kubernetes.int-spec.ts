@@ -121,6 +121,14 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(realm?.data['archiver-realm.json']).toBe(readFileSync(path.join(ROOT, 'deploy/keycloak/archiver-realm.json'), 'utf8'));
     const keycloak = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'keycloak');
     expect(keycloak?.spec.template.spec.volumes).toContainEqual({ name: 'realm', configMap: { name: realm?.metadata.name } });
+    // --import-realm fills the realm's ${NAME} placeholders from the environment.
+    const container = keycloak?.spec.template.spec.containers[0];
+    const placeholders = [...String(realm?.data['archiver-realm.json']).matchAll(/\$\{([A-Z0-9_]+)\}/g)].map((match) => match[1]);
+    expect(placeholders.length).toBeGreaterThan(0);
+    for (const name of placeholders) expect(container.env.map((e: Manifest) => e.name)).toContain(name);
+    // The release the native stack and compose run (scripts/env.sh).
+    const version = /^KEYCLOAK_VERSION=(\S+)$/m.exec(readFileSync(path.join(ROOT, 'scripts/env.sh'), 'utf8'))?.[1];
+    expect(container.image).toBe(`quay.io/keycloak/keycloak:${version}`);
   });
 
   // The validator and the checks must be able to fail: each broken fixture is rejected.
