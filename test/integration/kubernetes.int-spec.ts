@@ -66,6 +66,17 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(OVERLAYS.sort()).toEqual(['examples/in-cluster', 'examples/in-cluster-hpa', 'overlays/production']);
   });
 
+  it('builds from the repository alone: no kustomization names a remote resource', () => {
+    const kustomizations = ['deploy/keycloak', 'deploy/docker', ...OVERLAYS.map((o) => `deploy/kubernetes/${o}`)]
+      .concat(
+        ['base', ...readdirSync(path.join(KUBERNETES, 'components')).map((c) => `components/${c}`)].map((d) => `deploy/kubernetes/${d}`),
+      )
+      .map((dir) => YAML.parse(readFileSync(path.join(ROOT, dir, 'kustomization.yaml'), 'utf8')) as Manifest);
+    const references = kustomizations.flatMap((k) => [...(k.resources ?? []), ...(k.components ?? [])] as string[]);
+    expect(references.length).toBeGreaterThan(10);
+    expect(references.filter((ref) => /^[a-z]+:\/\/|^git@|\?ref=/i.test(ref))).toEqual([]);
+  });
+
   describe.each(OVERLAYS)('%s', (overlay) => {
     let rendered: { yaml: string; manifests: Manifest[] };
     beforeAll(async () => {
