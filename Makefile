@@ -9,7 +9,7 @@ export STACK
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-deps: ## install everything (Debian packages, Node 24, npm, MinIO, Keycloak, Gitea, Prometheus) into .local/
+deps: ## install everything (Debian packages, Node 24, npm, MinIO, Keycloak, Gitea, Prometheus, kustomize, kubeconform) into .local/
 	@bash scripts/deps.sh
 
 start: deps ## start the whole stack natively and print its URLs
