@@ -122,5 +122,8 @@ export function createApi(apiBase, session) {
     untrackRepository: (id) => request('DELETE', `/repositories/${encodeURIComponent(id)}`),
     openQueueBoard,
     repositoryChanges: (id, { from, to } = {}) => request('GET', `/repositories/${encodeURIComponent(id)}/changes${query({ from, to })}`),
+    retentionPreview: (id, policy) => request('GET', `/repositories/${encodeURIComponent(id)}/retention/preview${query(policy)}`),
+    setRetention: (id, policy) => request('PUT', `/repositories/${encodeURIComponent(id)}/retention`, policy),
+    pruneRepository: (id) => request('POST', `/repositories/${encodeURIComponent(id)}/prune`),
   };
 }

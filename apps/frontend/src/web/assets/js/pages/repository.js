@@ -1,5 +1,5 @@
 // "/repositories/:id": one tracked repository — state and schedule, its actions, the timeline
-// of visits, and the ref changes between two snapshots.
+// of visits, its retention, and the ref changes between two snapshots.
 import { REFRESH_MS } from '../archive-table.js';
 import { card, notice, pagination, spinner } from '../components.js';
 import { h, mount } from '../dom.js';
@@ -8,6 +8,7 @@ import { poll } from '../poller.js';
 import { refChangesCard } from '../ref-changes.js';
 import { archiveNowButton, pauseResumeButton } from '../repository-actions.js';
 import { repositoryBadge, stateReason } from '../repository-state.js';
+import { retentionCard } from '../retention-card.js';
 import { visitTimeline } from '../visit-timeline.js';
 
 const VISITS_PAGE_SIZE = 20;
@@ -22,6 +23,7 @@ export function repositoryPage(view, ctx) {
   const scheduleSlot = h('div');
   const timelineSlot = h('div');
   const changes = refChangesCard(ctx, id);
+  const retention = retentionCard(ctx, id);
   const confirm = confirmDialog();
   const say = (kind, text) => mount(messages, notice(kind, text));
   let disposed = false;
@@ -108,6 +110,7 @@ export function repositoryPage(view, ctx) {
       ),
     );
     changes.setSnapshots(visits.items);
+    retention.setRepository(repository);
   }
 
   mount(
@@ -115,7 +118,12 @@ export function repositoryPage(view, ctx) {
     back(),
     head,
     messages,
-    h('div', { class: 'detail-grid' }, h('div', { class: 'detail-main' }, timelineSlot), h('div', { class: 'detail-side' }, scheduleSlot)),
+    h(
+      'div',
+      { class: 'detail-grid' },
+      h('div', { class: 'detail-main' }, timelineSlot),
+      h('div', { class: 'detail-side' }, scheduleSlot, retention.element),
+    ),
     // Full width: ref names and two shas per row need the room.
     h('div', { class: 'changes-area' }, changes.element),
     confirm.element,
