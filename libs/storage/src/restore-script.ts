@@ -69,7 +69,8 @@ export function buildRestoreScript(input: RestoreScriptInput): string {
   if (lfs.length > 0) {
     lines.push(`mkdir -p ${[...new Set(lfs.map(({ oid }) => `"$dir/lfs/objects/${oid.slice(0, 2)}/${oid.slice(2, 4)}"`))].join(' ')}`);
     lines.push('curl -fsS --retry 3 \\');
-    for (const { oid, url } of lfs) lines.push(`  -o "$dir/lfs/objects/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}" ${singleQuoted(url)} \\`);
+    for (const { oid, url } of lfs)
+      lines.push(`  -o "$dir/lfs/objects/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}" ${singleQuoted(url)} \\`);
     lines.push('  ;');
   }
   if (input.headBranch) lines.push(`git -C "$dir" symbolic-ref HEAD "$(printf '${printfFormat(input.headBranch)}')"`);

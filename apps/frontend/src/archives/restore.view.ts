@@ -62,7 +62,8 @@ export class RestorePlanView {
 
   @ApiProperty({
     type: [RestoreLfsObjectView],
-    description: 'The Git LFS objects the snapshot stored: put each at `<repo>.git/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>` (the script does)',
+    description:
+      'The Git LFS objects the snapshot stored: put each at `<repo>.git/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>` (the script does)',
   })
   lfsObjects!: RestoreLfsObjectView[];
 

@@ -16,7 +16,15 @@ import {
   type RepositoryReader,
   UrlPolicy,
 } from '@archiver/git';
-import { exactText, lfsObjectKey, ObjectStoreRepository, type SnapshotLfs, type SnapshotLfsEntry, StorageError, StorageErrorCode } from '@archiver/storage';
+import {
+  exactText,
+  lfsObjectKey,
+  ObjectStoreRepository,
+  type SnapshotLfs,
+  type SnapshotLfsEntry,
+  StorageError,
+  StorageErrorCode,
+} from '@archiver/storage';
 import { findLfsPointers, type FoundPointer } from './lfs-pointers';
 
 export interface LfsVisit {
@@ -156,7 +164,11 @@ function lfsCredential(url: string, credential: RemoteCredential | undefined): L
   return { origin: new URL(url).origin, username: credential.username, password: credential.password };
 }
 
-function lfsSection(pointers: readonly FoundPointer[], outcome: ReadonlyMap<string, LfsMissingReason | 'stored'>, uploaded: number): SnapshotLfs {
+function lfsSection(
+  pointers: readonly FoundPointer[],
+  outcome: ReadonlyMap<string, LfsMissingReason | 'stored'>,
+  uploaded: number,
+): SnapshotLfs {
   const seen = new Set<string>();
   const entries: SnapshotLfsEntry[] = [];
   for (const pointer of pointers) {

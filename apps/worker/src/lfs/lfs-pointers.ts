@@ -81,7 +81,11 @@ export function lfsUrlOf(text: string): string | undefined {
       continue;
     }
     const setting = /^url\s*=\s*(.*)$/i.exec(line);
-    if (inLfs && setting) url = setting[1].replace(/\s+[#;].*$/, '').replace(/^"(.*)"$/, '$1').trim();
+    if (inLfs && setting)
+      url = setting[1]
+        .replace(/\s+[#;].*$/, '')
+        .replace(/^"(.*)"$/, '$1')
+        .trim();
   }
   return url === '' ? undefined : url;
 }

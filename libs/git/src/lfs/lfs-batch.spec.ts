@@ -16,7 +16,11 @@ const download = (oid: string, size: number, extra: Record<string, unknown> = {}
 describe(parseBatchResponse.name, () => {
   it('gives each requested object its download href and headers', () => {
     const sut = parseBatchResponse({ transfer: 'basic', objects: [download(A, 10), download(B, 20)] }, requested);
-    expect(sut.get(A)).toEqual({ kind: 'download', href: `https://lfs.example.org/objects/${A}?sig=1`, header: { Authorization: 'Bearer x' } });
+    expect(sut.get(A)).toEqual({
+      kind: 'download',
+      href: `https://lfs.example.org/objects/${A}?sig=1`,
+      header: { Authorization: 'Bearer x' },
+    });
     expect(sut.get(B)).toMatchObject({ kind: 'download' });
   });
 
@@ -40,7 +44,10 @@ describe(parseBatchResponse.name, () => {
     ['null', null],
   ])('makes every object missing when the whole answer is %s', (_name, body) => {
     const sut = parseBatchResponse(body, requested);
-    expect([...sut.values()].map((a) => a.kind === 'missing' && a.reason.code)).toEqual([LfsMissingCode.INVALID_ANSWER, LfsMissingCode.INVALID_ANSWER]);
+    expect([...sut.values()].map((a) => a.kind === 'missing' && a.reason.code)).toEqual([
+      LfsMissingCode.INVALID_ANSWER,
+      LfsMissingCode.INVALID_ANSWER,
+    ]);
   });
 
   it.each([
@@ -65,7 +72,10 @@ describe(parseBatchResponse.name, () => {
     const other = 'c'.repeat(64);
     const sut = parseBatchResponse({ objects: [download(other, 5), download(A, 10)] }, requested);
     expect([...sut.keys()].sort()).toEqual([A, B]);
-    expect(sut.get(B)).toMatchObject({ kind: 'missing', reason: { code: LfsMissingCode.INVALID_ANSWER, message: expect.stringMatching(/did not mention/) } });
+    expect(sut.get(B)).toMatchObject({
+      kind: 'missing',
+      reason: { code: LfsMissingCode.INVALID_ANSWER, message: expect.stringMatching(/did not mention/) },
+    });
   });
 
   it('keeps the first answer of an oid listed twice', () => {

@@ -52,11 +52,17 @@ function answerFor(item: Record<string, unknown>, size: number): LfsBatchAnswer 
   if (isRecord(item.error)) {
     const code = typeof item.error.code === 'number' ? item.error.code : 0;
     const said = typeof item.error.message === 'string' ? `: ${item.error.message.slice(0, 200)}` : '';
-    if (code === 404 || code === 410) return { kind: 'missing', reason: { code: LfsMissingCode.NOT_ON_SERVER, message: `the LFS server does not have it (${code}${said})` } };
-    if (code === 401 || code === 403) return { kind: 'missing', reason: { code: LfsMissingCode.AUTH_REFUSED, message: `the LFS server refused access (${code}${said})` } };
+    if (code === 404 || code === 410)
+      return {
+        kind: 'missing',
+        reason: { code: LfsMissingCode.NOT_ON_SERVER, message: `the LFS server does not have it (${code}${said})` },
+      };
+    if (code === 401 || code === 403)
+      return { kind: 'missing', reason: { code: LfsMissingCode.AUTH_REFUSED, message: `the LFS server refused access (${code}${said})` } };
     return { kind: 'missing', reason: { code: LfsMissingCode.SERVER_ERROR, message: `the LFS server reported error ${code}${said}` } };
   }
-  if (item.size !== undefined && item.size !== size) return invalid(`the batch answer gives size ${String(item.size)}, the pointer ${size}`);
+  if (item.size !== undefined && item.size !== size)
+    return invalid(`the batch answer gives size ${String(item.size)}, the pointer ${size}`);
   const download = isRecord(item.actions) ? item.actions.download : undefined;
   if (!isRecord(download)) return invalid('the batch answer offers no download for this object');
   if (typeof download.href !== 'string') return invalid('the download action has no href');

@@ -95,7 +95,10 @@ export class LfsClient {
         response.resume();
         const next = new URL(response.headers.location, url);
         if (url.protocol === 'https:' && next.protocol === 'http:') {
-          throw new LfsObjectMissing({ code: LfsMissingCode.BLOCKED_BY_POLICY, message: `the download redirects from https to plain http (${next.host})` });
+          throw new LfsObjectMissing({
+            code: LfsMissingCode.BLOCKED_BY_POLICY,
+            message: `the download redirects from https to plain http (${next.host})`,
+          });
         }
         url = next;
         continue;
@@ -111,7 +114,12 @@ export class LfsClient {
     }
   }
 
-  private async postBatch(url: string, group: readonly LfsPointer[], credential: LfsCredential | undefined, signal: AbortSignal): Promise<unknown> {
+  private async postBatch(
+    url: string,
+    group: readonly LfsPointer[],
+    credential: LfsCredential | undefined,
+    signal: AbortSignal,
+  ): Promise<unknown> {
     const target = new URL(url);
     const body = batchRequestBody(group);
     const headers = {
@@ -158,7 +166,10 @@ export class LfsClient {
       vetted = await this.options.policy.check(originToVet(url));
     } catch (error) {
       if (error instanceof GitError && error.code !== GitErrorCode.NETWORK) {
-        throw new LfsObjectMissing({ code: LfsMissingCode.BLOCKED_BY_POLICY, message: `refused to connect to ${url.host}: ${error.message}` });
+        throw new LfsObjectMissing({
+          code: LfsMissingCode.BLOCKED_BY_POLICY,
+          message: `refused to connect to ${url.host}: ${error.message}`,
+        });
       }
       throw error;
     }
@@ -216,7 +227,10 @@ class VerifyingStream extends Transform {
 
   private sizeMismatch(): LfsObjectMissing {
     const seen = this.bytes > this.pointer.size ? `more than ${this.pointer.size}` : String(this.bytes);
-    return new LfsObjectMissing({ code: LfsMissingCode.SIZE_MISMATCH, message: `the pointer says ${this.pointer.size} bytes, the server sent ${seen}` });
+    return new LfsObjectMissing({
+      code: LfsMissingCode.SIZE_MISMATCH,
+      message: `the pointer says ${this.pointer.size} bytes, the server sent ${seen}`,
+    });
   }
 }
 
@@ -226,9 +240,12 @@ function basicAuth(url: URL, credential: LfsCredential | undefined): Record<stri
 }
 
 function reasonForStatus(status: number, what: string): LfsMissingReason {
-  if (status === 404 || status === 410) return { code: LfsMissingCode.NOT_ON_SERVER, message: `${what} answered HTTP ${status}: the server does not have it` };
-  if (status === 401 || status === 403) return { code: LfsMissingCode.AUTH_REFUSED, message: `${what} answered HTTP ${status}: access refused` };
-  if (status >= 300 && status < 400) return { code: LfsMissingCode.INVALID_ANSWER, message: `${what} answered HTTP ${status}: a redirect that is not followed` };
+  if (status === 404 || status === 410)
+    return { code: LfsMissingCode.NOT_ON_SERVER, message: `${what} answered HTTP ${status}: the server does not have it` };
+  if (status === 401 || status === 403)
+    return { code: LfsMissingCode.AUTH_REFUSED, message: `${what} answered HTTP ${status}: access refused` };
+  if (status >= 300 && status < 400)
+    return { code: LfsMissingCode.INVALID_ANSWER, message: `${what} answered HTTP ${status}: a redirect that is not followed` };
   return { code: LfsMissingCode.SERVER_ERROR, message: `${what} answered HTTP ${status}` };
 }
 

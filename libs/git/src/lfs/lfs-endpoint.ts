@@ -13,7 +13,12 @@ export function lfsEndpointFor(remoteUrl: string, lfsUrl?: string): { endpoint: 
     try {
       parsed = new URL(lfsUrl);
     } catch {
-      return { missing: { code: LfsMissingCode.INVALID_ANSWER, message: `the repository's .lfsconfig sets lfs.url to something that is not a URL` } };
+      return {
+        missing: {
+          code: LfsMissingCode.INVALID_ANSWER,
+          message: `the repository's .lfsconfig sets lfs.url to something that is not a URL`,
+        },
+      };
     }
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
       return {
@@ -24,7 +29,12 @@ export function lfsEndpointFor(remoteUrl: string, lfsUrl?: string): { endpoint: 
       };
     }
     if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || parsed.hash !== '') {
-      return { missing: { code: LfsMissingCode.INVALID_ANSWER, message: "the repository's .lfsconfig lfs.url carries credentials, a query or a fragment" } };
+      return {
+        missing: {
+          code: LfsMissingCode.INVALID_ANSWER,
+          message: "the repository's .lfsconfig lfs.url carries credentials, a query or a fragment",
+        },
+      };
     }
     return { endpoint: parsed.href.replace(/\/+$/, '') };
   }
@@ -32,7 +42,8 @@ export function lfsEndpointFor(remoteUrl: string, lfsUrl?: string): { endpoint: 
     return {
       missing: {
         code: LfsMissingCode.UNSUPPORTED_TRANSPORT,
-        message: 'LFS objects of SSH remotes are not fetched (git-lfs-authenticate is not supported); archive the repository by its https URL to include them',
+        message:
+          'LFS objects of SSH remotes are not fetched (git-lfs-authenticate is not supported); archive the repository by its https URL to include them',
       },
     };
   }
