@@ -157,6 +157,8 @@ describe('Git LFS content of a private Gitea repository', () => {
       await sampler;
     }
   };
+  /** Gitea's LFS API takes a token as the basic-auth password, not as `Authorization: token`. */
+  const lfsAuth = () => ({ username: owner.username, password: token.token });
   const newWorkTree = async () => {
     const dir = await mkdtemp(path.join(scratch, 'work-'));
     await fixtureGit(['init', '--quiet', '--initial-branch=main'], dir);
@@ -244,7 +246,7 @@ describe('Git LFS content of a private Gitea repository', () => {
     const tree = await newWorkTree();
     await commitLfsFiles(tree, { lfs: Object.values(files), plain: [readme, attributes] }, 'LFS files');
     await push(tree, repo.cloneUrl);
-    await uploadLfsObjects(repo.cloneUrl, { token: token.token }, [files.binary.bytes, files.large.bytes, files.unicode.bytes]);
+    await uploadLfsObjects(repo.cloneUrl, lfsAuth(), [files.binary.bytes, files.large.bytes, files.unicode.bytes]);
 
     const tracked = await track(repo.cloneUrl);
     const done = await firstVisit(tracked.id);
@@ -315,7 +317,7 @@ describe('Git LFS content of a private Gitea repository', () => {
     const added = { path: 'assets/added.bin', bytes: binary(8192, 14) };
     await commitLfsFiles(tree, { lfs: [added] }, 'one more');
     await push(tree, repo.cloneUrl);
-    await uploadLfsObjects(repo.cloneUrl, { token: token.token }, [added.bytes]);
+    await uploadLfsObjects(repo.cloneUrl, lfsAuth(), [added.bytes]);
     const second = await nextVisit(tracked.id);
     expect(second).toMatchObject({ status: 'completed', error: null });
     expect(await manifestLfs(second)).toMatchObject({ objectCount: 4, uploadedCount: 1, missingCount: 0 });
@@ -330,7 +332,7 @@ describe('Git LFS content of a private Gitea repository', () => {
     const tree = await newWorkTree();
     await commitLfsFiles(tree, { lfs: [present, { path: 'gone/never.bin', pointerOf: neverUploaded }], plain: [readme] }, 'one missing');
     await push(tree, repo.cloneUrl);
-    await uploadLfsObjects(repo.cloneUrl, { token: token.token }, [present.bytes]);
+    await uploadLfsObjects(repo.cloneUrl, lfsAuth(), [present.bytes]);
 
     const done = await firstVisit((await track(repo.cloneUrl)).id);
     expect(done).toMatchObject({ status: 'completed', error: null });
@@ -395,7 +397,7 @@ describe('Git LFS content of a private Gitea repository', () => {
     const tree = await newWorkTree();
     await commitLfsFiles(tree, { lfs: [big], plain: [readme] }, 'big');
     await push(tree, repo.cloneUrl);
-    await uploadLfsObjects(repo.cloneUrl, { token: token.token }, [big.bytes]);
+    await uploadLfsObjects(repo.cloneUrl, lfsAuth(), [big.bytes]);
 
     const worker = apps.pop()!;
     await worker.stop();
