@@ -158,7 +158,16 @@ describe(buildRestoreScript.name, () => {
         return { oid, url: `file://${file}` };
       }),
     );
-    const input = { archiveId: 'a', url: 'u', finishedAt: 't', defaultDir: 'l.git', bundleUrls: [], refs: [], headBranch: null, detachedHead: null };
+    const input = {
+      archiveId: 'a',
+      url: 'u',
+      finishedAt: 't',
+      defaultDir: 'l.git',
+      bundleUrls: [],
+      refs: [],
+      headBranch: null,
+      detachedHead: null,
+    };
     const dir = await restore(buildRestoreScript({ ...input, lfsObjects: sources }));
     for (const { bytes, oid } of objects) {
       expect((await readFile(path.join(dir, 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid))).equals(bytes)).toBe(true);

@@ -88,7 +88,6 @@ function memoryStore() {
   return { store: withSnapshotRemoval, objects };
 }
 
-
 /** These fixtures hold no LFS pointers; LFS has its own integration test (test/integration/lfs.int-spec.ts). */
 const noLfs = { archive: async () => undefined } as unknown as LfsArchiver;
 describe(SnapshotService.name, () => {

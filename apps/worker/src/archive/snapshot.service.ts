@@ -200,7 +200,16 @@ export class SnapshotService {
     if (trees) await writer.storeTreeListings(trees, stored.trees, concurrency);
     signal.throwIfAborted();
     const repositoryBytes = await directorySize(gitDir);
-    const lfs = await this.lfs.archive({ bucket: archive.bucket, url: archive.url, credential, reader, commit, refs, repositoryBytes, signal });
+    const lfs = await this.lfs.archive({
+      bucket: archive.bucket,
+      url: archive.url,
+      credential,
+      reader,
+      commit,
+      refs,
+      repositoryBytes,
+      signal,
+    });
     const bundles = await storeSnapshotBundle(archive.id, reader, refs, await this.bundlePlan(archive, previous), writer, workDir, signal);
     signal.throwIfAborted();
 

@@ -9,7 +9,12 @@ type ObjectReader = { getObject(bucket: string, key: string): Promise<Readable> 
  * Part of the restore drill, which reads every stored file already: each Git LFS object the
  * snapshot lists as stored is read once and must be its pointer's size and hash to its oid.
  */
-export async function checkStoredLfsObjects(store: ObjectReader, bucket: string, lfs: SnapshotLfs | undefined, signal: AbortSignal): Promise<void> {
+export async function checkStoredLfsObjects(
+  store: ObjectReader,
+  bucket: string,
+  lfs: SnapshotLfs | undefined,
+  signal: AbortSignal,
+): Promise<void> {
   for (const { oid, size } of storedLfsObjects(lfs)) {
     signal.throwIfAborted();
     const key = lfsObjectKey(oid);
@@ -18,7 +23,10 @@ export async function checkStoredLfsObjects(store: ObjectReader, bucket: string,
       stream = await store.getObject(bucket, key);
     } catch (error) {
       if (error instanceof StorageError && error.code === StorageErrorCode.NOT_FOUND) {
-        throw new SnapshotCheckError(SnapshotCheckCode.MISSING_OBJECT, `${bucket}/${key} (a Git LFS object the manifest lists as stored) is missing`);
+        throw new SnapshotCheckError(
+          SnapshotCheckCode.MISSING_OBJECT,
+          `${bucket}/${key} (a Git LFS object the manifest lists as stored) is missing`,
+        );
       }
       throw error;
     }
