@@ -328,13 +328,15 @@ describe('Git LFS content of a private Gitea repository', () => {
   it('completes with an object the server does not have reported missing, and serves its pointer marked missing', async () => {
     const repo = await gitea.createRepo(owner.username, uniqueName('lfs-missing'), { private: true });
     const present = { path: 'present.bin', bytes: binary(1000, 21) };
-    const neverUploaded = lfsObjectIdOf(binary(3000, 22));
+    const lateBytes = binary(3000, 22);
+    const neverUploaded = lfsObjectIdOf(lateBytes);
     const tree = await newWorkTree();
     await commitLfsFiles(tree, { lfs: [present, { path: 'gone/never.bin', pointerOf: neverUploaded }], plain: [readme] }, 'one missing');
     await push(tree, repo.cloneUrl);
     await uploadLfsObjects(repo.cloneUrl, lfsAuth(), [present.bytes]);
 
-    const done = await firstVisit((await track(repo.cloneUrl)).id);
+    const tracked = await track(repo.cloneUrl);
+    const done = await firstVisit(tracked.id);
     expect(done).toMatchObject({ status: 'completed', error: null });
     expect(done.lfs).toEqual({
       objects: 1,
@@ -352,6 +354,14 @@ describe('Git LFS content of a private Gitea repository', () => {
     expect(served.bytes.toString()).toContain(`oid sha256:${neverUploaded.oid}`);
     const listing = await api.call<TreeView>('GET', `/api/archives/${done.id}/tree?path=gone`);
     expect(listing.body.entries[0]).toMatchObject({ lfs: true, lfsStatus: 'missing', lfsMissing: { code: 'LFS_NOT_ON_SERVER' } });
+
+    // Once the object is on the server, the next visit fetches it although no ref moved.
+    await uploadLfsObjects(repo.cloneUrl, lfsAuth(), [lateBytes]);
+    const next = await nextVisit(tracked.id);
+    expect(next).toMatchObject({ status: 'completed', outcome: 'changed' });
+    expect(next.lfs).toEqual({ objects: 2, bytes: present.bytes.length + lateBytes.length, missing: [] });
+    expect(await manifestLfs(next)).toMatchObject({ uploadedCount: 1 });
+    expect((await fileOf(next, 'gone/never.bin')).bytes.equals(lateBytes)).toBe(true);
   });
 
   it('refuses an href the policy blocks and never stores bytes that do not match their oid or size', async () => {

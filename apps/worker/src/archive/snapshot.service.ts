@@ -321,6 +321,8 @@ export class SnapshotService {
     }
     // refsHash leaves HEAD out; a HEAD moved to another branch changes which tree is stored.
     if (!sameHeadBranch(remote, before) && !stillEmpty(remote, before)) return false;
+    // Git LFS objects missing last time may be on the server now: only a changed visit fetches them.
+    if (((await contentManifestOf(this.store, archive.bucket, before).catch(() => before)).lfs?.missingCount ?? 0) > 0) return false;
 
     const finishedAt = new Date();
     const manifest: SnapshotManifest = {
