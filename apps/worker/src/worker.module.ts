@@ -15,6 +15,7 @@ import { BundleProcessor } from './bundle/bundle.processor';
 import { SnapshotRestorer } from './bundle/snapshot-restorer';
 import { MirrorCache } from './clone/mirror-cache';
 import { VisitCredentials } from './clone/visit-credentials';
+import { LfsArchiver } from './lfs/lfs-archiver';
 import { WorkDirs } from './clone/work-dir';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { ChainRebuilder } from './prune/chain-rebuilder';
@@ -45,6 +46,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
     WorkerMetrics,
     MirrorCache,
     VisitCredentials,
+    LfsArchiver,
     SnapshotService,
     ArchiveProcessor,
     BundleConsolidator,

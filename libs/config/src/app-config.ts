@@ -60,6 +60,12 @@ export interface AppConfig {
     /** Permanent failures (not found, private, refused URL) in a row that disable a repository. */
     disableAfterFailures: number;
   };
+  lfs: {
+    /** Fetch the LFS objects of every ref's tip, not only of the stored (HEAD) tree. */
+    allRefs: boolean;
+    /** Budget of one object's download and store. */
+    objectTimeoutMs: number;
+  };
   bundles: {
     /** Most bundles a snapshot's restore may need (the full checkpoint and its increments). */
     maxChainDepth: number;
@@ -195,6 +201,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       maxIntervalSeconds: c.SCHEDULE_MAX_INTERVAL_SECONDS,
       disableAfterFailures: c.SCHEDULE_DISABLE_AFTER_FAILURES,
     },
+    lfs: { allRefs: c.LFS_ALL_REFS, objectTimeoutMs: c.LFS_OBJECT_TIMEOUT_SECONDS * 1000 },
     bundles: { maxChainDepth: c.BUNDLE_CHAIN_MAX_DEPTH, maxChainShare: c.BUNDLE_CHAIN_MAX_SHARE },
     verify: { tickMs: c.VERIFY_INTERVAL_SECONDS * 1000, sampleSize: c.VERIFY_SAMPLE_SIZE },
     metrics: {

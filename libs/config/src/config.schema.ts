@@ -105,6 +105,13 @@ export const configSchema = z.object({
   // would add up to more than this share of the last full bundle.
   BUNDLE_CHAIN_MAX_DEPTH: positiveInt.default(30),
   BUNDLE_CHAIN_MAX_SHARE: z.coerce.number({ error: 'must be a number, e.g. 0.5' }).gt(0).max(100).default(0.5),
+  // Git LFS: the stored tree's pointers always; every ref's tip too when true.
+  LFS_ALL_REFS: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
+  // Wall-clock budget of one LFS object's download (and upload to the bucket).
+  LFS_OBJECT_TIMEOUT_SECONDS: positiveInt.default(600),
   // Restore drills (apps/injector/src/verify): how often the injector queues a sample of
   // completed snapshots for verification, and how many each time (0 turns the sampling off).
   VERIFY_INTERVAL_SECONDS: positiveInt.default(3600),

@@ -16,3 +16,4 @@ export type { SshKeyCredential } from './ssh-transport';
 export { checkSshPrivateKey } from './ssh-key-check';
 export * from './git.module';
 export { setRefsExactly } from './ref-set';
+export * from './lfs';

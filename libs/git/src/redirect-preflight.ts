@@ -96,7 +96,7 @@ function errorForStatus(status: number, url: string, withCredential: boolean): G
 }
 
 /** Connect only to addresses the policy vetted, whatever DNS would say now. */
-function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
+export function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
     const [first] = addresses;
     if (!first) return callback(new Error('no vetted address'), '', 4);

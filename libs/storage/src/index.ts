@@ -84,3 +84,4 @@ export {
 export type { TreeListingEntry, TreeListingEntryType } from './tree-listing';
 export { storedBefore, treeFiles, writeTreeListings } from './tree-listings.store';
 export type { CommitTrees, ListingCounts, StoredBefore } from './tree-listings.store';
+export * from './lfs-objects';

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -143,5 +144,34 @@ describe(buildRestoreScript.name, () => {
         detachedHead: null,
       }),
     ).toThrow();
+  });
+
+  it('puts each stored LFS object where git-lfs reads it in the restored repository, and refuses what is not an oid', async () => {
+    const objects = [Buffer.from('first object\0\xff'), Buffer.from('second')].map((bytes) => ({
+      bytes,
+      oid: createHash('sha256').update(bytes).digest('hex'),
+    }));
+    const sources = await Promise.all(
+      objects.map(async ({ bytes, oid }) => {
+        const file = path.join(base, `${oid}.src`);
+        await writeFile(file, bytes);
+        return { oid, url: `file://${file}` };
+      }),
+    );
+    const input = {
+      archiveId: 'a',
+      url: 'u',
+      finishedAt: 't',
+      defaultDir: 'l.git',
+      bundleUrls: [],
+      refs: [],
+      headBranch: null,
+      detachedHead: null,
+    };
+    const dir = await restore(buildRestoreScript({ ...input, lfsObjects: sources }));
+    for (const { bytes, oid } of objects) {
+      expect((await readFile(path.join(dir, 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid))).equals(bytes)).toBe(true);
+    }
+    expect(() => buildRestoreScript({ ...input, lfsObjects: [{ oid: '../../etc', url: 'x' }] })).toThrow();
   });
 });

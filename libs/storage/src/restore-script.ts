@@ -4,6 +4,10 @@
  * checks its prerequisites are already there), then sets every ref from the manifest — an
  * increment leaves out refs that did not move, so the bundles alone do not say where they point.
  *
+ * Git LFS objects the snapshot stored go into the bare repository's own `lfs/objects/`, where
+ * git-lfs reads them when the restored repository is cloned (it serves a local or file://
+ * remote from that directory).
+ *
  * Ref names are bytes, not text: each one is written as a printf format in which every byte
  * outside plain printable ASCII is an octal escape, so the script is ASCII and the names exact.
  */
@@ -19,7 +23,15 @@ export interface RestoreScriptInput {
   /** The branch HEAD names; null when HEAD is detached (then `detachedHead` is its commit). */
   headBranch: Buffer | null;
   detachedHead: string | null;
+  /**
+   * Presigned GETs of the snapshot's stored Git LFS objects: put where git-lfs looks for them
+   * (`<dir>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`), so a clone of the restored repository
+   * with git-lfs installed checks out the real content. Optional: none for older callers.
+   */
+  lfsObjects?: readonly { oid: string; url: string }[];
 }
+
+const LFS_OID = /^[0-9a-f]{64}$/;
 
 const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -52,9 +64,18 @@ export function buildRestoreScript(input: RestoreScriptInput): string {
       lines.push(`  printf '${printfFormat(Buffer.from(`create `))}${printfFormat(ref.nameBytes)} ${ref.sha}\\n'`);
     lines.push('} | git -C "$dir" update-ref --stdin');
   }
+  const lfs = input.lfsObjects ?? [];
+  for (const { oid } of lfs) if (!LFS_OID.test(oid)) throw new Error(`not an LFS oid: ${JSON.stringify(oid)}`);
+  if (lfs.length > 0) {
+    lines.push(`mkdir -p ${[...new Set(lfs.map(({ oid }) => `"$dir/lfs/objects/${oid.slice(0, 2)}/${oid.slice(2, 4)}"`))].join(' ')}`);
+    lines.push('curl -fsS --retry 3 \\');
+    for (const { oid, url } of lfs)
+      lines.push(`  -o "$dir/lfs/objects/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}" ${singleQuoted(url)} \\`);
+    lines.push('  ;');
+  }
   if (input.headBranch) lines.push(`git -C "$dir" symbolic-ref HEAD "$(printf '${printfFormat(input.headBranch)}')"`);
   else if (input.detachedHead) lines.push(`git -C "$dir" update-ref --no-deref HEAD ${input.detachedHead}`);
-  lines.push(`echo "restored ${input.refs.length} refs into $dir"`);
+  lines.push(`echo "restored ${input.refs.length} refs${lfs.length > 0 ? ` and ${lfs.length} Git LFS objects` : ''} into $dir"`);
   return `${lines.join('\n')}\n`;
 }
 

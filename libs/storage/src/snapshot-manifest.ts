@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { exactText, MappedReason } from './object-key-rules';
 import type { SnapshotBundleLink } from './bundle-chain';
+import type { SnapshotLfs } from './lfs-objects';
 import { manifestKey } from './snapshot-prefix';
 import { StorageError, StorageErrorCode } from './storage.error';
 
@@ -128,6 +129,12 @@ export interface SnapshotManifest {
    * this visit's content. Always a changed snapshot (a chain of unchanged visits is followed).
    */
   contentFrom?: SnapshotContentRef;
+  /**
+   * The Git LFS pointers of the stored tree (and, when configured, of every ref's tip) and
+   * whether each object is stored under `lfs/`. Optional, so still version 4: older manifests
+   * and snapshots without pointers have none. An unchanged visit's is that of `contentFrom`.
+   */
+  lfs?: SnapshotLfs;
 }
 
 export interface SnapshotContentRef {

@@ -11,7 +11,9 @@ import {
 import { GitError, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueName, QueueRepository } from '@archiver/queue';
 import {
+  contentManifestOf,
   LATEST_FOLDER,
+  lfsSummaryOf,
   LatestView,
   OBJECTS_FOLDER,
   ObjectStoreRepository,
@@ -109,8 +111,19 @@ export class ArchiveRequestsService {
     return { items: items.map((archive) => this.view(archive, user)), total, page: query.page, pageSize: query.pageSize };
   }
 
+  /** One archive; a completed one also says what its snapshot holds of Git LFS (from its manifest). */
   async get(id: string, user: AuthUser): Promise<ArchiveView> {
-    return this.view(await this.findVisible(id, user), user);
+    const archive = await this.findVisible(id, user);
+    const view = await this.view(archive, user);
+    if (archive.status !== 'completed' || !archive.bucket || !archive.prefix) return view;
+    try {
+      const manifest = await readSnapshotManifest(this.store, archive.bucket, archive.prefix);
+      return { ...view, lfs: lfsSummaryOf((await contentManifestOf(this.store, archive.bucket, manifest)).lfs) };
+    } catch (error) {
+      // The row stands on its own; only the LFS summary is unknown (null would claim "none").
+      this.logger.warn({ msg: 'could not read the manifest for the LFS summary', archiveId: id, error: (error as Error).message });
+      return view;
+    }
   }
 
   /**

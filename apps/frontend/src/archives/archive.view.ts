@@ -139,6 +139,42 @@ export class ArchiveView {
 
   @ApiProperty({ type: VerificationView, description: 'The last restore drill of the snapshot (POST /api/archives/:id/verify)' })
   verification!: VerificationView;
+
+  @ApiPropertyOptional({
+    type: () => ArchiveLfsView,
+    nullable: true,
+    description:
+      'Only in GET /api/archives/:id of a completed archive: the Git LFS objects its snapshot stored and those missing (null: the snapshot has no LFS pointers)',
+  })
+  lfs?: ArchiveLfsView | null;
+}
+
+export class ArchiveLfsMissingView {
+  @ApiProperty({ description: 'Path of the pointer in the stored tree' })
+  path!: string;
+
+  @ApiPropertyOptional({ description: 'The exact path bytes when they are not valid UTF-8' })
+  pathBase64?: string;
+
+  @ApiPropertyOptional({ description: 'The ref whose tip holds the pointer, when not the stored tree (LFS_ALL_REFS)' })
+  ref?: string;
+
+  @ApiProperty({ description: 'sha256 oid the pointer names' })
+  oid!: string;
+
+  @ApiProperty({ description: '{code, message}: LFS_NOT_ON_SERVER, LFS_BLOCKED_BY_POLICY, LFS_DIGEST_MISMATCH, LFS_SIZE_MISMATCH, …' })
+  reason!: { code: string; message: string };
+}
+
+export class ArchiveLfsView {
+  @ApiProperty({ description: 'Distinct LFS objects stored for the snapshot' })
+  objects!: number;
+
+  @ApiProperty({ description: 'Their bytes' })
+  bytes!: number;
+
+  @ApiProperty({ type: [ArchiveLfsMissingView] })
+  missing!: ArchiveLfsMissingView[];
 }
 
 export class VerifyRequestView {

@@ -2,7 +2,9 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import type { AuthUser } from '@archiver/auth';
 import {
   buildRestoreScript,
+  contentManifestOf,
   exactText,
+  lfsObjectKey,
   headOf,
   ObjectStoreRepository,
   readBundleChain,
@@ -11,6 +13,7 @@ import {
   refsOfManifest,
   StorageError,
   StorageErrorCode,
+  storedLfsObjects,
 } from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { ArchiveRequestsService, checkoutDirFor } from './archive-requests.service';
@@ -42,10 +45,18 @@ export class RestoreService {
     }
     try {
       const manifest = await readSnapshotManifest(this.store, bucket, prefix);
-      const [chain, refs] = await Promise.all([
+      const [chain, refs, content] = await Promise.all([
         readBundleChain(this.store, bucket, prefix, manifest),
         readManifestRefs(this.store, bucket, manifest),
+        contentManifestOf(this.store, bucket, manifest),
       ]);
+      const lfsObjects = await Promise.all(
+        storedLfsObjects(content.lfs).map(async ({ oid, size }) => ({
+          oid,
+          size,
+          url: await this.store.presignedGet(bucket, lfsObjectKey(oid), RESTORE_LINK_SECONDS),
+        })),
+      );
       const bundles = await Promise.all(
         chain.map(async (link) => ({
           url: await this.store.presignedGet(bucket, link.key, RESTORE_LINK_SECONDS),
@@ -66,6 +77,7 @@ export class RestoreService {
           return { ref: name.text, ...(name.base64 !== undefined && { refBase64: name.base64 }), sha };
         }),
         headBranch: manifest.defaultBranch,
+        lfsObjects,
         script: buildRestoreScript({
           archiveId: archive.id,
           url: archive.url,
@@ -74,6 +86,7 @@ export class RestoreService {
           bundleUrls: bundles.map((b) => b.url),
           refs: exactRefs,
           ...head,
+          lfsObjects,
         }),
       };
     } catch (error) {

@@ -30,6 +30,17 @@ export class RestoreRefView {
   sha!: string;
 }
 
+export class RestoreLfsObjectView {
+  @ApiProperty({ description: 'sha256 of the object (Git LFS oid)' })
+  oid!: string;
+
+  @ApiProperty()
+  size!: number;
+
+  @ApiProperty({ description: 'Presigned GET of the object' })
+  url!: string;
+}
+
 export class RestorePlanView {
   @ApiProperty({ format: 'uuid' })
   archiveId!: string;
@@ -48,6 +59,13 @@ export class RestorePlanView {
 
   @ApiProperty({ type: String, nullable: true, description: 'The branch HEAD names', example: 'refs/heads/main' })
   headBranch!: string | null;
+
+  @ApiProperty({
+    type: [RestoreLfsObjectView],
+    description:
+      'The Git LFS objects the snapshot stored: put each at `<repo>.git/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>` (the script does)',
+  })
+  lfsObjects!: RestoreLfsObjectView[];
 
   @ApiProperty({ description: 'A POSIX sh script (curl + git) that does all of the above: `sh restore.sh [directory]`' })
   script!: string;

@@ -22,6 +22,7 @@ import { MirrorCache } from '../clone/mirror-cache';
 import type { VisitCredentials } from '../clone/visit-credentials';
 import { WorkDirs } from '../clone/work-dir';
 import { WorkerMetrics } from '../metrics/worker-metrics';
+import { LfsArchiver } from '../lfs/lfs-archiver';
 import { VisitNotifier } from '../webhooks/visit-notifier';
 import { SnapshotService } from './snapshot.service';
 
@@ -87,6 +88,8 @@ function memoryStore() {
   return { store: withSnapshotRemoval, objects };
 }
 
+/** These fixtures hold no LFS pointers; LFS has its own integration test (test/integration/lfs.int-spec.ts). */
+const noLfs = { archive: async () => undefined } as unknown as LfsArchiver;
 describe(SnapshotService.name, () => {
   // The service logs every outcome; the assertions below say what matters.
   beforeAll(() => Logger.overrideLogger(false));
@@ -200,6 +203,7 @@ describe(SnapshotService.name, () => {
       metrics,
       noCredentials,
       notifier as unknown as VisitNotifier,
+      noLfs,
     );
   });
 
@@ -310,6 +314,7 @@ describe(SnapshotService.name, () => {
       metrics,
       noCredentials,
       notifier as unknown as VisitNotifier,
+      noLfs,
     );
     await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed).toHaveBeenCalledWith(

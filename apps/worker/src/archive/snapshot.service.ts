@@ -50,6 +50,7 @@ import {
 } from '@archiver/storage';
 import { MirrorCache, type MirrorLease, type MirrorVisit } from '../clone/mirror-cache';
 import { VisitCredentials } from '../clone/visit-credentials';
+import { LfsArchiver } from '../lfs/lfs-archiver';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { WorkDirs } from '../clone/work-dir';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
@@ -88,6 +89,7 @@ export class SnapshotService {
     private readonly metrics: WorkerMetrics,
     private readonly credentials: VisitCredentials,
     private readonly notifier: VisitNotifier,
+    private readonly lfs: LfsArchiver,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
@@ -197,6 +199,17 @@ export class SnapshotService {
       : [];
     if (trees) await writer.storeTreeListings(trees, stored.trees, concurrency);
     signal.throwIfAborted();
+    const repositoryBytes = await directorySize(gitDir);
+    const lfs = await this.lfs.archive({
+      bucket: archive.bucket,
+      url: archive.url,
+      credential,
+      reader,
+      commit,
+      refs,
+      repositoryBytes,
+      signal,
+    });
     const bundles = await storeSnapshotBundle(archive.id, reader, refs, await this.bundlePlan(archive, previous), writer, workDir, signal);
     signal.throwIfAborted();
 
@@ -216,6 +229,7 @@ export class SnapshotService {
       timestamps: manifestTimestamps(archive, finishedAt),
       outcome: visit.outcome,
       ...(visit.refsHash !== null && { refsHash: visit.refsHash }),
+      ...(lfs && { lfs }),
     };
     await this.complete(
       archive,
@@ -307,6 +321,8 @@ export class SnapshotService {
     }
     // refsHash leaves HEAD out; a HEAD moved to another branch changes which tree is stored.
     if (!sameHeadBranch(remote, before) && !stillEmpty(remote, before)) return false;
+    // Git LFS objects missing last time may be on the server now: only a changed visit fetches them.
+    if (((await contentManifestOf(this.store, archive.bucket, before).catch(() => before)).lfs?.missingCount ?? 0) > 0) return false;
 
     const finishedAt = new Date();
     const manifest: SnapshotManifest = {

@@ -17,6 +17,7 @@ import { SnapshotCheckCode, SnapshotCheckError } from '../bundle/snapshot-check.
 import { SnapshotRestorer, type StoredSnapshot } from '../bundle/snapshot-restorer';
 import { WorkDirs } from '../clone/work-dir';
 import { fileMismatch, StoredFileDigest } from './stored-file.digest';
+import { checkStoredLfsObjects } from './stored-lfs.check';
 
 /** Stored files read at once: enough to hide MinIO's latency, few enough to leave visits room. */
 const FILE_READS_AT_ONCE = 4;
@@ -25,7 +26,8 @@ const FILE_READS_AT_ONCE = 4;
  * A restore drill of one completed snapshot: restore its bundle chain as a person would (each
  * bundle checked against the manifest and by `git bundle verify`), `git fsck` the result,
  * compare refs and HEAD with the manifest, then read every stored file and check its size,
- * git blob id and (where a v2/v3 manifest records one) sha256. The result — a pass, or the first failure naming the object or ref —
+ * git blob id and (where a v2/v3 manifest records one) sha256, and every stored Git LFS object's
+ * sha256 and size. The result — a pass, or the first failure naming the object or ref —
  * is recorded on the archive; only our own outages (storage, database) fail the job.
  */
 @Injectable()
@@ -70,6 +72,7 @@ export class SnapshotVerifier {
       await this.workDirs.remove(dir);
     }
     await this.checkFiles(snapshot, signal);
+    await checkStoredLfsObjects(this.store, snapshot.bucket, snapshot.content.lfs, signal);
   }
 
   /** Every file the snapshot lists (walkSnapshotFiles: a v4 tree's listings, or v2/v3 `files`). */

@@ -1,2 +1,3 @@
 export * from './gitea.client';
 export * from './gitea-forge';
+export * from './lfs-fixture';

@@ -4,12 +4,15 @@ import type { AuthUser } from '@archiver/auth';
 import type { ArchiveRecord } from '@archiver/database';
 import {
   exactText,
+  lfsEntriesByPath,
+  lfsObjectKey,
   listsFilesByTree,
   lookupSnapshotPath,
   ObjectStoreRepository,
   readSnapshotManifest,
   readTreeListing,
   type SnapshotFileEntry,
+  type SnapshotLfsEntry,
   type SnapshotManifest,
   StorageError,
   StorageErrorCode,
@@ -50,7 +53,8 @@ export interface FileContent {
   size: number;
   /** An exact validator of the bytes: the sha256 recorded by a v2/v3 manifest, else the git blob id. */
   etag: string;
-  headers: FileResponseHeaders;
+  /** With LFS_HEADER (and LFS_REASON_HEADER) for a Git LFS pointer. */
+  headers: FileResponseHeaders & Record<string, string>;
 }
 
 /** A completed snapshot's HEAD tree, listed and read by path; the manifest is the map. */
@@ -67,7 +71,7 @@ export class SnapshotBrowseService {
   async tree(id: string, user: AuthUser, pathBytes: Buffer): Promise<TreeListing> {
     const { archive, index } = await this.open(id, user);
     const path = exactText(pathBytes);
-    const entries = await this.directory(archive.bucket!, index, pathBytes, path.text);
+    const entries = withLfs(await this.directory(archive.bucket!, index, pathBytes, path.text), pathBytes, index.lfs);
     return {
       archiveId: archive.id,
       commit: index.commit,
@@ -84,9 +88,17 @@ export class SnapshotBrowseService {
     const entry = await this.fileEntry(archive.bucket!, index, pathBytes, path);
     const name = path.slice(path.lastIndexOf('/') + 1);
     const type = entry.mode === '120000' ? 'symlink' : entry.mode === '100755' ? 'executable' : 'file';
+    const headers = fileResponseHeaders(name, type);
+    const lfs = type === 'symlink' ? undefined : index.lfs?.get(pathBytes.toString('latin1'));
+    if (lfs?.status === 'stored') {
+      // The pointer's object, verified by its oid when stored: what a checkout with git-lfs shows.
+      const stream = await this.store.getObject(archive.bucket!, lfsObjectKey(lfs.oid));
+      return { stream, size: lfs.size, etag: lfs.oid, headers: { ...headers, [LFS_HEADER]: 'stored' } };
+    }
     // The key, never a key rebuilt from the path: where bytes live is the manifest's to say.
     const stream = await this.store.getObject(archive.bucket!, entry.key);
-    return { stream, size: entry.size, etag: entry.sha256 ?? entry.gitSha, headers: fileResponseHeaders(name, type) };
+    const marker: Record<string, string> = lfs ? { [LFS_HEADER]: 'missing', [LFS_REASON_HEADER]: lfs.missing?.code ?? 'LFS_UNKNOWN' } : {};
+    return { stream, size: entry.size, etag: entry.sha256 ?? entry.gitSha, headers: { ...headers, ...marker } };
   }
 
   private async directory(bucket: string, index: SnapshotIndex, pathBytes: Buffer, path: string): Promise<TreeEntryView[]> {
@@ -148,13 +160,40 @@ export class SnapshotBrowseService {
       const weight = manifestWeight(manifest);
       if (manifest.contentFrom !== undefined && manifest.contentFrom.prefix !== prefix) {
         const content = await this.indexOf(bucket, manifest.contentFrom.prefix);
-        return { index: { commit: manifest.commit, tree: content.tree, root: content.root }, weight };
+        return { index: { commit: manifest.commit, tree: content.tree, root: content.root, lfs: content.lfs }, weight };
       }
       // A v4 manifest names its root tree: directories are read (and cached) as they are browsed.
-      if (listsFilesByTree(manifest)) return { index: { commit: manifest.commit, root: manifest.tree ?? null }, weight };
-      return { index: { commit: manifest.commit, tree: SnapshotTree.fromFiles(manifest.files ?? []) }, weight };
+      const lfs = lfsEntriesByPath(manifest.lfs);
+      if (listsFilesByTree(manifest)) return { index: { commit: manifest.commit, root: manifest.tree ?? null, lfs }, weight };
+      return { index: { commit: manifest.commit, tree: SnapshotTree.fromFiles(manifest.files ?? []), lfs }, weight };
     });
   }
+}
+
+/** Says a file is a Git LFS pointer: `stored` (the object's bytes are served) or `missing` (the pointer's are). */
+export const LFS_HEADER = 'X-Archiver-Lfs';
+/** For a missing object: why (an LfsMissingCode, e.g. LFS_NOT_ON_SERVER). */
+export const LFS_REASON_HEADER = 'X-Archiver-Lfs-Reason';
+
+/** A directory's entries with what its LFS pointers stand for. */
+function withLfs(entries: TreeEntryView[], dirBytes: Buffer, lfs: ReadonlyMap<string, SnapshotLfsEntry> | undefined): TreeEntryView[] {
+  if (!lfs || lfs.size === 0) return entries;
+  return entries.map((entry) => {
+    if (entry.type === 'dir' || entry.type === 'symlink') return entry;
+    const name = entry.nameBase64 !== undefined ? Buffer.from(entry.nameBase64, 'base64') : Buffer.from(entry.name, 'utf8');
+    const full = dirBytes.length === 0 ? name : Buffer.concat([dirBytes, Buffer.from('/'), name]);
+    const pointer = lfs.get(full.toString('latin1'));
+    if (!pointer) return entry;
+    const stored = pointer.status === 'stored';
+    return {
+      ...entry,
+      ...(stored && { size: pointer.size }),
+      lfs: true,
+      lfsStatus: pointer.status,
+      lfsSize: pointer.size,
+      ...(!stored && pointer.missing && { lfsMissing: pointer.missing }),
+    };
+  });
 }
 
 /** Roughly the manifest's JSON size, without serialising it again. */

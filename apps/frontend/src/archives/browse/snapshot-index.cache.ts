@@ -1,3 +1,4 @@
+import type { SnapshotLfsEntry } from '@archiver/storage';
 import type { SnapshotTree } from './snapshot-tree';
 
 /** What browsing a snapshot needs of its manifest, parsed once. */
@@ -7,6 +8,8 @@ export interface SnapshotIndex {
   tree?: SnapshotTree;
   /** v4: the root tree id (null: no files), whose listings are read as directories are browsed. */
   root?: string | null;
+  /** The stored tree's Git LFS pointers by exact path bytes (latin1 text of them); empty for none. */
+  lfs?: ReadonlyMap<string, SnapshotLfsEntry>;
 }
 
 export interface SnapshotIndexCacheOptions {

@@ -11,6 +11,15 @@ export interface TreeEntryView {
   size?: number;
   /** Git mode: `040000` for directories, else the file's own. */
   mode: string;
+  /**
+   * Set for a Git LFS pointer: `size` is then what `files/` serves — the object's real size
+   * when it is stored, the pointer's when it is missing (see `lfsMissing`).
+   */
+  lfs?: true;
+  lfsStatus?: 'stored' | 'missing';
+  /** The object's size as its pointer declares it. */
+  lfsSize?: number;
+  lfsMissing?: { code: string; message: string };
 }
 
 export interface TreeDirectory {

@@ -1,0 +1,5 @@
+export * from './lfs-batch';
+export * from './lfs-client';
+export * from './lfs-endpoint';
+export * from './lfs-missing';
+export * from './lfs-pointer';

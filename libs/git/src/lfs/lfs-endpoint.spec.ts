@@ -1,0 +1,28 @@
+import { LfsMissingCode } from './lfs-missing';
+import { lfsEndpointFor } from './lfs-endpoint';
+
+describe(lfsEndpointFor.name, () => {
+  it.each([
+    ['https://forge.example/o/r.git', 'https://forge.example/o/r.git/info/lfs'],
+    ['https://forge.example/o/r', 'https://forge.example/o/r.git/info/lfs'],
+    ['https://forge.example/o/r/', 'https://forge.example/o/r.git/info/lfs'],
+    ['http://127.0.0.1:3000/o/r.git', 'http://127.0.0.1:3000/o/r.git/info/lfs'],
+  ])('derives the endpoint of %s as git-lfs does', (remote, endpoint) => {
+    expect(lfsEndpointFor(remote)).toEqual({ endpoint });
+  });
+
+  it('takes lfs.url from .lfsconfig instead', () => {
+    expect(lfsEndpointFor('https://forge.example/o/r.git', 'https://lfs.example/x/')).toEqual({ endpoint: 'https://lfs.example/x' });
+  });
+
+  it.each([
+    ['an SSH remote', 'ssh://git@forge.example/o/r.git', undefined, LfsMissingCode.UNSUPPORTED_TRANSPORT],
+    ['an scp-like remote', 'git@forge.example:o/r.git', undefined, LfsMissingCode.UNSUPPORTED_TRANSPORT],
+    ['an ssh lfs.url', 'https://forge.example/o/r.git', 'ssh://git@lfs.example/x', LfsMissingCode.UNSUPPORTED_TRANSPORT],
+    ['a file lfs.url', 'https://forge.example/o/r.git', 'file:///etc', LfsMissingCode.UNSUPPORTED_TRANSPORT],
+    ['an lfs.url with credentials', 'https://forge.example/o/r.git', 'https://u:p@lfs.example/x', LfsMissingCode.INVALID_ANSWER],
+    ['an lfs.url that is no URL', 'https://forge.example/o/r.git', 'not a url', LfsMissingCode.INVALID_ANSWER],
+  ])('reports %s as a reason, not an endpoint', (_name, remote, lfsUrl, code) => {
+    expect(lfsEndpointFor(remote, lfsUrl)).toEqual({ missing: { code, message: expect.any(String) } });
+  });
+});
