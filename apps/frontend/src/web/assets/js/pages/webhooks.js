@@ -174,9 +174,8 @@ function deliveryBadge(status) {
 }
 
 function lastError(delivery) {
-  if (!delivery.lastError && delivery.lastStatusCode === null) return '—';
-  const code = delivery.lastStatusCode === null ? '' : `HTTP ${delivery.lastStatusCode}`;
-  return [code, delivery.lastError].filter(Boolean).join(': ');
+  if (delivery.lastError) return delivery.lastError;
+  return delivery.status === 'delivered' ? `— (HTTP ${delivery.lastStatusCode})` : '—';
 }
 
 function viewSwitch(all) {
