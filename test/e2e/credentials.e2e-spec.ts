@@ -82,15 +82,10 @@ describe('web interface: credentials of private repositories', () => {
   };
 
   /** Everything the page holds that a secret could hide in: its HTML, address and web storage. */
-  const pageTraces = (page: Page): Promise<string> =>
-    page.evaluate(() =>
-      [
-        document.documentElement.outerHTML,
-        window.location.href,
-        JSON.stringify({ ...localStorage }),
-        JSON.stringify({ ...sessionStorage }),
-      ].join('\n'),
-    );
+  const pageTraces = async (page: Page): Promise<string> => {
+    const storage = await page.evaluate<string>('JSON.stringify([{ ...localStorage }, { ...sessionStorage }])');
+    return [await page.content(), page.url(), storage].join('\n');
+  };
 
   const repositoryOf = async (name: string): Promise<RepositoryView> =>
     waitFor(`${name} to be tracked`, async () => {
