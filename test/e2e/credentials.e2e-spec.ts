@@ -222,4 +222,31 @@ describe('web interface: credentials of private repositories', () => {
     await saveScreenshot(page, 'credentials-invalid-ssh-key');
     expect(problems).toEqual([]);
   });
+
+  it('archives a private repository once with a token from the Archives form; without one it fails AUTH_REQUIRED', async () => {
+    const repo = await privateRepo();
+    const { page, problems } = await signedInPage('/archives');
+    const urls = page.getByLabel('Repository URLs');
+    await urls.fill(repo.cloneUrl);
+    await page.getByRole('button', { name: 'Archive', exact: true }).click();
+    const plain = page.getByTestId('submit-results').locator('[data-kind="accepted"]');
+    await plain.waitFor();
+    const plainId = new URL((await plain.getByRole('link').getAttribute('href'))!, publicUrl).pathname.split('/').pop()!;
+    expect(await settledArchive(api, plainId, VISIT_TIMEOUT_MS)).toMatchObject({ status: 'failed', error: { code: 'AUTH_REQUIRED' } });
+
+    await urls.fill(repo.cloneUrl);
+    await page.getByTestId('private-repository').locator('summary').click();
+    await page.getByLabel('Access token').fill(token.token);
+    await page.getByRole('button', { name: 'Archive', exact: true }).click();
+    // The new submission's result replaces the plain one's.
+    const link = page.getByTestId('submit-results').locator(`[data-kind="accepted"] a:not([href$="${plainId}"])`);
+    await link.waitFor();
+    const id = (await link.getAttribute('href'))!.split('/').pop()!;
+    expect(await page.getByLabel('Access token').inputValue()).toBe('');
+    expect(await settledArchive(api, id, VISIT_TIMEOUT_MS)).toMatchObject({ status: 'completed', error: null });
+    await page.getByTestId('submit-results').locator('[data-status="completed"]').waitFor();
+    await saveScreenshot(page, 'credentials-one-off-archive');
+    expect(await pageTraces(page)).not.toContain(token.token);
+    expect(problems).toEqual([]);
+  });
 });
