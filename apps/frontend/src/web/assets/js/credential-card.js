@@ -2,7 +2,7 @@
 // Replace and Remove, or "none" with Add. It stays one element across the page's refreshes
 // (`update`), so a person typing a new credential does not lose it when the visits reload.
 import { card, notice } from './components.js';
-import { CREDENTIAL_KIND_LABELS, credentialFields, credentialProblem } from './credential-fields.js';
+import { CREDENTIAL_KIND_LABELS, credentialFields, credentialProblem, enterAgain } from './credential-fields.js';
 import { h, mount } from './dom.js';
 import { formatDateTime, formatRelative } from './format.js';
 import { repositoryUrlKind } from './repository-url.js';
@@ -73,9 +73,7 @@ export function credentialCard(ctx, { onChanged }) {
       await onChanged();
     } catch (error) {
       if (refusedBy(error)) return;
-      fields.setError(
-        `${credentialProblem(error.code, error.message) ?? `Could not save it: ${error.message}`} Enter the credential again.`,
-      );
+      fields.setError(enterAgain(credentialProblem(error.code, error.message) ?? `Could not save it: ${error.message}`));
     } finally {
       save.disabled = false;
       save.textContent = 'Save credential';

@@ -33,6 +33,11 @@ export function credentialProblem(code, message) {
   }
 }
 
+/** An explanation followed by the request to type the (emptied) credential again. */
+export function enterAgain(text) {
+  return `${text}${/[.!?]$/.test(text.trim()) ? '' : '.'} Enter the credential again.`;
+}
+
 function secretInput(name, label, { multiline = false, required = true, hint } = {}) {
   const id = uid(`credential-${name}`);
   const attrs = {

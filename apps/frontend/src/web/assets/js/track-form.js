@@ -2,7 +2,7 @@
 // repository") a credential. 201 = tracked from now on (first visit queued), 200 = already
 // tracked by you; refusals (4xx) appear next to the field they are about.
 import { card, notice } from './components.js';
-import { credentialFields, credentialProblem } from './credential-fields.js';
+import { credentialFields, credentialProblem, enterAgain } from './credential-fields.js';
 import { h, mount, uid } from './dom.js';
 import { shortUrl } from './format.js';
 import { repositoryUrlKind, repositoryUrlProblem } from './repository-url.js';
@@ -129,7 +129,7 @@ export function trackForm(ctx, onTracked) {
       // The request was refused (bad URL, policy, bad interval): say so beside the field.
       const aboutCredential = credentialProblem(error.code, error.message);
       if (aboutCredential && privateRepository.open) {
-        credential.setError(`${aboutCredential} Enter the credential again.`);
+        credential.setError(enterAgain(aboutCredential));
         credential.focus();
       } else if (error.status >= 400 && error.status < 500) {
         setFieldError(error.message);

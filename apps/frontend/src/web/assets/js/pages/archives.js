@@ -2,7 +2,7 @@
 // switch the list to "All archives" (`/archives?view=all`), which names each archive's owner.
 import { archiveTable } from '../archive-table.js';
 import { card, notice } from '../components.js';
-import { credentialFields, credentialProblem } from '../credential-fields.js';
+import { credentialFields, credentialProblem, enterAgain } from '../credential-fields.js';
 import { h, mount, uid } from '../dom.js';
 import { clearDraft, loadDraft, saveDraft } from '../draft.js';
 import { repositoryUrlKind } from '../repository-url.js';
@@ -158,7 +158,7 @@ function submitForm(ctx, onSubmitted) {
       credential.clear();
       const outcomes = await sending;
       const refused = outcomes.find((o) => o.kind === 'error' && credentialProblem(o.code, o.message));
-      if (refused) credential.setError(`${credentialProblem(refused.code, refused.message)} Enter the credential again.`);
+      if (refused) credential.setError(enterAgain(credentialProblem(refused.code, refused.message)));
       else if (privateRepository.open && outcomes.every((o) => o.kind !== 'error')) privateRepository.open = false;
       results.show(outcomes);
       // Keep what needs attention: the lines that failed stay in the box to be fixed.
