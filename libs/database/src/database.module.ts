@@ -1,5 +1,6 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import type { HealthIndicator } from '@archiver/health';
+import { ArchiveCredentialRepository } from './archive-credential.repository';
 import { ArchiveRepository } from './archive.repository';
 import { AuditRepository } from './audit.repository';
 import { OperationsRepository } from './operations.repository';
@@ -26,6 +27,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     ArchiveRepository,
     TrackedRepositoryRepository,
     RepositoryCredentialRepository,
+    ArchiveCredentialRepository,
     RefChangeRepository,
     VerificationRepository,
     OperationsRepository,
@@ -39,6 +41,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     ArchiveRepository,
     TrackedRepositoryRepository,
     RepositoryCredentialRepository,
+    ArchiveCredentialRepository,
     RefChangeRepository,
     VerificationRepository,
     OperationsRepository,

@@ -7,6 +7,7 @@ export * from './operations.repository';
 export * from './prisma.service';
 export * from './ref-change.repository';
 export * from './repository-credential.repository';
+export * from './archive-credential.repository';
 export * from './repository.repository';
 export * from './repository.types';
 export * from './retention.repository';

@@ -4,7 +4,8 @@ import { AuthError, type AuthUser } from '@archiver/auth';
 import type { AppConfig } from '@archiver/config';
 import {
   type ArchiveRecord,
-  type ArchiveRepository,
+  type ArchiveCredentialRepository,
+  ArchiveRepository,
   DatabaseError,
   DatabaseErrorCode,
   type OperationsRepository,
@@ -111,6 +112,7 @@ describe(ArchiveRequestsService.name, () => {
       store as unknown as ObjectStoreRepository,
       trackers as unknown as TrackedRepositoryRepository,
       new UsageLimits(config, usage as unknown as OperationsRepository),
+      { kindOf: jest.fn(async () => null) } as unknown as ArchiveCredentialRepository,
     );
   });
 

@@ -3,6 +3,7 @@ import { AuthError, type AuthUser } from '@archiver/auth';
 import { APP_CONFIG, type AppConfig } from '@archiver/config';
 import {
   ACTIVE_STATUSES,
+  ArchiveCredentialRepository,
   ArchiveRepository,
   type ArchiveRecord,
   type ArchiveStatus,
@@ -35,6 +36,9 @@ export const DOWNLOAD_LINK_SECONDS = 5 * 60;
 // without letting one request monopolise the database pool.
 const BATCH_CONCURRENCY = 8;
 
+/** Runs once the archive row exists (`created`: a new one) and before it is queued, e.g. to store its own credential. */
+export type BeforeQueue = (archive: ArchiveRecord, created: boolean) => Promise<void>;
+
 export interface ArchiveListRequest {
   scope: ArchiveScope;
   status?: ArchiveStatus;
@@ -58,6 +62,7 @@ export class ArchiveRequestsService {
     private readonly store: ObjectStoreRepository,
     private readonly trackers: TrackedRepositoryRepository,
     private readonly limits: UsageLimits,
+    private readonly archiveCredentials: ArchiveCredentialRepository,
   ) {}
 
   /**
@@ -65,7 +70,7 @@ export class ArchiveRequestsService {
    * anything is written, so a refused URL leaves no trace. Returns the requester's active
    * archive of the same repository instead of a second one (`existing: true`).
    */
-  async submit(url: string, user: AuthUser): Promise<SubmittedArchiveView> {
+  async submit(url: string, user: AuthUser, beforeQueue?: BeforeQueue): Promise<SubmittedArchiveView> {
     const vetted = await this.policy.check(url);
     await this.limits.assertStorageLeft(user);
     const { archive, created } = await this.archives.createOrFindActive({
@@ -74,6 +79,7 @@ export class ArchiveRequestsService {
       requestedBy: user.subject,
       requestedByName: user.username,
     });
+    await beforeQueue?.(archive, created);
     if (created) await this.enqueuePending(archive.id);
     return { ...this.view(archive, user), existing: !created };
   }
@@ -226,6 +232,8 @@ export class ArchiveRequestsService {
     const access = await this.trackers.contentAccess(archive.repositoryId, user.subject);
     if (access?.private && archive.status === 'completed') {
       if (access.tracked && access.granted) return archive;
+      // Made with the requester's own credential (a one-off archive): they proved they may read what it fetched.
+      if (archive.requestedBy === user.subject && (await this.archiveCredentials.kindOf(archive.id)) !== null) return archive;
     } else if (archive.requestedBy === user.subject || access?.tracked) {
       return archive;
     }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ARCHIVE_STATUSES, type ArchiveStatus } from '@archiver/database';
+import { type CredentialInput, CredentialInputBody, credentialInputSchema } from '../repositories/credential-input.dto';
 
 // Request shapes. The zod schemas validate; the classes carry the same shapes into the OpenAPI
 // document (no class-validator here). Only the shape is checked here: what makes a URL
@@ -15,7 +16,10 @@ const EXAMPLE = '{"url": "https://host/owner/repo.git"}';
 
 export const submitArchiveSchema = z
   .object(
-    { url: z.string({ error: 'must be a string holding the repository URL, e.g. "https://host/owner/repo.git"' }) },
+    {
+      url: z.string({ error: 'must be a string holding the repository URL, e.g. "https://host/owner/repo.git"' }),
+      credential: credentialInputSchema.optional(),
+    },
     { error: `The body must be a JSON object like ${EXAMPLE}, sent with Content-Type: application/json` },
   )
   .strict();
@@ -53,8 +57,18 @@ export const listArchivesQuerySchema = z.object({
 });
 
 export class SubmitArchiveBody implements z.infer<typeof submitArchiveSchema> {
-  @ApiProperty({ description: 'http(s) URL of a public git repository', example: 'https://host/owner/repo.git' })
+  @ApiProperty({
+    description: 'http(s) or SSH URL of a git repository (a private one, and any SSH one, needs `credential`)',
+    example: 'https://host/owner/repo.git',
+  })
   url!: string;
+
+  @ApiPropertyOptional({
+    type: CredentialInputBody,
+    description:
+      'For a private repository: used for this archive’s clone only (not for the repository’s scheduled visits), stored encrypted until it finishes, never shown again',
+  })
+  credential?: CredentialInput;
 }
 
 export class SubmitBatchBody implements z.infer<typeof submitBatchSchema> {

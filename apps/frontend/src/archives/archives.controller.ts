@@ -42,6 +42,7 @@ import {
   SubmittedArchiveView,
   VerifyRequestView,
 } from './archive.view';
+import { ArchiveCredentialsService } from './archive-credentials.service';
 import { ArchiveRequestsService } from './archive-requests.service';
 import { BundlePreparingError, BundleService } from './bundle.service';
 import { RestoreService } from './restore.service';
@@ -59,6 +60,7 @@ const idParam = ApiParam({ name: 'id', format: 'uuid', description: 'Archive id;
 export class ArchivesController {
   constructor(
     private readonly archives: ArchiveRequestsService,
+    private readonly archiveCredentials: ArchiveCredentialsService,
     private readonly restores: RestoreService,
     private readonly bundles: BundleService,
     private readonly verifications: VerifyService,
@@ -75,7 +77,11 @@ export class ArchivesController {
   @ApiOkResponse({ type: SubmittedArchiveView, description: 'You already have an active archive of this repository; it is returned' })
   @ApiBadRequestResponse({
     type: ApiErrorView,
-    description: 'INVALID_REQUEST, INVALID_URL, BLOCKED_BY_POLICY or UNKNOWN_HOST; nothing recorded',
+    description: 'INVALID_REQUEST, INVALID_URL, BLOCKED_BY_POLICY, UNKNOWN_HOST or CREDENTIAL_INVALID; nothing recorded',
+  })
+  @ApiConflictResponse({
+    type: ApiErrorView,
+    description: 'ARCHIVE_ACTIVE: with a credential, while you have an unfinished archive of the same repository',
   })
   @ApiPayloadTooLargeResponse({ type: ApiErrorView })
   @ApiUnsupportedMediaTypeResponse({ type: ApiErrorView, description: 'The body must be application/json' })
@@ -84,7 +90,9 @@ export class ArchivesController {
     @CurrentUser() user: AuthUser,
     @Res({ passthrough: true }) res: Response,
   ): Promise<SubmittedArchiveView> {
-    const submitted = await this.archives.submit(body.url, user);
+    const submitted = body.credential
+      ? await this.archiveCredentials.submit(body.url, body.credential, user)
+      : await this.archives.submit(body.url, user);
     res.status(submitted.existing ? HttpStatus.OK : HttpStatus.ACCEPTED);
     return submitted;
   }

@@ -6,6 +6,13 @@ import { checkSshPrivateKey, GitError, normalizeRepositoryUrl, parseHostKeys } f
 import { ApiError } from '../api/api.error';
 import type { CredentialInput } from './repository.dto';
 
+/** A credential that passed `check`: what to encrypt, and the SSH host key (undefined: keep or scan; null: none, not SSH). */
+export interface CheckedCredential {
+  credential: Credential;
+  kind: CredentialInput['kind'];
+  sshHostKey: string | null | undefined;
+}
+
 export const CredentialApiErrorCode = { AlreadySet: 'CREDENTIAL_ALREADY_SET', Invalid: 'CREDENTIAL_INVALID' } as const;
 
 /**
@@ -29,10 +36,14 @@ export class RepositoryCredentialsService {
   async set(repositoryId: string, url: string, input: CredentialInput | null, user: AuthUser): Promise<void> {
     let stored = null;
     if (input) {
-      assertFitsUrl(input, url);
-      const sshHostKey = input.kind === 'ssh' ? await checkedSshKeys(input) : null;
-      const ciphertext = this.cipher.encrypt(toCredential(input), repositoryId);
-      stored = { ciphertext, kind: input.kind, setBy: user.subject, ...(sshHostKey !== undefined && { sshHostKey }) };
+      const checked = await this.check(url, input);
+      const ciphertext = this.encrypt(checked, repositoryId);
+      stored = {
+        ciphertext,
+        kind: input.kind,
+        setBy: user.subject,
+        ...(checked.sshHostKey !== undefined && { sshHostKey: checked.sshHostKey }),
+      };
     }
     await this.store.set(repositoryId, stored);
     this.logger.log({
@@ -41,6 +52,21 @@ export class RepositoryCredentialsService {
       kind: input?.kind,
       user: user.username,
     });
+  }
+
+  /**
+   * The checks of `set`, before anything is stored: also for a one-off archive's own credential
+   * (ArchiveCredentialsService), so both take exactly the same credentials.
+   */
+  async check(url: string, input: CredentialInput): Promise<CheckedCredential> {
+    assertFitsUrl(input, url);
+    const sshHostKey = input.kind === 'ssh' ? await checkedSshKeys(input) : null;
+    return { credential: toCredential(input), kind: input.kind, sshHostKey };
+  }
+
+  /** `rowId`: what the ciphertext is bound to (a repository id, or `archive:<id>`); decrypting it for another fails. */
+  encrypt(checked: CheckedCredential, rowId: string): string {
+    return this.cipher.encrypt(checked.credential, rowId);
   }
 
   /**

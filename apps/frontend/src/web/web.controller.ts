@@ -16,6 +16,7 @@ export const WEB_PAGE_PATHS = [
   'archives/:id/files',
   'archives/:id/files/*path',
   'stats',
+  'webhooks',
   'admin',
   'signed-out',
 ];

@@ -177,7 +177,7 @@ export class SnapshotService {
 
   private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
     // A private repository's credential goes to every git network call of this visit, and nowhere else.
-    const credential = await this.credentials.forVisit(archive.repositoryId);
+    const credential = await this.credentials.forVisit(archive.repositoryId, archive.id);
     if (await this.endUnchanged(archive, claim, writer, workDir, signal, credential)) return;
     // The last mirror of this repository brought up to date, or a full clone: refs equal the remote's either way.
     const mirror = await this.obtainMirror({ ...archive, credential }, workDir, signal);

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { type Credential, CredentialCipher, CredentialError, CredentialErrorCode, TOKEN_USERNAME } from '@archiver/credentials';
-import { RepositoryCredentialRepository } from '@archiver/database';
+import {
+  archiveCredentialBinding,
+  type Credential,
+  CredentialCipher,
+  CredentialError,
+  CredentialErrorCode,
+  TOKEN_USERNAME,
+} from '@archiver/credentials';
+import { ArchiveCredentialRepository, RepositoryCredentialRepository } from '@archiver/database';
 import { GitError, GitErrorCode, type HttpCredential, type RemoteCredential, type SshKeyCredential } from '@archiver/git';
 
 /**
@@ -14,10 +21,18 @@ export class VisitCredentials {
   constructor(
     private readonly cipher: CredentialCipher,
     private readonly store: RepositoryCredentialRepository,
+    private readonly archiveStore: ArchiveCredentialRepository,
   ) {}
 
-  /** Undefined for a repository without one; records that it was used. */
-  async forVisit(repositoryId: string): Promise<RemoteCredential | undefined> {
+  /**
+   * The archive's own credential (a one-off archive submitted with one) if it has one, else the
+   * repository's; undefined for neither. Records that the repository's was used.
+   */
+  async forVisit(repositoryId: string, archiveId?: string): Promise<RemoteCredential | undefined> {
+    if (archiveId !== undefined) {
+      const own = await this.forArchive(archiveId);
+      if (own) return own;
+    }
     const stored = await this.store.find(repositoryId);
     if (!stored) return undefined;
     const credential = this.cipher.decrypt(stored.ciphertext, repositoryId);
@@ -30,6 +45,26 @@ export class VisitCredentials {
     };
     if (credential.kind !== 'ssh') return { ...toHttpCredential(credential), onAccepted };
     return this.sshCredential(repositoryId, credential.privateKey, stored.sshHostKey, onAccepted);
+  }
+
+  /**
+   * A one-off archive's credential, for its clone alone: nothing is recorded on the repository
+   * (no last use, no host key pinned, no content access granted to its trackers). An SSH key
+   * without a given host key trusts the key the server shows for this clone only.
+   */
+  private async forArchive(archiveId: string): Promise<RemoteCredential | undefined> {
+    // Whatever finished meanwhile needs its ciphertext no more.
+    await this.archiveStore.dropFinished();
+    const stored = await this.archiveStore.findForRun(archiveId);
+    if (!stored) return undefined;
+    const credential = this.cipher.decrypt(stored.ciphertext, archiveCredentialBinding(archiveId));
+    if (credential.kind !== 'ssh') return toHttpCredential(credential);
+    const ssh: { -readonly [K in keyof SshKeyCredential]: SshKeyCredential[K] } = { privateKey: credential.privateKey };
+    if (stored.sshHostKey !== null) ssh.hostKey = stored.sshHostKey;
+    ssh.onHostKeyPinned = async (scanned) => {
+      ssh.hostKey = scanned;
+    };
+    return ssh;
   }
 
   /**

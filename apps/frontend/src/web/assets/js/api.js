@@ -103,7 +103,8 @@ export function createApi(apiBase, session) {
   return {
     listArchives: ({ scope, status, page, pageSize }) => request('GET', `/archives${query({ scope, status, page, pageSize })}`),
     getArchive: (id) => request('GET', `/archives/${encodeURIComponent(id)}`),
-    submit: (url) => request('POST', '/archives', { url }),
+    /** `credential` (optional) is sent once, for this archive's clone only. */
+    submit: (url, credential) => request('POST', '/archives', credential ? { url, credential } : { url }),
     submitBatch: (urls) => request('POST', '/archives/batch', { urls }),
     deleteArchive: (id) => request('DELETE', `/archives/${encodeURIComponent(id)}`),
     downloadLink: (id) => request('GET', `/archives/${encodeURIComponent(id)}/download`),
@@ -116,11 +117,20 @@ export function createApi(apiBase, session) {
     listRepositories: ({ state, q, page, pageSize }) => request('GET', `/repositories${query({ state, q, page, pageSize })}`),
     getRepository: (id, { visitsPage, visitsPageSize } = {}) =>
       request('GET', `/repositories/${encodeURIComponent(id)}${query({ visitsPage, visitsPageSize })}`),
-    trackRepository: (url, intervalHours) => request('POST', '/repositories', { url, intervalHours }),
+    trackRepository: (url, intervalHours, credential) => request('POST', '/repositories', { url, intervalHours, credential }),
+    /** `credential` null removes it. */
+    setRepositoryCredential: (id, credential) => request('PATCH', `/repositories/${encodeURIComponent(id)}`, { credential }),
     updateRepository: (id, change) => request('PATCH', `/repositories/${encodeURIComponent(id)}`, change),
     visitRepository: (id) => request('POST', `/repositories/${encodeURIComponent(id)}/visits`),
     untrackRepository: (id) => request('DELETE', `/repositories/${encodeURIComponent(id)}`),
     openQueueBoard,
+    listWebhooks: ({ scope, page, pageSize } = {}) => request('GET', `/webhooks${query({ scope, page, pageSize })}`),
+    createWebhook: (webhook) => request('POST', '/webhooks', webhook),
+    updateWebhook: (id, change) => request('PATCH', `/webhooks/${encodeURIComponent(id)}`, change),
+    testWebhook: (id) => request('POST', `/webhooks/${encodeURIComponent(id)}/test`),
+    deleteWebhook: (id) => request('DELETE', `/webhooks/${encodeURIComponent(id)}`),
+    webhookDeliveries: (id, { page, pageSize } = {}) =>
+      request('GET', `/webhooks/${encodeURIComponent(id)}/deliveries${query({ page, pageSize })}`),
     repositoryChanges: (id, { from, to } = {}) => request('GET', `/repositories/${encodeURIComponent(id)}/changes${query({ from, to })}`),
     retentionPreview: (id, policy) => request('GET', `/repositories/${encodeURIComponent(id)}/retention/preview${query(policy)}`),
     setRetention: (id, policy) => request('PUT', `/repositories/${encodeURIComponent(id)}/retention`, policy),

@@ -10,6 +10,7 @@ import { notFoundPage } from './pages/messages.js';
 import { repositoriesPage } from './pages/repositories.js';
 import { repositoryPage } from './pages/repository.js';
 import { statsPage } from './pages/stats.js';
+import { webhooksPage } from './pages/webhooks.js';
 
 const routes = [
   { pattern: /^\/$/, nav: 'repositories', render: repositoriesPage },
@@ -18,6 +19,7 @@ const routes = [
   { pattern: /^\/archives\/([^/]+)\/?$/, nav: 'archives', render: archiveDetailPage },
   { pattern: /^\/archives\/([^/]+)\/files(?:\/.*)?$/, nav: 'archives', render: archiveFilesPage },
   { pattern: /^\/stats\/?$/, nav: 'stats', render: statsPage },
+  { pattern: /^\/webhooks\/?$/, nav: 'webhooks', render: webhooksPage },
   { pattern: /^\/admin\/?$/, nav: 'admin', render: adminPage },
 ];
 

@@ -2,8 +2,10 @@
 // switch the list to "All archives" (`/archives?view=all`), which names each archive's owner.
 import { archiveTable } from '../archive-table.js';
 import { card, notice } from '../components.js';
+import { credentialFields, credentialProblem, enterAgain } from '../credential-fields.js';
 import { h, mount, uid } from '../dom.js';
 import { clearDraft, loadDraft, saveDraft } from '../draft.js';
+import { repositoryUrlKind } from '../repository-url.js';
 import { submitResults } from '../submit-results.js';
 
 /** The API takes at most this many URLs per batch request (issue 3). */
@@ -65,14 +67,39 @@ function submitForm(ctx, onSubmitted) {
   const submit = h('button', { type: 'submit', class: 'button button-primary' }, 'Archive');
   const formError = h('div');
   const results = submitResults(ctx);
+  const firstUrl = () =>
+    textarea.value
+      .split(/\r?\n/)
+      .find((line) => line.trim())
+      ?.trim() ?? '';
+  const credential = credentialFields({ urlKind: () => repositoryUrlKind(firstUrl()) });
+  const privateRepository = h(
+    'details',
+    { class: 'credential-disclosure', 'data-testid': 'private-repository' },
+    h('summary', {}, 'Private repository'),
+    h(
+      'p',
+      { class: 'hint' },
+      'For one URL: the credential is used for this archive only, and not kept once it has finished. To keep a private repository current, track it on the Repositories page instead.',
+    ),
+    credential.element,
+  );
+  privateRepository.addEventListener('toggle', () => {
+    if (privateRepository.open) credential.matchUrl();
+  });
 
   const form = h(
     'form',
     { class: 'submit-form', novalidate: true, 'aria-describedby': hintId },
     h('label', { for: fieldId, class: 'label' }, 'Repository URLs'),
-    h('p', { id: hintId, class: 'hint' }, 'One URL per line (http or https). Each URL gets its own result below.'),
+    h(
+      'p',
+      { id: hintId, class: 'hint' },
+      'One URL per line (http(s), or SSH such as git@host:owner/repo.git). Each URL gets its own result below.',
+    ),
     textarea,
     fieldError,
+    privateRepository,
     h('div', { class: 'form-actions' }, submit, h('span', { class: 'hint' }, 'Tip: Ctrl+Enter submits.')),
     formError,
     results.element,
@@ -105,12 +132,34 @@ function submitForm(ctx, onSubmitted) {
       textarea.focus();
       return;
     }
+    let secret;
+    if (privateRepository.open) {
+      if (urls.length > 1) {
+        setFieldError('A credential goes with one repository: enter only its URL, and submit the others without it.');
+        textarea.focus();
+        return;
+      }
+      const read = credential.read();
+      if (read.error) {
+        credential.setError(read.error);
+        (read.focus ?? textarea).focus();
+        return;
+      }
+      secret = read.credential;
+    }
     submit.disabled = true;
     submit.textContent = 'Submitting…';
     form.setAttribute('aria-busy', 'true');
     mount(formError);
     try {
-      const outcomes = await submitAll(ctx.api, urls);
+      const sending = secret ? submitWithCredential(ctx.api, urls[0], secret) : submitAll(ctx.api, urls);
+      // Sent: the secret leaves the inputs whatever the answer (typed again to retry).
+      secret = undefined;
+      credential.clear();
+      const outcomes = await sending;
+      const refused = outcomes.find((o) => o.kind === 'error' && credentialProblem(o.code, o.message));
+      if (refused) credential.setError(enterAgain(credentialProblem(refused.code, refused.message)));
+      else if (privateRepository.open && outcomes.every((o) => o.kind !== 'error')) privateRepository.open = false;
       results.show(outcomes);
       // Keep what needs attention: the lines that failed stay in the box to be fixed.
       const failed = outcomes.filter((o) => o.kind === 'error').map((o) => o.url);
@@ -130,6 +179,17 @@ function submitForm(ctx, onSubmitted) {
   });
 
   return { element: card('Archive repositories', form), dispose: () => results.dispose() };
+}
+
+/** One URL with its own credential: a refusal (400 bad key, 409 unfinished archive) is its result. */
+async function submitWithCredential(api, url, credential) {
+  try {
+    const archive = await api.submit(url, credential);
+    return [{ url, kind: archive.existing ? 'existing' : 'accepted', archive }];
+  } catch (error) {
+    if (error.status === 400 || error.status === 409) return [{ url, kind: 'error', code: error.code, message: error.message }];
+    throw error;
+  }
 }
 
 /** One outcome per URL: {url, kind: 'accepted'|'existing'|'error', archive?, message?}. */

@@ -2,6 +2,7 @@
 // of visits, its retention, and the ref changes between two snapshots.
 import { REFRESH_MS } from '../archive-table.js';
 import { card, notice, pagination, spinner } from '../components.js';
+import { credentialCard } from '../credential-card.js';
 import { h, mount } from '../dom.js';
 import { ACTIVE_STATUSES, formatDateTime, formatNumber, formatBytes, shortUrl } from '../format.js';
 import { poll } from '../poller.js';
@@ -24,6 +25,7 @@ export function repositoryPage(view, ctx) {
   const timelineSlot = h('div');
   const changes = refChangesCard(ctx, id);
   const retention = retentionCard(ctx, id);
+  const credential = credentialCard(ctx, { onChanged: () => load({ force: true }) });
   const confirm = confirmDialog();
   const say = (kind, text) => mount(messages, notice(kind, text));
   let disposed = false;
@@ -94,6 +96,7 @@ export function repositoryPage(view, ctx) {
       ),
     );
     mount(scheduleSlot, scheduleCard(repository));
+    credential.update(repository);
     const { visits } = repository;
     mount(
       timelineSlot,
@@ -122,7 +125,7 @@ export function repositoryPage(view, ctx) {
       'div',
       { class: 'detail-grid' },
       h('div', { class: 'detail-main' }, timelineSlot),
-      h('div', { class: 'detail-side' }, scheduleSlot, retention.element),
+      h('div', { class: 'detail-side' }, scheduleSlot, credential.element, retention.element),
     ),
     // Full width: ref names and two shas per row need the room.
     h('div', { class: 'changes-area' }, changes.element),

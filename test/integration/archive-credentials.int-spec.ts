@@ -1,0 +1,207 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { loadConfig } from '@archiver/config';
+import { PrismaService } from '@archiver/database';
+import { QueueName, redisOptions } from '@archiver/queue';
+import { ObjectStoreRepository } from '@archiver/storage';
+import {
+  ApiClient,
+  type AppProcess,
+  type ArchiveView,
+  closeAll,
+  createFixtureRepos,
+  fixtureGit,
+  type FixtureRepos,
+  type GiteaClient,
+  type GiteaToken,
+  type GiteaUser,
+  KeycloakTestClient,
+  pushFixture,
+  readAll,
+  readManifestWithFiles,
+  removeArchivesUnder,
+  settledArchive,
+  startApp,
+  startGitea,
+  uniqueName,
+} from '@archiver/testing';
+
+interface RepositoryView {
+  id: string;
+  credential: unknown;
+}
+
+// One-off archives of private repositories on the real Gitea forge (issue 12 item 1, "and a
+// one-off archive"): POST /api/archives with a token clones the repository once with it, byte
+// for byte; without one the archive fails AUTH_REQUIRED; the token is used for that archive
+// only (the repository gets no credential), and shows up nowhere in clear.
+describe('one-off archives with their own credential', () => {
+  const config = loadConfig();
+  const prisma = new PrismaService(config);
+  const store = new ObjectStoreRepository(config.minio);
+  const connection = redisOptions(config.redis.url, 'producer');
+  const queues = [new Queue(QueueName.Pending, { connection }), new Queue(QueueName.Archive, { connection })];
+  const keycloak = KeycloakTestClient.fromEnvironment();
+  const workDir = path.join(os.tmpdir(), `archiver-archive-credentials-${process.pid}`);
+  const apps: AppProcess[] = [];
+  /** Every answer the API gave, to look for the token in. */
+  const answers: string[] = [];
+  let scratch: string;
+  let fixtures: FixtureRepos;
+  let gitea: GiteaClient;
+  let giteaUrl: string;
+  let owner: GiteaUser;
+  let token: GiteaToken;
+  let requester: ApiClient;
+  let someoneElse: ApiClient;
+
+  const call = async <T>(client: ApiClient, method: string, route: string, json?: unknown) => {
+    const response = await client.call<T>(method, route, json === undefined ? {} : { json });
+    answers.push(response.text);
+    return response;
+  };
+  const privateRepo = async () => {
+    const repo = await gitea.createRepo(owner.username, uniqueName('oneoff'), { private: true });
+    await pushFixture(fixtures.multi, repo.cloneUrl, { token: token.token });
+    return repo;
+  };
+  const archived = async (client: ApiClient, body: Record<string, unknown>): Promise<ArchiveView> => {
+    const submitted = await call<ArchiveView>(client, 'POST', '/api/archives', body);
+    expect(submitted.status).toBe(202);
+    const done = await settledArchive(client, submitted.body.id, 120_000);
+    answers.push(JSON.stringify(done));
+    return done;
+  };
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-archive-credentials-'));
+    fixtures = await createFixtureRepos(scratch);
+    const forge = await startGitea();
+    gitea = forge.client;
+    giteaUrl = forge.url;
+    owner = await gitea.createUser(uniqueName('owner'));
+    token = await gitea.createToken(owner, uniqueName('oneoff'));
+    apps.push(
+      ...(await Promise.all([
+        startApp('frontend'),
+        startApp('injector'),
+        startApp('worker', { ARCHIVER_WORK_DIR: workDir, CLONE_TIMEOUT_SECONDS: '60' }),
+      ])),
+    );
+    const [one, two] = await Promise.all(
+      ['oneoff', 'other'].map((name) => keycloak.createUser({ username: uniqueName(name), realmRoles: ['archiver-user'] })),
+    );
+    requester = new ApiClient(apps[0].url, () => keycloak.passwordToken(one.username, one.password));
+    someoneElse = new ApiClient(apps[0].url, () => keycloak.passwordToken(two.username, two.password));
+  }, 240_000);
+
+  afterAll(async () => {
+    try {
+      await Promise.all(apps.map((app) => app.stop()));
+      if (owner) {
+        await removeArchivesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
+        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${giteaUrl}/${owner.username}/` } } });
+      }
+    } finally {
+      store.close();
+      await closeAll(
+        ...queues.map((q) => q.close()),
+        keycloak.cleanup(),
+        prisma.$disconnect(),
+        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
+        rm(workDir, { recursive: true, force: true }),
+      );
+    }
+  });
+
+  it('archives a private repository once with a token, byte for byte; without the token it fails AUTH_REQUIRED', async () => {
+    const repo = await privateRepo();
+    const without = await archived(requester, { url: repo.cloneUrl });
+    expect(without).toMatchObject({ status: 'failed', error: { code: 'AUTH_REQUIRED' } });
+
+    const done = await archived(requester, { url: repo.cloneUrl, credential: { kind: 'token', token: token.token } });
+    expect(done).toMatchObject({ status: 'completed', error: null });
+    const manifest = await readManifestWithFiles(store, done.bucket!, done.prefix!);
+    expect(manifest.commit).toBe((await fixtureGit(['rev-parse', 'HEAD'], fixtures.multi)).toString().trim());
+    expect(manifest.files.length).toBeGreaterThan(5);
+    for (const entry of manifest.files) {
+      const expected = await fixtureGit(['cat-file', 'blob', `HEAD:${entry.path}`], fixtures.multi);
+      const stored = await readAll(await store.getObject(done.bucket!, entry.key));
+      expect({ path: entry.path, equal: stored.equals(expected) }).toEqual({ path: entry.path, equal: true });
+    }
+
+    // For that archive only: the repository has no credential, so the next plain one fails again.
+    const { repositoryId } = (await prisma.archive.findUnique({ where: { id: done.id } }))!;
+    const repository = await prisma.repository.findUnique({ where: { id: repositoryId } });
+    expect(repository).toMatchObject({ credential: null, credentialKind: null });
+    expect(await archived(requester, { url: repo.cloneUrl })).toMatchObject({ status: 'failed', error: { code: 'AUTH_REQUIRED' } });
+
+    // What the token fetched is the requester's to read, not a tracker's who never proved access.
+    expect((await call(requester, 'GET', `/api/archives/${done.id}/tree`)).status).toBe(200);
+    const tracked = await call<RepositoryView>(someoneElse, 'POST', '/api/repositories', { url: repo.cloneUrl });
+    expect(tracked.status).toBe(201);
+    expect((await call(someoneElse, 'GET', `/api/archives/${done.id}`)).status).toBe(404);
+    expect((await call(someoneElse, 'GET', `/api/archives/${done.id}/tree`)).status).toBe(404);
+  });
+
+  it('refuses a credential that does not fit the URL, or an unusable SSH key, before recording anything', async () => {
+    const repo = await privateRepo();
+    const sshUrl = `ssh://git@127.0.0.1:22/${owner.username}/${repo.name}.git`;
+    const cases = [
+      {
+        url: repo.cloneUrl,
+        credential: { kind: 'ssh', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n' },
+      },
+      { url: sshUrl, credential: { kind: 'token', token: token.token } },
+      {
+        url: sshUrl,
+        credential: { kind: 'ssh', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n' },
+      },
+      { url: repo.cloneUrl, credential: { kind: 'token', token: '' } },
+    ];
+    for (const body of cases) {
+      const answer = await call<{ error: { code: string; message: string } }>(requester, 'POST', '/api/archives', body);
+      expect({ body: body.credential.kind, status: answer.status }).toEqual({ body: body.credential.kind, status: 400 });
+      expect(['CREDENTIAL_INVALID', 'INVALID_REQUEST']).toContain(answer.body.error.code);
+    }
+    expect(await prisma.archive.count({ where: { normalizedUrl: { contains: `/${owner.username}/${repo.name}` } } })).toBe(0);
+  });
+
+  it('never lets the token out: not in logs, API answers or the database in clear; its ciphertext is dropped once finished', async () => {
+    const secrets = [token.token, Buffer.from(`x-access-token:${token.token}`).toString('base64')];
+    const leaks = (where: string, text: string) => secrets.filter((s) => text.includes(s)).map(() => where);
+    const found: string[] = [];
+    for (const app of apps) found.push(...leaks(`${app.name} log`, app.output()));
+    found.push(...leaks('API answers', answers.join('\n')));
+    const rows = await prisma.$queryRaw<{ j: string }[]>`
+      SELECT row_to_json(c)::text AS j FROM archive_credential c JOIN archive a ON a.id = c.archive_id
+        WHERE a.normalized_url LIKE ${`%/${owner.username}/%`}
+      UNION ALL SELECT row_to_json(a)::text FROM archive a WHERE normalized_url LIKE ${`%/${owner.username}/%`}
+      UNION ALL SELECT row_to_json(r)::text FROM repository r WHERE normalized_url LIKE ${`%/${owner.username}/%`}`;
+    found.push(...leaks('database', rows.map((r) => r.j).join('\n')));
+    expect(found).toEqual([]);
+
+    // A new submission sweeps finished archives' ciphertexts; the kind stays as the record.
+    const repo = await privateRepo();
+    await archived(requester, { url: repo.cloneUrl, credential: { kind: 'basic', username: owner.username, password: token.token } });
+    const last = await call<ArchiveView>(requester, 'POST', '/api/archives', {
+      url: repo.cloneUrl,
+      credential: { kind: 'token', token: token.token },
+    });
+    expect(last.status).toBe(202);
+    const kept = await prisma.$queryRaw<{ id: string; kind: string; credential: string | null; status: string }[]>`
+      SELECT c.archive_id::text AS id, c.credential_kind AS kind, c.credential, a.status::text AS status FROM archive_credential c
+        JOIN archive a ON a.id = c.archive_id WHERE a.normalized_url LIKE ${`%/${owner.username}/%`}`;
+    const earlier = kept.filter((row) => row.id !== last.body.id);
+    expect(earlier.length).toBeGreaterThanOrEqual(2);
+    // Everything submitted before the last one had finished when it came: swept.
+    expect(earlier.map((row) => [row.status, row.credential])).toEqual(
+      earlier.map(() => [expect.stringMatching(/^(completed|failed)$/), null]),
+    );
+    expect(kept.find((row) => row.id === last.body.id)?.credential).toMatch(/^v\d+\./);
+    await settledArchive(requester, last.body.id, 120_000);
+    expect(new Set(kept.map((row) => row.kind))).toEqual(new Set(['token', 'basic']));
+  });
+});
