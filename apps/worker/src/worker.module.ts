@@ -17,6 +17,9 @@ import { MirrorCache } from './clone/mirror-cache';
 import { VisitCredentials } from './clone/visit-credentials';
 import { WorkDirs } from './clone/work-dir';
 import { WorkerMetrics } from './metrics/worker-metrics';
+import { HostPoliteness } from './politeness/host-politeness';
+import { HostSlotsRepository } from './politeness/host-slots.repository';
+import { PolitenessMetrics } from './politeness/politeness-metrics';
 import { ChainRebuilder } from './prune/chain-rebuilder';
 import { PruneProcessor } from './prune/prune.processor';
 import { PurgeProcessor } from './prune/purge.processor';
@@ -45,6 +48,9 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
     WorkerMetrics,
     MirrorCache,
     VisitCredentials,
+    HostSlotsRepository,
+    PolitenessMetrics,
+    HostPoliteness,
     SnapshotService,
     ArchiveProcessor,
     BundleConsolidator,
