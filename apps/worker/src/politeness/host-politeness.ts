@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { APP_CONFIG, AppConfig } from '@archiver/config';
 import { GitError, GitErrorCode } from '@archiver/git';
 import { RetryLaterError } from '@archiver/queue';
@@ -39,7 +40,8 @@ export class HostPoliteness {
   async enter(url: string): Promise<HostSlot> {
     const host = hostKeyOf(url);
     const { maxPerHost: max, slotLeaseMs: leaseMs } = this.config.politeness;
-    const token = randomUUID();
+    // Whose slot it is, for operators (and tests) reading Redis: machine, process, then unique.
+    const token = `${hostname()}:${process.pid}:${randomUUID()}`;
     const answer = await this.slots.tryAcquire(host, token, max, leaseMs);
     if (answer.acquired) return new HostSlot(this.slots, this.metrics, host, token, { max, leaseMs });
     this.metrics.waited(answer.reason);
