@@ -140,7 +140,12 @@ describe('politeness per upstream host', () => {
     }
     return paths;
   };
-  const submitAll = (urls: readonly string[]): Promise<ArchiveView[]> => Promise.all(urls.map((url) => api.submit(url)));
+  // One after another: the user's token is fetched once, not by a burst of logins Keycloak refuses.
+  const submitAll = async (urls: readonly string[]): Promise<ArchiveView[]> => {
+    const archives: ArchiveView[] = [];
+    for (const url of urls) archives.push(await api.submit(url));
+    return archives;
+  };
 
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-politeness-fixtures-'));
