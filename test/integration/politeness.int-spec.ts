@@ -206,7 +206,9 @@ describe('politeness per upstream host', () => {
     expect(overlap).toBeGreaterThanOrEqual(1);
     expect(overlap).toBeLessThanOrEqual(MAX_PER_HOST);
     // Six worker slots and twelve jobs: the limit, not a lack of work, kept the forge at two.
-    const waits = (await Promise.all(workers.map((w) => metric(w, 'archiver_host_slot_waits_total{reason="busy"')))).reduce((a, b) => a + b);
+    const waits = (await Promise.all(workers.map((w) => metric(w, 'archiver_host_slot_waits_total{reason="busy"')))).reduce(
+      (a, b) => a + b,
+    );
     expect(waits).toBeGreaterThan(0);
   }, 300_000);
 

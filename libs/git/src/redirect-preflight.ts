@@ -156,7 +156,11 @@ function probe(url: URL, addresses: readonly ResolvedAddress[], options: Preflig
         settled = true;
         res.destroy();
         const retryAfter = res.headers['retry-after'];
-        return resolve({ status, location: res.headers.location, ...(retryAfter !== undefined && { retryAfter: retryAfter.slice(0, 100) }) });
+        return resolve({
+          status,
+          location: res.headers.location,
+          ...(retryAfter !== undefined && { retryAfter: retryAfter.slice(0, 100) }),
+        });
       }
       readAdvertisement(res, maxBytes).then(() => {
         settled = true;

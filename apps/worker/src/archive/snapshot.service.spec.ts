@@ -694,27 +694,30 @@ describe(SnapshotService.name, () => {
     it.each([
       ['the clone', 'clone'],
       ['the change probe', 'probe'],
-    ])('backs the host off when %s meets a rate limit: requeued as not started, no failure recorded, no clone after a refused probe', async (_, where) => {
-      const refusal = new GitError(GitErrorCode.RATE_LIMITED, 'HTTP 429', { retryAfter: '3' });
-      if (where === 'probe') {
-        archives.setSnapshotLocation.mockImplementation(async (_id: string, runId: string, _b: string, prefix: string) =>
-          row({ runId, bucket: 'b', prefix }),
-        );
-        archives.findPreviousCompletedVisit.mockResolvedValue(
-          row({ id: 'prev', status: 'completed', refsHash: 'x', bucket: 'b', prefix: 'snapshots/p/' }),
-        );
-        cloner.listRemoteRefs.mockRejectedValue(refusal);
-      } else {
-        cloner.clone.mockRejectedValue(refusal);
-      }
-      await expect(sut.archive(ID, context(1, 1))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 3_000 });
-      expect(politeness.backOff).toHaveBeenCalledWith(row().url, refusal);
-      const runId = archives.claimRun.mock.calls[0][1] as string;
-      expect(archives.requeueRun).toHaveBeenCalledWith(ID, runId);
-      expect(archives.markRunFailed).not.toHaveBeenCalled();
-      expect(archives.recordAttemptError).not.toHaveBeenCalled();
-      expect(repositories.recordVisitOutcome).not.toHaveBeenCalled();
-      if (where === 'probe') expect(cloner.clone).not.toHaveBeenCalled();
-    });
+    ])(
+      'backs the host off when %s meets a rate limit: requeued as not started, no failure recorded, no clone after a refused probe',
+      async (_, where) => {
+        const refusal = new GitError(GitErrorCode.RATE_LIMITED, 'HTTP 429', { retryAfter: '3' });
+        if (where === 'probe') {
+          archives.setSnapshotLocation.mockImplementation(async (_id: string, runId: string, _b: string, prefix: string) =>
+            row({ runId, bucket: 'b', prefix }),
+          );
+          archives.findPreviousCompletedVisit.mockResolvedValue(
+            row({ id: 'prev', status: 'completed', refsHash: 'x', bucket: 'b', prefix: 'snapshots/p/' }),
+          );
+          cloner.listRemoteRefs.mockRejectedValue(refusal);
+        } else {
+          cloner.clone.mockRejectedValue(refusal);
+        }
+        await expect(sut.archive(ID, context(1, 1))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 3_000 });
+        expect(politeness.backOff).toHaveBeenCalledWith(row().url, refusal);
+        const runId = archives.claimRun.mock.calls[0][1] as string;
+        expect(archives.requeueRun).toHaveBeenCalledWith(ID, runId);
+        expect(archives.markRunFailed).not.toHaveBeenCalled();
+        expect(archives.recordAttemptError).not.toHaveBeenCalled();
+        expect(repositories.recordVisitOutcome).not.toHaveBeenCalled();
+        if (where === 'probe') expect(cloner.clone).not.toHaveBeenCalled();
+      },
+    );
   });
 });
