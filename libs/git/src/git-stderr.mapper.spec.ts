@@ -21,6 +21,16 @@ describe(gitErrorFromStderr.name, () => {
       false,
     ],
     [
+      "fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 429",
+      GitErrorCode.RATE_LIMITED,
+      true,
+    ],
+    [
+      "fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 503",
+      GitErrorCode.NETWORK,
+      true,
+    ],
+    [
       "fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 301",
       GitErrorCode.REDIRECT_BLOCKED,
       false,

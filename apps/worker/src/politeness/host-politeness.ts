@@ -35,10 +35,12 @@ export class HostPoliteness {
 
   /**
    * A slot on the host of `url`, to hold over the operations that contact it and release after.
-   * Throws RetryLaterError when the host is full or backing off.
+   * Throws RetryLaterError when the host is full or backing off. Null when the URL names no host
+   * (malformed): nothing is contacted then, and the URL policy says what is wrong with it.
    */
-  async enter(url: string): Promise<HostSlot> {
-    const host = hostKeyOf(url);
+  async enter(url: string): Promise<HostSlot | null> {
+    const host = keyOrNull(url);
+    if (host === null) return null;
     const { maxPerHost: max, slotLeaseMs: leaseMs } = this.config.politeness;
     // Whose slot it is, for operators (and tests) reading Redis: machine, process, then unique.
     const token = `${hostname()}:${process.pid}:${randomUUID()}`;
@@ -70,7 +72,7 @@ export class HostPoliteness {
       if (GitError.isGitError(error, GitErrorCode.RATE_LIMITED)) throw await this.backOff(url, error);
       throw error;
     } finally {
-      await slot.release();
+      await slot?.release();
     }
   }
 
@@ -89,5 +91,13 @@ export class HostPoliteness {
     return new RetryLaterError(`${refusal.message} (waiting ${Math.ceil(waitMs / 1000)} s)`, Math.max(MIN_DELAY_MS, waitMs), {
       cause: refusal,
     });
+  }
+}
+
+function keyOrNull(url: string): string | null {
+  try {
+    return hostKeyOf(url) || null;
+  } catch {
+    return null;
   }
 }
