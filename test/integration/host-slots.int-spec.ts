@@ -9,7 +9,7 @@ import { backoffKey, HostSlotsRepository, slotsKey } from '../../apps/worker/src
 // scripts are the whole guarantee that many workers on many machines never exceed the limit.
 describe(HostSlotsRepository.name, () => {
   const config = loadConfig();
-  const redis = new Redis(redisOptions(config.redis.url, 'producer'));
+  const redis = new Redis(redisOptions(config.redis.url, 'consumer'));
   const repositories: HostSlotsRepository[] = [];
   const hosts: string[] = [];
   /** One repository per simulated worker: each has its own connection, as separate processes do. */

@@ -10,6 +10,15 @@ import { HostSlotsRepository } from './host-slots.repository';
 import { PolitenessMetrics } from './politeness-metrics';
 import { parseRetryAfter } from './retry-after';
 
+/**
+ * A host's request to slow down: a GitError RATE_LIMITED, or what a forge API client saw (its
+ * message, and the Retry-After header as sent).
+ */
+export interface HostRefusal {
+  readonly message: string;
+  readonly retryAfter?: string;
+}
+
 /** How soon a visit whose host is full looks again; jittered so waiting visits do not come back in step. */
 const BUSY_RETRY_MS = { min: 1_000, jitter: 2_000 };
 /** Spreads the visits of a host that was backing off over a moment instead of all at its end. */
@@ -81,7 +90,7 @@ export class HostPoliteness {
    * default exponential schedule), so every worker leaves it alone until then. Returns the error
    * that postpones the job that met the refusal.
    */
-  async backOff(url: string, refusal: GitError): Promise<RetryLaterError> {
+  async backOff(url: string, refusal: HostRefusal): Promise<RetryLaterError> {
     const host = hostKeyOf(url);
     const { backoffMinMs, backoffMaxMs } = this.config.politeness;
     const asked = parseRetryAfter(refusal.retryAfter, new Date(), backoffMaxMs);

@@ -67,8 +67,8 @@ export type SlotAnswer = { acquired: true } | { acquired: false; reason: 'busy' 
 
 /**
  * The per-host semaphore and backoff in Redis, shared by every worker on every machine. Its own
- * connection with the producer's fail-fast settings (libs/queue redisOptions): a Redis outage
- * fails a call in seconds (the visit is postponed as for any outage of ours) instead of holding
+ * connection with the producer's fail-fast settings (libs/queue redisOptions: one retry, a
+ * command timeout): a Redis outage fails a call in seconds (the visit is postponed as for any outage of ours) instead of holding
  * the job. Keys carry the host in a hash tag, so one host's keys stay together on a Redis Cluster.
  */
 @Injectable()
@@ -76,7 +76,9 @@ export class HostSlotsRepository implements OnApplicationShutdown {
   private readonly redis: Redis;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.redis = new Redis(redisOptions(config.redis.url, 'producer'));
+    // Queued while (re)connecting, so the first visits after a start do not fail for nothing;
+    // the command timeout still bounds each call.
+    this.redis = new Redis({ ...redisOptions(config.redis.url, 'producer'), enableOfflineQueue: true });
     // Failures surface on each call; an unhandled 'error' event would crash the process.
     this.redis.on('error', () => undefined);
   }
