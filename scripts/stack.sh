@@ -228,11 +228,15 @@ MODE = console
 LEVEL = warn
 ROOT_PATH = $LOGS
 ; One line per request in logs/gitea-access.log: tests count what the archiver asked of the forge.
+; Each line starts with when the request ended (FLAGS, UTC, microseconds), then when it started
+; (UnixMicro): the politeness test measures how many requests to the forge overlapped.
 logger.access.MODE = access-file
+ACCESS_LOG_TEMPLATE = {{.Start.UnixMicro}} {{.Ctx.RemoteHost}} - {{.Identity}} "{{.Ctx.Req.Method}} {{.Ctx.Req.URL.RequestURI}} {{.Ctx.Req.Proto}}" {{.ResponseWriter.Status}} {{.ResponseWriter.Size}} "{{.Ctx.Req.UserAgent}}"
 
 [log.access-file]
 MODE = file
 LEVEL = info
+FLAGS = date,time,microseconds,utc
 FILE_NAME = gitea-access.log
 INI
   )

@@ -18,6 +18,9 @@ import { VisitCredentials } from './clone/visit-credentials';
 import { LfsArchiver } from './lfs/lfs-archiver';
 import { WorkDirs } from './clone/work-dir';
 import { WorkerMetrics } from './metrics/worker-metrics';
+import { HostPoliteness } from './politeness/host-politeness';
+import { HostSlotsRepository } from './politeness/host-slots.repository';
+import { PolitenessMetrics } from './politeness/politeness-metrics';
 import { ChainRebuilder } from './prune/chain-rebuilder';
 import { PruneProcessor } from './prune/prune.processor';
 import { PurgeProcessor } from './prune/purge.processor';
@@ -47,6 +50,9 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
     MirrorCache,
     VisitCredentials,
     LfsArchiver,
+    HostSlotsRepository,
+    PolitenessMetrics,
+    HostPoliteness,
     SnapshotService,
     ArchiveProcessor,
     BundleConsolidator,

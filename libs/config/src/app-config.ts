@@ -48,6 +48,16 @@ export interface AppConfig {
     /** This worker's host, in its temp dirs' names (WorkDirs): PIDs mean something on their own host only. */
     hostId: string;
   };
+  politeness: {
+    /** Clones and change probes at once per upstream host, across all workers. */
+    maxPerHost: number;
+    /** A host slot's lease, renewed while it is held: a dead worker's slot frees after this long. */
+    slotLeaseMs: number;
+    /** A host that asks to slow down without saying for how long: exponential from min to max. */
+    backoffMinMs: number;
+    /** Also the cap of what a Retry-After may ask. */
+    backoffMaxMs: number;
+  };
   injector: { concurrency: number; lockMs: number };
   reconcileIntervalMs: number;
   /** Minimum time between a repository's last visit being created and an on-demand visit (POST /api/repositories/:id/visits). */
@@ -191,6 +201,12 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       maxRuns: c.ARCHIVE_MAX_RUNS,
       mirrorCacheBytes: c.WORKER_MIRROR_CACHE_BYTES,
       hostId: c.WORKER_HOST_ID ?? hostIdOf(os.hostname()),
+    },
+    politeness: {
+      maxPerHost: c.MAX_CLONES_PER_HOST,
+      slotLeaseMs: c.HOST_SLOT_LEASE_SECONDS * 1000,
+      backoffMinMs: c.HOST_BACKOFF_MIN_SECONDS * 1000,
+      backoffMaxMs: Math.max(c.HOST_BACKOFF_MIN_SECONDS, c.HOST_BACKOFF_MAX_SECONDS) * 1000,
     },
     injector: { concurrency: c.INJECTOR_CONCURRENCY, lockMs: c.INJECTOR_LOCK_SECONDS * 1000 },
     reconcileIntervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,

@@ -89,6 +89,15 @@ export const configSchema = z.object({
     .int()
     .min(0)
     .default(10 * 1024 ** 3),
+  // Politeness per upstream host (apps/worker/src/politeness): at most this many clones and
+  // change probes at once per host across all workers, each slot held under a lease renewed
+  // while it is used (a dead worker's slot frees after it); a host that answers 429 (or 503 with
+  // Retry-After) is left alone as long as it asks, at most HOST_BACKOFF_MAX_SECONDS, and when it
+  // does not say, for an exponential delay from HOST_BACKOFF_MIN_SECONDS up to that maximum.
+  MAX_CLONES_PER_HOST: positiveInt.default(4),
+  HOST_SLOT_LEASE_SECONDS: positiveInt.default(30),
+  HOST_BACKOFF_MIN_SECONDS: positiveInt.default(30),
+  HOST_BACKOFF_MAX_SECONDS: positiveInt.default(900),
   INJECTOR_CONCURRENCY: positiveInt.default(16),
   INJECTOR_LOCK_SECONDS: positiveInt.default(30),
   RECONCILE_INTERVAL_SECONDS: positiveInt.default(30),

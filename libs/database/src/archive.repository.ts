@@ -151,6 +151,20 @@ export class ArchiveRepository {
   }
 
   /**
+   * running → queued, by the run holding the archive, undoing what its claim counted (the run
+   * and, on a first run, startedAt): the run stopped before doing anything because the upstream
+   * host asked to wait, so the archive is waiting again, not started and not failed.
+   */
+  async requeueRun(id: string, runId: string): Promise<boolean> {
+    const row = await this.update(
+      Prisma.sql`status = 'queued', run_id = NULL, run_expires_at = NULL, attempts = GREATEST(attempts - 1, 0),
+        started_at = CASE WHEN attempts <= 1 THEN NULL ELSE started_at END`,
+      this.heldBy(id, runId),
+    );
+    return row !== null;
+  }
+
+  /**
    * Fixes where this run's snapshot goes; only the run holding the archive may. The first
    * snapshot of a repository also gives the repository its bucket (later ones leave it).
    */

@@ -20,6 +20,8 @@ describe(gitErrorFromStderr.name, () => {
       GitErrorCode.AUTH_REQUIRED,
       false,
     ],
+    ["fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 429", GitErrorCode.RATE_LIMITED, true],
+    ["fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 503", GitErrorCode.NETWORK, true],
     [
       "fatal: unable to access 'https://git.example.org/o/r.git/': The requested URL returned error: 301",
       GitErrorCode.REDIRECT_BLOCKED,

@@ -86,6 +86,12 @@ const RULES: readonly StderrRule[] = [
     message: (url) => `The TLS certificate of ${url} could not be verified; the server's HTTPS setup is broken`,
   },
   {
+    // git does not show the Retry-After header: the host is backed off by the default schedule.
+    pattern: /returned error: 429\b/i,
+    code: GitErrorCode.RATE_LIMITED,
+    message: (url) => `The server at ${url} answered HTTP 429 (too many requests); the archiver backs off this host and tries later`,
+  },
+  {
     pattern: /returned error: (429|5\d\d)\b/i,
     code: GitErrorCode.NETWORK,
     message: (url, m) => `The server at ${url} answered HTTP ${m[1]} (busy or failing)`,

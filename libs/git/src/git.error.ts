@@ -32,6 +32,8 @@ export enum GitErrorCode {
   GIT_FAILED = 'GIT_FAILED',
   /** The SSH server presented a host key other than the one pinned for the repository. */
   HOST_KEY_CHANGED = 'HOST_KEY_CHANGED',
+  /** The server asked us to slow down (HTTP 429, or 503 with Retry-After): back off the host, not a failure. */
+  RATE_LIMITED = 'RATE_LIMITED',
 }
 
 /** Whether retrying the same request later may succeed, when the thrower does not say. */
@@ -53,6 +55,7 @@ const TRANSIENT_BY_DEFAULT: Readonly<Record<GitErrorCode, boolean>> = {
   [GitErrorCode.GIT_FAILED]: false,
   // Retrying cannot make the key match: a person must accept the new key or find the intruder.
   [GitErrorCode.HOST_KEY_CHANGED]: false,
+  [GitErrorCode.RATE_LIMITED]: true,
 };
 
 export interface GitErrorOptions {
@@ -61,11 +64,14 @@ export interface GitErrorOptions {
   /** Technical detail for logs (git's stderr); already redacted, never shown as the message. */
   detail?: string;
   cause?: unknown;
+  /** RATE_LIMITED: the server's Retry-After header as sent (seconds or an HTTP-date), when it gave one. */
+  retryAfter?: string;
 }
 
 export class GitError extends CodedError<GitErrorCode> {
   override readonly name = 'GitError';
   readonly domain = 'git';
+  readonly retryAfter?: string;
 
   constructor(code: GitErrorCode, message: string, options: GitErrorOptions = {}) {
     super(code, redactCredentials(message), {
@@ -73,6 +79,7 @@ export class GitError extends CodedError<GitErrorCode> {
       transient: options.transient ?? TRANSIENT_BY_DEFAULT[code],
       detail: options.detail === undefined ? undefined : redactCredentials(options.detail),
     });
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 
   static isGitError(value: unknown, code?: GitErrorCode): value is GitError {

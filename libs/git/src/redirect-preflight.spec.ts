@@ -130,7 +130,7 @@ describe(preflightRepository.name, () => {
     [403, GitErrorCode.AUTH_REQUIRED, false],
     [404, GitErrorCode.NOT_FOUND, false],
     [410, GitErrorCode.NOT_FOUND, false],
-    [429, GitErrorCode.NETWORK, true],
+    [429, GitErrorCode.RATE_LIMITED, true],
     [503, GitErrorCode.NETWORK, true],
     [418, GitErrorCode.GIT_FAILED, false],
     [302, GitErrorCode.REDIRECT_BLOCKED, false],
@@ -138,6 +138,18 @@ describe(preflightRepository.name, () => {
     const { base } = await serve({ '/r.git/info/refs': status(code) });
     const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
     expect(error).toMatchObject({ code: expected, transient });
+  });
+
+  it.each([
+    [429, '3', GitErrorCode.RATE_LIMITED, '3'],
+    [429, 'Wed, 21 Oct 2026 07:28:00 GMT', GitErrorCode.RATE_LIMITED, 'Wed, 21 Oct 2026 07:28:00 GMT'],
+    [503, '120', GitErrorCode.RATE_LIMITED, '120'],
+    [502, '120', GitErrorCode.NETWORK, undefined],
+  ])('passes on HTTP %s with Retry-After %j as %s, the header kept for the backoff', async (code, retryAfter, expected, kept) => {
+    const { base } = await serve({ '/r.git/info/refs': (res) => res.writeHead(code, { 'retry-after': retryAfter }).end() });
+    const error = await rejectionOf(preflightRepository(await policy.check(`${base}/r.git`), options()), GitError);
+    expect(error).toMatchObject({ code: expected, transient: true });
+    expect(error.retryAfter).toBe(kept);
   });
 
   it('reports a refused connection as transient', async () => {

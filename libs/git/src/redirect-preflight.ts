@@ -29,6 +29,7 @@ export interface PreflightOptions {
 interface ProbeAnswer {
   readonly status: number;
   readonly location?: string;
+  readonly retryAfter?: string;
 }
 
 /**
@@ -41,7 +42,7 @@ export async function preflightRepository(start: VettedRepositoryUrl, options: P
   let current = start;
   for (let hop = 0; ; hop++) {
     const infoRefs = new URL(`${current.url.replace(/\/+$/, '')}${INFO_REFS}${INFO_REFS_QUERY}`);
-    const { status, location } = await probe(infoRefs, current.addresses, options);
+    const { status, location, retryAfter } = await probe(infoRefs, current.addresses, options);
     if (status >= 200 && status < 300) return current;
     if (status >= 300 && status < 400 && location) {
       if (hop >= options.maxRedirects) {
@@ -50,7 +51,7 @@ export async function preflightRepository(start: VettedRepositoryUrl, options: P
       current = await nextHop(current, new URL(location, infoRefs), options.policy);
       continue;
     }
-    throw errorForStatus(status, current.url, options.credential !== undefined);
+    throw errorForStatus(status, current.url, options.credential !== undefined, retryAfter);
   }
 }
 
@@ -72,7 +73,7 @@ async function nextHop(from: VettedRepositoryUrl, location: URL, policy: UrlPoli
   }
 }
 
-function errorForStatus(status: number, url: string, withCredential: boolean): GitError {
+function errorForStatus(status: number, url: string, withCredential: boolean, retryAfter: string | undefined): GitError {
   if ((status === 401 || status === 403) && withCredential) {
     return new GitError(
       GitErrorCode.AUTH_REQUIRED,
@@ -87,7 +88,15 @@ function errorForStatus(status: number, url: string, withCredential: boolean): G
   }
   if (status === 404 || status === 410)
     return new GitError(GitErrorCode.NOT_FOUND, `Repository not found at ${url}: check the URL, or it may be private`);
-  if (status === 429 || status >= 500) {
+  // A 503 is only a request to slow down when it says for how long; otherwise the server is failing.
+  if (status === 429 || (status === 503 && retryAfter !== undefined)) {
+    return new GitError(
+      GitErrorCode.RATE_LIMITED,
+      `The server at ${url} answered HTTP ${status} (${status === 429 ? 'too many requests' : 'unavailable'})${retryAfter === undefined ? '' : ` asking to retry after ${retryAfter}`}; the archiver backs off this host and tries later`,
+      { retryAfter },
+    );
+  }
+  if (status >= 500) {
     return new GitError(GitErrorCode.NETWORK, `The server at ${url} answered HTTP ${status} (busy or failing)`);
   }
   if (status >= 300 && status < 400)
@@ -146,7 +155,12 @@ function probe(url: URL, addresses: readonly ResolvedAddress[], options: Preflig
       if (status < 200 || status >= 300) {
         settled = true;
         res.destroy();
-        return resolve({ status, location: res.headers.location });
+        const retryAfter = res.headers['retry-after'];
+        return resolve({
+          status,
+          location: res.headers.location,
+          ...(retryAfter !== undefined && { retryAfter: retryAfter.slice(0, 100) }),
+        });
       }
       readAdvertisement(res, maxBytes).then(() => {
         settled = true;

@@ -24,6 +24,7 @@ import { WorkDirs } from '../clone/work-dir';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { LfsArchiver } from '../lfs/lfs-archiver';
 import { VisitNotifier } from '../webhooks/visit-notifier';
+import type { HostPoliteness } from '../politeness/host-politeness';
 import { SnapshotService } from './snapshot.service';
 
 type Mocked<T> = { [K in keyof T]: jest.Mock };
@@ -116,8 +117,12 @@ describe(SnapshotService.name, () => {
       | 'markRunFailed'
       | 'recordAttemptError'
       | 'findPreviousCompletedVisit'
+      | 'findById'
+      | 'requeueRun'
     >
   >;
+  let politeness: { enter: jest.Mock; backOff: jest.Mock };
+  let upstreamSlot: { release: jest.Mock };
   let cloner: { clone: jest.Mock; listRemoteRefs: jest.Mock };
   let memory: ReturnType<typeof memoryStore>;
   let sut: SnapshotService;
@@ -178,6 +183,13 @@ describe(SnapshotService.name, () => {
       markRunFailed: jest.fn(async () => row({ status: 'failed' })),
       recordAttemptError: jest.fn(async () => row()),
       findPreviousCompletedVisit: jest.fn(async () => null),
+      findById: jest.fn(async () => row({ status: 'queued' })),
+      requeueRun: jest.fn(async () => true),
+    };
+    upstreamSlot = { release: jest.fn(async () => undefined) };
+    politeness = {
+      enter: jest.fn(async () => upstreamSlot),
+      backOff: jest.fn(async (_url: string, refusal: GitError) => new RetryLaterError(refusal.message, 3_000)),
     };
     // The "clone" is a copy of a real bare repository, so reading and bundling are real.
     cloner = {
@@ -204,6 +216,7 @@ describe(SnapshotService.name, () => {
       noCredentials,
       notifier as unknown as VisitNotifier,
       noLfs,
+      politeness as unknown as HostPoliteness,
     );
   });
 
@@ -315,6 +328,7 @@ describe(SnapshotService.name, () => {
       noCredentials,
       notifier as unknown as VisitNotifier,
       noLfs,
+      politeness as unknown as HostPoliteness,
     );
     await expect(broken.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
     expect(archives.markRunFailed).toHaveBeenCalledWith(
@@ -652,5 +666,63 @@ describe(SnapshotService.name, () => {
       await expect(sut.archive(ID, context(1))).rejects.toBeInstanceOf(PermanentJobError);
       expect(repositories.recordVisitOutcome).toHaveBeenCalledTimes(2);
     });
+  });
+
+  describe('politeness per upstream host', () => {
+    it('gives a visit whose host is full or backing off back to the queue before claiming it: still queued, no run counted', async () => {
+      for (const reason of ['busy', 'backoff']) {
+        politeness.enter.mockRejectedValueOnce(new RetryLaterError(`host ${reason}`, 2_000));
+        await expect(sut.archive(ID, context())).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 2_000 });
+      }
+      expect(archives.claimRun).not.toHaveBeenCalled();
+      expect(cloner.clone).not.toHaveBeenCalled();
+    });
+
+    it('holds the host slot over the clone only, and gives it back in every outcome', async () => {
+      cloner.clone.mockImplementationOnce(async ({ dir }: { dir: string }) => {
+        expect(upstreamSlot.release).not.toHaveBeenCalled();
+        execFileSync('cp', ['-r', source, dir]);
+        return { gitDir: dir, fetchedUrl: '', normalizedUrl: '', sizeBytes: 1 };
+      });
+      await sut.archive(ID, context());
+      expect(politeness.enter).toHaveBeenCalledWith(row().url);
+      expect(upstreamSlot.release).toHaveBeenCalled();
+      // Before the manifest is written: uploads never hold the host.
+      expect(upstreamSlot.release.mock.invocationCallOrder[0]).toBeLessThan(archives.markCompleted.mock.invocationCallOrder[0]);
+
+      upstreamSlot.release.mockClear();
+      cloner.clone.mockRejectedValueOnce(new GitError(GitErrorCode.NOT_FOUND, 'Repository not found'));
+      await expect(sut.archive(ID, context())).rejects.toBeInstanceOf(PermanentJobError);
+      expect(upstreamSlot.release).toHaveBeenCalled();
+    });
+
+    it.each([
+      ['the clone', 'clone'],
+      ['the change probe', 'probe'],
+    ])(
+      'backs the host off when %s meets a rate limit: requeued as not started, no failure recorded, no clone after a refused probe',
+      async (_, where) => {
+        const refusal = new GitError(GitErrorCode.RATE_LIMITED, 'HTTP 429', { retryAfter: '3' });
+        if (where === 'probe') {
+          archives.setSnapshotLocation.mockImplementation(async (_id: string, runId: string, _b: string, prefix: string) =>
+            row({ runId, bucket: 'b', prefix }),
+          );
+          archives.findPreviousCompletedVisit.mockResolvedValue(
+            row({ id: 'prev', status: 'completed', refsHash: 'x', bucket: 'b', prefix: 'snapshots/p/' }),
+          );
+          cloner.listRemoteRefs.mockRejectedValue(refusal);
+        } else {
+          cloner.clone.mockRejectedValue(refusal);
+        }
+        await expect(sut.archive(ID, context(1, 1))).rejects.toMatchObject({ name: 'RetryLaterError', delayMs: 3_000 });
+        expect(politeness.backOff).toHaveBeenCalledWith(row().url, refusal);
+        const runId = archives.claimRun.mock.calls[0][1] as string;
+        expect(archives.requeueRun).toHaveBeenCalledWith(ID, runId);
+        expect(archives.markRunFailed).not.toHaveBeenCalled();
+        expect(archives.recordAttemptError).not.toHaveBeenCalled();
+        expect(repositories.recordVisitOutcome).not.toHaveBeenCalled();
+        if (where === 'probe') expect(cloner.clone).not.toHaveBeenCalled();
+      },
+    );
   });
 });

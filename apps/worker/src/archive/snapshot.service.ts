@@ -12,6 +12,8 @@ import {
 import {
   diffRefs,
   directorySize,
+  GitError,
+  GitErrorCode,
   GitRef,
   RemoteCredential,
   refsHash,
@@ -53,6 +55,8 @@ import { VisitCredentials } from '../clone/visit-credentials';
 import { LfsArchiver } from '../lfs/lfs-archiver';
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { WorkDirs } from '../clone/work-dir';
+import { HostPoliteness } from '../politeness/host-politeness';
+import type { HostSlot } from '../politeness/host-slot';
 import { ClaimLostError, RunClaim } from '../run/run-claim';
 import { VisitNotifier } from '../webhooks/visit-notifier';
 import { describeFailure } from './archive-failure';
@@ -90,9 +94,35 @@ export class SnapshotService {
     private readonly credentials: VisitCredentials,
     private readonly notifier: VisitNotifier,
     private readonly lfs: LfsArchiver,
+    private readonly politeness: HostPoliteness,
   ) {}
 
   async archive(archiveId: string, context: JobContext): Promise<void> {
+    // Before the claim: a visit whose host is full or backing off goes back to the queue still
+    // `queued`, with no run counted and no startedAt stamped — it has not started.
+    const upstream = await this.enterUpstreamHost(archiveId);
+    try {
+      await this.run(archiveId, context, upstream);
+    } finally {
+      await upstream?.release();
+    }
+  }
+
+  /** A slot on the archive's upstream host (HostPoliteness), or null when the archive is not runnable (claim says why). */
+  private async enterUpstreamHost(archiveId: string): Promise<HostSlot | null> {
+    try {
+      const archive = await this.archives.findById(archiveId);
+      if (!archive || archive.status === 'completed' || archive.status === 'failed') return null;
+      return await this.politeness.enter(archive.url);
+    } catch (error) {
+      if (error instanceof RetryLaterError) throw error;
+      const failure = describeFailure(error);
+      if (failure.infrastructure) throw new RetryLaterError(failure.message, INFRASTRUCTURE_RETRY_MS, { cause: error });
+      throw error;
+    }
+  }
+
+  private async run(archiveId: string, context: JobContext, upstream: HostSlot | null): Promise<void> {
     const claim = await this.claim(archiveId);
     if (!claim) return;
     const signal = AbortSignal.any([context.signal, claim.signal]);
@@ -105,7 +135,7 @@ export class SnapshotService {
       const located = await this.locate(claim);
       writer = new SnapshotWriter(this.store, { bucket: located.bucket, prefix: located.prefix }, { signal });
       workDir = await this.workDirs.create(archiveId, claim.runId);
-      await this.snapshot(located, claim, writer, workDir, signal);
+      await this.snapshot(located, claim, writer, workDir, signal, upstream);
     } catch (error) {
       // The temp dir goes before the outcome is recorded: a settled archive leaves nothing behind.
       if (workDir) await this.workDirs.remove(workDir).catch(() => undefined);
@@ -175,12 +205,21 @@ export class SnapshotService {
     return located as Located;
   }
 
-  private async snapshot(archive: Located, claim: RunClaim, writer: SnapshotWriter, workDir: string, signal: AbortSignal): Promise<void> {
+  private async snapshot(
+    archive: Located,
+    claim: RunClaim,
+    writer: SnapshotWriter,
+    workDir: string,
+    signal: AbortSignal,
+    upstream: HostSlot | null,
+  ): Promise<void> {
     // A private repository's credential goes to every git network call of this visit, and nowhere else.
     const credential = await this.credentials.forVisit(archive.repositoryId, archive.id);
     if (await this.endUnchanged(archive, claim, writer, workDir, signal, credential)) return;
     // The last mirror of this repository brought up to date, or a full clone: refs equal the remote's either way.
     const mirror = await this.obtainMirror({ ...archive, credential }, workDir, signal);
+    // The upstream is done with (probe and clone); reading and uploading need no slot on it.
+    await upstream?.release();
     const { gitDir } = mirror;
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
@@ -419,6 +458,8 @@ export class SnapshotService {
       });
     } catch (error) {
       signal.throwIfAborted();
+      // A host that asks us to wait is not cloned from instead: the visit waits (fail()).
+      if (GitError.isGitError(error, GitErrorCode.RATE_LIMITED)) throw error;
       this.logger.warn({ msg: 'change probe failed; cloning', error: (error as Error).message });
       return null;
     }
@@ -479,6 +520,26 @@ export class SnapshotService {
     await this.notifier.visitSettled(archive, result, repository);
   }
 
+  /**
+   * The upstream host asked us to slow down: every worker leaves it alone for as long as it asked,
+   * and this visit goes back to `queued` as if it had not run — a rate limit is neither a failure
+   * nor a run used up, and never counts toward disabling the repository.
+   */
+  private async waitForHost(claim: RunClaim, refusal: GitError): Promise<RetryLaterError> {
+    const later = await this.politeness.backOff(claim.archive.url, refusal).catch((error: Error) => {
+      // Not recorded (Redis unreachable): this visit still waits; other visits of the host find out themselves.
+      this.logger.warn({ msg: 'could not record the host backoff', error: error.message });
+      return new RetryLaterError(refusal.message, this.config.politeness.backoffMinMs, { cause: refusal });
+    });
+    try {
+      await this.archives.requeueRun(claim.archive.id, claim.runId);
+    } catch (error) {
+      // The run's release (archive()) still lets the next run take it; it is counted as a run then.
+      this.logger.warn({ msg: 'could not put the archive back to queued', error: (error as Error).message });
+    }
+    return later;
+  }
+
   private async fail(
     claim: RunClaim,
     writer: SnapshotWriter | undefined,
@@ -496,6 +557,7 @@ export class SnapshotService {
       const reason = signal.aborted ? String(signal.reason) : (error as Error).message;
       throw new RetryLaterError(`run interrupted: ${reason}`, 1_000, { cause: error });
     }
+    if (GitError.isGitError(error, GitErrorCode.RATE_LIMITED)) throw await this.waitForHost(claim, error);
     const failure = describeFailure(error);
     if (failure.infrastructure) {
       this.logger.warn({ msg: 'infrastructure unavailable; run postponed', code: failure.code, error: failure.message });
