@@ -2,6 +2,7 @@ import { Global, Injectable, Module } from '@nestjs/common';
 import type { HealthIndicator } from '@archiver/health';
 import { ArchiveRepository } from './archive.repository';
 import { AuditRepository } from './audit.repository';
+import { ImportRepository } from './import.repository';
 import { OperationsRepository } from './operations.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
@@ -32,6 +33,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     AuditRepository,
     RetentionRepository,
     WebhookRepository,
+    ImportRepository,
     PostgresHealthIndicator,
   ],
   exports: [
@@ -45,6 +47,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     AuditRepository,
     RetentionRepository,
     WebhookRepository,
+    ImportRepository,
     PostgresHealthIndicator,
   ],
 })
