@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { GitModule } from '@archiver/git';
+import { TrackingModule } from '@archiver/tracking';
 import { ArchivesController } from './archives.controller';
 import { ArchiveRequestsService } from './archive-requests.service';
 import { ArchiveFilesController } from './browse/archive-files.controller';
@@ -10,7 +11,7 @@ import { VerifyService } from './verify.service';
 
 /** Relies on the app's global Config, Database, Queue and Storage modules. */
 @Module({
-  imports: [GitModule],
+  imports: [GitModule, TrackingModule],
   controllers: [ArchivesController, ArchiveFilesController],
   providers: [ArchiveRequestsService, RestoreService, BundleService, SnapshotBrowseService, VerifyService],
 })
