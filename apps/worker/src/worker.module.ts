@@ -4,6 +4,7 @@ import { CredentialsModule } from '@archiver/credentials';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { GitModule } from '@archiver/git';
 import { HealthModule } from '@archiver/health';
+import { ImportsModule } from '@archiver/imports';
 import { LoggingModule } from '@archiver/logging';
 import { MetricsModule } from '@archiver/metrics';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
@@ -16,6 +17,7 @@ import { SnapshotRestorer } from './bundle/snapshot-restorer';
 import { MirrorCache } from './clone/mirror-cache';
 import { VisitCredentials } from './clone/visit-credentials';
 import { WorkDirs } from './clone/work-dir';
+import { ImportProcessor } from './imports/import.processor';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { ChainRebuilder } from './prune/chain-rebuilder';
 import { PruneProcessor } from './prune/prune.processor';
@@ -38,6 +40,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
     StorageModule,
     GitModule,
     CredentialsModule,
+    ImportsModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
   providers: [
@@ -60,6 +63,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
     VisitNotifier,
     WebhookDeliveryService,
     WebhookDeliveryProcessor,
+    ImportProcessor,
   ],
 })
 export class WorkerModule {}
