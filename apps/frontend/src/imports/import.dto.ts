@@ -28,7 +28,8 @@ export const createImportSchema = z
       forge: z.enum(FORGES, { error: `forge must be one of ${FORGES.join(', ')}` }),
       baseUrl: oneLine('baseUrl', 2048),
       // A user, an organization, or a GitLab group path (group/subgroup).
-      owner: oneLine('owner', 256).regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
+      // No `.` or `..` segment: the owner goes into API paths.
+      owner: oneLine('owner', 256).regex(/^(?!\.{1,2}(\/|$))[A-Za-z0-9_.-]+(\/(?!\.{1,2}(\/|$))[A-Za-z0-9_.-]+)*$/, {
         error: 'owner must be a user, organization or group path like "my-org" or "group/subgroup"',
       }),
       token: oneLine('token', 4096).optional(),
