@@ -38,7 +38,11 @@ interface RepositoryView {
 }
 
 /** A loopback receiver for webhook deliveries. */
-async function startReceiver(): Promise<{ url: string; bodies: { event: string; details: Record<string, unknown> }[]; stop: () => Promise<void> }> {
+async function startReceiver(): Promise<{
+  url: string;
+  bodies: { event: string; details: Record<string, unknown> }[];
+  stop: () => Promise<void>;
+}> {
   const bodies: { event: string; details: Record<string, unknown> }[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -103,7 +107,14 @@ describe('organization import from Gitea', () => {
   const outcomes = (detail: ImportDetailView) => Object.fromEntries(detail.items.map((item) => [item.name.split('/')[1], item.outcome]));
   const trackedNames = async () => {
     const page = await call<{ items: RepositoryView[] }>(api, 'GET', '/api/repositories?pageSize=100');
-    return page.body.items.map((item) => item.url.replace(/\.git$/, '').split('/').pop()).sort();
+    return page.body.items
+      .map((item) =>
+        item.url
+          .replace(/\.git$/, '')
+          .split('/')
+          .pop(),
+      )
+      .sort();
   };
   const push = (repo: GiteaRepo) =>
     gitWithAuth(['push', '--quiet', repo.cloneUrl, '+refs/heads/*:refs/heads/*'], fixtures.multi, { token: token.token });
@@ -201,7 +212,14 @@ describe('organization import from Gitea', () => {
 
     // Again with forks and archived ones and no globs: the first three are already tracked.
     const again = await settledImport(
-      await startImport({ forge: 'gitea', baseUrl: `${giteaUrl}/`, owner: org, token: token.token, includeForks: true, includeArchived: true }),
+      await startImport({
+        forge: 'gitea',
+        baseUrl: `${giteaUrl}/`,
+        owner: org,
+        token: token.token,
+        includeForks: true,
+        includeArchived: true,
+      }),
     );
     expect(outcomes(again)).toEqual({
       'api-public': 'already_tracked',

@@ -134,9 +134,7 @@ export class ImportRepository {
   }
 
   async pendingItems(importId: string): Promise<ImportItemRecord[]> {
-    return this.run(() =>
-      this.prisma.repositoryImportItem.findMany({ where: { importId, outcome: 'pending' }, orderBy: { name: 'asc' } }),
-    );
+    return this.run(() => this.prisma.repositoryImportItem.findMany({ where: { importId, outcome: 'pending' }, orderBy: { name: 'asc' } }));
   }
 
   async settleItem(itemId: string, settlement: ItemSettlement): Promise<void> {

@@ -26,15 +26,27 @@ describe(ForgePager.name, () => {
       await expect(run).rejects.toMatchObject({ code: ImportErrorCode.IMPORT_TOO_MANY_PAGES });
       expect(pages).toHaveLength(maxPages);
     }
-    const finite = new ForgePager(recordedTransport({ [`${base}?page=1`]: { body: '[1]', headers: linkTo(`${base}?page=2`) }, [`${base}?page=2`]: { body: '[2]' } }), 2);
-    await expect(collect(finite.pages(new URL(`${base}?page=1`), {}, (p, _i, url) => nextLink(p.headers, url)))).resolves.toEqual([[1], [2]]);
+    const finite = new ForgePager(
+      recordedTransport({ [`${base}?page=1`]: { body: '[1]', headers: linkTo(`${base}?page=2`) }, [`${base}?page=2`]: { body: '[2]' } }),
+      2,
+    );
+    await expect(collect(finite.pages(new URL(`${base}?page=1`), {}, (p, _i, url) => nextLink(p.headers, url)))).resolves.toEqual([
+      [1],
+      [2],
+    ]);
   });
 
   it('never follows a next page to another origin, where the token would go', async () => {
-    for (const elsewhere of ['https://evil.example/api/repos?page=2', 'http://forge.example/api/repos?page=2', 'https://forge.example:8443/api/repos?page=2']) {
+    for (const elsewhere of [
+      'https://evil.example/api/repos?page=2',
+      'http://forge.example/api/repos?page=2',
+      'https://forge.example:8443/api/repos?page=2',
+    ]) {
       const transport = recordedTransport({ [`${base}?page=1`]: { body: '[1]', headers: linkTo(elsewhere) } });
       const sut = new ForgePager(transport, 10);
-      await expect(collect(sut.pages(new URL(`${base}?page=1`), { Authorization: 'token x' }, (p, _i, url) => nextLink(p.headers, url)))).rejects.toMatchObject({
+      await expect(
+        collect(sut.pages(new URL(`${base}?page=1`), { Authorization: 'token x' }, (p, _i, url) => nextLink(p.headers, url))),
+      ).rejects.toMatchObject({
         code: ImportErrorCode.FORGE_RESPONSE_INVALID,
       });
       expect(transport.requests.map((r) => r.url)).toEqual([`${base}?page=1`]);
@@ -64,10 +76,13 @@ describe(nextLink.name, () => {
   const page = new URL('https://forge.example/api/repos?page=1');
 
   it('finds rel="next" among several links, relative or absolute, in any order or quoting', () => {
-    expect(nextLink({ link: '<https://forge.example/api/repos?page=2>; rel="next", <https://forge.example/api/repos?page=9>; rel="last"' }, page)?.href).toBe(
-      'https://forge.example/api/repos?page=2',
+    expect(
+      nextLink({ link: '<https://forge.example/api/repos?page=2>; rel="next", <https://forge.example/api/repos?page=9>; rel="last"' }, page)
+        ?.href,
+    ).toBe('https://forge.example/api/repos?page=2');
+    expect(nextLink({ link: '<?page=1>; rel="prev", </api/repos?page=3>; rel=next' }, page)?.href).toBe(
+      'https://forge.example/api/repos?page=3',
     );
-    expect(nextLink({ link: '<?page=1>; rel="prev", </api/repos?page=3>; rel=next' }, page)?.href).toBe('https://forge.example/api/repos?page=3');
     expect(nextLink({ link: '<https://forge.example/x>; rel="prev next"' }, page)?.href).toBe('https://forge.example/x');
   });
 

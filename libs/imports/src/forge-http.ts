@@ -33,7 +33,10 @@ export function guardedTransport(policy: UrlPolicy, limits: ForgeHttpLimits): Fo
     } catch (error) {
       if (!(error instanceof PinnedRequestError)) throw error;
       if (error.reason === 'too_large') {
-        throw new ImportError(ImportErrorCode.FORGE_RESPONSE_TOO_LARGE, `${url.origin}${url.pathname}: ${error.message} (IMPORT_MAX_RESPONSE_BYTES)`);
+        throw new ImportError(
+          ImportErrorCode.FORGE_RESPONSE_TOO_LARGE,
+          `${url.origin}${url.pathname}: ${error.message} (IMPORT_MAX_RESPONSE_BYTES)`,
+        );
       }
       throw new ImportError(ImportErrorCode.FORGE_UNAVAILABLE, `${url.origin}${url.pathname} did not answer: ${error.message}`);
     }

@@ -48,7 +48,11 @@ export class ImportNotifier {
       for (const deliveryId of ids) await this.queues.enqueue(QueueName.WebhookDelivery, { deliveryId });
       this.logger.log({ msg: 'notifications queued', event: EVENT, importId: record.id, deliveries: ids.length });
     } catch (error) {
-      this.logger.error({ msg: 'could not queue the notifications of a finished import', importId: record.id, error: (error as Error).message });
+      this.logger.error({
+        msg: 'could not queue the notifications of a finished import',
+        importId: record.id,
+        error: (error as Error).message,
+      });
     }
   }
 }

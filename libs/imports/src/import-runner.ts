@@ -72,7 +72,13 @@ export class ImportRunner {
   private async list(record: ImportRecord, token: string | undefined, signal: AbortSignal): Promise<void> {
     const client = this.clients[record.forge as Forge];
     if (!client) throw new ImportError(ImportErrorCode.FORGE_RESPONSE_INVALID, `Unknown forge ${record.forge}`);
-    const listed = await client.list({ baseUrl: record.baseUrl, owner: record.owner, token, pageSize: this.config.imports.pageSize, signal });
+    const listed = await client.list({
+      baseUrl: record.baseUrl,
+      owner: record.owner,
+      token,
+      pageSize: this.config.imports.pageSize,
+      signal,
+    });
     await this.imports.addItems(
       record.id,
       listed.map((repository) => ({
@@ -89,7 +95,11 @@ export class ImportRunner {
   }
 
   private async trackItem(record: ImportRecord, item: ImportItemRecord, token: string | undefined, lastAttempt: boolean): Promise<void> {
-    const user: Requester = { subject: record.requestedBy, username: record.requestedByName ?? record.requestedBy, isAdmin: record.requestedByAdmin };
+    const user: Requester = {
+      subject: record.requestedBy,
+      username: record.requestedByName ?? record.requestedBy,
+      isAdmin: record.requestedByAdmin,
+    };
     try {
       assertOnForge(record.baseUrl, item.url);
       const credential = item.private && token ? this.tokenCredential(token, user) : undefined;
@@ -107,7 +117,11 @@ export class ImportRunner {
       assertMaySet: (repository, alreadyTracks) => assertMaySetOnTrack(repository, alreadyTracks, user),
       store: async (repositoryId) => {
         const credential: Credential = { kind: 'token', token };
-        await this.credentials.set(repositoryId, { ciphertext: this.cipher.encrypt(credential, repositoryId), kind: 'token', setBy: user.subject });
+        await this.credentials.set(repositoryId, {
+          ciphertext: this.cipher.encrypt(credential, repositoryId),
+          kind: 'token',
+          setBy: user.subject,
+        });
       },
     };
   }

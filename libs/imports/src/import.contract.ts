@@ -11,15 +11,7 @@ export const IMPORT_STATES = ['listing', 'tracking', 'completed', 'failed'] as c
 export type ImportState = (typeof IMPORT_STATES)[number];
 
 /** What happened to one listed repository; `pending` until the import gets to it. */
-export const IMPORT_OUTCOMES = [
-  'pending',
-  'tracked',
-  'already_tracked',
-  'skipped_fork',
-  'skipped_archived',
-  'excluded',
-  'failed',
-] as const;
+export const IMPORT_OUTCOMES = ['pending', 'tracked', 'already_tracked', 'skipped_fork', 'skipped_archived', 'excluded', 'failed'] as const;
 export type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
 
 /** The body of POST /api/imports. */

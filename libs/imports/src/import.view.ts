@@ -11,7 +11,10 @@ import {
 } from './import.contract';
 
 export function toImportCounts(byOutcome: Record<string, number> | undefined): ImportCounts {
-  const counts = Object.fromEntries(IMPORT_OUTCOMES.map((outcome) => [outcome, byOutcome?.[outcome] ?? 0])) as Record<ImportOutcome, number>;
+  const counts = Object.fromEntries(IMPORT_OUTCOMES.map((outcome) => [outcome, byOutcome?.[outcome] ?? 0])) as Record<
+    ImportOutcome,
+    number
+  >;
   return { ...counts, total: Object.values(counts).reduce((sum, count) => sum + count, 0) };
 }
 

@@ -20,7 +20,8 @@ export function assertValidGlob(name: string, glob: string): void {
   if (glob.length === 0 || glob.length > MAX_GLOB_LENGTH) {
     throw new ImportError(ImportErrorCode.INVALID_GLOB, `${name} must be a glob of 1 to ${MAX_GLOB_LENGTH} characters, e.g. "api-*"`);
   }
-  if (/[\u0000-\u001f\u007f]/.test(glob)) throw new ImportError(ImportErrorCode.INVALID_GLOB, `${name} must not contain control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(glob))
+    throw new ImportError(ImportErrorCode.INVALID_GLOB, `${name} must not contain control characters`);
   try {
     posix.matchesGlob('probe', glob);
   } catch (error) {

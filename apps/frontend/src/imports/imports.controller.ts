@@ -40,9 +40,14 @@ export class ImportsController {
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   @UseGuards(SubmissionThrottlerGuard)
-  @ApiOperation({ summary: 'Import every repository of a Gitea, GitLab or GitHub user or organization: a worker lists it and tracks each one' })
+  @ApiOperation({
+    summary: 'Import every repository of a Gitea, GitLab or GitHub user or organization: a worker lists it and tracks each one',
+  })
   @ApiAcceptedResponse({ description: '{id, state: "listing"}: follow it with GET /api/imports/:id' })
-  @ApiBadRequestResponse({ type: ApiErrorView, description: 'INVALID_REQUEST, INVALID_URL, BLOCKED_BY_POLICY or UNKNOWN_HOST; nothing recorded' })
+  @ApiBadRequestResponse({
+    type: ApiErrorView,
+    description: 'INVALID_REQUEST, INVALID_URL, BLOCKED_BY_POLICY or UNKNOWN_HOST; nothing recorded',
+  })
   @ApiTooManyRequestsResponse({ type: ApiErrorView, description: 'RATE_LIMITED' })
   create(
     @Body(new ZodValidationPipe(createImportSchema)) body: CreateImportBody,
@@ -54,7 +59,10 @@ export class ImportsController {
   @Get()
   @ApiOperation({ summary: 'Your imports, newest first' })
   @ApiOkResponse({ description: 'ImportPageView (libs/imports)' })
-  list(@Query(new ZodValidationPipe(listImportsQuerySchema)) query: ListImportsQuery, @CurrentUser() user: AuthUser): Promise<ImportPageView> {
+  list(
+    @Query(new ZodValidationPipe(listImportsQuerySchema)) query: ListImportsQuery,
+    @CurrentUser() user: AuthUser,
+  ): Promise<ImportPageView> {
     return this.imports.list(query, user);
   }
 

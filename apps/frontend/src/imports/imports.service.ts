@@ -36,7 +36,8 @@ export class ImportsService {
 
   async create(body: CreateImportBody, user: AuthUser): Promise<ImportAcceptedView> {
     const target = await vetRequestUrl(this.policy, body.baseUrl, 'baseUrl');
-    if (target.url.search !== '') throw ApiError.invalidRequest('baseUrl must not contain a query (?…): give the forge’s root, e.g. https://git.example.org');
+    if (target.url.search !== '')
+      throw ApiError.invalidRequest('baseUrl must not contain a query (?…): give the forge’s root, e.g. https://git.example.org');
     const id = randomUUID();
     const token = body.token === undefined ? null : this.cipher.encrypt({ kind: 'token', token: body.token }, id);
     const record = await this.imports.create(

@@ -21,15 +21,46 @@ describe(GitHubForge.name, () => {
         fixture: 'github-org-repos-page1.json',
         headers: { link: `<${page2}>; rel="next", <${api}/organizations/1/repos?type=all&per_page=2&page=2>; rel="last"` },
       },
-      [page2]: { fixture: 'github-org-repos-page2.json', headers: { link: `<${page1}&page=1>; rel="first", <${page1}&page=1>; rel="prev"` } },
+      [page2]: {
+        fixture: 'github-org-repos-page2.json',
+        headers: { link: `<${page1}&page=1>; rel="first", <${page1}&page=1>; rel="prev"` },
+      },
     });
     const sut = new GitHubForge(pager(transport));
     const listed = await sut.list({ baseUrl: api, owner: 'octo-org', token: 'ghp_secret', pageSize: 2 });
     expect(listed).toEqual([
-      { fullName: 'octo-org/api', relativePath: 'api', cloneUrl: 'https://github.com/octo-org/api.git', private: false, fork: false, archived: false },
-      { fullName: 'octo-org/secrets', relativePath: 'secrets', cloneUrl: 'https://github.com/octo-org/secrets.git', private: true, fork: false, archived: false },
-      { fullName: 'octo-org/linux', relativePath: 'linux', cloneUrl: 'https://github.com/octo-org/linux.git', private: false, fork: true, archived: false },
-      { fullName: 'octo-org/old-site', relativePath: 'old-site', cloneUrl: 'https://github.com/octo-org/old-site.git', private: false, fork: false, archived: true },
+      {
+        fullName: 'octo-org/api',
+        relativePath: 'api',
+        cloneUrl: 'https://github.com/octo-org/api.git',
+        private: false,
+        fork: false,
+        archived: false,
+      },
+      {
+        fullName: 'octo-org/secrets',
+        relativePath: 'secrets',
+        cloneUrl: 'https://github.com/octo-org/secrets.git',
+        private: true,
+        fork: false,
+        archived: false,
+      },
+      {
+        fullName: 'octo-org/linux',
+        relativePath: 'linux',
+        cloneUrl: 'https://github.com/octo-org/linux.git',
+        private: false,
+        fork: true,
+        archived: false,
+      },
+      {
+        fullName: 'octo-org/old-site',
+        relativePath: 'old-site',
+        cloneUrl: 'https://github.com/octo-org/old-site.git',
+        private: false,
+        fork: false,
+        archived: true,
+      },
     ]);
     // The first page is asked once, though it also told the organization exists.
     expect(transport.requests.map((r) => r.url)).toEqual([page1, page2]);
@@ -55,7 +86,11 @@ describe(GitHubForge.name, () => {
       code: ImportErrorCode.FORGE_NOT_FOUND,
     });
     const limited = recordedTransport({
-      [`${api}/orgs/octo-org/repos?type=all&per_page=5`]: { status: 403, headers: { 'x-ratelimit-remaining': '0' }, body: '{"message":"API rate limit exceeded"}' },
+      [`${api}/orgs/octo-org/repos?type=all&per_page=5`]: {
+        status: 403,
+        headers: { 'x-ratelimit-remaining': '0' },
+        body: '{"message":"API rate limit exceeded"}',
+      },
     });
     await expect(new GitHubForge(pager(limited)).list({ baseUrl: api, owner: 'octo-org', pageSize: 5 })).rejects.toMatchObject({
       code: ImportErrorCode.FORGE_UNAVAILABLE,
@@ -75,10 +110,38 @@ describe(GitLabForge.name, () => {
     });
     const listed = await new GitLabForge(pager(transport)).list({ baseUrl: base, owner: 'acme', token: 'glpat-secret', pageSize: 2 });
     expect(listed).toEqual([
-      { fullName: 'acme/backend', relativePath: 'backend', cloneUrl: `${base}/acme/backend.git`, private: true, fork: false, archived: false },
-      { fullName: 'acme/infra/charts', relativePath: 'infra/charts', cloneUrl: `${base}/acme/infra/charts.git`, private: true, fork: false, archived: false },
-      { fullName: 'acme/website', relativePath: 'website', cloneUrl: `${base}/acme/website.git`, private: false, fork: false, archived: true },
-      { fullName: 'acme/upstream-fork', relativePath: 'upstream-fork', cloneUrl: `${base}/acme/upstream-fork.git`, private: false, fork: true, archived: false },
+      {
+        fullName: 'acme/backend',
+        relativePath: 'backend',
+        cloneUrl: `${base}/acme/backend.git`,
+        private: true,
+        fork: false,
+        archived: false,
+      },
+      {
+        fullName: 'acme/infra/charts',
+        relativePath: 'infra/charts',
+        cloneUrl: `${base}/acme/infra/charts.git`,
+        private: true,
+        fork: false,
+        archived: false,
+      },
+      {
+        fullName: 'acme/website',
+        relativePath: 'website',
+        cloneUrl: `${base}/acme/website.git`,
+        private: false,
+        fork: false,
+        archived: true,
+      },
+      {
+        fullName: 'acme/upstream-fork',
+        relativePath: 'upstream-fork',
+        cloneUrl: `${base}/acme/upstream-fork.git`,
+        private: false,
+        fork: true,
+        archived: false,
+      },
     ]);
     expect(transport.requests.map((r) => r.url)).toEqual([page(1), page(2)]);
     expect(transport.requests.every((r) => r.headers['PRIVATE-TOKEN'] === 'glpat-secret')).toBe(true);

@@ -1,6 +1,15 @@
 import { ForgePager, nextLink } from '../forge-http';
 import { collectListing, pageNumber, withPage } from './forge-listing';
-import { apiRoot, field, type ForgeClient, type ForgeListRequest, type ForgeRepository, isBoolean, isString, relativeTo } from './forge.types';
+import {
+  apiRoot,
+  field,
+  type ForgeClient,
+  type ForgeListRequest,
+  type ForgeRepository,
+  isBoolean,
+  isString,
+  relativeTo,
+} from './forge.types';
 
 /**
  * Gitea (and Forgejo): `GET /api/v1/orgs/{org}/repos`, falling back to `/api/v1/users/{user}/repos`
@@ -23,7 +32,8 @@ export class GiteaForge implements ForgeClient {
       candidates,
       headers: token ? { Authorization: `token ${token}` } : {},
       next: (page, items, url) =>
-        nextLink(page.headers, url) ?? (page.headers.link === undefined && items.length >= pageSize ? withPage(url, pageNumber(url) + 1) : null),
+        nextLink(page.headers, url) ??
+        (page.headers.link === undefined && items.length >= pageSize ? withPage(url, pageNumber(url) + 1) : null),
       toRepository: (item) => {
         const fullName = field(item, 'full_name', isString, root.origin);
         return {

@@ -1,6 +1,15 @@
 import { ForgePager, nextLink } from '../forge-http';
 import { collectListing } from './forge-listing';
-import { apiRoot, field, type ForgeClient, type ForgeListRequest, type ForgeRepository, isBoolean, isString, relativeTo } from './forge.types';
+import {
+  apiRoot,
+  field,
+  type ForgeClient,
+  type ForgeListRequest,
+  type ForgeRepository,
+  isBoolean,
+  isString,
+  relativeTo,
+} from './forge.types';
 
 /**
  * GitHub (REST, written against its documentation and tested with recorded answers only); the

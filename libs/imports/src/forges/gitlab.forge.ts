@@ -1,6 +1,15 @@
 import { ForgePager, nextLink } from '../forge-http';
 import { collectListing, withPage } from './forge-listing';
-import { apiRoot, field, type ForgeClient, type ForgeListRequest, type ForgeRepository, isBoolean, isString, relativeTo } from './forge.types';
+import {
+  apiRoot,
+  field,
+  type ForgeClient,
+  type ForgeListRequest,
+  type ForgeRepository,
+  isBoolean,
+  isString,
+  relativeTo,
+} from './forge.types';
 
 /**
  * GitLab (REST v4, written against its documentation and tested with recorded answers only):

@@ -15,7 +15,9 @@ export interface RecordedAnswer {
  * Serves recorded forge answers by exact URL, for unit tests of the forge clients, and keeps
  * every request it was asked (URL and headers); a URL nobody recorded fails the test loudly.
  */
-export function recordedTransport(answers: Record<string, RecordedAnswer>): ForgeTransport & { requests: { url: string; headers: Record<string, string> }[] } {
+export function recordedTransport(
+  answers: Record<string, RecordedAnswer>,
+): ForgeTransport & { requests: { url: string; headers: Record<string, string> }[] } {
   const requests: { url: string; headers: Record<string, string> }[] = [];
   const transport = async (url: URL, headers: Record<string, string>) => {
     requests.push({ url: url.href, headers });
