@@ -170,6 +170,24 @@ export class ImportRepository {
     return result;
   }
 
+  /** The imports' token ciphertexts in the shape the key rotation walks (`repositoryId` holds the import's id there). */
+  readonly tokens = {
+    listAll: async (): Promise<{ repositoryId: string; ciphertext: string }[]> => {
+      const rows = await this.run(() =>
+        this.prisma.repositoryImport.findMany({
+          where: { token: { not: null } },
+          select: { id: true, token: true },
+          orderBy: { id: 'asc' },
+        }),
+      );
+      return rows.map((row) => ({ repositoryId: row.id, ciphertext: row.token! }));
+    },
+    replaceCiphertext: async (id: string, from: string, to: string): Promise<boolean> => {
+      const { count } = await this.run(() => this.prisma.repositoryImport.updateMany({ where: { id, token: from }, data: { token: to } }));
+      return count === 1;
+    },
+  };
+
   private async run<T>(query: () => Promise<T>): Promise<T> {
     try {
       return await query();
