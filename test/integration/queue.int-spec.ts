@@ -21,7 +21,18 @@ describe('BullMQ through Redis between processes', () => {
   const pruneQueue = new Queue(QueueName.Prune, { connection });
   const purgeQueue = new Queue(QueueName.Purge, { connection });
   const webhookQueue = new Queue(QueueName.WebhookDelivery, { connection });
-  const queues = new QueueRepository(pendingQueue, archiveQueue, bundleQueue, verifyQueue, pruneQueue, purgeQueue, webhookQueue, config);
+  const importQueue = new Queue(QueueName.Import, { connection });
+  const queues = new QueueRepository(
+    pendingQueue,
+    archiveQueue,
+    bundleQueue,
+    verifyQueue,
+    pruneQueue,
+    purgeQueue,
+    webhookQueue,
+    importQueue,
+    config,
+  );
   const requestedBy = `test-${randomUUID()}`;
   let injector: AppProcess;
 
@@ -44,6 +55,7 @@ describe('BullMQ through Redis between processes', () => {
         pruneQueue.close(),
         purgeQueue.close(),
         webhookQueue.close(),
+        importQueue.close(),
         prisma.$disconnect(),
       );
     }

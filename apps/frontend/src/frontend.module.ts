@@ -13,6 +13,7 @@ import { ApiExceptionFilter } from './api/api-exception.filter';
 import { ArchivesModule } from './archives/archives.module';
 import { AuditModule } from './audit/audit.module';
 import { HooksModule } from './hooks/hooks.module';
+import { ImportsModule } from './imports/imports.module';
 import { LimitsModule } from './limits/limits.module';
 import { RepositoriesModule } from './repositories/repositories.module';
 import { StatsModule } from './stats/stats.module';
@@ -46,6 +47,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     LimitsModule,
     WebhooksModule,
     HooksModule,
+    ImportsModule,
     WebModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],

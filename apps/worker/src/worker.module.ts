@@ -4,6 +4,7 @@ import { CredentialsModule } from '@archiver/credentials';
 import { DatabaseModule, PostgresHealthIndicator } from '@archiver/database';
 import { GitModule } from '@archiver/git';
 import { HealthModule } from '@archiver/health';
+import { ImportsModule } from '@archiver/imports';
 import { LoggingModule } from '@archiver/logging';
 import { MetricsModule } from '@archiver/metrics';
 import { QueueModule, RedisHealthIndicator } from '@archiver/queue';
@@ -17,6 +18,7 @@ import { MirrorCache } from './clone/mirror-cache';
 import { VisitCredentials } from './clone/visit-credentials';
 import { LfsArchiver } from './lfs/lfs-archiver';
 import { WorkDirs } from './clone/work-dir';
+import { ImportProcessor } from './imports/import.processor';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { HostPoliteness } from './politeness/host-politeness';
 import { HostSlotsRepository } from './politeness/host-slots.repository';
@@ -42,6 +44,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
     StorageModule,
     GitModule,
     CredentialsModule,
+    ImportsModule,
     HealthModule.forApp('worker', { postgres: PostgresHealthIndicator, redis: RedisHealthIndicator, minio: MinioHealthIndicator }),
   ],
   providers: [
@@ -68,6 +71,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
     VisitNotifier,
     WebhookDeliveryService,
     WebhookDeliveryProcessor,
+    ImportProcessor,
   ],
 })
 export class WorkerModule {}

@@ -119,6 +119,14 @@ export interface AppConfig {
     backoffMs: number;
     timeoutMs: number;
   };
+  imports: {
+    /** Repositories asked for per forge API page. */
+    pageSize: number;
+    /** A listing with more pages fails IMPORT_TOO_MANY_PAGES rather than running on. */
+    maxPages: number;
+    requestTimeoutMs: number;
+    maxResponseBytes: number;
+  };
   pushHooks: {
     /** No visit is queued for a push within this long of the repository's newest visit. */
     cooldownMs: number;
@@ -236,6 +244,12 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     retention: { intervalMs: c.RETENTION_INTERVAL_SECONDS * 1000 },
     webhooks: { maxAttempts: c.WEBHOOK_MAX_ATTEMPTS, backoffMs: c.WEBHOOK_BACKOFF_MS, timeoutMs: c.WEBHOOK_TIMEOUT_SECONDS * 1000 },
     pushHooks: { cooldownMs: c.PUSH_HOOK_COOLDOWN_SECONDS * 1000, perMinute: c.PUSH_HOOKS_PER_MINUTE },
+    imports: {
+      pageSize: c.IMPORT_PAGE_SIZE,
+      maxPages: c.IMPORT_MAX_PAGES,
+      requestTimeoutMs: c.IMPORT_REQUEST_TIMEOUT_SECONDS * 1000,
+      maxResponseBytes: c.IMPORT_MAX_RESPONSE_BYTES,
+    },
   };
 }
 

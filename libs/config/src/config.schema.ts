@@ -152,6 +152,11 @@ export const configSchema = z.object({
   WEBHOOK_MAX_ATTEMPTS: positiveInt.max(20).default(8),
   WEBHOOK_BACKOFF_MS: positiveInt.default(10_000),
   WEBHOOK_TIMEOUT_SECONDS: positiveInt.max(60).default(10),
+  // Organization imports: each forge API page asked for, at most this many pages (bounds one import's listing).
+  IMPORT_PAGE_SIZE: positiveInt.max(100).default(50),
+  IMPORT_MAX_PAGES: positiveInt.max(1000).default(100),
+  IMPORT_REQUEST_TIMEOUT_SECONDS: positiveInt.max(120).default(30),
+  IMPORT_MAX_RESPONSE_BYTES: positiveInt.max(64 * 1024 * 1024).default(8 * 1024 * 1024),
   // Push webhooks in (POST /api/hooks/push/:id): no new visit within this long of the last one
   // created, and at most this many hook requests per repository per minute (0 = no limit).
   PUSH_HOOK_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(60),

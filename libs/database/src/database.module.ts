@@ -3,6 +3,7 @@ import type { HealthIndicator } from '@archiver/health';
 import { ArchiveCredentialRepository } from './archive-credential.repository';
 import { ArchiveRepository } from './archive.repository';
 import { AuditRepository } from './audit.repository';
+import { ImportRepository } from './import.repository';
 import { OperationsRepository } from './operations.repository';
 import { PrismaService } from './prisma.service';
 import { RefChangeRepository } from './ref-change.repository';
@@ -34,6 +35,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     AuditRepository,
     RetentionRepository,
     WebhookRepository,
+    ImportRepository,
     PostgresHealthIndicator,
   ],
   exports: [
@@ -48,6 +50,7 @@ export class PostgresHealthIndicator implements HealthIndicator {
     AuditRepository,
     RetentionRepository,
     WebhookRepository,
+    ImportRepository,
     PostgresHealthIndicator,
   ],
 })

@@ -3,6 +3,7 @@ export * from './archive.types';
 export * from './audit.repository';
 export * from './database.error';
 export * from './database.module';
+export * from './import.repository';
 export * from './operations.repository';
 export * from './prisma.service';
 export * from './ref-change.repository';

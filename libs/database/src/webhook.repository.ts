@@ -137,6 +137,17 @@ export class WebhookRepository {
     );
   }
 
+  /** Active endpoints subscribed to `event` about a user's own work (an import): theirs, and those registered for everything (admins'). */
+  ownerSubscribers(ownerSubject: string, event: string): Promise<WebhookEndpointRecord[]> {
+    return this.run(() =>
+      this.prisma.webhookEndpoint.findMany({
+        where: { active: true, events: { has: event }, OR: [{ allRepositories: true }, { ownerSubject }] },
+        select: ENDPOINT_FIELDS,
+        orderBy: { createdAt: 'asc' },
+      }),
+    );
+  }
+
   /** One row per delivery, in one transaction; returns their ids in the input's order. */
   async createDeliveries(deliveries: readonly NewWebhookDelivery[]): Promise<string[]> {
     if (deliveries.length === 0) return [];

@@ -1,5 +1,5 @@
 /** Where an error comes from; with its code it is the key the API and the worker look up. */
-export type ErrorDomain = 'git' | 'storage' | 'database' | 'queue' | 'worker' | 'credentials';
+export type ErrorDomain = 'git' | 'storage' | 'database' | 'queue' | 'worker' | 'credentials' | 'tracking' | 'imports';
 
 export interface CodedErrorOptions {
   /** Whether the same call may succeed later; each lib knows its own codes' default. */

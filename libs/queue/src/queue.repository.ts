@@ -18,6 +18,7 @@ export class QueueRepository {
     @InjectQueue(QueueName.Prune) prune: Queue,
     @InjectQueue(QueueName.Purge) purge: Queue,
     @InjectQueue(QueueName.WebhookDelivery) webhookDelivery: Queue,
+    @InjectQueue(QueueName.Import) imports: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.queues = {
@@ -28,6 +29,7 @@ export class QueueRepository {
       [QueueName.Prune]: prune,
       [QueueName.Purge]: purge,
       [QueueName.WebhookDelivery]: webhookDelivery,
+      [QueueName.Import]: imports,
     };
     // Errors surface on each call and through /health; an unhandled 'error' event would crash the process.
     for (const queue of Object.values(this.queues)) queue.on('error', () => undefined);

@@ -16,6 +16,8 @@ export enum QueueName {
   Purge = 'purge',
   /** Notifications: one job per webhook_delivery row, retried with backoff (libs/webhooks). */
   WebhookDelivery = 'webhook-delivery',
+  /** Organization imports: a worker lists the forge and tracks each repository (POST /api/imports). */
+  Import = 'import',
 }
 
 /** Payloads carry ids only; the archive row is the source of truth. */
@@ -27,11 +29,13 @@ export interface JobPayloads {
   [QueueName.Prune]: { repositoryId: string };
   [QueueName.Purge]: { repositoryId: string };
   [QueueName.WebhookDelivery]: { deliveryId: string };
+  [QueueName.Import]: { importId: string };
 }
 
 /** The job id: the row the job is about (archive, repository, delivery), so a duplicate enqueue of a live job is a no-op. */
 export function jobIdOf(payload: JobPayloads[QueueName]): string {
   if ('archiveId' in payload) return payload.archiveId;
+  if ('importId' in payload) return payload.importId;
   return 'deliveryId' in payload ? payload.deliveryId : payload.repositoryId;
 }
 
@@ -88,6 +92,13 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
   [QueueName.WebhookDelivery]: {
     removeOnComplete: { age: 3600, count: 1000 },
     removeOnFail: { age: 24 * 3600 },
+  },
+  // A forge that is down is worth a few tries; every step of an import can run again (its items are idempotent).
+  [QueueName.Import]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
   },
 };
 

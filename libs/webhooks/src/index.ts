@@ -5,3 +5,4 @@ export * from './webhook-sender';
 export * from './webhook-signature';
 export * from './webhook-body';
 export * from './webhook-target';
+export * from './pinned-request';

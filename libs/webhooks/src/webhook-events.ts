@@ -36,8 +36,8 @@ export interface WebhookArchive {
  * - `refs.force_pushed`: `{ refs: [{ name, oldSha, newSha }] }` (non-fast-forward moves)
  * - `refs.branch_deleted`: `{ refs: [{ name, oldSha }] }`
  * - `repository.recovered`: `{ outcome, previousErrorCode }` (a success after failed visits)
- * - `import.finished`: `{ importId, source, total, tracked, failed }` — imports do not exist
- *   yet; nothing emits this event until they do, but endpoints may subscribe to it now
+ * - `import.finished`: `{ importId, source, state, total, tracked, failed, errorCode }` (an
+ *   organization import settled, libs/imports; `source` is `forge:baseUrl/owner`; `repository` is null)
  * - `ping`: `{ endpointId }`
  */
 export interface WebhookBody {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import type { AttemptOutcome } from './delivery-state';
+import { pinnedLookup } from './pinned-request';
 
 /** A target whose addresses the URL policy vetted: the request connects only to those. */
 export interface VettedTarget {
@@ -22,10 +22,7 @@ const MAX_ERROR_BODY_CHARS = 200;
 export function postOnce(target: VettedTarget, body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<AttemptOutcome> {
   const pinned = target.addresses[0];
   if (!pinned) return Promise.resolve({ ok: false, statusCode: null, error: 'no vetted address to connect to', permanent: true });
-  const lookup: LookupFunction = (_hostname, options, callback) => {
-    if (options.all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [pinned]);
-    else callback(null, pinned.address, pinned.family);
-  };
+  const lookup = pinnedLookup(pinned);
   const client = target.url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
     let settled = false;

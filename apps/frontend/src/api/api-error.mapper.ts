@@ -44,6 +44,13 @@ const ANSWERS: Partial<Record<ErrorKey, Answer>> = {
   // The server cannot encrypt: an operator must set CREDENTIAL_KEYS (the message says so).
   'credentials:CREDENTIAL_KEYS_MISSING': { status: HttpStatus.SERVICE_UNAVAILABLE },
   'credentials:CREDENTIAL_INVALID': { status: HttpStatus.BAD_REQUEST },
+  // Quotas (libs/tracking), shared by the API and the worker's imports.
+  'tracking:TRACKED_LIMIT': { status: HttpStatus.TOO_MANY_REQUESTS },
+  'tracking:QUOTA_EXCEEDED': { status: HttpStatus.FORBIDDEN },
+  'tracking:CREDENTIAL_ALREADY_SET': { status: HttpStatus.CONFLICT },
+  'tracking:NOT_FOUND': { status: HttpStatus.NOT_FOUND },
+  // An import's forge answers (libs/imports) are the worker's to report; only the request's own checks reach the API.
+  'imports:INVALID_GLOB': { status: HttpStatus.BAD_REQUEST },
 };
 
 /** What any other error of a domain answers. */

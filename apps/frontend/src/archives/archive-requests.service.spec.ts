@@ -16,7 +16,8 @@ import { QueueError, QueueErrorCode, QueueName, type QueueRepository } from '@ar
 import { ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord, rejectionOf } from '@archiver/testing';
 import { ApiError } from '../api/api.error';
-import { UsageLimits } from '../limits/usage-limits';
+import { RepositoryTracker, TrackingLimits } from '@archiver/tracking';
+import { toApiErrorResponse } from '../api/api-error.mapper';
 import { ArchiveRequestsService, checkoutDirFor } from './archive-requests.service';
 
 const demo: AuthUser = { subject: 'sub-demo', username: 'demo', roles: ['archiver-user'], isAdmin: false };
@@ -104,15 +105,20 @@ describe(ArchiveRequestsService.name, () => {
     });
     const policy = new UrlPolicy({ allowedHosts: ['127.0.0.0/8'], resolve });
     usage = { storedBytesOf: jest.fn(async () => 0) };
-    sut = new ArchiveRequestsService(
-      config,
+    const tracker = new RepositoryTracker(
       policy,
+      trackers as unknown as TrackedRepositoryRepository,
       archives as unknown as ArchiveRepository,
       queues as unknown as QueueRepository,
+      new TrackingLimits(config, usage as unknown as OperationsRepository),
+    );
+    sut = new ArchiveRequestsService(
+      config,
+      archives as unknown as ArchiveRepository,
       store as unknown as ObjectStoreRepository,
       trackers as unknown as TrackedRepositoryRepository,
-      new UsageLimits(config, usage as unknown as OperationsRepository),
       { kindOf: jest.fn(async () => null) } as unknown as ArchiveCredentialRepository,
+      tracker,
     );
   });
 
@@ -120,10 +126,10 @@ describe(ArchiveRequestsService.name, () => {
     it('refuses a user whose archives hold the stored-bytes quota, before recording anything; admins have none', async () => {
       usage.storedBytesOf.mockResolvedValue(QUOTA);
       const refused = await rejectionOf(sut.submit('https://example.org/owner/repo.git', demo));
-      expect(refused).toBeInstanceOf(ApiError);
-      expect((refused as ApiError).getStatus()).toBe(HttpStatus.FORBIDDEN);
-      expect((refused as ApiError).getResponse()).toMatchObject({
-        error: { code: 'QUOTA_EXCEEDED', message: expect.stringContaining('1000 B') },
+      // The quota lives in libs/tracking; the API answers it as before.
+      expect(toApiErrorResponse(refused)).toMatchObject({
+        status: HttpStatus.FORBIDDEN,
+        body: { error: { code: 'QUOTA_EXCEEDED', message: expect.stringContaining('1000 B') } },
       });
       expect(archives.createOrFindActive).not.toHaveBeenCalled();
       await sut.submit('https://example.org/owner/repo.git', admin);

@@ -9,8 +9,8 @@ import {
   type ArchiveStatus,
   TrackedRepositoryRepository,
 } from '@archiver/database';
-import { GitError, UrlPolicy } from '@archiver/git';
-import { QueueError, QueueName, QueueRepository } from '@archiver/queue';
+import { GitError } from '@archiver/git';
+import { RepositoryTracker } from '@archiver/tracking';
 import {
   contentManifestOf,
   LATEST_FOLDER,
@@ -26,7 +26,6 @@ import {
 } from '@archiver/storage';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { toApiErrorResponse } from '../api/api-error.mapper';
-import { UsageLimits } from '../limits/usage-limits';
 import type { ArchiveScope } from './archive.dto';
 import { archiveNotFound } from './archive-id.pipe';
 import { ArchivePageView, ArchiveView, BatchItemView, BatchResultView, SubmittedArchiveView, toArchiveView } from './archive.view';
@@ -56,13 +55,12 @@ export class ArchiveRequestsService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly policy: UrlPolicy,
     private readonly archives: ArchiveRepository,
-    private readonly queues: QueueRepository,
     private readonly store: ObjectStoreRepository,
     private readonly trackers: TrackedRepositoryRepository,
-    private readonly limits: UsageLimits,
     private readonly archiveCredentials: ArchiveCredentialRepository,
+    // Recording a visit is shared with tracking and imports (libs/tracking).
+    private readonly tracker: RepositoryTracker,
   ) {}
 
   /**
@@ -71,16 +69,7 @@ export class ArchiveRequestsService {
    * archive of the same repository instead of a second one (`existing: true`).
    */
   async submit(url: string, user: AuthUser, beforeQueue?: BeforeQueue): Promise<SubmittedArchiveView> {
-    const vetted = await this.policy.check(url);
-    await this.limits.assertStorageLeft(user);
-    const { archive, created } = await this.archives.createOrFindActive({
-      url: vetted.url,
-      normalizedUrl: vetted.normalizedUrl,
-      requestedBy: user.subject,
-      requestedByName: user.username,
-    });
-    await beforeQueue?.(archive, created);
-    if (created) await this.enqueuePending(archive.id);
+    const { archive, created } = await this.tracker.submitVisit(url, user, beforeQueue);
     return { ...this.view(archive, user), existing: !created };
   }
 
@@ -238,20 +227,6 @@ export class ArchiveRequestsService {
       return archive;
     }
     throw archiveNotFound(id);
-  }
-
-  /**
-   * The row is the source of truth and is already committed. If Redis is down the submission
-   * still succeeds (202, status pending): the injector's reconciler finds archives left
-   * pending without a job and enqueues them, so nothing is lost, only delayed.
-   */
-  private async enqueuePending(archiveId: string): Promise<void> {
-    try {
-      await this.queues.enqueue(QueueName.Pending, { archiveId });
-    } catch (error) {
-      if (!(error instanceof QueueError)) throw error;
-      this.logger.warn({ msg: 'enqueue failed; the reconciler will queue the archive', archiveId, error: error.message });
-    }
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '@archiver/credentials';
 import { GitModule } from '@archiver/git';
+import { TrackingModule } from '@archiver/tracking';
 import { RepositoryCredentialsService } from '../repositories/repository-credentials.service';
 import { ArchivesController } from './archives.controller';
 import { ArchiveCredentialsService } from './archive-credentials.service';
@@ -13,7 +14,7 @@ import { VerifyService } from './verify.service';
 
 /** Relies on the app's global Config, Database, Queue and Storage modules. */
 @Module({
-  imports: [GitModule, CredentialsModule],
+  imports: [GitModule, CredentialsModule, TrackingModule],
   controllers: [ArchivesController, ArchiveFilesController],
   providers: [
     ArchiveRequestsService,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '@archiver/credentials';
 import { GitModule } from '@archiver/git';
+import { TrackingModule } from '@archiver/tracking';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import { HookSecretController } from './hook-secret.controller';
 import { HookSecretService } from './hook-secret.service';
@@ -14,7 +15,7 @@ import { PushHooksService } from './push-hooks.service';
  * from the global LimitsModule.
  */
 @Module({
-  imports: [GitModule, CredentialsModule],
+  imports: [GitModule, CredentialsModule, TrackingModule],
   controllers: [PushHooksController, HookSecretController],
   providers: [PushHooksService, HookSecretService, PushHookThrottlerGuard, ArchiveRequestsService],
 })

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '@archiver/credentials';
 import { GitModule } from '@archiver/git';
+import { TrackingModule } from '@archiver/tracking';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import { RepositoriesController } from './repositories.controller';
 import { RefChangesService } from './ref-changes.service';
@@ -14,7 +15,7 @@ import { RetentionService } from './retention.service';
  * is stateless, so providing it here (rather than exporting it from ArchivesModule) is safe.
  */
 @Module({
-  imports: [GitModule, CredentialsModule],
+  imports: [GitModule, CredentialsModule, TrackingModule],
   controllers: [RepositoriesController, RetentionController],
   providers: [RepositoriesService, RepositoryCredentialsService, RefChangesService, ArchiveRequestsService, RetentionService],
 })

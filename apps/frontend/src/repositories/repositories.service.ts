@@ -12,11 +12,11 @@ import {
 } from '@archiver/database';
 import { GitErrorCode, type RefChangeSummary, UrlPolicy } from '@archiver/git';
 import { QueueName, QueueRepository } from '@archiver/queue';
+import { hoursToSeconds, nextVisitAfter, RepositoryTracker } from '@archiver/tracking';
 import { ApiError, ApiErrorCode } from '../api/api.error';
 import { ArchiveRequestsService } from '../archives/archive-requests.service';
 import type { SubmittedArchiveView } from '../archives/archive.view';
 import { toArchiveView } from '../archives/archive.view';
-import { UsageLimits } from '../limits/usage-limits';
 import { RepositoryCredentialsService } from './repository-credentials.service';
 import type { CredentialInput } from './repository.dto';
 import { repositoryNotFound } from './repository-id.pipe';
@@ -56,15 +56,14 @@ export class RepositoriesService {
     private readonly repositories: TrackedRepositoryRepository,
     private readonly archives: ArchiveRequestsService,
     private readonly verifications: VerificationRepository,
-    private readonly limits: UsageLimits,
+    private readonly tracker: RepositoryTracker,
     private readonly credentials: RepositoryCredentialsService,
     private readonly queues: QueueRepository,
   ) {}
 
   /**
-   * Vets the URL first (nothing is written for a refused one). A caller who already tracks it
-   * gets it back unchanged; otherwise the first visit is recorded and queued, then the caller
-   * tracks the repository that visit created or found.
+   * Through RepositoryTracker (libs/tracking), the path organization imports take too. A
+   * credential is checked against the URL and stored before the first visit is queued.
    */
   async track(
     url: string,
@@ -72,37 +71,16 @@ export class RepositoriesService {
     user: AuthUser,
     credential?: CredentialInput,
   ): Promise<TrackedRepositoryView> {
-    const vetted = await this.policy.check(url);
-    const known = await this.repositories.findByNormalizedUrl(vetted.normalizedUrl);
-    const alreadyTracks = known !== null && (await this.repositories.isTrackedBy(known.id, user.subject));
-    if (credential) {
-      // Stored before the first visit is queued, so that visit already uses it.
-      const repository = known ?? (await this.repositories.upsertForUrl(vetted.url, vetted.normalizedUrl));
-      this.credentials.assertMaySetOnTrack(repository, alreadyTracks, user);
-      await this.credentials.set(repository.id, vetted.url, credential, user);
-    }
-    if (known && alreadyTracks) {
-      return { ...(await this.summaryView(known.id)), existing: true };
-    }
-    await this.limits.assertCanTrackMore(user);
-    // The visit's insert created the repository (or found it) under the same normalized URL.
-    const visit = await this.archives.submit(vetted.url, user);
-    const created = await this.repositories.findByNormalizedUrl(vetted.normalizedUrl);
-    if (!created) throw repositoryNotFound(vetted.normalizedUrl);
-    const repositoryId = created.id;
-    await this.repositories.track(repositoryId, user.subject, user.username);
-    const repository = await this.mustFind(repositoryId);
-    const change: RepositorySettingsChange = {};
-    if (intervalHours !== undefined) change.pinnedIntervalSeconds = hoursToSeconds(intervalHours);
-    if (repository.nextVisitAt === null || intervalHours !== undefined) {
-      change.nextVisitAt = nextVisitAfter(
-        new Date(),
-        change.pinnedIntervalSeconds ?? repository.pinnedIntervalSeconds ?? repository.intervalSeconds,
-      );
-    }
-    await this.repositories.updateSettings(repositoryId, change);
-    this.logger.log({ msg: 'tracking repository', repositoryId, user: user.username, visitId: visit.id });
-    return { ...(await this.summaryView(repositoryId)), existing: false };
+    const { repositoryId, existing } = await this.tracker.track(
+      url,
+      intervalHours,
+      user,
+      credential && {
+        assertMaySet: (repository, alreadyTracks) => this.credentials.assertMaySetOnTrack(repository, alreadyTracks, user),
+        store: (id, vettedUrl) => this.credentials.set(id, vettedUrl, credential, user),
+      },
+    );
+    return { ...(await this.summaryView(repositoryId)), existing };
   }
 
   /** The caller's tracked repositories; everything for archiver-admin. */
@@ -275,12 +253,5 @@ export class VisitCooldownError extends ApiError {
   }
 }
 
-export function hoursToSeconds(hours: number): number {
-  return Math.round(hours * 3600);
-}
-
-/** `from` + interval, but never before `notBefore` (an overdue visit is simply due now). */
-export function nextVisitAfter(from: Date, intervalSeconds: number, notBefore?: Date): Date {
-  const next = new Date(from.getTime() + intervalSeconds * 1000);
-  return notBefore && next < notBefore ? notBefore : next;
-}
+// Kept importable from here for the frontend's other callers.
+export { hoursToSeconds, nextVisitAfter };
