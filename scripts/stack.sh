@@ -134,6 +134,10 @@ start_minio() {
     for i in $(seq 1 "$count"); do mkdir -p "$dir/d$i"; done
     drives="$dir/d{1...$count}" health=cluster
   fi
+  # MinIO refuses drives on the root disk unless told where that starts: here all drives are
+  # folders of one disk on purpose (erasure coding against a lost or wiped drive folder, not a
+  # lost disk), so only a drive of at most 1 byte counts as the root disk.
+  MINIO_ROOTDRIVE_THRESHOLD_SIZE=1B \
   MINIO_BROWSER_REDIRECT_URL="$MINIO_CONSOLE_URL" spawn minio minio server "$drives" \
     --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" --quiet
   # With several drives, "cluster" answers 200 only once enough drives are up to write (quorum).
