@@ -315,6 +315,7 @@ start_frontends() {
     [ -n "$(pid_of "frontend-$i")" ] && continue
     port="$(replica_port "$i")"
     need_port "$port" "frontend-$i" FRONTEND_REPLICA_PORT_BASE
+    need_port $((FRONTEND_REPLICA_METRICS_PORT_BASE + i)) "frontend-$i metrics" FRONTEND_REPLICA_METRICS_PORT_BASE
     FRONTEND_PORT="$port" FRONTEND_METRICS_PORT=$((FRONTEND_REPLICA_METRICS_PORT_BASE + i)) \
       spawn "frontend-$i" node --enable-source-maps "$(app_main frontend)"
   done

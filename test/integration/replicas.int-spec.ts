@@ -1,4 +1,5 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadStackSettings } from '@archiver/config';
@@ -7,6 +8,7 @@ import {
   ArchiveView,
   closeAll,
   createFixtureRepos,
+  freePort,
   GitHttpServerHandle,
   KeycloakTestClient,
   stackProcesses,
@@ -26,6 +28,26 @@ const KILL_AFTER = 60;
 type Outcome = { url: string; real: boolean; startedAt: number; endedAt: number; status: number | 'connection error'; id?: string };
 type ServerStats = Record<string, Record<string, string>>;
 
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/**
+ * A base port B with B+1 and B+2 free, for two replicas. The stack's fixed ones (offset + 3100)
+ * lie in the kernel's ephemeral range on the test stacks, where a busy machine's outgoing
+ * connections can hold them, so the test picks free ones like every other test's apps.
+ */
+async function freePairBase(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (port < 65535 && (await canListen(port + 1))) return port - 1;
+  }
+  throw new Error('found no two adjacent free ports on 127.0.0.1');
+}
+
 // `make start` with FRONTEND_REPLICAS=2 on the test stack: two frontend processes behind a real
 // HAProxy (scripts/stack.sh start-apps, deploy/haproxy), the injector and the worker. Clients
 // submit through the balancer while one replica is SIGKILLed; every 202 they got must become an
@@ -34,7 +56,7 @@ describe('frontend replicas behind HAProxy', () => {
   const stack = loadStackSettings();
   const keycloak = KeycloakTestClient.fromEnvironment();
   const publicUrl = `http://127.0.0.1:${stack.env.FRONTEND_PORT}`;
-  const statusUrl = `http://127.0.0.1:${stack.env.HAPROXY_STATUS_PORT}`;
+  let statusUrl: string;
   let http: GitHttpServerHandle;
   let scratch: string;
   let realRepos: string[];
@@ -76,8 +98,13 @@ describe('frontend replicas behind HAProxy', () => {
     http = await startGitHttpServer({ root: fixtures.root });
     await mkdir(path.join(scratch, 'work'));
     await stopStackApps();
+    const statusPort = await freePort();
+    statusUrl = `http://127.0.0.1:${statusPort}`;
     await startStackApps({
       FRONTEND_REPLICAS: '2',
+      FRONTEND_REPLICA_PORT_BASE: String(await freePairBase()),
+      FRONTEND_REPLICA_METRICS_PORT_BASE: String(await freePairBase()),
+      HAPROXY_STATUS_PORT: String(statusPort),
       SUBMISSIONS_PER_MINUTE: String(SUBMISSIONS_PER_MINUTE),
       // The load's clients are admins, whose own limit is off; the limit test uses a plain user.
       ADMIN_SUBMISSIONS_PER_MINUTE: '0',
