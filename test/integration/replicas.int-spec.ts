@@ -125,7 +125,10 @@ describe('frontend replicas behind HAProxy', () => {
     const live = await fetch(`${publicUrl}/health/live`);
     expect({ status: live.status, body: await live.json() }).toEqual({ status: 200, body: { status: 'ok', app: 'frontend' } });
     const before = await serverStats();
-    expect(Object.fromEntries(Object.entries(before).map(([name, s]) => [name, s.status]))).toEqual({ 'frontend-1': 'UP', 'frontend-2': 'UP' });
+    expect(Object.fromEntries(Object.entries(before).map(([name, s]) => [name, s.status]))).toEqual({
+      'frontend-1': 'UP',
+      'frontend-2': 'UP',
+    });
 
     const client = await clientFor(['archiver-user']);
     const statuses: number[] = [];
@@ -173,7 +176,12 @@ describe('frontend replicas behind HAProxy', () => {
       await waitFor('the load to get going', async () => (answered >= KILL_AFTER ? true : undefined), 300_000, 20);
       process.kill(victim!, 'SIGKILL');
       killedAt = Date.now();
-      await waitFor('HAProxy to mark frontend-1 down', async () => ((await serverStats())['frontend-1'].status.startsWith('DOWN') ? true : undefined), 30_000, 100);
+      await waitFor(
+        'HAProxy to mark frontend-1 down',
+        async () => ((await serverStats())['frontend-1'].status.startsWith('DOWN') ? true : undefined),
+        30_000,
+        100,
+      );
       downAt = Date.now();
     };
     await Promise.all([...clients.map(submitAll), killMidLoad()]);
@@ -193,7 +201,9 @@ describe('frontend replicas behind HAProxy', () => {
       requestsInFailoverWindow: inFailover.length,
       errorRateInFailoverWindow: inFailover.length ? inFailover.filter((o) => o.status !== 202).length / inFailover.length : 0,
     };
-    await writeFile(path.join(process.cwd(), 'artifacts', 'replicas-failover.json'), JSON.stringify(report, null, 2)).catch(() => undefined);
+    await writeFile(path.join(process.cwd(), 'artifacts', 'replicas-failover.json'), JSON.stringify(report, null, 2)).catch(
+      () => undefined,
+    );
     console.log(`failover through HAProxy: ${JSON.stringify(report)}`);
     // The balancer retries connections the dead replica refused, so only requests in flight at the kill may fail.
     expect(failedRequests.length).toBeLessThanOrEqual(CLIENTS);
