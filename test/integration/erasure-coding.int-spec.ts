@@ -134,6 +134,45 @@ describe('erasure-coded MinIO', () => {
     expect((await fetch(`${minioEnv.MINIO_ENDPOINT}/minio/health/cluster`)).status).toBe(200);
   });
 
+  it('keeps a stack made with one drive on that drive, with its data, and says how to move', async () => {
+    const legacy = path.join(scratch, 'legacy');
+    const [port, consolePort] = [await freePort(), await freePort()];
+    await mkdir(legacy);
+    await writeFile(
+      path.join(legacy, 'secrets.env'),
+      `MINIO_ROOT_USER=${minioEnv.MINIO_ACCESS_KEY}\nMINIO_ROOT_PASSWORD=${minioEnv.MINIO_SECRET_KEY}\n`,
+      {
+        mode: 0o600,
+      },
+    );
+    const env = {
+      ...minioEnv,
+      ARCHIVER_STATE_DIR: legacy,
+      MINIO_PORT: String(port),
+      MINIO_CONSOLE_PORT: String(consolePort),
+      MINIO_ENDPOINT: `http://127.0.0.1:${port}`,
+      MC_HOST_ec: `http://${minioEnv.MINIO_ACCESS_KEY}:${minioEnv.MINIO_SECRET_KEY}@127.0.0.1:${port}`,
+    };
+    const legacyMc = async (args: string[]) =>
+      (await run('mc', ['--no-color', ...args], { env: { ...process.env, MC_HOST_ec: env.MC_HOST_ec }, encoding: 'utf8' })).stdout;
+    try {
+      // A stack as every stack was before erasure coding: MinIO's data right in $STATE/minio.
+      await stackScript(['start-service', 'minio'], { ...env, MINIO_DRIVES: '1' }, 120_000);
+      expect(await exists(path.join(legacy, 'minio', '.minio.sys'))).toBe(true);
+      await legacyMc(['mb', 'ec/kept-bucket']);
+      await run('bash', ['-c', 'printf kept | mc pipe ec/kept-bucket/kept.txt'], { env: { ...process.env, MC_HOST_ec: env.MC_HOST_ec } });
+      await stackScript(['stop', 'minio'], env);
+
+      const output = await stackScript(['start-service', 'minio'], { ...env, MINIO_DRIVES: '4' }, 120_000);
+      expect(output).toMatch(/holds a single-drive MinIO, so it keeps running on one drive .*Erasure-coded storage/s);
+      expect(await exists(path.join(legacy, 'minio', 'd1'))).toBe(false);
+      expect(await legacyMc(['cat', 'ec/kept-bucket/kept.txt'])).toBe('kept');
+      expect(await legacyMc(['admin', 'info', 'ec'])).toMatch(/1 drive online, 0 drives offline/);
+    } finally {
+      await stackScript(['stop', 'minio'], env);
+    }
+  }, 300_000);
+
   it('keeps every archived object byte-identical when a drive is wiped, archives on, and heals the drive', async () => {
     for (const name of ['multi', 'trunk', 'big']) {
       const archive = await settledArchive(api, (await api.submit(http.url(name))).id, 180_000);
