@@ -9,7 +9,7 @@ cd "$ROOT"
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 ok() { printf '    %s\n' "$*"; }
 
-apt_packages=(postgresql redis-server git git-lfs openssh-client chromium ca-certificates unzip curl procps)
+apt_packages=(postgresql redis-server haproxy git git-lfs openssh-client chromium ca-certificates unzip curl procps)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -19,8 +19,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The Debian package starts its own cluster and redis on the default ports; the project runs its own.
-  for svc in postgresql redis-server; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
+  # The Debian packages start their own cluster, redis and haproxy as system services; the project runs its own.
+  for svc in postgresql redis-server haproxy; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
   ok "installed ${missing[*]}"
 else
   ok "present"

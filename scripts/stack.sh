@@ -108,13 +108,40 @@ spawn() { # name logfile command... — background process with a PID file
   echo $! > "$PIDS/$name.pid"
 }
 
+# MinIO's data in $STATE/minio: either one plain drive (the folder itself, as every stack made
+# before erasure coding has it) or drives d1..dN that MinIO erasure-codes across (N >= 4: EC:2
+# on 4, so any 2 drives may fail). What is on disk wins over MINIO_DRIVES, so no data is stranded.
 start_minio() {
   [ -n "$(pid_of minio)" ] && return 0
   need_port "$MINIO_PORT" minio MINIO_PORT; need_port "$MINIO_CONSOLE_PORT" 'minio console' MINIO_CONSOLE_PORT
-  mkdir -p "$STATE/minio"
-  MINIO_BROWSER_REDIRECT_URL="$MINIO_CONSOLE_URL" spawn minio minio server "$STATE/minio" \
+  local dir="$STATE/minio" drives count health=ready
+  mkdir -p "$dir"
+  count="$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name 'd[0-9]*' | wc -l)"
+  if [ -d "$dir/.minio.sys" ] || { [ "$count" -eq 0 ] && [ "$MINIO_DRIVES" = 1 ]; }; then
+    drives="$dir"
+    if [ "$MINIO_DRIVES" != 1 ]; then
+      say "minio: $dir holds a single-drive MinIO, so it keeps running on one drive (no erasure coding)." \
+        "To move to $MINIO_DRIVES drives, copy its buckets to a new MinIO (README, \"Erasure-coded storage\")."
+    fi
+  else
+    if [ "$count" -eq 0 ]; then
+      count="$MINIO_DRIVES"
+      [[ "$count" =~ ^[0-9]+$ ]] && [ "$count" -ge 4 ] && [ "$count" -le 16 ] || die "MINIO_DRIVES must be 1, or 4 to 16 for erasure coding (got '$MINIO_DRIVES')"
+    elif [ "$count" != "$MINIO_DRIVES" ]; then
+      say "minio: $dir holds $count drives, so it keeps running on $count (MINIO_DRIVES=$MINIO_DRIVES applies to a new stack)"
+    fi
+    # MinIO expands {1...N} itself; every drive folder must exist before it starts.
+    for i in $(seq 1 "$count"); do mkdir -p "$dir/d$i"; done
+    drives="$dir/d{1...$count}" health=cluster
+  fi
+  # MinIO refuses drives on the root disk unless told where that starts: here all drives are
+  # folders of one disk on purpose (erasure coding against a lost or wiped drive folder, not a
+  # lost disk), so only a drive of at most 1 byte counts as the root disk.
+  MINIO_ROOTDRIVE_THRESHOLD_SIZE=1B \
+  MINIO_BROWSER_REDIRECT_URL="$MINIO_CONSOLE_URL" spawn minio minio server "$drives" \
     --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" --quiet
-  wait_for minio 60 curl -fsS "$MINIO_ENDPOINT/minio/health/ready"
+  # With several drives, "cluster" answers 200 only once enough drives are up to write (quorum).
+  wait_for minio 60 curl -fsS "$MINIO_ENDPOINT/minio/health/$health"
 }
 
 start_keycloak() {
@@ -263,18 +290,72 @@ build_apps() {
   fi
 }
 
+# Every frontend process of the stack that has a PID file, the balancer first: also those a
+# start with another FRONTEND_REPLICAS left, so stop and status never lose one.
+frontend_processes() {
+  local f
+  for f in "$PIDS/haproxy.pid" "$PIDS/frontend.pid" "$PIDS"/frontend-*.pid; do
+    [ -f "$f" ] && basename "$f" .pid
+  done
+  return 0
+}
+
+replica_port() { echo $((FRONTEND_REPLICA_PORT_BASE + $1)); }
+
+# One frontend keeps today's layout (it listens on FRONTEND_PORT itself, no balancer to run);
+# several get their own ports, and HAProxy takes FRONTEND_PORT.
+start_frontends() {
+  [[ "$FRONTEND_REPLICAS" =~ ^[1-9][0-9]?$ ]] || die "FRONTEND_REPLICAS must be a number from 1 to 99 (got '$FRONTEND_REPLICAS')"
+  if [ "$FRONTEND_REPLICAS" -eq 1 ]; then
+    [ -z "$(pid_of haproxy)" ] || die "HAProxy runs on $FRONTEND_PORT from a start with FRONTEND_REPLICAS > 1: run stack.sh stop frontend first"
+    [ -n "$(pid_of frontend)" ] && return 0
+    need_port "$FRONTEND_PORT" frontend FRONTEND_PORT
+    spawn frontend node --enable-source-maps "$(app_main frontend)"
+    return 0
+  fi
+  [ -z "$(pid_of frontend)" ] || die "a single frontend runs on $FRONTEND_PORT: run stack.sh stop frontend first"
+  local i port
+  for i in $(seq 1 "$FRONTEND_REPLICAS"); do
+    [ -n "$(pid_of "frontend-$i")" ] && continue
+    port="$(replica_port "$i")"
+    need_port "$port" "frontend-$i" FRONTEND_REPLICA_PORT_BASE
+    need_port $((FRONTEND_REPLICA_METRICS_PORT_BASE + i)) "frontend-$i metrics" FRONTEND_REPLICA_METRICS_PORT_BASE
+    FRONTEND_PORT="$port" FRONTEND_METRICS_PORT=$((FRONTEND_REPLICA_METRICS_PORT_BASE + i)) \
+      spawn "frontend-$i" node --enable-source-maps "$(app_main frontend)"
+  done
+}
+
+start_haproxy() {
+  [ "$FRONTEND_REPLICAS" -gt 1 ] || return 0
+  [ -n "$(pid_of haproxy)" ] && return 0
+  command -v haproxy >/dev/null || die "haproxy is not installed: run make deps"
+  need_port "$FRONTEND_PORT" haproxy FRONTEND_PORT; need_port "$HAPROXY_STATUS_PORT" 'haproxy status' HAPROXY_STATUS_PORT
+  local cfg="$STATE/haproxy/haproxy.cfg" servers=() i
+  mkdir -p "$STATE/haproxy"
+  for i in $(seq 1 "$FRONTEND_REPLICAS"); do servers+=("server frontend-$i 127.0.0.1:$(replica_port "$i")"); done
+  sh "$ROOT/deploy/haproxy/render.sh" "$ROOT/deploy/haproxy/haproxy.cfg.template" "$cfg" \
+    "$HTTP_HOST:$FRONTEND_PORT" "127.0.0.1:$HAPROXY_STATUS_PORT" "${servers[@]}"
+  haproxy -c -q -f "$cfg" >>"$LOGS/haproxy.log" 2>&1 || die "haproxy rejected $cfg (see $LOGS/haproxy.log)"
+  # -db: stays in the foreground, so its PID file names the process that serves.
+  spawn haproxy haproxy -db -f "$cfg"
+  wait_for haproxy 30 curl -fsS "http://127.0.0.1:$FRONTEND_PORT/health/live"
+}
+
 start_apps() {
   build_apps
-  for app in "${APPS[@]}"; do
+  start_frontends
+  for app in injector worker; do
     [ -n "$(pid_of "$app")" ] && continue
     local port_var; port_var="$(echo "$app" | tr a-z A-Z)_PORT"
     need_port "${!port_var}" "$app" "$port_var"
     spawn "$app" node --enable-source-maps "$(app_main "$app")"
   done
-  for app in "${APPS[@]}"; do
-    local port_var; port_var="$(echo "$app" | tr a-z A-Z)_PORT"
-    wait_for "$app" 60 curl -fsS "http://127.0.0.1:${!port_var}/health"
-  done
+  local urls=("http://127.0.0.1:$INJECTOR_PORT" "http://127.0.0.1:$WORKER_PORT") i
+  if [ "$FRONTEND_REPLICAS" -eq 1 ]; then urls+=("http://127.0.0.1:$FRONTEND_PORT"); else
+    for i in $(seq 1 "$FRONTEND_REPLICAS"); do urls+=("http://127.0.0.1:$(replica_port "$i")"); done
+  fi
+  for url in "${urls[@]}"; do wait_for "the app on $url" 60 curl -fsS "$url/health"; done
+  start_haproxy
 }
 
 stop_one() {
@@ -301,7 +382,7 @@ Repository Archiver ($STACK stack) is up.
   Keycloak admin     $KEYCLOAK_URL/admin/     user $KEYCLOAK_ADMIN_USER  password in $SECRETS_FILE
   Demo logins        demo / $DEMO_PASSWORD   (archiver-user)
                      admin / $ADMIN_PASSWORD  (archiver-user, archiver-admin)
-  Logs               make logs   ($LOGS)
+  Logs               make logs   ($LOGS)$( [ "$FRONTEND_REPLICAS" -gt 1 ] && printf '\n  Balancer status    http://127.0.0.1:%s/stats   (%s frontend replicas behind HAProxy)' "$HAPROXY_STATUS_PORT" "$FRONTEND_REPLICAS")
   Stop               make stop
 INFO
 }
@@ -326,9 +407,15 @@ case "$cmd" in
     print_urls ;;
   stop)
     targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=("${APPS[@]}" gitea keycloak minio redis postgres)
-    for s in "${targets[@]}"; do stop_one "$s"; done ;;
+    # "frontend" means every frontend process: the balancer and each replica.
+    expanded=()
+    for s in "${targets[@]}"; do
+      if [ "$s" = frontend ]; then mapfile -t -O "${#expanded[@]}" expanded < <(frontend_processes); else expanded+=("$s"); fi
+    done
+    for s in "${expanded[@]}"; do stop_one "$s"; done ;;
   status)
-    for s in "${SERVICES[@]}" gitea "${APPS[@]}"; do
+    mapfile -t frontends < <(frontend_processes); [ ${#frontends[@]} -gt 0 ] || frontends=(frontend)
+    for s in "${SERVICES[@]}" gitea "${frontends[@]}" injector worker; do
       pid="$(pid_of "$s")"
       if [ -n "$pid" ]; then printf '%-10s running (pid %s)\n' "$s" "$pid"; else printf '%-10s stopped\n' "$s"; fi
     done ;;

@@ -13,7 +13,8 @@ already_running=()
 # Read once: `status | grep -q` under pipefail fails when grep quits early (SIGPIPE).
 status="$(bash scripts/stack.sh status)"
 for s in postgres redis minio keycloak gitea frontend injector worker; do
-  grep -q "^$s *running" <<<"$status" && already_running+=("$s")
+  # A frontend may run as replicas (frontend-1, …) behind haproxy.
+  grep -Eq "^($s|$s-[0-9]+) *running" <<<"$status" && already_running+=("$s")
 done
 cleanup() {
   local code=$? to_stop=()
@@ -27,5 +28,7 @@ trap cleanup EXIT INT TERM
 
 bash scripts/stack.sh start-services
 npm run --silent build
+# stack.sh start-apps (tests that start the stack's own apps) then knows dist/ is current.
+touch dist/.build-stamp
 mkdir -p artifacts
 node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --runInBand "$@"

@@ -29,7 +29,7 @@ interface Service {
 
 const apps = ['frontend', 'injector', 'worker'] as const;
 const monitoring = ['prometheus', 'grafana'];
-const longRunning = ['postgres', 'redis', 'minio', 'keycloak', ...apps, ...monitoring];
+const longRunning = ['postgres', 'redis', 'minio', 'keycloak', ...apps, 'haproxy', ...monitoring];
 const oneShot = ['migrate'];
 // Variables an app service may set beyond libs/config's schema (read by Node itself).
 const nodeRuntimeVariables = ['NODE_OPTIONS', 'TZ'];
@@ -211,11 +211,11 @@ describe('docker-compose.yml', () => {
     expect(service('worker').ports).toBeUndefined();
   });
 
-  it('publishes only frontend, keycloak, minio, prometheus and grafana, on 127.0.0.1 by default', () => {
+  it('publishes only haproxy (in front of the frontends), keycloak, minio, prometheus and grafana, on 127.0.0.1 by default', () => {
     const published = Object.fromEntries(Object.entries(sut.services).flatMap(([name, svc]) => (svc.ports ? [[name, svc.ports]] : [])));
-    expect(Object.keys(published).sort()).toEqual(['frontend', 'grafana', 'keycloak', 'minio', 'prometheus']);
+    expect(Object.keys(published).sort()).toEqual(['grafana', 'haproxy', 'keycloak', 'minio', 'prometheus']);
     for (const port of Object.values(published).flat()) expect(interpolate(port, {})).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
-    expect(published.frontend.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:3000:3000']);
+    expect(published.haproxy.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:3000:3000']);
     expect(published.keycloak.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:8080:8080']);
     expect(published.minio.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:9000:9000', '127.0.0.1:9001:9001']);
     expect(published.prometheus.map((port) => interpolate(port, {}))).toEqual(['127.0.0.1:9090:9090']);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 // Settings of the native stack that only scripts, tests and benchmarks need (demo logins,
 // Keycloak's admin account, where the stack keeps its state). The apps never read these.
 const stackSchema = z.object({
-  STACK: z.enum(['dev', 'test', 'test1', 'test2', 'test3', 'test4', 'bench']).default('dev'),
+  STACK: z.enum(['dev', 'test', 'test1', 'test2', 'test3', 'test4', 'test5', 'bench']).default('dev'),
   ARCHIVER_STATE_DIR: z.string().optional(),
   DEMO_PASSWORD: z.string().min(1),
   ADMIN_PASSWORD: z.string().min(1),
@@ -21,7 +21,7 @@ const stackSchema = z.object({
 });
 
 export interface StackSettings {
-  stack: 'dev' | 'test' | 'test1' | 'test2' | 'test3' | 'test4' | 'bench';
+  stack: 'dev' | 'test' | 'test1' | 'test2' | 'test3' | 'test4' | 'test5' | 'bench';
   demo: { username: 'demo'; password: string };
   admin: { username: 'admin'; password: string };
   keycloakAdmin: { username: string; password: string };

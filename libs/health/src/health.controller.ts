@@ -18,4 +18,14 @@ export class HealthController {
     res.status(report.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     return report;
   }
+
+  // What a load balancer polls every second or two per replica: it asks whether this process
+  // answers HTTP, not whether the shared dependencies are up — /health pings all of them, and
+  // their outage would take every replica out of rotation at once, which no balancing can fix.
+  @Public()
+  @Get('live')
+  @ApiOperation({ summary: 'The process answers HTTP (no dependency is checked)' })
+  live(): { status: 'ok'; app: string } {
+    return { status: 'ok', app: this.health.appName };
+  }
 }

@@ -10,6 +10,10 @@ export class HealthService {
     @Inject(HEALTH_INDICATORS) private readonly indicators: NamedIndicator[],
   ) {}
 
+  get appName(): string {
+    return this.app;
+  }
+
   async report(): Promise<HealthReport> {
     const results = await Promise.all(this.indicators.map(async ([name, indicator]) => [name, await this.probe(indicator)] as const));
     const dependencies = Object.fromEntries(results.map(([name, up]) => [name, up ? 'up' : 'down'] as const));

@@ -6,6 +6,7 @@ export * from './stack/archive-cleanup';
 export * from './keycloak';
 export * from './stack/private-services';
 export * from './stack/snapshot-files';
+export * from './stack/stack-apps';
 export * from './stack/stack-services';
 export * from './browser';
 export * from './dns';
