@@ -147,6 +147,29 @@ describe(ImportRunner.name, () => {
     expect(notifier.importFinished).toHaveBeenCalledTimes(1);
   });
 
+  it('lists the forge inside the worker’s slot on its host; a postponement leaves the import listing, untracked', async () => {
+    forge.list.mockResolvedValue([listed('a')]);
+    const hosts: string[] = [];
+    const postponed = new Error('host busy: try later');
+    await expect(
+      sut.run(imports.record.id, {
+        lastAttempt: false,
+        signal,
+        onForge: async (baseUrl) => {
+          hosts.push(baseUrl);
+          throw postponed;
+        },
+      }),
+    ).rejects.toBe(postponed);
+    expect(forge.list).not.toHaveBeenCalled();
+    expect(imports.record.state).toBe('listing');
+    expect(tracker.track).not.toHaveBeenCalled();
+
+    await sut.run(imports.record.id, { lastAttempt: false, signal, onForge: (baseUrl, work) => (hosts.push(baseUrl), work()) });
+    expect(hosts).toEqual([imports.record.baseUrl, imports.record.baseUrl]);
+    expect(imports.record.state).toBe('completed');
+  });
+
   it('a retried job lists into the same rows and tracks only what is still pending', async () => {
     forge.list.mockResolvedValue([listed('a'), listed('b'), listed('c')]);
     // The first attempt dies (e.g. the database went away) after tracking "a".

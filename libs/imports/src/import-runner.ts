@@ -18,6 +18,11 @@ export interface ImportRunContext {
   /** A transient failure now is final: record it instead of asking for a retry. */
   lastAttempt: boolean;
   signal: AbortSignal;
+  /**
+   * Runs the forge's listing (`work`) under the worker's politeness per host (a slot among
+   * MAX_CLONES_PER_HOST on `baseUrl`'s host); may throw to have the job postponed.
+   */
+  onForge?: <T>(baseUrl: string, work: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -56,7 +61,10 @@ export class ImportRunner {
     if (record.state === 'completed' || record.state === 'failed') return;
     const token = await this.token(record);
     try {
-      if (record.state === 'listing') await this.list(record, token, context.signal);
+      if (record.state === 'listing') {
+        const onForge = context.onForge ?? ((_baseUrl, work) => work());
+        await onForge(record.baseUrl, () => this.list(record, token, context.signal));
+      }
     } catch (error) {
       if (!CodedError.is(error) || (error.transient && !context.lastAttempt)) throw error;
       await this.finish(record, 'failed', { code: error.code, message: error.message });

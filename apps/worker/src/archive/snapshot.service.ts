@@ -218,17 +218,29 @@ export class SnapshotService {
     if (await this.endUnchanged(archive, claim, writer, workDir, signal, credential)) return;
     // The last mirror of this repository brought up to date, or a full clone: refs equal the remote's either way.
     const mirror = await this.obtainMirror({ ...archive, credential }, workDir, signal);
-    // The upstream is done with (probe and clone); reading and uploading need no slot on it.
-    await upstream?.release();
     const { gitDir } = mirror;
     const reader = new RepositoryReader(gitDir);
     const head = await reader.head({ signal });
     const { refs, commit } = head;
+    await this.store.ensureBucket(archive.bucket);
+    // LFS objects come from the upstream too (its batch API): fetched within this visit's slot on
+    // the host, so an import of many LFS repositories stays within MAX_CLONES_PER_HOST as well.
+    const lfs = await this.lfs.archive({
+      bucket: archive.bucket,
+      url: archive.url,
+      credential,
+      reader,
+      commit,
+      refs,
+      repositoryBytes: await directorySize(gitDir),
+      signal,
+    });
+    // The upstream is done with (probe, clone, LFS); reading and uploading need no slot on it.
+    await upstream?.release();
     const previous = await this.previousSnapshot(archive, signal);
     const changes = await this.refChanges(previous, reader, refs, signal);
     const visit: VisitOutcome = { outcome: 'changed', refsHash: refsHash(refs), ...(changes && { changes }) };
 
-    await this.store.ensureBucket(archive.bucket);
     // Blobs and tree listings the previous snapshot stored are neither read nor uploaded again.
     const trees = commit ? await reader.trees(commit, { signal }) : null;
     const stored = await this.storedBefore(archive, previous, trees);
@@ -238,17 +250,6 @@ export class SnapshotService {
       : [];
     if (trees) await writer.storeTreeListings(trees, stored.trees, concurrency);
     signal.throwIfAborted();
-    const repositoryBytes = await directorySize(gitDir);
-    const lfs = await this.lfs.archive({
-      bucket: archive.bucket,
-      url: archive.url,
-      credential,
-      reader,
-      commit,
-      refs,
-      repositoryBytes,
-      signal,
-    });
     const bundles = await storeSnapshotBundle(archive.id, reader, refs, await this.bundlePlan(archive, previous), writer, workDir, signal);
     signal.throwIfAborted();
 
