@@ -1,0 +1,280 @@
+// Capacity: CPU-seconds each component spends per archive (small, medium, large repositories)
+// and per unchanged visit, read from /proc (bench/lib/component-cpu.mjs), turned into the
+// capacity model (bench/lib/capacity-model.mjs), and the model checked against this machine:
+// its prediction for a batch with 1 and 2 worker processes against the same run's measurement.
+// Calibration (the per-size runs) and check (the batch rounds) never share figures.
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fleetCores, perCoreHourly, predictBatchSeconds, relativeError, SCENARIOS } from '../lib/capacity-model.mjs';
+import os from 'node:os';
+import { api, db, deleteArchives, env, log, queue, round, run, startApp, submit, waitFinished } from '../lib/common.mjs';
+import { diffComponents, readComponents, servicePid } from '../lib/component-cpu.mjs';
+import { startGitServerProcess } from '../lib/git-server-process.mjs';
+import { REPOS_ROOT, tinyNames } from '../lib/repos.mjs';
+import { requestVisit, track } from './revisit.mjs';
+
+const SMALL_ROUNDS = 2; // × the 32 tiny repositories
+const MEDIUM_COPIES = 4; // tracked copies of history.git: their first visits are the medium archives
+const VISIT_ROUNDS = 5; // × MEDIUM_COPIES unchanged visits
+const LARGE_COPIES = 2; // copies of files.git (10,000 files)
+const CHECK_MEDIUM = 2; // history.git copies in the check batch, with the 32 tiny ones
+const CHECK_ROUNDS = [1, 2, 2, 1];
+const IDLE_MS = 4000; // how long each idle reading lasts (the rates it gives are subtracted)
+const COOLDOWN_SECONDS = 1;
+const SERVICES = ['minio', 'postgres', 'redis', 'keycloak'];
+const gitEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: env.state, LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+
+/** A hard-linked mirror of `source` under a name of this run (cheap: the objects are shared). */
+async function copyRepo(source, name) {
+  await run('git', ['clone', '--mirror', '--quiet', '--local', path.join(REPOS_ROOT, `${source}.git`), path.join(REPOS_ROOT, `${name}.git`)], {
+    env: gitEnv,
+  });
+  return name;
+}
+
+/** Which pids count for which component (see readComponents). */
+function pidSpec(apps, workers, gitServer) {
+  const spec = {
+    frontend: { tree: [apps.frontend.pid] },
+    injector: { tree: [apps.injector.pid] },
+    worker: { self: workers.map((w) => w.pid) },
+    git: { children: workers.map((w) => w.pid) },
+    gitServerProxy: { self: [gitServer.pid] },
+    gitServerBackend: { children: [gitServer.pid] },
+  };
+  for (const s of SERVICES) {
+    const pid = servicePid(env.state, s);
+    if (pid === null && s !== 'keycloak') throw new Error(`capacity: no live ${s} of the bench stack (scripts/stack.sh start-services)`);
+    spec[s] = { tree: pid === null ? [] : [pid] };
+  }
+  return spec;
+}
+
+/** Until neither queue holds a job in flight (bounded): the last acks and stamps belong to the work. */
+async function settled() {
+  for (let i = 0; i < 200; i++) {
+    const counts = await Promise.all(['pending', 'archive'].map((q) => queue(q).getJobCounts('active', 'waiting', 'prioritized')));
+    if (counts.every((c) => Object.values(c).every((n) => n === 0))) return;
+    await sleep(50);
+  }
+}
+
+/** CPU of `work` per component, net of each component's idle rate read just before. */
+async function measure(spec, work) {
+  const idle0 = readComponents(spec);
+  await sleep(IDLE_MS);
+  const idle = diffComponents(idle0, readComponents(spec));
+  const before = readComponents(spec);
+  const info = await work();
+  await settled();
+  const gross = diffComponents(before, readComponents(spec));
+  const net = {};
+  for (const c of Object.keys(gross.cpu)) net[c] = Math.max(0, gross.cpu[c] - (idle.cpu[c] / idle.seconds) * gross.seconds);
+  return { info, gross, idle, net };
+}
+
+/** The rows of finished archives with their outcome (waitFinished does not read it). */
+async function withOutcome(rows) {
+  const { rows: outcomes } = await db().query('SELECT id, outcome FROM archive WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+  const byId = new Map(outcomes.map((o) => [o.id, o.outcome]));
+  return rows.map((r) => ({ ...r, outcome: byId.get(r.id) }));
+}
+
+const completed = (rows, what, outcome) => {
+  const bad = rows.filter((r) => r.status !== 'completed' || (outcome && r.outcome !== outcome));
+  if (bad.length) throw new Error(`capacity: ${bad.length} ${what} not ${outcome ?? 'completed'}: ${bad[0].status} ${bad[0].outcome} ${bad[0].error_code} ${bad[0].error}`);
+  return rows;
+};
+const meanLatency = (rows) => rows.reduce((s, r) => s + (r.finished_at - r.started_at) / 1000, 0) / rows.length;
+
+/** Adds the net CPU of several measurements and divides by the items they did. */
+function perItem(measurements, items) {
+  const sum = {};
+  for (const m of measurements) for (const [c, v] of Object.entries(m.net)) sum[c] = (sum[c] ?? 0) + v;
+  const out = Object.fromEntries(Object.entries(sum).map(([c, v]) => [c, v / items]));
+  out.gitServer = out.gitServerProxy + out.gitServerBackend;
+  return out;
+}
+
+const rounded = (o, digits = 4) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, digits)]));
+
+async function calibrate(apps, gitServer, names) {
+  const worker = await startApp('worker');
+  const spec = pidSpec(apps, [worker], gitServer);
+  const runs = { small: [], medium: [], large: [], unchanged: [] };
+  const latency = {};
+  const cleanup = [];
+  try {
+    const small = [];
+    for (let r = 0; r < SMALL_ROUNDS; r++) {
+      const m = await measure(spec, async () => {
+        const ids = [];
+        for (const name of tinyNames()) ids.push((await submit(apps.frontend.url, gitServer.url(name))).id);
+        return completed(await waitFinished(ids, { intervalMs: 250 }), 'small archives');
+      });
+      await deleteArchives(apps.frontend.url, m.info.map((row) => row.id));
+      small.push(...m.info);
+      runs.small.push(m);
+      log(`capacity: small round ${r + 1}: ${m.gross.seconds.toFixed(1)} s`);
+    }
+    latency.small = meanLatency(small);
+
+    const tracked = [];
+    const medium = await measure(spec, async () => {
+      for (const name of names.medium) tracked.push(await track(apps.frontend.url, gitServer.url(name)));
+      return completed(await waitFinished(tracked.map((t) => t.visitId), { intervalMs: 250 }), 'medium first visits');
+    });
+    for (const t of tracked) cleanup.push(t.repositoryId);
+    runs.medium.push(medium);
+    latency.medium = meanLatency(medium.info);
+    log(`capacity: medium: ${medium.gross.seconds.toFixed(1)} s for ${tracked.length}`);
+
+    const visits = await measure(spec, async () => {
+      let previous = medium.info;
+      const all = [];
+      for (let r = 0; r < VISIT_ROUNDS; r++) {
+        const byRepo = new Map(previous.map((row) => [row.id, row]));
+        const ids = await Promise.all(
+          tracked.map(async (t, i) => {
+            const last = byRepo.get(t.lastId ?? t.visitId);
+            const { id } = await requestVisit(apps.frontend.url, t.repositoryId, last.created_at);
+            tracked[i].lastId = id;
+            return id;
+          }),
+        );
+        previous = completed(await withOutcome(await waitFinished(ids, { intervalMs: 250 })), 'revisits', 'unchanged');
+        all.push(...previous);
+      }
+      return all;
+    });
+    runs.unchanged.push(visits);
+    latency.unchanged = meanLatency(visits.info);
+    log(`capacity: ${visits.info.length} unchanged visits in ${visits.gross.seconds.toFixed(1)} s`);
+
+    const large = await measure(spec, async () => {
+      const ids = [];
+      for (const name of names.large) ids.push((await submit(apps.frontend.url, gitServer.url(name))).id);
+      return completed(await waitFinished(ids, { intervalMs: 250 }), 'large archives');
+    });
+    await deleteArchives(apps.frontend.url, large.info.map((row) => row.id));
+    runs.large.push(large);
+    latency.large = meanLatency(large.info);
+    log(`capacity: large: ${large.gross.seconds.toFixed(1)} s for ${names.large.length}`);
+  } finally {
+    await worker.stop();
+    for (const id of cleanup) await api(apps.frontend.url, 'DELETE', `/api/repositories/${id}?purge=true`, undefined, env.admin);
+  }
+  const counts = { small: SMALL_ROUNDS * tinyNames().length, medium: names.medium.length, large: names.large.length, unchanged: MEDIUM_COPIES * VISIT_ROUNDS };
+  const per = Object.fromEntries(Object.entries(runs).map(([size, ms]) => [size, perItem(ms, counts[size])]));
+  // Load on the machine that is not this run's work, and our components' idle draw: both take cores from a batch.
+  const all = Object.values(runs).flat();
+  const seconds = all.reduce((s, m) => s + m.gross.seconds, 0);
+  const foreignCores = all.reduce((s, m) => s + m.gross.foreign, 0) / seconds;
+  const idleCores = all.reduce((s, m) => s + Object.values(m.idle.cpu).reduce((a, b) => a + b, 0) / m.idle.seconds, 0) / all.length;
+  return { per, counts, latency, foreignCores, idleCores, runs };
+}
+
+/** One check round: the batch with `workers` worker processes, queue paused until all are injected (as in scale). */
+async function checkRound(apps, gitServer, names, workers) {
+  const archive = queue('archive');
+  await archive.pause();
+  const procs = [];
+  const ids = [];
+  try {
+    for (let i = 0; i < workers; i++) procs.push(await startApp('worker'));
+    const spec = pidSpec(apps, procs, gitServer);
+    for (const name of [...tinyNames(), ...names.check]) ids.push((await submit(apps.frontend.url, gitServer.url(name))).id);
+    await waitFinished(ids, { statuses: ['queued'], intervalMs: 50, timeoutMs: 60_000 });
+    const before = readComponents(spec);
+    const started = Date.now();
+    await archive.resume();
+    const rows = completed(await waitFinished(ids, { intervalMs: 100 }), 'check archives');
+    const usage = diffComponents(before, readComponents(spec));
+    const seconds = (Math.max(...rows.map((r) => r.finished_at.getTime())) - started) / 1000;
+    return { seconds, cpu: rounded(usage.cpu, 2), foreignCores: usage.foreign / usage.seconds, machineBusy: usage.machine / usage.seconds / os.cpus().length };
+  } finally {
+    await archive.resume();
+    await Promise.all(procs.map((p) => p.stop()));
+    await deleteArchives(apps.frontend.url, ids);
+  }
+}
+
+export async function capacity(ctx) {
+  const tag = `cap-${Date.now().toString(36)}`;
+  const names = { medium: [], large: [], check: [] };
+  const gitServer = await startGitServerProcess(REPOS_ROOT);
+  const frontend = await startApp('frontend', { REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) });
+  const apps = { frontend, injector: ctx.injector };
+  try {
+    for (let i = 1; i <= MEDIUM_COPIES; i++) names.medium.push(await copyRepo('history', `${tag}-history-${i}`));
+    for (let i = 1; i <= LARGE_COPIES; i++) names.large.push(await copyRepo('files', `${tag}-files-${i}`));
+    for (let i = 1; i <= CHECK_MEDIUM; i++) names.check.push(await copyRepo('history', `${tag}-check-${i}`));
+
+    const cal = await calibrate(apps, gitServer, names);
+    const perArchive = { small: cal.per.small, medium: cal.per.medium, large: cal.per.large };
+    const machineCores = os.cpus().length;
+    const cores = Math.max(0.5, machineCores - cal.foreignCores - cal.idleCores);
+    log(`capacity: calibration done; other work used ${cal.foreignCores.toFixed(2)} cores, our idle draw ${cal.idleCores.toFixed(2)}`);
+
+    const rounds = { 1: [], 2: [] };
+    for (const workers of CHECK_ROUNDS) {
+      const r = await checkRound(apps, gitServer, names, workers);
+      rounds[workers].push(r);
+      log(`capacity: check ${workers} worker(s): ${r.seconds.toFixed(2)} s, machine ${(100 * r.machineBusy).toFixed(0)}% busy, other work ${r.foreignCores.toFixed(2)} cores`);
+    }
+    const batch = { small: tinyNames().length, medium: CHECK_MEDIUM };
+    const check = {};
+    for (const workers of [1, 2]) {
+      const best = rounds[workers].reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      const predict = (c) => predictBatchSeconds({ batch, perArchive, latencySeconds: cal.latency, cores: c, workers, concurrency: env.workerConcurrency });
+      const p = predict(cores);
+      check[workers] = {
+        predictedS: round(p.seconds, 2),
+        measuredS: round(best.seconds, 2),
+        error: round(relativeError(p.seconds, best.seconds), 3),
+        limitedBy: p.limitedBy,
+        bounds: rounded(p.bounds, 2),
+        // Diagnostics, not the checked figure: with both cores free, and with the other work of the counted round.
+        predictedAllCoresS: round(predict(machineCores).seconds, 2),
+        predictedRoundLoadS: round(predict(Math.max(0.5, machineCores - best.foreignCores - cal.idleCores)).seconds, 2),
+        machineBusyPct: round(100 * best.machineBusy, 0),
+        foreignCores: round(best.foreignCores, 2),
+      };
+    }
+    const fleet = {};
+    for (const [key, scenario] of Object.entries(SCENARIOS)) {
+      fleet[key] = { label: scenario.label };
+      for (const n of [10_000, 100_000]) {
+        const f = fleetCores(n, scenario, perArchive, cal.per.unchanged);
+        fleet[key][n] = { visitsPerHour: round(f.visits.total, 0), changedPerHour: round(f.visits.changed, 0), cores: rounded(f.cores, 2), total: round(f.total, 2) };
+      }
+    }
+    const perItemRounded = Object.fromEntries(Object.entries(cal.per).map(([k, v]) => [k, rounded(v)]));
+    return {
+      result: {
+        cpuSecondsPer: perItemRounded,
+        items: cal.counts,
+        latencySeconds: rounded(cal.latency, 3),
+        perCoreHourly: Object.fromEntries(Object.entries(cal.per).map(([k, v]) => [k, rounded(perCoreHourly(v), 0)])),
+        fleet,
+        check: { ...check, batch, coresForPrediction: round(cores, 2), met: check[1].error <= 0.25 && check[2].error <= 0.25 },
+      },
+      details: {
+        calibration: Object.fromEntries(
+          Object.entries(cal.runs).map(([k, ms]) => [
+            k,
+            ms.map((m) => ({ seconds: round(m.gross.seconds, 2), gross: rounded(m.gross.cpu, 3), idlePerS: rounded(Object.fromEntries(Object.entries(m.idle.cpu).map(([c, v]) => [c, v / m.idle.seconds])), 3), foreign: round(m.gross.foreign, 2), driver: round(m.gross.driver, 2), machineBusyPct: round((100 * m.gross.machine) / m.gross.seconds / os.cpus().length, 0) })),
+          ]),
+        ),
+        foreignCores: round(cal.foreignCores, 2),
+        idleCores: round(cal.idleCores, 2),
+        checkRounds: rounds,
+      },
+    };
+  } finally {
+    await frontend.stop();
+    await gitServer.stop();
+    for (const name of [...names.medium, ...names.large, ...names.check]) await rm(path.join(REPOS_ROOT, `${name}.git`), { recursive: true, force: true });
+  }
+}
