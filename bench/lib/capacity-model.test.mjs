@@ -44,10 +44,14 @@ describe('hourlyWithCores', () => {
 describe('fleetVisitsPerHour', () => {
   it('counts each class at its interval and splits changed visits by the size mix', () => {
     const sut = fleetVisitsPerHour(10_000, SCENARIOS.adaptive);
-    close(sut.total, (8000 / 720) + 2000 / 16, 1e-9);
+    close(sut.total, 8000 / 720 + 2000 / 16, 1e-9);
     close(sut.changed, 2000 / 16 / 2, 1e-9);
     close(sut.unchanged + sut.changed, sut.total, 1e-9);
-    close(Object.values(sut.bySize).reduce((a, b) => a + b, 0), sut.changed, 1e-9);
+    close(
+      Object.values(sut.bySize).reduce((a, b) => a + b, 0),
+      sut.changed,
+      1e-9,
+    );
   });
   it('grows linearly with the number of repositories', () => {
     for (const scenario of Object.values(SCENARIOS)) {

@@ -216,13 +216,30 @@ export function formatCapacity(c, date) {
   for (const [key, f] of Object.entries(c.fleet)) {
     for (const n of ['10000', '100000']) {
       const row = f[n];
-      fleetRows.push([key, Number(n).toLocaleString('en-US'), `${fmt(row.visitsPerHour)} (${fmt(row.changedPerHour)})`, ...ours.map((k) => row.cores[k]), `**${row.total}**`]);
+      fleetRows.push([
+        key,
+        Number(n).toLocaleString('en-US'),
+        `${fmt(row.visitsPerHour)} (${fmt(row.changedPerHour)})`,
+        ...ours.map((k) => row.cores[k]),
+        `**${row.total}**`,
+      ]);
     }
   }
-  const scenarios = Object.entries(c.fleet).map(([key, f]) => `- \`${key}\`: ${f.label}.`).join('\n');
+  const scenarios = Object.entries(c.fleet)
+    .map(([key, f]) => `- \`${key}\`: ${f.label}.`)
+    .join('\n');
   const ck = c.check;
   const check = markdownTable([
-    ['workers', 'predicted', 'measured (best round)', 'error', 'bound that decides', 'with both cores free', 'with the counted round’s other load', 'machine busy'],
+    [
+      'workers',
+      'predicted',
+      'measured (best round)',
+      'error',
+      'bound that decides',
+      'with both cores free',
+      'with the counted round’s other load',
+      'machine busy',
+    ],
     ...[1, 2].map((w) => [
       w,
       `${ck[w].predictedS} s`,

@@ -23,13 +23,23 @@ const CHECK_ROUNDS = [1, 2, 2, 1];
 const IDLE_MS = 4000; // how long each idle reading lasts (the rates it gives are subtracted)
 const COOLDOWN_SECONDS = 1;
 const SERVICES = ['minio', 'postgres', 'redis', 'keycloak'];
-const gitEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: env.state, LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+const gitEnv = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: env.state,
+  LC_ALL: 'C',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+};
 
 /** A hard-linked mirror of `source` under a name of this run (cheap: the objects are shared). */
 async function copyRepo(source, name) {
-  await run('git', ['clone', '--mirror', '--quiet', '--local', path.join(REPOS_ROOT, `${source}.git`), path.join(REPOS_ROOT, `${name}.git`)], {
-    env: gitEnv,
-  });
+  await run(
+    'git',
+    ['clone', '--mirror', '--quiet', '--local', path.join(REPOS_ROOT, `${source}.git`), path.join(REPOS_ROOT, `${name}.git`)],
+    {
+      env: gitEnv,
+    },
+  );
   return name;
 }
 
@@ -83,7 +93,10 @@ async function withOutcome(rows) {
 
 const completed = (rows, what, outcome) => {
   const bad = rows.filter((r) => r.status !== 'completed' || (outcome && r.outcome !== outcome));
-  if (bad.length) throw new Error(`capacity: ${bad.length} ${what} not ${outcome ?? 'completed'}: ${bad[0].status} ${bad[0].outcome} ${bad[0].error_code} ${bad[0].error}`);
+  if (bad.length)
+    throw new Error(
+      `capacity: ${bad.length} ${what} not ${outcome ?? 'completed'}: ${bad[0].status} ${bad[0].outcome} ${bad[0].error_code} ${bad[0].error}`,
+    );
   return rows;
 };
 const meanLatency = (rows) => rows.reduce((s, r) => s + (r.finished_at - r.started_at) / 1000, 0) / rows.length;
@@ -113,7 +126,10 @@ async function calibrate(apps, gitServer, names) {
         for (const name of tinyNames()) ids.push((await submit(apps.frontend.url, gitServer.url(name))).id);
         return completed(await waitFinished(ids, { intervalMs: 250 }), 'small archives');
       });
-      await deleteArchives(apps.frontend.url, m.info.map((row) => row.id));
+      await deleteArchives(
+        apps.frontend.url,
+        m.info.map((row) => row.id),
+      );
       small.push(...m.info);
       runs.small.push(m);
       log(`capacity: small round ${r + 1}: ${m.gross.seconds.toFixed(1)} s`);
@@ -123,7 +139,13 @@ async function calibrate(apps, gitServer, names) {
     const tracked = [];
     const medium = await measure(spec, async () => {
       for (const name of names.medium) tracked.push(await track(apps.frontend.url, gitServer.url(name)));
-      return completed(await waitFinished(tracked.map((t) => t.visitId), { intervalMs: 250 }), 'medium first visits');
+      return completed(
+        await waitFinished(
+          tracked.map((t) => t.visitId),
+          { intervalMs: 250 },
+        ),
+        'medium first visits',
+      );
     });
     for (const t of tracked) cleanup.push(t.repositoryId);
     runs.medium.push(medium);
@@ -157,7 +179,10 @@ async function calibrate(apps, gitServer, names) {
       for (const name of names.large) ids.push((await submit(apps.frontend.url, gitServer.url(name))).id);
       return completed(await waitFinished(ids, { intervalMs: 250 }), 'large archives');
     });
-    await deleteArchives(apps.frontend.url, large.info.map((row) => row.id));
+    await deleteArchives(
+      apps.frontend.url,
+      large.info.map((row) => row.id),
+    );
     runs.large.push(large);
     latency.large = meanLatency(large.info);
     log(`capacity: large: ${large.gross.seconds.toFixed(1)} s for ${names.large.length}`);
@@ -165,7 +190,12 @@ async function calibrate(apps, gitServer, names) {
     await worker.stop();
     for (const id of cleanup) await api(apps.frontend.url, 'DELETE', `/api/repositories/${id}?purge=true`, undefined, env.admin);
   }
-  const counts = { small: SMALL_ROUNDS * tinyNames().length, medium: names.medium.length, large: names.large.length, unchanged: MEDIUM_COPIES * VISIT_ROUNDS };
+  const counts = {
+    small: SMALL_ROUNDS * tinyNames().length,
+    medium: names.medium.length,
+    large: names.large.length,
+    unchanged: MEDIUM_COPIES * VISIT_ROUNDS,
+  };
   const per = Object.fromEntries(Object.entries(runs).map(([size, ms]) => [size, perItem(ms, counts[size])]));
   // Load on the machine that is not this run's work, and our components' idle draw: both take cores from a batch.
   const all = Object.values(runs).flat();
@@ -192,7 +222,12 @@ async function checkRound(apps, gitServer, names, workers) {
     const rows = completed(await waitFinished(ids, { intervalMs: 100 }), 'check archives');
     const usage = diffComponents(before, readComponents(spec));
     const seconds = (Math.max(...rows.map((r) => r.finished_at.getTime())) - started) / 1000;
-    return { seconds, cpu: rounded(usage.cpu, 2), foreignCores: usage.foreign / usage.seconds, machineBusy: usage.machine / usage.seconds / os.cpus().length };
+    return {
+      seconds,
+      cpu: rounded(usage.cpu, 2),
+      foreignCores: usage.foreign / usage.seconds,
+      machineBusy: usage.machine / usage.seconds / os.cpus().length,
+    };
   } finally {
     await archive.resume();
     await Promise.all(procs.map((p) => p.stop()));
@@ -200,7 +235,21 @@ async function checkRound(apps, gitServer, names, workers) {
   }
 }
 
+/** Jobs left in the queues (e.g. by an interrupted run) would be worked on inside the windows and counted. */
+async function assertQueuesEmpty() {
+  for (const name of ['pending', 'archive']) {
+    const counts = await queue(name).getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+    const left = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (left)
+      throw new Error(
+        `capacity: the ${name} queue of the bench stack holds ${left} job(s) (${JSON.stringify(counts)}); their work would be counted as ours. ` +
+          'Empty it first (e.g. scripts/stack.sh stop && remove .local/state/bench/redis, or BullMQ obliterate).',
+      );
+  }
+}
+
 export async function capacity(ctx) {
+  await assertQueuesEmpty();
   const tag = `cap-${Date.now().toString(36)}`;
   const names = { medium: [], large: [], check: [] };
   const gitServer = await startGitServerProcess(REPOS_ROOT);
@@ -221,13 +270,16 @@ export async function capacity(ctx) {
     for (const workers of CHECK_ROUNDS) {
       const r = await checkRound(apps, gitServer, names, workers);
       rounds[workers].push(r);
-      log(`capacity: check ${workers} worker(s): ${r.seconds.toFixed(2)} s, machine ${(100 * r.machineBusy).toFixed(0)}% busy, other work ${r.foreignCores.toFixed(2)} cores`);
+      log(
+        `capacity: check ${workers} worker(s): ${r.seconds.toFixed(2)} s, machine ${(100 * r.machineBusy).toFixed(0)}% busy, other work ${r.foreignCores.toFixed(2)} cores`,
+      );
     }
     const batch = { small: tinyNames().length, medium: CHECK_MEDIUM };
     const check = {};
     for (const workers of [1, 2]) {
       const best = rounds[workers].reduce((a, b) => (b.seconds < a.seconds ? b : a));
-      const predict = (c) => predictBatchSeconds({ batch, perArchive, latencySeconds: cal.latency, cores: c, workers, concurrency: env.workerConcurrency });
+      const predict = (c) =>
+        predictBatchSeconds({ batch, perArchive, latencySeconds: cal.latency, cores: c, workers, concurrency: env.workerConcurrency });
       const p = predict(cores);
       check[workers] = {
         predictedS: round(p.seconds, 2),
@@ -247,7 +299,12 @@ export async function capacity(ctx) {
       fleet[key] = { label: scenario.label };
       for (const n of [10_000, 100_000]) {
         const f = fleetCores(n, scenario, perArchive, cal.per.unchanged);
-        fleet[key][n] = { visitsPerHour: round(f.visits.total, 0), changedPerHour: round(f.visits.changed, 0), cores: rounded(f.cores, 2), total: round(f.total, 2) };
+        fleet[key][n] = {
+          visitsPerHour: round(f.visits.total, 0),
+          changedPerHour: round(f.visits.changed, 0),
+          cores: rounded(f.cores, 2),
+          total: round(f.total, 2),
+        };
       }
     }
     const perItemRounded = Object.fromEntries(Object.entries(cal.per).map(([k, v]) => [k, rounded(v)]));
@@ -264,7 +321,14 @@ export async function capacity(ctx) {
         calibration: Object.fromEntries(
           Object.entries(cal.runs).map(([k, ms]) => [
             k,
-            ms.map((m) => ({ seconds: round(m.gross.seconds, 2), gross: rounded(m.gross.cpu, 3), idlePerS: rounded(Object.fromEntries(Object.entries(m.idle.cpu).map(([c, v]) => [c, v / m.idle.seconds])), 3), foreign: round(m.gross.foreign, 2), driver: round(m.gross.driver, 2), machineBusyPct: round((100 * m.gross.machine) / m.gross.seconds / os.cpus().length, 0) })),
+            ms.map((m) => ({
+              seconds: round(m.gross.seconds, 2),
+              gross: rounded(m.gross.cpu, 3),
+              idlePerS: rounded(Object.fromEntries(Object.entries(m.idle.cpu).map(([c, v]) => [c, v / m.idle.seconds])), 3),
+              foreign: round(m.gross.foreign, 2),
+              driver: round(m.gross.driver, 2),
+              machineBusyPct: round((100 * m.gross.machine) / m.gross.seconds / os.cpus().length, 0),
+            })),
           ]),
         ),
         foreignCores: round(cal.foreignCores, 2),
@@ -275,6 +339,7 @@ export async function capacity(ctx) {
   } finally {
     await frontend.stop();
     await gitServer.stop();
-    for (const name of [...names.medium, ...names.large, ...names.check]) await rm(path.join(REPOS_ROOT, `${name}.git`), { recursive: true, force: true });
+    for (const name of [...names.medium, ...names.large, ...names.check])
+      await rm(path.join(REPOS_ROOT, `${name}.git`), { recursive: true, force: true });
   }
 }
