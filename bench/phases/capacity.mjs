@@ -112,12 +112,39 @@ function perItem(measurements, items) {
 
 const rounded = (o, digits = 4) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, digits)]));
 
-async function calibrate(apps, gitServer, names) {
+/**
+ * Removes tracked repositories with their snapshots (DELETE …?purge=true answers at once and a
+ * worker purges from the `purge` queue), then runs a worker until that queue is empty, so no
+ * purge lands in a later measurement. Deleting a 10,000-file archive synchronously through
+ * DELETE /api/archives can outlast the frontend's request timeout on a busy machine.
+ */
+async function purgeTracked(frontendUrl, repositoryIds) {
+  for (const id of repositoryIds) {
+    const res = await api(frontendUrl, 'DELETE', `/api/repositories/${id}?purge=true`, undefined, env.admin);
+    if (res.status !== 202 && res.status !== 204 && res.status !== 404) log(`capacity: could not purge ${id}: HTTP ${res.status}`);
+  }
+  await drainPurges();
+}
+
+async function drainPurges() {
+  const purge = queue('purge');
+  const left = async () =>
+    Object.values(await purge.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).reduce((a, b) => a + b, 0);
+  if (!(await left())) return;
+  const worker = await startApp('worker');
+  try {
+    for (let i = 0; i < 1200 && (await left()); i++) await sleep(100);
+    if (await left()) log('capacity: purges still queued after 120 s; they run with the next worker');
+  } finally {
+    await worker.stop();
+  }
+}
+
+async function calibrate(apps, gitServer, names, cleanup) {
   const worker = await startApp('worker');
   const spec = pidSpec(apps, [worker], gitServer);
   const runs = { small: [], medium: [], large: [], unchanged: [] };
   const latency = {};
-  const cleanup = [];
   try {
     const small = [];
     for (let r = 0; r < SMALL_ROUNDS; r++) {
@@ -175,20 +202,22 @@ async function calibrate(apps, gitServer, names) {
     log(`capacity: ${visits.info.length} unchanged visits in ${visits.gross.seconds.toFixed(1)} s`);
 
     const large = await measure(spec, async () => {
-      const ids = [];
-      for (const name of names.large) ids.push((await submit(apps.frontend.url, gitServer.url(name))).id);
-      return completed(await waitFinished(ids, { intervalMs: 250 }), 'large archives');
+      const first = [];
+      for (const name of names.large) first.push(await track(apps.frontend.url, gitServer.url(name)));
+      for (const t of first) cleanup.push(t.repositoryId);
+      return completed(
+        await waitFinished(
+          first.map((t) => t.visitId),
+          { intervalMs: 250 },
+        ),
+        'large first visits',
+      );
     });
-    await deleteArchives(
-      apps.frontend.url,
-      large.info.map((row) => row.id),
-    );
     runs.large.push(large);
     latency.large = meanLatency(large.info);
     log(`capacity: large: ${large.gross.seconds.toFixed(1)} s for ${names.large.length}`);
   } finally {
     await worker.stop();
-    for (const id of cleanup) await api(apps.frontend.url, 'DELETE', `/api/repositories/${id}?purge=true`, undefined, env.admin);
   }
   const counts = {
     small: SMALL_ROUNDS * tinyNames().length,
@@ -255,12 +284,14 @@ export async function capacity(ctx) {
   const gitServer = await startGitServerProcess(REPOS_ROOT);
   const frontend = await startApp('frontend', { REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) });
   const apps = { frontend, injector: ctx.injector };
+  const cleanup = [];
   try {
     for (let i = 1; i <= MEDIUM_COPIES; i++) names.medium.push(await copyRepo('history', `${tag}-history-${i}`));
     for (let i = 1; i <= LARGE_COPIES; i++) names.large.push(await copyRepo('files', `${tag}-files-${i}`));
     for (let i = 1; i <= CHECK_MEDIUM; i++) names.check.push(await copyRepo('history', `${tag}-check-${i}`));
 
-    const cal = await calibrate(apps, gitServer, names);
+    await drainPurges();
+    const cal = await calibrate(apps, gitServer, names, cleanup);
     const perArchive = { small: cal.per.small, medium: cal.per.medium, large: cal.per.large };
     const machineCores = os.cpus().length;
     const cores = Math.max(0.5, machineCores - cal.foreignCores - cal.idleCores);
@@ -337,6 +368,7 @@ export async function capacity(ctx) {
       },
     };
   } finally {
+    await purgeTracked(frontend.url, cleanup).catch((error) => log(`capacity: clean-up: ${error.message}`));
     await frontend.stop();
     await gitServer.stop();
     for (const name of [...names.medium, ...names.large, ...names.check])
