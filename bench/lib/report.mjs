@@ -1,4 +1,5 @@
 // The table printed by `make bench` (and copied into bench/README.md), and the issues' targets.
+import { fleetCores, SCENARIOS } from './capacity-model.mjs';
 
 /** Each target of issues 5 and 11 with whether this run met it (null when the phase did not run). */
 export function targets(r) {
@@ -212,16 +213,19 @@ export function formatCapacity(c, date) {
     ['per hour, 1 core of', ...sizes.map((s) => (s === 'unchanged' ? 'unchanged visits' : `${s} archives`))],
     ...ours.map((k) => [COMPONENT_LABELS[k], ...sizes.map((s) => fmt(c.perCoreHourly[s][k]))]),
   ]);
+  // Recomputed from the per-item figures (not the rounded result), so small fleets do not show 0 cores.
+  const cores = (v) => (v === 0 ? '0' : v < 0.01 ? v.toPrecision(1) : v < 1 ? v.toPrecision(2) : v.toFixed(1));
+  const perArchive = { small: c.cpuSecondsPer.small, medium: c.cpuSecondsPer.medium, large: c.cpuSecondsPer.large };
   const fleetRows = [['scenario', 'repositories', 'visits/h (changed)', ...ours.map((k) => COMPONENT_LABELS[k]), 'total cores']];
-  for (const [key, f] of Object.entries(c.fleet)) {
-    for (const n of ['10000', '100000']) {
-      const row = f[n];
+  for (const key of Object.keys(c.fleet)) {
+    for (const n of [10_000, 100_000]) {
+      const f = fleetCores(n, SCENARIOS[key], perArchive, c.cpuSecondsPer.unchanged, ours);
       fleetRows.push([
         key,
-        Number(n).toLocaleString('en-US'),
-        `${fmt(row.visitsPerHour)} (${fmt(row.changedPerHour)})`,
-        ...ours.map((k) => row.cores[k]),
-        `**${row.total}**`,
+        n.toLocaleString('en-US'),
+        `${fmt(f.visits.total)} (${fmt(f.visits.changed)})`,
+        ...ours.map((k) => cores(f.cores[k])),
+        `**${cores(f.total)}**`,
       ]);
     }
   }
@@ -229,25 +233,28 @@ export function formatCapacity(c, date) {
     .map(([key, f]) => `- \`${key}\`: ${f.label}.`)
     .join('\n');
   const ck = c.check;
+  const pct = (e) => (e === undefined ? '–' : `${Math.round(e * 100)}%`);
   const check = markdownTable([
     [
       'workers',
       'predicted',
       'measured (best round)',
       'error',
+      'cores left to us',
       'bound that decides',
-      'with both cores free',
-      'with the counted round’s other load',
+      'at calibration’s other load',
+      'both cores free',
       'machine busy',
     ],
     ...[1, 2].map((w) => [
       w,
       `${ck[w].predictedS} s`,
       `${ck[w].measuredS} s`,
-      `${Math.round(ck[w].error * 100)}%`,
+      pct(ck[w].error),
+      ck[w].cores ?? '–',
       `${ck[w].limitedBy} (cpu ${ck[w].bounds.cpu} s, worker thread ${ck[w].bounds.workerThread} s, slots ${ck[w].bounds.slots} s)`,
+      `${ck[w].predictedCalibrationLoadS ?? ck[w].predictedS} s (${pct(ck[w].errorCalibrationLoad ?? ck[w].error)})`,
       `${ck[w].predictedAllCoresS} s`,
-      `${ck[w].predictedRoundLoadS} s`,
       `${ck[w].machineBusyPct}% (other work ${ck[w].foreignCores} cores)`,
     ]),
   ]);
@@ -262,7 +269,7 @@ export function formatCapacity(c, date) {
     '',
     scenarios,
     '',
-    `Check: ${ck.batch.small} small + ${ck.batch.medium} medium archives, queue resumed → last finished_at, predicted with ${ck.coresForPrediction} cores (the machine's cores less other work and our idle draw, both read during calibration). Target: error ≤ 25% for 1 and 2 workers — **${ck.met ? 'met' : 'not met'}**.`,
+    `Check: ${ck.batch.small} small + ${ck.batch.medium} medium archives, queue resumed → last finished_at; predicted from the calibration's per-component CPU with the cores other work left to us in the counted round (at the other load read during calibration: ${ck.coresAtCalibrationLoad ?? ck.coresForPrediction} cores). Target: error ≤ 25% for 1 and 2 workers — **${ck.met ? 'met' : 'not met'}**.`,
     '',
     check,
   ].join('\n');
