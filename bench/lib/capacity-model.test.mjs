@@ -1,5 +1,5 @@
-// Checks of the pure capacity model: `node --test bench/lib/` (jest's roots are apps/, libs/ and
-// test/, and the model is an .mjs module of the bench, so node's own runner checks it).
+// Checks of the pure capacity model: `node --test 'bench/lib/*.test.mjs'`. Jest's roots are
+// apps/, libs/ and test/ and the model is an .mjs module of the bench, so node's own runner checks it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
