@@ -186,6 +186,7 @@ const SIZE_LABELS = {
   small: 'small (tiny-*, 3 files)',
   medium: 'medium (history.git: 5,000 commits, 100 files)',
   large: 'large (files.git: 10,000 files, 21 MB)',
+  binary: 'binary (binary.git: one 200 MiB file)',
   unchanged: 'unchanged visit (history.git copy)',
 };
 

@@ -18,6 +18,7 @@ const SMALL_ROUNDS = 2; // × the 32 tiny repositories
 const MEDIUM_COPIES = 4; // tracked copies of history.git: their first visits are the medium archives
 const VISIT_ROUNDS = 5; // × MEDIUM_COPIES unchanged visits
 const LARGE_COPIES = 2; // copies of files.git (10,000 files)
+const BINARY_COPIES = 1; // copies of binary.git (one 200 MiB file of random bytes)
 const CHECK_MEDIUM = 2; // history.git copies in the check batch, with the 32 tiny ones
 const CHECK_ROUNDS = [1, 2, 2, 1];
 const IDLE_MS = 4000; // how long each idle reading lasts (the rates it gives are subtracted)
@@ -143,7 +144,7 @@ async function drainPurges() {
 async function calibrate(apps, gitServer, names, cleanup) {
   const worker = await startApp('worker');
   const spec = pidSpec(apps, [worker], gitServer);
-  const runs = { small: [], medium: [], large: [], unchanged: [] };
+  const runs = { small: [], medium: [], large: [], binary: [], unchanged: [] };
   const latency = {};
   try {
     const small = [];
@@ -201,21 +202,19 @@ async function calibrate(apps, gitServer, names, cleanup) {
     latency.unchanged = meanLatency(visits.info);
     log(`capacity: ${visits.info.length} unchanged visits in ${visits.gross.seconds.toFixed(1)} s`);
 
-    const large = await measure(spec, async () => {
-      const first = [];
-      for (const name of names.large) first.push(await track(apps.frontend.url, gitServer.url(name)));
-      for (const t of first) cleanup.push(t.repositoryId);
-      return completed(
-        await waitFinished(
-          first.map((t) => t.visitId),
-          { intervalMs: 250 },
-        ),
-        'large first visits',
-      );
-    });
-    runs.large.push(large);
-    latency.large = meanLatency(large.info);
-    log(`capacity: large: ${large.gross.seconds.toFixed(1)} s for ${names.large.length}`);
+    // Large (files.git: 10,000 files) and binary (one 200 MiB file): first visits of tracked copies.
+    for (const size of ['large', 'binary']) {
+      const m = await measure(spec, async () => {
+        const first = [];
+        for (const name of names[size]) first.push(await track(apps.frontend.url, gitServer.url(name)));
+        for (const t of first) cleanup.push(t.repositoryId);
+        const ids = first.map((t) => t.visitId);
+        return completed(await waitFinished(ids, { intervalMs: 250 }), `${size} first visits`);
+      });
+      runs[size].push(m);
+      latency[size] = meanLatency(m.info);
+      log(`capacity: ${size}: ${m.gross.seconds.toFixed(1)} s for ${names[size].length}`);
+    }
   } finally {
     await worker.stop();
   }
@@ -223,6 +222,7 @@ async function calibrate(apps, gitServer, names, cleanup) {
     small: SMALL_ROUNDS * tinyNames().length,
     medium: names.medium.length,
     large: names.large.length,
+    binary: names.binary.length,
     unchanged: MEDIUM_COPIES * VISIT_ROUNDS,
   };
   const per = Object.fromEntries(Object.entries(runs).map(([size, ms]) => [size, perItem(ms, counts[size])]));
@@ -280,7 +280,7 @@ async function assertQueuesEmpty() {
 export async function capacity(ctx) {
   await assertQueuesEmpty();
   const tag = `cap-${Date.now().toString(36)}`;
-  const names = { medium: [], large: [], check: [] };
+  const names = { medium: [], large: [], binary: [], check: [] };
   const gitServer = await startGitServerProcess(REPOS_ROOT);
   const frontend = await startApp('frontend', { REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) });
   const apps = { frontend, injector: ctx.injector };
@@ -288,6 +288,7 @@ export async function capacity(ctx) {
   try {
     for (let i = 1; i <= MEDIUM_COPIES; i++) names.medium.push(await copyRepo('history', `${tag}-history-${i}`));
     for (let i = 1; i <= LARGE_COPIES; i++) names.large.push(await copyRepo('files', `${tag}-files-${i}`));
+    for (let i = 1; i <= BINARY_COPIES; i++) names.binary.push(await copyRepo('binary', `${tag}-binary-${i}`));
     for (let i = 1; i <= CHECK_MEDIUM; i++) names.check.push(await copyRepo('history', `${tag}-check-${i}`));
 
     await drainPurges();
@@ -379,7 +380,6 @@ export async function capacity(ctx) {
     await purgeTracked(frontend.url, cleanup).catch((error) => log(`capacity: clean-up: ${error.message}`));
     await frontend.stop();
     await gitServer.stop();
-    for (const name of [...names.medium, ...names.large, ...names.check])
-      await rm(path.join(REPOS_ROOT, `${name}.git`), { recursive: true, force: true });
+    for (const name of Object.values(names).flat()) await rm(path.join(REPOS_ROOT, `${name}.git`), { recursive: true, force: true });
   }
 }
