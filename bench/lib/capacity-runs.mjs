@@ -7,7 +7,7 @@ import { api, db, env, log, queue, round, run, startApp } from './common.mjs';
 import { diffComponents, readComponents, servicePid } from './component-cpu.mjs';
 import { REPOS_ROOT } from './repos.mjs';
 
-const IDLE_MS = 4000; // how long each idle reading lasts (the rates it gives are subtracted)
+const IDLE_MS = 6000; // how long the idle reading lasts (the rates it gives are subtracted)
 const SERVICES = ['minio', 'postgres', 'redis', 'keycloak'];
 const gitEnv = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
@@ -56,11 +56,20 @@ export async function settled() {
   }
 }
 
-/** CPU of `work` per component, net of each component's idle rate read just before. */
-export async function measure(spec, work) {
+/**
+ * Each component's draw with nothing queued, read once before any work: read before every window,
+ * it caught the previous window's tail (the worker and MinIO still finishing a large archive after
+ * its finished_at) and subtracted real work from the next one.
+ */
+export async function idleReading(spec) {
+  await settled();
   const idle0 = readComponents(spec);
   await sleep(IDLE_MS);
-  const idle = diffComponents(idle0, readComponents(spec));
+  return diffComponents(idle0, readComponents(spec));
+}
+
+/** CPU of `work` per component, net of each component's `idle` rate (idleReading). */
+export async function measure(spec, idle, work) {
   const before = readComponents(spec);
   const info = await work();
   await settled();

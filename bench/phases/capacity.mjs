@@ -12,6 +12,7 @@ import {
   completed,
   copyRepo,
   drainPurges,
+  idleReading,
   meanLatency,
   measure,
   perItem,
@@ -38,12 +39,13 @@ const COOLDOWN_SECONDS = 1;
 async function calibrate(apps, gitServer, names, cleanup) {
   const worker = await startApp('worker');
   const spec = pidSpec(apps, [worker], gitServer);
+  const idle = await idleReading(spec);
   const runs = { small: [], medium: [], large: [], binary: [], unchanged: [] };
   const latency = {};
   try {
     const small = [];
     for (let r = 0; r < SMALL_ROUNDS; r++) {
-      const m = await measure(spec, async () => {
+      const m = await measure(spec, idle, async () => {
         const ids = [];
         for (const name of tinyNames()) ids.push((await submit(apps.frontend.url, gitServer.url(name))).id);
         return completed(await waitFinished(ids, { intervalMs: 250 }), 'small archives');
@@ -59,7 +61,7 @@ async function calibrate(apps, gitServer, names, cleanup) {
     latency.small = meanLatency(small);
 
     const tracked = [];
-    const medium = await measure(spec, async () => {
+    const medium = await measure(spec, idle, async () => {
       for (const name of names.medium) tracked.push(await track(apps.frontend.url, gitServer.url(name)));
       return completed(
         await waitFinished(
@@ -74,7 +76,7 @@ async function calibrate(apps, gitServer, names, cleanup) {
     latency.medium = meanLatency(medium.info);
     log(`capacity: medium: ${medium.gross.seconds.toFixed(1)} s for ${tracked.length}`);
 
-    const visits = await measure(spec, async () => {
+    const visits = await measure(spec, idle, async () => {
       let previous = medium.info;
       const all = [];
       for (let r = 0; r < VISIT_ROUNDS; r++) {
@@ -98,7 +100,7 @@ async function calibrate(apps, gitServer, names, cleanup) {
 
     // Large (files.git: 10,000 files) and binary (one 200 MiB file): first visits of tracked copies.
     for (const size of ['large', 'binary']) {
-      const m = await measure(spec, async () => {
+      const m = await measure(spec, idle, async () => {
         const first = [];
         for (const name of names[size]) first.push(await track(apps.frontend.url, gitServer.url(name)));
         for (const t of first) cleanup.push(t.repositoryId);
@@ -124,8 +126,8 @@ async function calibrate(apps, gitServer, names, cleanup) {
   const all = Object.values(runs).flat();
   const seconds = all.reduce((s, m) => s + m.gross.seconds, 0);
   const foreignCores = all.reduce((s, m) => s + m.gross.foreign, 0) / seconds;
-  const idleCores = all.reduce((s, m) => s + Object.values(m.idle.cpu).reduce((a, b) => a + b, 0) / m.idle.seconds, 0) / all.length;
-  return { per, counts, latency, foreignCores, idleCores, runs };
+  const idleCores = Object.values(idle.cpu).reduce((a, b) => a + b, 0) / idle.seconds;
+  return { per, counts, latency, foreignCores, idleCores, idle, runs };
 }
 
 /** One check round: the batch with `workers` worker processes, queue paused until all are injected (as in scale). */
@@ -245,7 +247,6 @@ export async function capacity(ctx) {
             ms.map((m) => ({
               seconds: round(m.gross.seconds, 2),
               gross: rounded(m.gross.cpu, 3),
-              idlePerS: rounded(Object.fromEntries(Object.entries(m.idle.cpu).map(([c, v]) => [c, v / m.idle.seconds])), 3),
               foreign: round(m.gross.foreign, 2),
               driver: round(m.gross.driver, 2),
               machineBusyPct: round((100 * m.gross.machine) / m.gross.seconds / os.cpus().length, 0),
@@ -254,6 +255,7 @@ export async function capacity(ctx) {
         ),
         foreignCores: round(cal.foreignCores, 2),
         idleCores: round(cal.idleCores, 2),
+        idlePerS: rounded(Object.fromEntries(Object.entries(cal.idle.cpu).map(([c, v]) => [c, v / cal.idle.seconds])), 3),
         checkRounds: rounds,
       },
     };
