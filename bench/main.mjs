@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { closeClients, env, log, require, ROOT, startApp, stopAllApps } from './lib/common.mjs';
 import { ensureRepos, REPOS_ROOT } from './lib/repos.mjs';
-import { formatTable, targets } from './lib/report.mjs';
+import { formatCapacity, formatTable, targets } from './lib/report.mjs';
 import { incremental } from './phases/incremental.mjs';
+import { capacity } from './phases/capacity.mjs';
 import { ingest } from './phases/ingest.mjs';
 import { memory } from './phases/memory.mjs';
 import { pipeline } from './phases/pipeline.mjs';
@@ -16,7 +17,7 @@ import { revisit } from './phases/revisit.mjs';
 import { scale } from './phases/scale.mjs';
 import { upload } from './phases/upload.mjs';
 
-const ALL = ['ingest', 'pipeline', 'memory', 'scale', 'revisit', 'incremental', 'upload'];
+const ALL = ['ingest', 'pipeline', 'memory', 'scale', 'revisit', 'incremental', 'capacity', 'upload'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const phases = wanted.length ? wanted : ALL;
 for (const p of phases) if (!ALL.includes(p)) throw new Error(`unknown phase ${p}; choose from ${ALL.join(', ')}`);
@@ -55,7 +56,7 @@ async function main() {
   };
 
   await attempt('ingest', ingest);
-  if (phases.some((p) => ['pipeline', 'memory', 'scale', 'revisit', 'incremental'].includes(p))) {
+  if (phases.some((p) => ['pipeline', 'memory', 'scale', 'revisit', 'incremental', 'capacity'].includes(p))) {
     const { startGitHttpServer } = require(path.join(ROOT, 'dist/bench/libs/testing/src/git/index.js'));
     git = await startGitHttpServer({ root: REPOS_ROOT });
     ctx.git = git;
@@ -66,6 +67,7 @@ async function main() {
     await attempt('scale', () => scale(ctx));
     await attempt('revisit', () => revisit(ctx));
     await attempt('incremental', () => incremental(ctx));
+    await attempt('capacity', () => capacity(ctx));
     await stopAllApps();
     await git.stop();
     git = undefined;
@@ -80,7 +82,7 @@ async function main() {
   const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   // The shape of issue 5, in its order.
   const ordered = Object.fromEntries(
-    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale', 'revisit', 'incremental']
+    ['date', 'machine', 'ingest', 'pipeline', 'upload', 'memory', 'scale', 'revisit', 'incremental', 'capacity']
       .filter((k) => k in results)
       .map((k) => [k, results[k]]),
   );
@@ -93,12 +95,23 @@ async function main() {
   } else {
     log('partial run: latest.json and the README table are left as they were');
   }
+  // The capacity section stands on its own (one phase's calibration and check), so any run of it updates it.
+  if (results.capacity) await replaceSection('capacity', formatCapacity(results.capacity, results.date));
   log(`results in bench/results/${stamp}.json; whole bench took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
   if (failures.length) {
     log(`${failures.length} phase(s) failed`);
     return 1;
   }
   return 0;
+}
+
+async function replaceSection(name, body) {
+  const file = path.join(ROOT, 'bench/README.md');
+  const text = await readFile(file, 'utf8').catch(() => null);
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  if (!text || !text.includes(start) || !text.includes(end)) return log(`bench/README.md has no ${name} markers; not updated`);
+  await writeFile(file, `${text.slice(0, text.indexOf(start))}${start}\n${body}\n${text.slice(text.indexOf(end))}`);
 }
 
 async function updateReadme(table, date) {

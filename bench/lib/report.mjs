@@ -1,4 +1,5 @@
 // The table printed by `make bench` (and copied into bench/README.md), and the issues' targets.
+import { fleetCores, SCENARIOS } from './capacity-model.mjs';
 
 /** Each target of issues 5 and 11 with whether this run met it (null when the phase did not run). */
 export function targets(r) {
@@ -15,6 +16,7 @@ export function targets(r) {
     incrementalVisit: check('incremental', (c) => c.visitRatio <= 0.15),
     incrementalBytes: check('incremental', (c) => c.bytesAdded <= c.bytesAllowance),
     incrementalRestore: check('incremental', (c) => c.restoreRatio <= 1.5),
+    capacityModel: check('capacity', (c) => c.check.met),
   };
 }
 
@@ -152,10 +154,124 @@ export function formatTable(r, d, env) {
       c ? 'reported' : 'not run',
     ],
   );
+  const k = r.capacity?.check;
+  rows.push([
+    'Capacity model: 32 small + 2 medium archives, 1 / 2 workers, predicted from the per-component CPU',
+    k ? `predicted ${k[1].predictedS} s / ${k[2].predictedS} s` : '–',
+    k ? `measured ${k[1].measuredS} s / ${k[2].measuredS} s` : '–',
+    k ? `error ${Math.round(k[1].error * 100)}% / ${Math.round(k[2].error * 100)}%` : '–',
+    'error ≤ 25%',
+    met(t.capacityModel),
+  ]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const line = (row) => `| ${row.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
   return (
     [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n') +
     `\n\nMachine: ${r.machine.cores} cores, ${r.machine.memGiB} GiB.`
   );
+}
+
+const COMPONENT_LABELS = {
+  frontend: 'frontend',
+  injector: 'injector',
+  worker: 'worker (Node)',
+  git: "git (worker's children)",
+  minio: 'MinIO',
+  postgres: 'Postgres',
+  redis: 'Redis',
+  keycloak: 'Keycloak',
+  gitServer: 'git server (forge stand-in, not ours)',
+};
+const SIZE_LABELS = {
+  small: 'small (tiny-*, 3 files)',
+  medium: 'medium (history.git: 5,000 commits, 100 files)',
+  large: 'large (files.git: 10,000 files, 21 MB)',
+  binary: 'binary (binary.git: one 200 MiB file)',
+  unchanged: 'unchanged visit (history.git copy)',
+};
+
+function markdownTable(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
+  const line = (row) => `| ${row.map((cell, c) => String(cell).padEnd(widths[c])).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+/** The "Capacity model" tables of bench/README.md from the capacity phase's result. */
+export function formatCapacity(c, date) {
+  if (!c) return 'The capacity phase did not run.';
+  const sizes = Object.keys(SIZE_LABELS).filter((s) => c.cpuSecondsPer[s]);
+  const components = Object.keys(COMPONENT_LABELS);
+  const ours = components.filter((k) => k !== 'gitServer' && k !== 'keycloak');
+  const ms = (s) => (s === undefined ? '–' : (s * 1000).toFixed(s < 0.01 ? 2 : 1));
+  const cpu = markdownTable([
+    ['CPU-ms per item', ...sizes.map((s) => `${SIZE_LABELS[s]} (n=${c.items[s]})`)],
+    ...components.map((k) => [COMPONENT_LABELS[k], ...sizes.map((s) => ms(c.cpuSecondsPer[s][k]))]),
+    ['**ours, total**', ...sizes.map((s) => `**${ms(ours.reduce((a, k) => a + (c.cpuSecondsPer[s][k] ?? 0), 0))}**`)],
+    ['wall time started → finished (s)', ...sizes.map((s) => c.latencySeconds[s])],
+  ]);
+  const fmt = (v) => (v === null || v === undefined ? '–' : v >= 1e6 ? `${(v / 1e6).toFixed(1)} M` : Math.round(v).toLocaleString('en-US'));
+  const hourly = markdownTable([
+    ['per hour, 1 core of', ...sizes.map((s) => (s === 'unchanged' ? 'unchanged visits' : `${s} archives`))],
+    ...ours.map((k) => [COMPONENT_LABELS[k], ...sizes.map((s) => fmt(c.perCoreHourly[s][k]))]),
+  ]);
+  // Recomputed from the per-item figures (not the rounded result), so small fleets do not show 0 cores.
+  const cores = (v) => (v === 0 ? '0' : v < 0.01 ? v.toPrecision(1) : v < 1 ? v.toPrecision(2) : v.toFixed(1));
+  const perArchive = { small: c.cpuSecondsPer.small, medium: c.cpuSecondsPer.medium, large: c.cpuSecondsPer.large };
+  const fleetRows = [['scenario', 'repositories', 'visits/h (changed)', ...ours.map((k) => COMPONENT_LABELS[k]), 'total cores']];
+  for (const key of Object.keys(c.fleet)) {
+    for (const n of [10_000, 100_000]) {
+      const f = fleetCores(n, SCENARIOS[key], perArchive, c.cpuSecondsPer.unchanged, ours);
+      fleetRows.push([
+        key,
+        n.toLocaleString('en-US'),
+        `${fmt(f.visits.total)} (${fmt(f.visits.changed)})`,
+        ...ours.map((k) => cores(f.cores[k])),
+        `**${cores(f.total)}**`,
+      ]);
+    }
+  }
+  const scenarios = Object.entries(c.fleet)
+    .map(([key, f]) => `- \`${key}\`: ${f.label}.`)
+    .join('\n');
+  const ck = c.check;
+  const pct = (e) => (e === undefined ? '–' : `${Math.round(e * 100)}%`);
+  const check = markdownTable([
+    [
+      'workers',
+      'predicted',
+      'measured (best round)',
+      'error',
+      'cores left to us',
+      'bound that decides',
+      'at calibration’s other load',
+      'both cores free',
+      'machine busy',
+    ],
+    ...[1, 2].map((w) => [
+      w,
+      `${ck[w].predictedS} s`,
+      `${ck[w].measuredS} s`,
+      pct(ck[w].error),
+      ck[w].cores ?? '–',
+      `${ck[w].limitedBy} (cpu ${ck[w].bounds.cpu} s, worker thread ${ck[w].bounds.workerThread} s, slots ${ck[w].bounds.slots} s)`,
+      `${ck[w].predictedCalibrationLoadS ?? ck[w].predictedS} s (${pct(ck[w].errorCalibrationLoad ?? ck[w].error)})`,
+      `${ck[w].predictedAllCoresS} s`,
+      `${ck[w].machineBusyPct}% (other work ${ck[w].foreignCores} cores)`,
+    ]),
+  ]);
+  return [
+    `Measured ${date}.`,
+    '',
+    cpu,
+    '',
+    hourly,
+    '',
+    fleetRows.length > 1 ? markdownTable(fleetRows) : '',
+    '',
+    scenarios,
+    '',
+    `Check: ${ck.batch.small} small + ${ck.batch.medium} medium archives, queue resumed → last finished_at; predicted from the calibration's per-component CPU with the cores other work left to us in the counted round (at the other load read during calibration: ${ck.coresAtCalibrationLoad ?? ck.coresForPrediction} cores). Target: error ≤ 25% for 1 and 2 workers — **${ck.met ? 'met' : 'not met'}**.`,
+    '',
+    check,
+  ].join('\n');
 }
