@@ -31,9 +31,11 @@ migrate: ## apply Prisma migrations to the stack's database
 	@source scripts/env.sh && node scripts/migrate.mjs
 
 test: deps ## run unit and integration tests on an isolated test stack
+	@source scripts/env.sh && node --test bench/lib/*.test.mjs
 	@bash scripts/test.sh
 
 test-unit: ## unit tests only (no services)
+	@source scripts/env.sh && node --test bench/lib/*.test.mjs
 	@source scripts/env.sh && npm run --silent test:unit
 
 lint: ## ESLint and Prettier
