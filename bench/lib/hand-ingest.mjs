@@ -35,7 +35,8 @@ function claimsOf(header) {
   if (!signature) return null;
   const { kid, alg } = JSON.parse(Buffer.from(head, 'base64url').toString());
   const key = keys.get(kid);
-  if (alg !== 'RS256' || !key || !verify('RSA-SHA256', Buffer.from(`${head}.${body}`), key, Buffer.from(signature, 'base64url'))) return null;
+  if (alg !== 'RS256' || !key || !verify('RSA-SHA256', Buffer.from(`${head}.${body}`), key, Buffer.from(signature, 'base64url')))
+    return null;
   const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
   if (claims.iss !== issuer || claims.exp * 1000 < Date.now() || !claims.realm_access?.roles?.includes('archiver-user')) return null;
   return claims;
