@@ -89,7 +89,7 @@ describe('workers on many hosts', () => {
       const dirs = await runDirs(workDir('host_b'));
       return dirs.length > 0 ? dirs : undefined;
     });
-    expect(interrupted).toMatch(/^archive-[0-9a-f-]{36}-\d+-[0-9a-f-]{36}@host_b-/);
+    expect(interrupted).toMatch(/^archive-[0-9a-f-]{36}-\d+-[0-9a-f-]{36}-h\.host_b-/);
     const interruptedId = interrupted!.slice('archive-'.length, 'archive-'.length + 36);
     await workers.get('host_b')!.kill();
     apps.delete(workers.get('host_b')!);
@@ -108,7 +108,7 @@ describe('workers on many hosts', () => {
     // The survivors did the work between them; each wrote only dirs named for its own host.
     for (const host of ['host_a', 'host_c']) {
       expect(workers.get(host)!.output()).toMatch(/"msg":"archived/);
-      for (const name of await runDirs(workDir(host))) expect(name).toContain(`@${host}-`);
+      for (const name of await runDirs(workDir(host))) expect(name).toContain(`-h.${host}-`);
     }
 
     // The killed worker's dir is still there. A worker of another host sharing that disk must

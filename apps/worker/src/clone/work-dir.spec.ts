@@ -22,8 +22,15 @@ describe(WorkDirs.name, () => {
 
   it('makes one dir per run, named after the archive, this process, the run and this host', async () => {
     const dir = await sut.create(ARCHIVE, RUN);
-    expect(path.basename(dir)).toMatch(new RegExp(`^archive-${ARCHIVE}-${process.pid}-${RUN}@host_a-`));
+    expect(path.basename(dir)).toMatch(new RegExp(`^archive-${ARCHIVE}-${process.pid}-${RUN}-h\\.host_a-`));
     expect(await sut.create(ARCHIVE, RUN)).not.toBe(dir);
+  });
+
+  it('names dirs with only the characters ssh takes in a path (its key and known-hosts files live inside)', async () => {
+    const dotted = new WorkDirs({ clone: { workDir: root }, worker: { hostId: 'worker_1.eu.example' } } as AppConfig);
+    for (const dir of [await sut.create(ARCHIVE, RUN), await dotted.create(ARCHIVE, RUN)]) {
+      expect(path.basename(dir)).toMatch(/^[A-Za-z0-9._-]+$/);
+    }
   });
 
   it('sweeps only dirs of dead processes, and names the runs they belonged to', async () => {
@@ -48,11 +55,11 @@ describe(WorkDirs.name, () => {
   it("never sweeps another host's dirs, whatever their PIDs mean here; its own and unnamed-host ones are swept", async () => {
     const dead = deadPid();
     const otherHost = [
-      `archive-${ARCHIVE}-${dead}-${RUN}@host_b-abc123`,
-      `archive-${ARCHIVE}-${process.pid + 100000}-${RUN}@host.a-abc123`,
-      `archive-${ARCHIVE}-${dead}-${RUN}@host_a_2-abc123`,
+      `archive-${ARCHIVE}-${dead}-${RUN}-h.host_b-abc123`,
+      `archive-${ARCHIVE}-${process.pid + 100000}-${RUN}-h.host.a-abc123`,
+      `archive-${ARCHIVE}-${dead}-${RUN}-h.host_a_2-abc123`,
     ];
-    const mine = `archive-${ARCHIVE}-${dead}-${RUN}@host_a-def456`;
+    const mine = `archive-${ARCHIVE}-${dead}-${RUN}-h.host_a-def456`;
     const legacy = `archive-${ARCHIVE}-${dead}-${RUN}-ghi789`;
     for (const name of [...otherHost, mine, legacy]) await mkdir(path.join(root, name, 'repo.git'), { recursive: true });
 

@@ -7,8 +7,11 @@ import { killProcessesUnder } from '@archiver/git';
 
 const PREFIX = 'archive-';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-/** archive id, pid, (since runs claim archives) the run id, and (since WORKER_HOST_ID) the host. */
-const OWNER = new RegExp(`^archive-(${UUID})-(\\d+)-(?:(${UUID})(?:@([A-Za-z0-9._]+))?-)?`);
+/**
+ * archive id, pid, (since runs claim archives) the run id, and (since WORKER_HOST_ID) the host.
+ * Only characters ssh accepts in a file path (ssh-transport.ts SAFE_PATH): key files live inside.
+ */
+const OWNER = new RegExp(`^archive-(${UUID})-(\\d+)-(?:(${UUID})(?:-h\\.([A-Za-z0-9._]+))?-)?`);
 
 /** A dir left by a process that no longer runs, and the run it belonged to. */
 export interface DeadRun {
@@ -19,7 +22,7 @@ export interface DeadRun {
 }
 
 /**
- * Temp dirs of the worker: `archive-<archiveId>-<pid>-<runId>@<hostId>-<random>` under the
+ * Temp dirs of the worker: `archive-<archiveId>-<pid>-<runId>-h.<hostId>-<random>` under the
  * configured work dir, one per run. The name says which host, process and run made it, so
  * leftovers of a crashed run (SIGKILL, OOM) are found by whoever starts next on that host —
  * who can also give that run's claim up at once — and a run never touches the dir of another
@@ -40,7 +43,7 @@ export class WorkDirs {
   async create(archiveId: string, runId: string): Promise<string> {
     try {
       await mkdir(this.root, { recursive: true, mode: 0o700 });
-      return await mkdtemp(path.join(this.root, `${PREFIX}${archiveId}-${process.pid}-${runId}@${this.hostId}-`));
+      return await mkdtemp(path.join(this.root, `${PREFIX}${archiveId}-${process.pid}-${runId}-h.${this.hostId}-`));
     } catch (error) {
       throw WorkDirError.from(error, this.root);
     }
