@@ -111,7 +111,8 @@ describe('web interface: Git LFS in the file browser', () => {
     const storedTag = page.locator('tr', { hasText: 'stored.bin' }).getByTestId('lfs-tag');
     await storedTag.waitFor();
     expect(await storedTag.getAttribute('data-lfs')).toBe('stored');
-    expect(await storedTag.textContent()).toMatch(/^LFS · 14[0-9.]+ KB$|^LFS · 15[0-9.]+ kB$|^LFS · 146\.5 KB$/i);
+    // 150,000 bytes: the object's real size, not the pointer's ~130 bytes.
+    expect(await storedTag.textContent()).toBe('LFS · 146 KiB');
     const missingTag = page.locator('tr', { hasText: 'never.bin' }).getByTestId('lfs-tag');
     expect(await missingTag.getAttribute('data-lfs')).toBe('missing');
     expect(await missingTag.getAttribute('title')).not.toBe('');
