@@ -16,6 +16,8 @@ export const WEB_PAGE_PATHS = [
   'archives/:id/files',
   'archives/:id/files/*path',
   'stats',
+  'imports',
+  'imports/:id',
   'webhooks',
   'admin',
   'signed-out',

@@ -11,6 +11,7 @@ const NAV = [
   { id: 'repositories', href: '/', label: 'Repositories' },
   { id: 'archives', href: '/archives', label: 'Archives' },
   { id: 'stats', href: '/stats', label: 'Statistics' },
+  { id: 'imports', href: '/imports', label: 'Imports' },
   { id: 'webhooks', href: '/webhooks', label: 'Webhooks' },
   { id: 'admin', href: '/admin', label: 'Admin', adminOnly: true },
   // Not a page of this app: the OpenAPI document and Swagger UI, which signs in on its own.

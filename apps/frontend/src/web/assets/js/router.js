@@ -6,6 +6,8 @@ import { adminPage } from './pages/admin.js';
 import { archiveDetailPage } from './pages/archive-detail.js';
 import { archiveFilesPage } from './pages/archive-files.js';
 import { archivesPage } from './pages/archives.js';
+import { importDetailPage } from './pages/import-detail.js';
+import { importsPage } from './pages/imports.js';
 import { notFoundPage } from './pages/messages.js';
 import { repositoriesPage } from './pages/repositories.js';
 import { repositoryPage } from './pages/repository.js';
@@ -19,6 +21,8 @@ const routes = [
   { pattern: /^\/archives\/([^/]+)\/?$/, nav: 'archives', render: archiveDetailPage },
   { pattern: /^\/archives\/([^/]+)\/files(?:\/.*)?$/, nav: 'archives', render: archiveFilesPage },
   { pattern: /^\/stats\/?$/, nav: 'stats', render: statsPage },
+  { pattern: /^\/imports\/?$/, nav: 'imports', render: importsPage },
+  { pattern: /^\/imports\/([^/]+)\/?$/, nav: 'imports', render: importDetailPage },
   { pattern: /^\/webhooks\/?$/, nav: 'webhooks', render: webhooksPage },
   { pattern: /^\/admin\/?$/, nav: 'admin', render: adminPage },
 ];

@@ -13,6 +13,7 @@ import {
   shortCommit,
   shortUrl,
 } from '../format.js';
+import { lfsSummaryCard } from '../lfs.js';
 import { poll } from '../poller.js';
 import { retryButton } from '../retry-button.js';
 import { verificationCard } from '../verification.js';
@@ -79,7 +80,7 @@ export function archiveDetailPage(view, ctx) {
       h(
         'div',
         { class: 'detail-grid' },
-        h('div', { class: 'detail-main' }, timelineCard(archive)),
+        h('div', { class: 'detail-main' }, timelineCard(archive), lfsSummaryCard(archive.lfs)),
         h('div', { class: 'detail-side' }, factsCard(archive), restore.element, verification?.element),
       ),
     );

@@ -1,5 +1,6 @@
 // "/archives/:id/files/<path>": one snapshot's files — breadcrumbs, the directory's listing with
 // its README rendered below, or one file (text with line numbers, an image, or a download).
+import { lfsMissingNotice, lfsTag } from '../lfs.js';
 import { card, notice, spinner } from '../components.js';
 import { h, mount, svg } from '../dom.js';
 import { fileBody, textOf } from '../file-view.js';
@@ -69,7 +70,16 @@ export function archiveFilesPage(view, ctx) {
     const name = displayText(lastSegment(filePath));
     const content = await fileBody(name, entry, fileFetcher(filePath), track);
     return card(
-      h('span', {}, name, ' ', h('span', { class: 'card-meta' }, `${TYPE_LABELS[entry.type]} · ${formatBytes(entry.size ?? 0)}`)),
+      h(
+        'span',
+        {},
+        name,
+        ' ',
+        h('span', { class: 'card-meta' }, `${TYPE_LABELS[entry.type]} · ${formatBytes(entry.size ?? 0)}`),
+        ' ',
+        lfsTag(entry),
+      ),
+      lfsMissingNotice(entry),
       content,
     );
   }
@@ -174,6 +184,7 @@ function listingCard(id, dir, entries) {
         { class: 'col-name' },
         h('a', { href: pageHref(id, target) }, entry.name, entry.type === 'dir' ? '/' : ''),
         h('span', { class: 'visually-hidden' }, ` (${TYPE_LABELS[entry.type]})`),
+        lfsTag(entry),
       ),
       h('td', { class: 'col-num' }, entry.size === undefined ? '' : formatBytes(entry.size)),
     );
