@@ -105,6 +105,12 @@ describe('frontend replicas behind HAProxy', () => {
       FRONTEND_REPLICA_PORT_BASE: String(await freePairBase()),
       FRONTEND_REPLICA_METRICS_PORT_BASE: String(await freePairBase()),
       HAPROXY_STATUS_PORT: String(statusPort),
+      // Free ports for the others too: on stacks whose fixed ports fall in Linux's ephemeral
+      // range (test1…test5), another process's outgoing connection may hold one.
+      INJECTOR_PORT: String(await freePort()),
+      WORKER_PORT: String(await freePort()),
+      INJECTOR_METRICS_PORT: String(await freePort()),
+      WORKER_METRICS_PORT: String(await freePort()),
       SUBMISSIONS_PER_MINUTE: String(SUBMISSIONS_PER_MINUTE),
       // The load's clients are admins, whose own limit is off; the limit test uses a plain user.
       ADMIN_SUBMISSIONS_PER_MINUTE: '0',
