@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { loadConfig } from '@archiver/config';
-import { ArchiveRepository, PrismaService } from '@archiver/database';
+import { ArchiveRepository, type ArchiveRecord, PrismaService } from '@archiver/database';
 import { QueueName, QueueRepository, redisOptions } from '@archiver/queue';
 import { bucketNameFor, manifestKey, ObjectStoreRepository, snapshotPrefix } from '@archiver/storage';
 import { AppProcess, closeAll, startApp, waitFor } from '@archiver/testing';
@@ -123,10 +123,14 @@ describe('BullMQ through Redis between processes', () => {
   });
 
   it('re-queues pending and queued archives whose failed job still holds their id', async () => {
-    const pending = await newArchive();
-    const queued = await newArchive();
-    await archives.markQueued(queued.id, new Date());
+    // Made while no injector runs: on a slow machine its reconciler (1 s) could otherwise repair
+    // the fresh rows before their failed jobs exist, and the test would watch another story.
+    let pending!: ArchiveRecord;
+    let queued!: ArchiveRecord;
     await withoutInjector(async () => {
+      pending = await newArchive();
+      queued = await newArchive();
+      await archives.markQueued(queued.id, new Date());
       await failedJob(pendingQueue, pending.id);
       await failedJob(archiveQueue, queued.id);
     });
