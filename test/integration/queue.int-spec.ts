@@ -71,6 +71,9 @@ describe('BullMQ through Redis between processes', () => {
     ).archive;
   const statusOf = async (id: string) => (await archives.findById(id))?.status;
   const archiveJob = (id: string) => waitFor(`the archive job of ${id}`, async () => (await archiveQueue.getJob(id)) ?? undefined, 20_000);
+  /** Waits until the archive queue holds a job for `id` that a worker could still take. */
+  const liveJob = (what: string, id: string) =>
+    waitFor(what, async () => (['waiting', 'delayed', 'prioritized'].includes(await archiveQueue.getJobState(id)) ? true : undefined), 20_000);
   /**
    * A job that used up its attempts, holding the archive's id in Redis as BullMQ leaves it.
    * Made while no injector consumes (see withoutInjector); LIFO puts it first in line.
@@ -136,12 +139,9 @@ describe('BullMQ through Redis between processes', () => {
     });
 
     await waitFor('the pending archive to be injected', async () => ((await statusOf(pending.id)) === 'queued' ? true : undefined), 20_000);
-    await waitFor(
-      'the queued archive to get a live job',
-      async () => (['waiting', 'delayed', 'prioritized'].includes(await archiveQueue.getJobState(queued.id)) ? true : undefined),
-      20_000,
-    );
-    expect(['waiting', 'delayed', 'prioritized']).toContain(await archiveQueue.getJobState(pending.id));
+    // The injector stamps the row before it adds the job, so the job may follow a moment later.
+    await liveJob('the injected archive to get a live job', pending.id);
+    await liveJob('the queued archive to get a live job', queued.id);
   });
 
   it('re-queues a running archive whose run died (expired lease, no live job), and fails it once its runs are used up', async () => {
@@ -149,11 +149,7 @@ describe('BullMQ through Redis between processes', () => {
     await archives.markQueued(crashed.id, new Date());
     expect(await archives.claimRun(crashed.id, randomUUID(), 1, new Date())).not.toBeNull(); // a run that died at once
     await withoutInjector(() => failedJob(archiveQueue, crashed.id));
-    await waitFor(
-      'the crashed run to be re-queued',
-      async () => (['waiting', 'delayed', 'prioritized'].includes(await archiveQueue.getJobState(crashed.id)) ? true : undefined),
-      20_000,
-    );
+    await liveJob('the crashed run to be re-queued', crashed.id);
     expect(await statusOf(crashed.id)).toBe('running');
 
     const exhausted = await newArchive();
