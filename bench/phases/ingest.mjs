@@ -14,7 +14,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { db, freePort, log, machineCpu, processCpuSeconds, queue, require, ROOT, round, startApp, token } from '../lib/common.mjs';
+import { db, env, freePort, log, machineCpu, queue, require, ROOT, round, startApp, token } from '../lib/common.mjs';
+import { diffComponents, readComponents, servicePid } from '../lib/component-cpu.mjs';
 
 const CONNECTIONS = 20;
 const POST_SECONDS = 15;
@@ -39,18 +40,39 @@ const summary = (r) => ({
   requests: r.requests.total,
 });
 
-/** Runs `load` and adds how busy the frontend process (100% = one core) and the machine were. */
+/** Which processes count for what while a side serves: the server itself and the stack's services. */
+function pidSpec(serverPid) {
+  const spec = { server: { tree: [serverPid] } };
+  for (const service of ['postgres', 'redis', 'keycloak']) {
+    const pid = servicePid(env.state, service);
+    spec[service] = { tree: pid === null ? [] : [pid] };
+  }
+  return spec;
+}
+
+const perRequest = (seconds, requests) => (requests > 0 ? round((1e6 * seconds) / requests, 0) : null);
+
+/** Runs `load` and adds how busy the serving process (100% = one core) and the machine were. */
 async function measured(pid, seconds, load) {
-  const cpu0 = processCpuSeconds(pid);
+  const spec = pidSpec(pid);
+  const before = readComponents(spec);
   const machine = machineCpu();
   const result = summary(await load());
-  const cpuSeconds = processCpuSeconds(pid) - cpu0;
+  const window = diffComponents(before, readComponents(spec));
   return {
     ...result,
-    frontendCpuPct: round((100 * cpuSeconds) / seconds, 0),
+    frontendCpuPct: round((100 * window.cpu.server) / seconds, 0),
     // CPU the serving process spent per request: unlike req/s, hardly moved by the rest of a busy
     // machine, so it says where the time goes (framework, clients, logging) between the sides.
-    cpuUsPerRequest: result.requests > 0 ? round((1e6 * cpuSeconds) / result.requests, 0) : null,
+    cpuUsPerRequest: perRequest(window.cpu.server, result.requests),
+    // Every request also costs the services and the load generator (autocannon runs in this
+    // process, "driver"): on 2 shared cores their sum, not the server alone, bounds req/s.
+    cpuUsPerRequestBy: {
+      ...Object.fromEntries(Object.entries(window.cpu).map(([c, s]) => [c, perRequest(s, result.requests)])),
+      driver: perRequest(window.driver, result.requests),
+      foreign: perRequest(window.foreign, result.requests),
+      machine: perRequest(window.machine, result.requests),
+    },
     machineBusyPct: round(100 * machine.busy(), 0),
   };
 }
@@ -187,6 +209,8 @@ export async function ingest() {
           hand: rounds.hand.cpuUsPerRequest,
           configJson: baseline.cpuUsPerRequest,
         },
+        // Where each side's requests cost CPU: server, Postgres, Redis, Keycloak, autocannon, the rest.
+        cpuUsPerRequestBy: { on: rounds.on.cpuUsPerRequestBy, hand: rounds.hand.cpuUsPerRequestBy },
       },
       details: {
         connections: CONNECTIONS,

@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadStackSettings } from '@archiver/config';
+import Redis from 'ioredis';
+import { loadConfig, loadStackSettings } from '@archiver/config';
+import { redisOptions } from '@archiver/queue';
 import {
   ApiClient,
   AppProcess,
@@ -79,6 +81,22 @@ describe('rate limits and quotas', () => {
     }
     // Reading is never limited.
     expect((await a.call('GET', '/api/archives')).status).toBe(200);
+  });
+
+  it('keeps counting when Redis has forgotten the counting script (a restart, SCRIPT FLUSH)', async () => {
+    const [a, b] = await newUser();
+    const redis = new Redis(redisOptions(loadConfig().redis.url, 'producer'));
+    try {
+      const submit = async (client: ApiClient, i: number) =>
+        (await client.call('POST', '/api/archives', { json: { url: http.url(`flushed-${i}`) } })).status;
+      const statuses = [await submit(a, 0), await submit(b, 1)];
+      // Both frontends have sent the script by now; a restarted Redis knows none of it.
+      await redis.script('FLUSH');
+      for (let i = 2; i < 7; i++) statuses.push(await submit(i % 2 ? b : a, i));
+      expect(statuses).toEqual([202, 202, 202, 202, 202, 429, 429]);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('gives admins their own budget (none here)', async () => {

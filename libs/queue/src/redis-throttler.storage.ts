@@ -27,6 +27,12 @@ const KEY_PREFIX = 'archiver:throttle:';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
+/** The script as a command of the client (ioredis sends EVALSHA, and the script once on NOSCRIPT). */
+const COMMAND = 'archiverThrottleIncrement';
+type WithIncrement = Redis & {
+  [COMMAND](counter: string, blockKey: string, ttlMs: string, limit: string, blockMs: string): Promise<[number, number, number, number]>;
+};
+
 /**
  * @nestjs/throttler's storage in Redis. If Redis cannot be asked, the request is let through
  * (and logged): limits protect the service, and a Redis outage must not stop submissions that
@@ -35,7 +41,12 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
 
-  constructor(private readonly redis: Redis) {}
+  private readonly redis: WithIncrement;
+
+  constructor(redis: Redis) {
+    redis.defineCommand(COMMAND, { numberOfKeys: 2, lua: INCREMENT });
+    this.redis = redis as WithIncrement;
+  }
 
   async increment(
     key: string,
@@ -46,15 +57,13 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   ): Promise<ThrottlerStorageRecord> {
     const counter = `${KEY_PREFIX}${throttlerName}:${key}`;
     try {
-      const [hits, windowMs, blocked, blockMs] = (await this.redis.eval(
-        INCREMENT,
-        2,
+      const [hits, windowMs, blocked, blockMs] = await this.redis[COMMAND](
         counter,
         `${counter}:blocked`,
         String(ttlMs),
         String(limit),
         String(Math.max(1, blockDurationMs)),
-      )) as [number, number, number, number];
+      );
       return {
         totalHits: hits,
         timeToExpire: Math.max(0, Math.ceil(windowMs / 1000)),
