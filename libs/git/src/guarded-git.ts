@@ -159,10 +159,13 @@ export async function withGuardedGit<T>(
 
   try {
     const vetted = await untilAborted(options.policy.check(request.url), controller.signal);
-    const { target, extraConfig, sshArgv = [] } =
-      vetted.protocol === 'ssh:'
-        ? await sshSession(vetted, request.credential, home, { options, signal: controller.signal, deadlineAt })
-        : await httpSession(vetted, request.credential, home, { options, signal: controller.signal });
+    const {
+      target,
+      extraConfig,
+      sshArgv = [],
+    } = vetted.protocol === 'ssh:'
+      ? await sshSession(vetted, request.credential, home, { options, signal: controller.signal, deadlineAt })
+      : await httpSession(vetted, request.credential, home, { options, signal: controller.signal });
     const launch = {
       options,
       target,

@@ -94,7 +94,12 @@ export function runSshRemoteCommand(launch: RemoteCommandLaunch, command: string
         return reject(new GitError(GitErrorCode.TIMED_OUT, `The SSH command on ${target.url} overran its deadline and was killed`));
       }
       if (code === SSH_OWN_FAILURE) {
-        return reject(gitErrorFromStderr(stderr || 'ssh failed', target.url, undefined, { maxMemoryBytes: launch.maxMemoryBytes, withCredential: true }));
+        return reject(
+          gitErrorFromStderr(stderr || 'ssh failed', target.url, undefined, {
+            maxMemoryBytes: launch.maxMemoryBytes,
+            withCredential: true,
+          }),
+        );
       }
       resolve(result);
     });

@@ -90,7 +90,9 @@ export class LfsArchiver {
       } else {
         // Over SSH, git-lfs-authenticate's headers open its href's origin; nothing else gets them.
         const credential: LfsCredential | undefined =
-          'header' in target ? { origin: new URL(target.endpoint).origin, header: target.header } : lfsCredential(visit.url, visit.credential);
+          'header' in target
+            ? { origin: new URL(target.endpoint).origin, header: target.header }
+            : lfsCredential(visit.url, visit.credential);
         const answers = await this.client.batch(target.endpoint, wanted, credential, signal);
         await eachLimited(wanted, CONCURRENCY, async (object) => {
           const answer = answers.get(object.oid)!;

@@ -74,7 +74,8 @@ export function parseLfsAuthenticateAnswer(stdout: Buffer, now: number): LfsSshA
 /** The expiry in ms since the epoch, undefined when none is given, or why it cannot be read. */
 function expiryOf(answer: Record<string, unknown>, now: number): number | string | undefined {
   if (answer.expires_in !== undefined) {
-    if (typeof answer.expires_in !== 'number' || !Number.isFinite(answer.expires_in)) return 'answered an "expires_in" that is not a number';
+    if (typeof answer.expires_in !== 'number' || !Number.isFinite(answer.expires_in))
+      return 'answered an "expires_in" that is not a number';
     return now + answer.expires_in * 1000;
   }
   if (answer.expires_at !== undefined) {

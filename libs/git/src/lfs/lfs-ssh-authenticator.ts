@@ -29,7 +29,10 @@ export class LfsSshAuthenticator {
         const command = lfsAuthenticateCommand(session.target);
         const result = await session.sshCommand(command, { maxStdoutBytes: MAX_LFS_AUTHENTICATE_ANSWER_BYTES });
         if (result.overflow) {
-          return missing(LfsMissingCode.INVALID_ANSWER, `git-lfs-authenticate answered more than ${MAX_LFS_AUTHENTICATE_ANSWER_BYTES} bytes`);
+          return missing(
+            LfsMissingCode.INVALID_ANSWER,
+            `git-lfs-authenticate answered more than ${MAX_LFS_AUTHENTICATE_ANSWER_BYTES} bytes`,
+          );
         }
         if (result.exitCode !== 0) {
           return missing(
