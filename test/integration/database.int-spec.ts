@@ -27,6 +27,13 @@ describe('ArchiveRepository on the real Postgres', () => {
     expect(await sut.findById(archive.id)).toMatchObject({ id: archive.id, status: 'pending', requestedBy, attempts: 0 });
   });
 
+  it('returns a new archive exactly as stored, every column (it does not read the row back)', async () => {
+    const { archive } = await sut.createOrFindActive({ ...newArchive(), requestedByName: 'Zoë' });
+    expect(archive).toEqual(await sut.findById(archive.id));
+    const { archive: unnamed } = await sut.createOrFindActive(newArchive());
+    expect(unnamed).toEqual(await sut.findById(unnamed.id));
+  });
+
   it('stamps each stage once and refuses transitions from the wrong status', async () => {
     const { archive } = await sut.createOrFindActive(newArchive());
     const t1 = new Date(Date.now() + 10);
