@@ -1,3 +1,5 @@
+export * from './browser-pages';
 export * from './chromium';
 export * from './keycloak-login';
+export * from './user-api';
 export * from './web-frontend';
