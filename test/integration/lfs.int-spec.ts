@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,22 +14,25 @@ import {
   type AppProcess,
   type ArchiveView,
   closeAll,
+  CommandLineSampler,
   commitLfsFiles,
   fixtureBytes,
   fixtureGit,
   type GiteaClient,
   type GiteaToken,
   type GiteaUser,
+  type GitHttpServerHandle,
   gitWithAuth,
   KeycloakTestClient,
   lfsObjectIdOf,
   readAll,
+  RecordingApiClient,
   removeArchivesUnder,
+  searchForSecrets,
   settledArchive,
   startApp,
   startGitea,
   startGitHttpServer,
-  type GitHttpServerHandle,
   uniqueName,
   uploadLfsObjects,
   waitFor,
@@ -115,8 +118,10 @@ describe('Git LFS content of a private Gitea repository', () => {
   const apps: AppProcess[] = [];
   /** Apps stopped before the end, whose logs are still searched for secrets. */
   const retired: AppProcess[] = [];
-  const commandLines = new Set<string>();
-  let sampling = false;
+  /** Every answer the API gave, to look for the token in. */
+  const answers: string[] = [];
+  /** Every command line seen while visits ran. */
+  const commandLines = new CommandLineSampler();
   let scratch: string;
   let gitea: GiteaClient;
   let giteaUrl: string;
@@ -139,24 +144,6 @@ describe('Git LFS content of a private Gitea repository', () => {
     ),
   };
 
-  const sampled = async <T>(work: Promise<T>): Promise<T> => {
-    sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const pid of await readdir('/proc').catch(() => [])) {
-          if (!/^\d+$/.test(pid)) continue;
-          const raw = await readFile(`/proc/${pid}/cmdline`).catch(() => null);
-          if (raw && raw.length > 0) commandLines.add(raw.toString('utf8').replace(/\0/g, ' '));
-        }
-      }
-    })();
-    try {
-      return await work;
-    } finally {
-      sampling = false;
-      await sampler;
-    }
-  };
   /** Gitea's LFS API takes a token as the basic-auth password, not as `Authorization: token`. */
   const lfsAuth = () => ({ username: owner.username, password: token.token });
   const newWorkTree = async () => {
@@ -175,7 +162,7 @@ describe('Git LFS content of a private Gitea repository', () => {
   };
   const firstVisit = async (repositoryId: string): Promise<LfsArchiveView> => {
     const detail = await api.call<RepositoryView>('GET', `/api/repositories/${repositoryId}`);
-    return sampled(settledArchive(api, detail.body.visits!.items.at(-1)!.id, 120_000));
+    return commandLines.during(settledArchive(api, detail.body.visits!.items.at(-1)!.id, 120_000));
   };
   const nextVisit = async (repositoryId: string): Promise<LfsArchiveView> => {
     const asked = await waitFor('a visit accepted', async () => {
@@ -183,7 +170,7 @@ describe('Git LFS content of a private Gitea repository', () => {
       return answer.status === 429 ? undefined : answer;
     });
     expect(asked.status).toBe(202);
-    return sampled(settledArchive(api, asked.body.id, 120_000));
+    return commandLines.during(settledArchive(api, asked.body.id, 120_000));
   };
   const manifestLfs = async (done: ArchiveView): Promise<SnapshotLfs> =>
     (await readSnapshotManifest(store, done.bucket!, done.prefix!)).lfs!;
@@ -214,7 +201,7 @@ describe('Git LFS content of a private Gitea repository', () => {
     apps.push(...started);
     const user = await keycloak.createUser({ username: uniqueName('lfs'), realmRoles: ['archiver-user'] });
     keycloakToken = () => keycloak.passwordToken(user.username, user.password);
-    api = new ApiClient(started[0].url, keycloakToken);
+    api = new RecordingApiClient(started[0].url, keycloakToken, answers);
   });
 
   afterAll(async () => {
@@ -385,7 +372,7 @@ describe('Git LFS content of a private Gitea repository', () => {
       await fixtureGit(['clone', '--quiet', '--bare', tree, path.join(root, 'hostile.git')], scratch);
       gitServer = await startGitHttpServer({ root });
       const archive = await api.submit(gitServer.url('hostile'));
-      const done = (await sampled(settledArchive(api, archive.id, 120_000))) as LfsArchiveView;
+      const done = (await commandLines.during(settledArchive(api, archive.id, 120_000))) as LfsArchiveView;
       expect(done).toMatchObject({ status: 'completed', error: null });
       const reasons = Object.fromEntries((done.lfs?.missing ?? []).map((m) => [m.path, m.reason.code]));
       expect(reasons).toEqual({
@@ -418,12 +405,20 @@ describe('Git LFS content of a private Gitea repository', () => {
     expect(done.error!.message).toMatch(/LFS/);
   });
 
-  it('never lets the token out during LFS fetches: not in logs or any command line', async () => {
+  it('never lets the token out during LFS fetches: not in logs, API answers, command lines, the database, the buckets or left-over files', async () => {
     const secrets = [token.token, Buffer.from(`x-access-token:${token.token}`).toString('base64')];
-    const found: string[] = [];
-    for (const app of [...apps, ...retired]) for (const s of secrets) if (app.output().includes(s)) found.push(`${app.name} log`);
-    for (const line of commandLines) for (const s of secrets) if (line.includes(s)) found.push(`command line ${line.slice(0, 120)}`);
+    const { found, searched } = await searchForSecrets({
+      secrets,
+      apps: [...apps, ...retired],
+      answers,
+      commandLines: commandLines.seen,
+      prisma,
+      store,
+      normalizedUrlLike: `%/${owner.username}/%`,
+      workDir,
+    });
+    expect(searched.buckets).toBeGreaterThan(0);
     expect(found).toEqual([]);
-    expect(commandLines.size).toBeGreaterThan(0);
+    expect(searched.commandLines).toBeGreaterThan(0);
   });
 });

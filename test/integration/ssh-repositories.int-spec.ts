@@ -14,6 +14,7 @@ import {
   type AppProcess,
   type ArchiveView,
   closeAll,
+  CommandLineSampler,
   createFixtureRepos,
   fixtureGit,
   type FixtureRepos,
@@ -26,7 +27,9 @@ import {
   KeycloakTestClient,
   readAll,
   readManifestWithFiles,
+  RecordingApiClient,
   removeArchivesUnder,
+  searchForSecrets,
   settledArchive,
   startApp,
   startGitea,
@@ -60,9 +63,8 @@ describe('SSH repositories with deploy keys', () => {
   const workDir = path.join(os.tmpdir(), `archiver-ssh-${process.pid}`);
   const apps: AppProcess[] = [];
   const answers: string[] = [];
-  const commandLines = new Set<string>();
+  const commandLines = new CommandLineSampler();
   const privateKeys: string[] = [];
-  let sampling = false;
   let scratch: string;
   let fixtures: FixtureRepos;
   let gitea: GiteaClient;
@@ -72,11 +74,7 @@ describe('SSH repositories with deploy keys', () => {
   let other: ApiClient;
   let sshPrefix = '';
 
-  const callAs = async <T>(client: ApiClient, method: string, route: string, json?: unknown) => {
-    const response = await client.call<T>(method, route, json === undefined ? {} : { json });
-    answers.push(response.text);
-    return response;
-  };
+  const callAs = <T>(client: ApiClient, method: string, route: string, json?: unknown) => client.call<T>(method, route, { json });
   const call = <T>(method: string, route: string, json?: unknown) => callAs<T>(api, method, route, json);
 
   /** A private repository holding the multi fixture, and a fresh deploy key (read-only) for it. */
@@ -91,27 +89,9 @@ describe('SSH repositories with deploy keys', () => {
     await gitea.addDeployKey(repo, uniqueName('archiver'), publicKey);
     return { repo, privateKey };
   };
-  const sampled = async <T>(work: Promise<T>): Promise<T> => {
-    sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const pid of await readdir('/proc').catch(() => [])) {
-          if (!/^\d+$/.test(pid)) continue;
-          const raw = await readFile(`/proc/${pid}/cmdline`).catch(() => null);
-          if (raw && raw.length > 0) commandLines.add(raw.toString('utf8').replace(/\0/g, ' '));
-        }
-      }
-    })();
-    try {
-      return await work;
-    } finally {
-      sampling = false;
-      await sampler;
-    }
-  };
   const firstVisit = async (repositoryId: string): Promise<ArchiveView> => {
     const detail = await call<RepositoryView>('GET', `/api/repositories/${repositoryId}`);
-    return sampled(settledArchive(api, detail.body.visits!.items.at(-1)!.id));
+    return commandLines.during(settledArchive(api, detail.body.visits!.items.at(-1)!.id));
   };
   const visitOf = async (repositoryId: string): Promise<ArchiveView> => {
     const asked = await waitFor('a visit accepted', async () => {
@@ -119,7 +99,7 @@ describe('SSH repositories with deploy keys', () => {
       return answer.status === 429 ? undefined : answer;
     });
     expect(asked.status).toBe(202);
-    return sampled(settledArchive(api, asked.body.id));
+    return commandLines.during(settledArchive(api, asked.body.id));
   };
   const pinnedHostKey = async (repositoryId: string): Promise<string | null> => {
     const [row] = await prisma.$queryRaw<
@@ -174,8 +154,8 @@ describe('SSH repositories with deploy keys', () => {
       keycloak.createUser({ username: uniqueName('sshuser'), realmRoles: ['archiver-user'] }),
       keycloak.createUser({ username: uniqueName('sshother'), realmRoles: ['archiver-user'] }),
     ]);
-    api = new ApiClient(started[0].url, () => keycloak.passwordToken(first.username, first.password));
-    other = new ApiClient(started[0].url, () => keycloak.passwordToken(second.username, second.password));
+    api = new RecordingApiClient(started[0].url, () => keycloak.passwordToken(first.username, first.password), answers);
+    other = new RecordingApiClient(started[0].url, () => keycloak.passwordToken(second.username, second.password), answers);
     const probe = await gitea.createRepo(owner.username, uniqueName('probe'), { private: true });
     const url = normalizeRepositoryUrl(probe.sshUrl).normalizedUrl;
     sshPrefix = url.slice(0, url.lastIndexOf('/') + 1);
@@ -339,31 +319,22 @@ describe('SSH repositories with deploy keys', () => {
     // A line from the middle of each key: any copy of the key holds it.
     const secrets = privateKeys.flatMap((key) => [key, key.split('\n')[2]!]).filter((s) => s.length > 20);
     expect(privateKeys.length).toBeGreaterThanOrEqual(4);
-    const leaks = (where: string, text: string) => secrets.filter((s) => text.includes(s)).map(() => where);
-    const found: string[] = [];
-    for (const app of apps) found.push(...leaks(`${app.name} log`, app.output()));
-    found.push(...leaks('API answers', answers.join('\n')));
-    for (const line of commandLines) found.push(...leaks(`command line ${line.slice(0, 200)}`, line));
-    const rows = await prisma.$queryRaw<{ j: string }[]>`
-      SELECT row_to_json(r)::text AS j FROM repository r WHERE normalized_url LIKE ${`${sshPrefix}%`}
-      UNION ALL SELECT row_to_json(a)::text FROM archive a WHERE normalized_url LIKE ${`${sshPrefix}%`}`;
-    expect(rows.length).toBeGreaterThan(3);
-    found.push(...leaks('database', rows.map((r) => r.j).join('\n')));
-    const buckets = new Set(
-      (
-        await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: sshPrefix }, status: 'completed', bucket: { not: null } } })
-      ).map((a) => a.bucket!),
+    const { found, searched } = await searchForSecrets({
+      secrets,
+      apps,
+      answers,
+      commandLines: commandLines.seen,
+      prisma,
+      store,
+      normalizedUrlLike: `${sshPrefix}%`,
+      workDir,
+    });
+    expect(searched.rows).toBeGreaterThan(3);
+    expect(searched.buckets).toBeGreaterThan(0);
+    // ssh ran with our options (seen while visits ran).
+    expect([...commandLines.seen].some((line) => line.includes('StrictHostKeyChecking=yes') && line.includes('IdentitiesOnly=yes'))).toBe(
+      true,
     );
-    expect(buckets.size).toBeGreaterThan(0);
-    for (const bucket of buckets) {
-      for (const object of await store.listAllObjects(bucket, '')) {
-        found.push(...leaks(`${bucket}/${object.name}`, (await readAll(await store.getObject(bucket, object.name))).toString('latin1')));
-      }
-    }
-    // ssh ran with our options (seen while visits ran), and the key file went with git's throw-away home.
-    expect([...commandLines].some((line) => line.includes('StrictHostKeyChecking=yes') && line.includes('IdentitiesOnly=yes'))).toBe(true);
-    const entries = await readdir(workDir, { recursive: true }).catch(() => [] as string[]);
-    found.push(...entries.filter((entry) => /ssh-identity|ssh-known-hosts/.test(path.basename(entry))).map((entry) => `file ${entry}`));
     expect(found).toEqual([]);
   });
 });
