@@ -23,7 +23,7 @@ import {
   readAll,
   readManifestWithFiles,
   RecordingApiClient,
-  removeArchivesUnder,
+  removeRepositoriesUnder,
   searchForSecrets,
   settledArchive,
   startApp,
@@ -100,8 +100,7 @@ describe('one-off archives with their own credential', () => {
     try {
       await Promise.all(apps.map((app) => app.stop()));
       if (owner) {
-        await removeArchivesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${giteaUrl}/${owner.username}/` } } });
+        await removeRepositoriesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
       }
     } finally {
       store.close();

@@ -27,7 +27,7 @@ import {
   lfsObjectIdOf,
   readAll,
   RecordingApiClient,
-  removeArchivesUnder,
+  removeRepositoriesUnder,
   searchForSecrets,
   settledArchive,
   startApp,
@@ -208,12 +208,10 @@ describe('Git LFS content of a private Gitea repository', () => {
     try {
       await Promise.all(apps.map((app) => app.stop()));
       if (owner) {
-        await removeArchivesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${giteaUrl}/${owner.username}/` } } });
+        await removeRepositoriesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
       }
       if (gitServer) {
-        await removeArchivesUnder(`${gitServer.baseUrl}/`, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${gitServer.baseUrl}/` } } });
+        await removeRepositoriesUnder(`${gitServer.baseUrl}/`, { prisma, store, queues });
       }
     } finally {
       store.close();

@@ -25,7 +25,7 @@ import {
   readAll,
   readManifestWithFiles,
   RecordingApiClient,
-  removeArchivesUnder,
+  removeRepositoriesUnder,
   searchForSecrets,
   settledArchive,
   startApp,
@@ -151,8 +151,7 @@ describe('private repositories over HTTPS with a token', () => {
       await Promise.all(apps.map((app) => app.stop()));
       if (owner) {
         for (const base of forgeUrls) {
-          await removeArchivesUnder(`${base}/${owner?.username}/`, { prisma, store, queues });
-          await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${base}/${owner?.username}/` } } });
+          await removeRepositoriesUnder(`${base}/${owner?.username}/`, { prisma, store, queues });
         }
       }
     } finally {

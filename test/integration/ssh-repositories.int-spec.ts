@@ -28,7 +28,7 @@ import {
   readAll,
   readManifestWithFiles,
   RecordingApiClient,
-  removeArchivesUnder,
+  removeRepositoriesUnder,
   searchForSecrets,
   settledArchive,
   startApp,
@@ -165,8 +165,7 @@ describe('SSH repositories with deploy keys', () => {
     try {
       await Promise.all(apps.map((app) => app.stop()));
       if (sshPrefix) {
-        await removeArchivesUnder(sshPrefix, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: sshPrefix } } });
+        await removeRepositoriesUnder(sshPrefix, { prisma, store, queues });
       }
     } finally {
       store.close();

@@ -4,6 +4,7 @@ export * from './stack/api-client';
 export * from './stack/app-process';
 export * from './stack/archive-cleanup';
 export * from './stack/completed-visit';
+export * from './stack/frontend-only';
 export * from './keycloak';
 export * from './stack/private-services';
 export * from './stack/snapshot-files';
