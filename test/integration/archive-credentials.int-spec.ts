@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -10,7 +10,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  closeAll,
   CommandLineSampler,
   createFixtureRepos,
   fixtureGit,
@@ -28,6 +27,7 @@ import {
   settledArchive,
   startApp,
   startGitea,
+  tearDown,
   uniqueName,
 } from '@archiver/testing';
 
@@ -96,23 +96,14 @@ describe('one-off archives with their own credential', () => {
     someoneElse = new RecordingApiClient(apps[0].url, () => keycloak.passwordToken(two.username, two.password), answers);
   }, 240_000);
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      if (owner) {
-        await removeRepositoriesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => owner && removeRepositoriesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues }),
+      close: [() => store.close(), ...queues.map((q) => () => q.close()), () => keycloak.cleanup(), () => prisma.$disconnect()],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('archives a private repository once with a token, byte for byte; without the token it fails AUTH_REQUIRED', async () => {
     const repo = await privateRepo();

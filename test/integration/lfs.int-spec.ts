@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,7 @@ import {
   startApp,
   startGitea,
   startGitHttpServer,
+  tearDown,
   uniqueName,
   uploadLfsObjects,
   waitFor,
@@ -204,27 +205,23 @@ describe('Git LFS content of a private Gitea repository', () => {
     api = new RecordingApiClient(started[0].url, keycloakToken, answers);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      if (owner) {
-        await removeRepositoriesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
-      }
-      if (gitServer) {
-        await removeRepositoriesUnder(`${gitServer.baseUrl}/`, { prisma, store, queues });
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        gitServer?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => {
+        if (owner) await removeRepositoriesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
+        if (gitServer) await removeRepositoriesUnder(`${gitServer.baseUrl}/`, { prisma, store, queues });
+      },
+      close: [
+        () => store.close(),
+        ...queues.map((q) => () => q.close()),
+        () => keycloak.cleanup(),
+        () => prisma.$disconnect(),
+        () => gitServer?.stop(),
+      ],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('stores each LFS object once by oid, serves the real bytes, restores them, and fetches only what is new next visit', async () => {
     const repo = await gitea.createRepo(owner.username, uniqueName('lfs'), { private: true });

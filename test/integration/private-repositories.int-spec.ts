@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  closeAll,
   CommandLineSampler,
   createFixtureRepos,
   fixtureGit,
@@ -30,6 +29,7 @@ import {
   settledArchive,
   startApp,
   startGitea,
+  tearDown,
   uniqueName,
   waitFor,
 } from '@archiver/testing';
@@ -146,25 +146,16 @@ describe('private repositories over HTTPS with a token', () => {
     api = new RecordingApiClient(started[0].url, () => keycloak.passwordToken(user.username, user.password), answers);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      if (owner) {
-        for (const base of forgeUrls) {
-          await removeRepositoriesUnder(`${base}/${owner?.username}/`, { prisma, store, queues });
-        }
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => {
+        for (const base of owner ? forgeUrls : []) await removeRepositoriesUnder(`${base}/${owner.username}/`, { prisma, store, queues });
+      },
+      close: [() => store.close(), ...queues.map((q) => () => q.close()), () => keycloak.cleanup(), () => prisma.$disconnect()],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('archives a private repository with its token, byte for byte, and shows only that a credential is set', async () => {
     const repo = await privateRepo();

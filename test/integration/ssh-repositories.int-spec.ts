@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  closeAll,
   CommandLineSampler,
   createFixtureRepos,
   fixtureGit,
@@ -33,6 +32,7 @@ import {
   settledArchive,
   startApp,
   startGitea,
+  tearDown,
   uniqueName,
   waitFor,
 } from '@archiver/testing';
@@ -161,23 +161,14 @@ describe('SSH repositories with deploy keys', () => {
     sshPrefix = url.slice(0, url.lastIndexOf('/') + 1);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      if (sshPrefix) {
-        await removeRepositoriesUnder(sshPrefix, { prisma, store, queues });
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => sshPrefix && removeRepositoriesUnder(sshPrefix, { prisma, store, queues }),
+      close: [() => store.close(), ...queues.map((q) => () => q.close()), () => keycloak.cleanup(), () => prisma.$disconnect()],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('archives a private repository over SSH with a deploy key, byte for byte, pins the host key, and restores', async () => {
     const { repo, privateKey } = await privateRepoWithDeployKey();
