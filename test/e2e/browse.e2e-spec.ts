@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -7,7 +7,6 @@ import { PrismaService } from '@archiver/database';
 import { ObjectStoreRepository } from '@archiver/storage';
 import {
   ApiClient,
-  type AppProcess,
   type ArchiveView,
   BROWSE_FIXTURE,
   BrowserPages,
@@ -18,9 +17,9 @@ import {
   removeArchivesUnder,
   saveScreenshot,
   settledArchive,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
+  WebApps,
 } from '@archiver/testing';
 
 jest.setTimeout(180_000);
@@ -40,9 +39,9 @@ describe('snapshot file browser', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const prisma = new PrismaService(config);
   const store = new ObjectStoreRepository(config.minio);
-  const apps: AppProcess[] = [];
   let publicUrl: string;
   let git: GitHttpServerHandle;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let tmp: string;
   let archive: ArchiveView;
@@ -57,17 +56,12 @@ describe('snapshot file browser', () => {
     const repos = await createFixtureRepos(tmp);
     await createBrowseFixtureRepo(repos.root);
     git = await startGitHttpServer({ root: repos.root });
-    const frontend = await startWebFrontend();
-    publicUrl = frontend.publicUrl;
-    apps.push(
-      frontend,
-      ...(await Promise.all([startApp('injector'), startApp('worker', { ARCHIVER_WORK_DIR: path.join(tmp, 'worker') })])),
-    );
-    pages = await BrowserPages.launch(publicUrl, {
-      viewport: { width: 1280, height: 900 },
-      acceptDownloads: true,
-      initScript: RECORD_CSP_VIOLATIONS,
+    web = await WebApps.start({
+      workerEnv: { ARCHIVER_WORK_DIR: path.join(tmp, 'worker') },
+      pages: { viewport: { width: 1280, height: 900 }, acceptDownloads: true, initScript: RECORD_CSP_VIOLATIONS },
     });
+    const { frontend } = web;
+    ({ publicUrl, pages } = web);
     const api = new ApiClient(frontend.url, () => keycloak.passwordToken(stack.demo.username, stack.demo.password));
     archive = await settledArchive(api, (await api.submit(git.url('browse'))).id);
     expect(archive.status).toBe('completed');
@@ -77,15 +71,16 @@ describe('snapshot file browser', () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    if (git) await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [] });
-    store.close();
-    await prisma.$disconnect();
-    await git?.stop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    tearDown({
+      cleanUp: async () => {
+        await web?.stop();
+        if (git) await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [] });
+      },
+      close: [() => store.close(), () => prisma.$disconnect(), () => git?.stop()],
+      dirs: [tmp],
+    }),
+  );
 
   it('serves marked and DOMPurify as JavaScript from this origin', async () => {
     for (const file of ['/vendor/marked/marked.esm.js', '/vendor/dompurify/purify.es.mjs']) {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -7,7 +7,6 @@ import { PrismaService } from '@archiver/database';
 import { ObjectStoreRepository } from '@archiver/storage';
 import {
   ApiClient,
-  type AppProcess,
   type ArchiveView,
   BrowserPages,
   createFixtureRepos,
@@ -19,11 +18,11 @@ import {
   pushFixture,
   saveScreenshot,
   settledArchive,
-  startApp,
   startGitea,
-  startWebFrontend,
+  tearDown,
   uniqueName,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface RepositoryView {
@@ -48,8 +47,8 @@ describe('web interface: credentials of private repositories', () => {
   const prisma = new PrismaService(config);
   const store = new ObjectStoreRepository(config.minio);
   const keycloak = KeycloakTestClient.fromEnvironment();
-  const apps: AppProcess[] = [];
   let publicUrl: string;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let scratch: string;
   let fixtures: FixtureRepos;
@@ -90,25 +89,22 @@ describe('web interface: credentials of private repositories', () => {
     token = await gitea.createToken(owner, uniqueName('archiver'));
     const user = await keycloak.createUser({ username: uniqueName('creds'), realmRoles: ['archiver-user'] });
     login = { username: user.username, password: user.password };
-    const frontend = await startWebFrontend({ REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' });
-    publicUrl = frontend.publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    web = await WebApps.start({
+      frontendEnv: { REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' },
+      pages: { viewport: { width: 1280, height: 1000 } },
+    });
+    const { frontend } = web;
+    ({ publicUrl, pages } = web);
     api = new ApiClient(frontend.url, () => keycloak.passwordToken(login.username, login.password));
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 1000 } });
   }, 240_000);
 
   afterEach(async () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    store.close();
-    await keycloak.cleanup();
-    await prisma.$disconnect();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    tearDown({ close: [() => store.close(), () => web?.stop(), () => keycloak.cleanup(), () => prisma.$disconnect()], dirs: [scratch] }),
+  );
 
   it('tracks a private repository with a token typed into the form: the visit completes, the page shows "set · token", the token is gone from the page', async () => {
     const repo = await privateRepo();

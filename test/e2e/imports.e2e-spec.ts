@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
-  type AppProcess,
   BrowserPages,
   createFixtureRepos,
   type FixtureRepos,
@@ -13,10 +12,10 @@ import {
   gitWithAuth,
   KeycloakTestClient,
   saveScreenshot,
-  startApp,
   startGitea,
-  startWebFrontend,
+  tearDown,
   uniqueName,
+  WebApps,
 } from '@archiver/testing';
 
 type Login = { username: string; password: string };
@@ -29,8 +28,8 @@ type Login = { username: string; password: string };
  */
 describe('web interface: organization imports', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
-  const apps: AppProcess[] = [];
   let publicUrl: string;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let scratch: string;
   let fixtures: FixtureRepos;
@@ -66,24 +65,17 @@ describe('web interface: organization imports', () => {
     await push(upstream);
     await gitea.fork(upstream, { token: token.token }, { organization: org, name: 'site-fork' });
 
-    const frontend = await startWebFrontend();
-    publicUrl = frontend.publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    web = await WebApps.start({ pages: { viewport: { width: 1280, height: 1000 } } });
+    ({ publicUrl, pages } = web);
     const user = await keycloak.createUser({ username: uniqueName('imports'), realmRoles: ['archiver-user'] });
     login = { username: user.username, password: user.password };
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 1000 } });
   }, 180_000);
 
   afterEach(async () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await keycloak.cleanup();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => keycloak.cleanup()], dirs: [scratch] }));
 
   it('imports an organization through the form and follows every repository to its outcome', async () => {
     const { page, problems } = await pages.signedIn(login, '/');

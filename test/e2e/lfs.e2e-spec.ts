@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
   ApiClient,
-  type AppProcess,
   type ArchiveView,
   BrowserPages,
   commitLfsFiles,
@@ -16,11 +15,11 @@ import {
   lfsObjectIdOf,
   saveScreenshot,
   settledArchive,
-  startApp,
   startGitea,
-  startWebFrontend,
+  tearDown,
   uniqueName,
   uploadLfsObjects,
+  WebApps,
 } from '@archiver/testing';
 
 /**
@@ -33,8 +32,8 @@ import {
 describe('web interface: Git LFS in the file browser', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const allowed = { ARCHIVER_ALLOWED_HOSTS: '127.0.0.1,::1,localhost' };
-  const apps: AppProcess[] = [];
   let publicUrl: string;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let scratch: string;
   let login: { username: string; password: string };
@@ -64,9 +63,9 @@ describe('web interface: Git LFS in the file browser', () => {
     await gitWithAuth(['push', '--quiet', repo.cloneUrl, '+refs/heads/*:refs/heads/*'], tree, { token: token.token });
     await uploadLfsObjects(repo.cloneUrl, { username: owner.username, password: token.token }, [stored]);
 
-    const frontend = await startWebFrontend(allowed);
-    publicUrl = frontend.publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector', allowed), startApp('worker', allowed)])));
+    web = await WebApps.start({ env: allowed, pages: { viewport: { width: 1280, height: 1000 } } });
+    const { frontend } = web;
+    ({ publicUrl, pages } = web);
     const user = await keycloak.createUser({ username: uniqueName('lfs'), realmRoles: ['archiver-user'] });
     login = { username: user.username, password: user.password };
     const api = new ApiClient(frontend.url, () => keycloak.passwordToken(user.username, user.password));
@@ -76,19 +75,13 @@ describe('web interface: Git LFS in the file browser', () => {
     expect(tracked.status).toBe(201);
     archive = await settledArchive(api, tracked.body.lastVisit.archiveId, 120_000);
     expect(archive).toMatchObject({ status: 'completed' });
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 1000 } });
   }, 240_000);
 
   afterEach(async () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await keycloak.cleanup();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => keycloak.cleanup()], dirs: [scratch] }));
 
   it('tags the stored LFS file with its real size and the missing one as missing, with the reason and the pointer', async () => {
     const { page, problems } = await pages.signedIn(login, `/archives/${archive.id}/files`);

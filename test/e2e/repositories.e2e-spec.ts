@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -12,13 +12,13 @@ import {
   type GitHttpServerHandle,
   KeycloakTestClient,
   saveScreenshot,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
-  userApi,
   type UserApi,
+  userApi,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface Visit {
@@ -50,9 +50,9 @@ describe('web interface: tracked repositories', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   let publicUrl: string;
   let frontend: AppProcess;
-  const apps: AppProcess[] = [];
   let fixtures: FixtureRepos;
   let git: GitHttpServerHandle;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let api: UserApi;
   let tmp: string;
@@ -91,24 +91,19 @@ describe('web interface: tracked repositories', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-repositories-'));
     fixtures = await createFixtureRepos(tmp);
     git = await startGitHttpServer({ root: fixtures.root });
-    frontend = await startWebFrontend({ REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) });
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    web = await WebApps.start({
+      frontendEnv: { REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) },
+      pages: { viewport: { width: 1280, height: 900 } },
+    });
+    ({ frontend, publicUrl, pages } = web);
     api = userApi(frontend.url, keycloak);
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 900 } });
   }, 120_000);
 
   afterEach(async () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await keycloak.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => git?.stop(), () => keycloak.cleanup()], dirs: [tmp] }));
 
   it('tracks a repository through the form, shows its first visit complete, and lists the visit on its page', async () => {
     const { url } = await freshRepository('track');

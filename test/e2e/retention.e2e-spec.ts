@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadStackSettings } from '@archiver/config';
@@ -10,13 +10,13 @@ import {
   type GitHttpServerHandle,
   KeycloakTestClient,
   saveScreenshot,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
   type UserApi,
   userApi,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface Visit {
@@ -40,10 +40,9 @@ const SNAPSHOTS = 3;
 describe('web interface: retention', () => {
   const stack = loadStackSettings();
   const keycloak = KeycloakTestClient.fromEnvironment();
-  const apps: AppProcess[] = [];
-  let publicUrl: string;
   let frontend: AppProcess;
   let git: GitHttpServerHandle;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let api: UserApi;
   let tmp: string;
@@ -61,11 +60,12 @@ describe('web interface: retention', () => {
     const upstream = path.join(fixtures.root, `${name}.git`);
     await fixtureGit(['clone', '--quiet', '--bare', fixtures.multi, upstream], fixtures.root);
     git = await startGitHttpServer({ root: fixtures.root });
-    frontend = await startWebFrontend({ REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' });
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    web = await WebApps.start({
+      frontendEnv: { REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' },
+      pages: { viewport: { width: 1280, height: 1000 } },
+    });
+    ({ frontend, pages } = web);
     api = userApi(frontend.url, keycloak);
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 1000 } });
 
     // Three snapshots that each changed something: a new commit on main before each revisit.
     const tracked = await api<Repository>(stack.demo, 'POST', '/api/repositories', { url: git.url(name) });
@@ -89,13 +89,7 @@ describe('web interface: retention', () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await keycloak.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => git?.stop(), () => keycloak.cleanup()], dirs: [tmp] }));
 
   it('lets a tracker try a policy as a dry run, without the admin-only buttons', async () => {
     const { page, problems } = await pages.signedIn(stack.demo, `/repositories/${repository.id}`);

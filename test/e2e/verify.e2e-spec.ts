@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, loadStackSettings } from '@archiver/config';
@@ -12,13 +12,13 @@ import {
   type GitHttpServerHandle,
   KeycloakTestClient,
   readManifestWithFiles,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
-  type UserApi,
   userApi,
+  type UserApi,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface Visit {
@@ -39,9 +39,9 @@ describe('web interface: restore drills', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   let publicUrl: string;
   let frontend: AppProcess;
-  const apps: AppProcess[] = [];
   let fixtures: FixtureRepos;
   let git: GitHttpServerHandle;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let api: UserApi;
   let tmp: string;
@@ -50,25 +50,16 @@ describe('web interface: restore drills', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-verify-'));
     fixtures = await createFixtureRepos(tmp);
     git = await startGitHttpServer({ root: fixtures.root });
-    frontend = await startWebFrontend({});
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    web = await WebApps.start({ pages: { viewport: { width: 1280, height: 900 } } });
+    ({ frontend, publicUrl, pages } = web);
     api = userApi(frontend.url, keycloak);
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 900 } });
   }, 120_000);
 
   afterEach(async () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    store.close();
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await keycloak.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => store.close(), () => web?.stop(), () => git?.stop(), () => keycloak.cleanup()], dirs: [tmp] }));
 
   it('verifies a snapshot on request, then shows a deleted object on the snapshot and on the repository page', async () => {
     const name = uniqueName('verify');

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, loadStackSettings } from '@archiver/config';
@@ -10,13 +10,13 @@ import {
   KeycloakTestClient,
   saveScreenshot,
   signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
-  type UserApi,
   userApi,
+  type UserApi,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface Archive {
@@ -40,8 +40,8 @@ describe('web interface: fixes found by a new user', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   let publicUrl: string;
   let frontend: AppProcess;
-  const apps: AppProcess[] = [];
   let git: GitHttpServerHandle;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let api: UserApi;
   let tmp: string;
@@ -71,24 +71,16 @@ describe('web interface: fixes found by a new user', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-fixes-'));
     const repos = await createFixtureRepos(tmp);
     git = await startGitHttpServer({ root: repos.root });
-    frontend = await startWebFrontend();
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    web = await WebApps.start({ pages: { viewport: { width: 1280, height: 900 } } });
+    ({ frontend, publicUrl, pages } = web);
     api = userApi(frontend.url, keycloak);
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 900 } });
   }, 120_000);
 
   afterEach(async () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await keycloak.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => git?.stop(), () => keycloak.cleanup()], dirs: [tmp] }));
 
   it("shows an admin only their own archives under My archives, and everyone's with owner names under All archives", async () => {
     const [mine, demos] = await Promise.all([submitted(stack.admin, missingRepo()), submitted(stack.demo, missingRepo())]);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,11 +17,11 @@ import {
   saveScreenshot,
   settledArchive,
   signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   type UserApi,
   userApiClient,
+  WebApps,
 } from '@archiver/testing';
 
 const exec = promisify(execFile);
@@ -38,9 +38,9 @@ describe('web interface', () => {
   const realm = config.keycloak.realm;
   let publicUrl: string;
   let frontend: AppProcess;
-  const apps: AppProcess[] = [];
   let git: GitHttpServerHandle;
   let repos: FixtureRepos;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let tmp: string;
 
@@ -51,22 +51,15 @@ describe('web interface', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-e2e-'));
     repos = await createFixtureRepos(tmp);
     git = await startGitHttpServer({ root: repos.root });
-    frontend = await startWebFrontend();
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+    web = await WebApps.start({ pages: { viewport: { width: 1280, height: 860 }, acceptDownloads: true } });
+    ({ frontend, publicUrl, pages } = web);
   }, 120_000);
 
   afterEach(async () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => git?.stop()], dirs: [tmp] }));
 
   it('serves the page shell publicly with a strict Content-Security-Policy', async () => {
     const response = await fetch(`${frontend.url}/`);

@@ -1,22 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
   ApiClient,
-  type AppProcess,
   BrowserPages,
   createFixtureRepos,
   type GitHttpServerHandle,
   KeycloakTestClient,
   saveScreenshot,
   settledArchive,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 type Login = { username: string; password: string };
@@ -53,8 +52,8 @@ async function startBrokenReceiver(): Promise<{ url: (p: string) => string; hits
  */
 describe('web interface: webhooks', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
-  const apps: AppProcess[] = [];
   let publicUrl: string;
+  let web: WebApps | undefined;
   let pages: BrowserPages;
   let scratch: string;
   let git: GitHttpServerHandle;
@@ -69,27 +68,21 @@ describe('web interface: webhooks', () => {
     receiver = await startBrokenReceiver();
     // Short retries, for whoever queues deliveries (the worker for events, the frontend for pings).
     const deliveries = { WEBHOOK_MAX_ATTEMPTS: '2', WEBHOOK_BACKOFF_MS: '200', WEBHOOK_TIMEOUT_SECONDS: '5' };
-    const frontend = await startWebFrontend(deliveries);
-    publicUrl = frontend.publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker', deliveries)])));
+    web = await WebApps.start({ frontendEnv: deliveries, workerEnv: deliveries, pages: { viewport: { width: 1280, height: 1000 } } });
+    const { frontend } = web;
+    ({ publicUrl, pages } = web);
     const user = await keycloak.createUser({ username: uniqueName('hooks'), realmRoles: ['archiver-user'] });
     login = { username: user.username, password: user.password };
     api = new ApiClient(frontend.url, () => keycloak.passwordToken(login.username, login.password));
-    pages = await BrowserPages.launch(publicUrl, { viewport: { width: 1280, height: 1000 } });
   }, 120_000);
 
   afterEach(async () => {
     await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await pages?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await receiver?.stop();
-    await keycloak.cleanup();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    tearDown({ close: [() => web?.stop(), () => git?.stop(), () => receiver?.stop(), () => keycloak.cleanup()], dirs: [scratch] }),
+  );
 
   it('adds an endpoint with a generated secret shown once, lists it, shows the failed delivery a failed visit caused, and deletes it', async () => {
     const { page, problems } = await pages.signedIn(login, '/');

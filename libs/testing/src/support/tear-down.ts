@@ -4,7 +4,7 @@ import { closeAll } from './close-all';
 
 export interface SuiteResources {
   /** Stopped first: they hold the connections, rows and files the rest releases. */
-  apps: Array<AppProcess | undefined>;
+  apps?: Array<AppProcess | undefined>;
   /** Runs once the apps are stopped and before anything is closed (e.g. removing the suite's rows). */
   cleanUp?: () => Promise<unknown>;
   /** Closed last, every one even when another fails (clients, fixture servers). */
@@ -20,7 +20,7 @@ export interface SuiteResources {
  */
 export async function tearDown(resources: SuiteResources): Promise<void> {
   try {
-    await Promise.all(resources.apps.map((app) => app?.stop()));
+    await Promise.all((resources.apps ?? []).map((app) => app?.stop()));
     await resources.cleanUp?.();
   } finally {
     await closeAll(
