@@ -19,13 +19,17 @@ export interface SuiteResources {
  * open (Jest would not exit) or a directory behind. Throws the first failure.
  */
 export async function tearDown(resources: SuiteResources): Promise<void> {
-  try {
+  const stopping = (async () => {
     await Promise.all((resources.apps ?? []).map((app) => app?.stop()));
     await resources.cleanUp?.();
-  } finally {
-    await closeAll(
+  })();
+  const [stopped] = await Promise.allSettled([stopping]);
+  const closed = await Promise.allSettled([
+    closeAll(
       ...(resources.close ?? []).map((close) => Promise.resolve().then(close)),
       ...(resources.dirs ?? []).map((dir) => (dir ? rm(dir, { recursive: true, force: true }) : undefined)),
-    );
-  }
+    ),
+  ]);
+  const failure = [stopped, ...closed].find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) throw failure.reason;
 }
