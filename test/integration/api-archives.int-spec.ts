@@ -61,14 +61,7 @@ describe('REST API: reading and removing archives', () => {
     ]);
   });
 
-  afterAll(() =>
-    stopFrontendOnly(stage, { prisma, store, queues: [pendingQueue] }, [
-      () => store.close(),
-      () => keycloak.cleanup(),
-      () => pendingQueue.close(),
-      () => prisma.$disconnect(),
-    ]),
-  );
+  afterAll(() => stopFrontendOnly(stage, { prisma, store, pendingQueue, keycloak }));
 
   describe('GET /api/archives', () => {
     let lister: TestUser;

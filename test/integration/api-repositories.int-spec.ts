@@ -86,14 +86,7 @@ describe('REST API: tracked repositories', () => {
     ]);
   });
 
-  afterAll(() =>
-    stopFrontendOnly(stage, { prisma, store, queues: [pendingQueue] }, [
-      () => store.close(),
-      () => keycloak.cleanup(),
-      () => pendingQueue.close(),
-      () => prisma.$disconnect(),
-    ]),
-  );
+  afterAll(() => stopFrontendOnly(stage, { prisma, store, pendingQueue, keycloak }));
 
   describe('POST /api/repositories', () => {
     it('tracks a repository for the caller, queues its first visit at once and schedules the next', async () => {

@@ -60,14 +60,7 @@ describe('REST API: submitting archives', () => {
     demoSubject = decodeJwt(tokens.demo).claims.sub as string;
   });
 
-  afterAll(() =>
-    stopFrontendOnly(stage, { prisma, store, queues: [pendingQueue] }, [
-      () => store.close(),
-      () => keycloak.cleanup(),
-      () => pendingQueue.close(),
-      () => prisma.$disconnect(),
-    ]),
-  );
+  afterAll(() => stopFrontendOnly(stage, { prisma, store, pendingQueue, keycloak }));
 
   describe('POST /api/archives', () => {
     it('records a pending archive for the token subject, queues it on "pending" and answers 202', async () => {

@@ -10,7 +10,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  CommandLineSampler,
   createFixtureRepos,
   fixtureGit,
   type FixtureRepos,
@@ -23,7 +22,7 @@ import {
   readManifestWithFiles,
   RecordingApiClient,
   removeRepositoriesUnder,
-  searchForSecrets,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
@@ -49,10 +48,9 @@ describe('one-off archives with their own credential', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const workDir = path.join(os.tmpdir(), `archiver-archive-credentials-${process.pid}`);
   const apps: AppProcess[] = [];
-  /** Every answer the API gave, to look for the token in. */
-  const answers: string[] = [];
-  /** Every command line seen while archives ran. */
-  const commandLines = new CommandLineSampler();
+  /** What the suite's secrets could leak into: API answers and command lines, collected as it runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
+  const { answers, commandLines } = watch;
   let scratch: string;
   let fixtures: FixtureRepos;
   let gitea: GiteaClient;
@@ -160,16 +158,7 @@ describe('one-off archives with their own credential', () => {
 
   it('never lets the token out: not in logs, API answers, command lines, the database or buckets in clear, or left-over files; its ciphertext is dropped once finished', async () => {
     const secrets = [token.token, Buffer.from(`x-access-token:${token.token}`).toString('base64')];
-    const { found, searched } = await searchForSecrets({
-      secrets,
-      apps,
-      answers,
-      commandLines: commandLines.seen,
-      prisma,
-      store,
-      normalizedUrlLike: `%/${owner.username}/%`,
-      workDir,
-    });
+    const { found, searched } = await watch.search({ secrets, apps, normalizedUrlLike: `%/${owner.username}/%` });
     expect(searched.rows).toBeGreaterThan(3);
     expect(searched.buckets).toBeGreaterThan(0);
     expect(searched.commandLines).toBeGreaterThan(0);

@@ -14,7 +14,6 @@ import {
   type AppProcess,
   type ArchiveView,
   closeAll,
-  CommandLineSampler,
   commitLfsFiles,
   fixtureBytes,
   fixtureGit,
@@ -28,7 +27,7 @@ import {
   readAll,
   RecordingApiClient,
   removeRepositoriesUnder,
-  searchForSecrets,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
@@ -119,10 +118,9 @@ describe('Git LFS content of a private Gitea repository', () => {
   const apps: AppProcess[] = [];
   /** Apps stopped before the end, whose logs are still searched for secrets. */
   const retired: AppProcess[] = [];
-  /** Every answer the API gave, to look for the token in. */
-  const answers: string[] = [];
-  /** Every command line seen while visits ran. */
-  const commandLines = new CommandLineSampler();
+  /** What the suite's secrets could leak into: API answers and command lines, collected as it runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
+  const { answers, commandLines } = watch;
   let scratch: string;
   let gitea: GiteaClient;
   let giteaUrl: string;
@@ -402,16 +400,7 @@ describe('Git LFS content of a private Gitea repository', () => {
 
   it('never lets the token out during LFS fetches: not in logs, API answers, command lines, the database, the buckets or left-over files', async () => {
     const secrets = [token.token, Buffer.from(`x-access-token:${token.token}`).toString('base64')];
-    const { found, searched } = await searchForSecrets({
-      secrets,
-      apps: [...apps, ...retired],
-      answers,
-      commandLines: commandLines.seen,
-      prisma,
-      store,
-      normalizedUrlLike: `%/${owner.username}/%`,
-      workDir,
-    });
+    const { found, searched } = await watch.search({ secrets, apps: [...apps, ...retired], normalizedUrlLike: `%/${owner.username}/%` });
     expect(searched.buckets).toBeGreaterThan(0);
     expect(found).toEqual([]);
     expect(searched.commandLines).toBeGreaterThan(0);

@@ -12,7 +12,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  CommandLineSampler,
   createFixtureRepos,
   fixtureGit,
   type FixtureRepos,
@@ -25,7 +24,7 @@ import {
   readManifestWithFiles,
   RecordingApiClient,
   removeRepositoriesUnder,
-  searchForSecrets,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
@@ -81,10 +80,9 @@ describe('private repositories over HTTPS with a token', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const workDir = path.join(os.tmpdir(), `archiver-private-${process.pid}`);
   const apps: AppProcess[] = [];
-  /** Every answer the API gave, to look for secrets in. */
-  const answers: string[] = [];
-  /** Every command line seen while visits ran. */
-  const commandLines = new CommandLineSampler();
+  /** What the suite's secrets could leak into: API answers and command lines, collected as it runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
+  const { answers, commandLines } = watch;
   let scratch: string;
   let fixtures: FixtureRepos;
   let gitea: GiteaClient;
@@ -273,16 +271,7 @@ describe('private repositories over HTTPS with a token', () => {
       ...['x-access-token', owner.username].map((user) => Buffer.from(`${user}:${t.token}`).toString('base64')),
     ]);
     expect(tokens.length).toBeGreaterThanOrEqual(3);
-    const { found, searched } = await searchForSecrets({
-      secrets,
-      apps,
-      answers,
-      commandLines: commandLines.seen,
-      prisma,
-      store,
-      normalizedUrlLike: `%/${owner.username}/%`,
-      workDir,
-    });
+    const { found, searched } = await watch.search({ secrets, apps, normalizedUrlLike: `%/${owner.username}/%` });
     expect(searched.rows).toBeGreaterThan(3);
     expect(searched.buckets).toBeGreaterThan(0);
     expect(found).toEqual([]);

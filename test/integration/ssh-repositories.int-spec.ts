@@ -13,7 +13,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  CommandLineSampler,
   createFixtureRepos,
   fixtureGit,
   type FixtureRepos,
@@ -28,7 +27,7 @@ import {
   readManifestWithFiles,
   RecordingApiClient,
   removeRepositoriesUnder,
-  searchForSecrets,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
@@ -62,8 +61,9 @@ describe('SSH repositories with deploy keys', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const workDir = path.join(os.tmpdir(), `archiver-ssh-${process.pid}`);
   const apps: AppProcess[] = [];
-  const answers: string[] = [];
-  const commandLines = new CommandLineSampler();
+  /** What the suite's secrets could leak into: API answers and command lines, collected as it runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
+  const { answers, commandLines } = watch;
   const privateKeys: string[] = [];
   let scratch: string;
   let fixtures: FixtureRepos;
@@ -309,16 +309,7 @@ describe('SSH repositories with deploy keys', () => {
     // A line from the middle of each key: any copy of the key holds it.
     const secrets = privateKeys.flatMap((key) => [key, key.split('\n')[2]!]).filter((s) => s.length > 20);
     expect(privateKeys.length).toBeGreaterThanOrEqual(4);
-    const { found, searched } = await searchForSecrets({
-      secrets,
-      apps,
-      answers,
-      commandLines: commandLines.seen,
-      prisma,
-      store,
-      normalizedUrlLike: `${sshPrefix}%`,
-      workDir,
-    });
+    const { found, searched } = await watch.search({ secrets, apps, normalizedUrlLike: `${sshPrefix}%` });
     expect(searched.rows).toBeGreaterThan(3);
     expect(searched.buckets).toBeGreaterThan(0);
     // ssh ran with our options (seen while visits ran).

@@ -2,12 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
+import type { PrismaService } from '@archiver/database';
+import type { ObjectStoreRepository } from '@archiver/storage';
 import { createFixtureRepos, type FixtureRepos } from '../git/fixture-repos.fixture';
 import { type GitHttpServerHandle, startGitHttpServer } from '../git/git-http.server';
+import type { KeycloakTestClient } from '../keycloak/keycloak-test.client';
 import { ApiClient } from './api-client';
 import { type AppProcess, startApp } from './app-process';
 import { tearDown } from '../support/tear-down';
-import { type ArchiveCleanupDeps, removeRepositoriesUnder, waitUntilNoConsumer } from './archive-cleanup';
+import { removeRepositoriesUnder, waitUntilNoConsumer } from './archive-cleanup';
 
 export interface FrontendOnly {
   /** Scratch directory holding the fixture repositories; the suite removes it. */
@@ -41,20 +44,25 @@ export async function startFrontendOnly(pendingQueue: Queue, label: string): Pro
   }
 }
 
+/** The clients an API suite opens beside the stage, closed with it. */
+export interface FrontendOnlyClients {
+  prisma: PrismaService;
+  store: ObjectStoreRepository;
+  pendingQueue: Queue;
+  keycloak: KeycloakTestClient;
+}
+
 /**
  * Ends the stage: the frontend first, then every archive and repository row under the suite's
- * git server (its port makes them the suite's own), then the server, the suite's own clients in
- * `close`, and the work directory, whatever failed before.
+ * git server (its port makes them the suite's own), then the server, the suite's clients
+ * (Keycloak's test users removed) and the work directory, whatever failed before.
  */
-export async function stopFrontendOnly(
-  stage: FrontendOnly | undefined,
-  cleanup: ArchiveCleanupDeps,
-  close: Array<() => unknown>,
-): Promise<void> {
+export async function stopFrontendOnly(stage: FrontendOnly | undefined, clients: FrontendOnlyClients): Promise<void> {
+  const { prisma, store, pendingQueue, keycloak } = clients;
   await tearDown({
     apps: [stage?.frontend],
-    cleanUp: async () => stage && removeRepositoriesUnder(`${stage.git.baseUrl}/`, cleanup),
-    close: [() => stage?.git.stop(), ...close],
+    cleanUp: async () => stage && removeRepositoriesUnder(`${stage.git.baseUrl}/`, { prisma, store, queues: [pendingQueue] }),
+    close: [() => stage?.git.stop(), () => store.close(), () => keycloak.cleanup(), () => pendingQueue.close(), () => prisma.$disconnect()],
     dirs: [stage?.workDir],
   });
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { PrismaService } from '@archiver/database';
 import type { ObjectStoreRepository } from '@archiver/storage';
 import type { AppProcess } from '../stack/app-process';
+import { CommandLineSampler } from './command-line-sampler';
 import { readAll } from './read-all';
 
 /**
@@ -72,4 +73,20 @@ export async function searchForSecrets(search: SecretSearch): Promise<SecretSear
   found.push(...entries.filter((entry) => CREDENTIAL_FILE.test(path.basename(entry))).map((entry) => `file ${entry}`));
 
   return { found, searched: { rows: rows.length, buckets: buckets.length, objects, commandLines: commandLines.length } };
+}
+
+/**
+ * One suite's watch over its secrets: collects what they could leak into while the suite runs
+ * (API answers through a RecordingApiClient on `answers`, command lines while `commandLines`
+ * samples), then searches that and every other place with `searchForSecrets`.
+ */
+export class SecretLeakWatch {
+  readonly answers: string[] = [];
+  readonly commandLines = new CommandLineSampler();
+
+  constructor(private readonly stores: Pick<SecretSearch, 'prisma' | 'store' | 'workDir'>) {}
+
+  search(found: Pick<SecretSearch, 'secrets' | 'apps' | 'normalizedUrlLike'>): Promise<SecretSearchResult> {
+    return searchForSecrets({ ...this.stores, ...found, answers: this.answers, commandLines: this.commandLines.seen });
+  }
 }
