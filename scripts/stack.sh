@@ -325,6 +325,19 @@ start_frontends() {
   done
 }
 
+# Prometheus (deploy/prometheus/prometheus.native.yml) finds the frontends' metrics listeners in
+# this file: one, or every replica's, as this start laid them out. Rewritten on every start.
+write_frontend_targets() {
+  local targets=() i
+  if [ "$FRONTEND_REPLICAS" -eq 1 ]; then targets+=("\"127.0.0.1:$FRONTEND_METRICS_PORT\""); else
+    for i in $(seq 1 "$FRONTEND_REPLICAS"); do targets+=("\"127.0.0.1:$((FRONTEND_REPLICA_METRICS_PORT_BASE + i))\""); done
+  fi
+  mkdir -p "$STATE/scrape-targets"
+  local IFS=,
+  printf '[{"targets": [%s]}]\n' "${targets[*]}" >"$STATE/scrape-targets/frontend.json.tmp"
+  mv "$STATE/scrape-targets/frontend.json.tmp" "$STATE/scrape-targets/frontend.json"
+}
+
 start_haproxy() {
   [ "$FRONTEND_REPLICAS" -gt 1 ] || return 0
   [ -n "$(pid_of haproxy)" ] && return 0
@@ -344,6 +357,7 @@ start_haproxy() {
 start_apps() {
   build_apps
   start_frontends
+  write_frontend_targets
   for app in injector worker; do
     [ -n "$(pid_of "$app")" ] && continue
     local port_var; port_var="$(echo "$app" | tr a-z A-Z)_PORT"

@@ -19,6 +19,7 @@ import {
   settledArchive,
   startGitHttpServer,
   tearDown,
+  waitFor,
   WebApps,
 } from '@archiver/testing';
 
@@ -110,10 +111,16 @@ describe('snapshot file browser', () => {
     expect(await external.getAttribute('rel')).toContain('noopener');
     // The relative image is loaded through the files API as a blob, and decodes.
     const logo = readme.getByRole('img', { name: 'the logo' });
-    await page.waitForFunction(`(() => {
-      const img = document.querySelector('[data-testid="readme"] img[alt="the logo"]');
-      return img !== null && img.complete && img.naturalWidth === 2;
-    })()`);
+    // Polled from here: page.waitForFunction would evaluate a string inside the page once its first
+    // check fails, and the page's CSP (no 'unsafe-eval') refuses that on a slow machine.
+    await waitFor('the README image to decode', async () =>
+      (await page.evaluate(`(() => {
+        const img = document.querySelector('[data-testid="readme"] img[alt="the logo"]');
+        return img !== null && img.complete && img.naturalWidth === 2;
+      })()`))
+        ? true
+        : undefined,
+    );
     expect(await logo.getAttribute('src')).toMatch(/^blob:/);
     // Neither the script nor the inline handlers made it into the page, and nothing ran.
     expect(await readme.locator('script, [onclick], [onerror], [style]').count()).toBe(0);

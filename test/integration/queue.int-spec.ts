@@ -73,7 +73,11 @@ describe('BullMQ through Redis between processes', () => {
   const archiveJob = (id: string) => waitFor(`the archive job of ${id}`, async () => (await archiveQueue.getJob(id)) ?? undefined, 20_000);
   /** Waits until the archive queue holds a job for `id` that a worker could still take. */
   const liveJob = (what: string, id: string) =>
-    waitFor(what, async () => (['waiting', 'delayed', 'prioritized'].includes(await archiveQueue.getJobState(id)) ? true : undefined), 20_000);
+    waitFor(
+      what,
+      async () => (['waiting', 'delayed', 'prioritized'].includes(await archiveQueue.getJobState(id)) ? true : undefined),
+      20_000,
+    );
   /**
    * A job that used up its attempts, holding the archive's id in Redis as BullMQ leaves it.
    * Made while no injector consumes (see withoutInjector); LIFO puts it first in line.

@@ -24,6 +24,7 @@ interface ScrapeConfig {
   authorization?: { credentials_file?: string };
   static_configs?: { targets: string[] }[];
   dns_sd_configs?: { names: string[]; type: string; port: number }[];
+  file_sd_configs?: { files: string[] }[];
 }
 interface PrometheusConfig {
   rule_files: string[];
@@ -74,13 +75,14 @@ describe('docker-compose.yml: prometheus and grafana', () => {
       expect({ app, file, mounted: prometheus.secrets?.includes(secret ?? '') }).toEqual({ app, file, mounted: true });
       expect(compose.secrets?.[secret!]).toEqual({ environment: 'METRICS_TOKEN' });
     }
-    // Scaled workers are each their own target: found by DNS, not listed once.
+    // Scaled frontends and workers are each their own target: found by DNS, not listed once.
+    expect(jobs.frontend.dns_sd_configs).toBeDefined();
     expect(jobs.worker.dns_sd_configs).toBeDefined();
   });
 
-  it('scrapes the native stack’s loopback listeners without a token', () => {
+  it('scrapes the native stack’s loopback listeners without a token, every frontend replica from the file make start writes', () => {
     const sut = yaml<PrometheusConfig>('deploy/prometheus/prometheus.native.yml');
-    for (const app of apps) {
+    for (const app of ['injector', 'worker'] as const) {
       const job = sut.scrape_configs.find((config) => config.job_name === app)!;
       expect({ app, targets: targetsOf(job), authorization: job.authorization }).toEqual({
         app,
@@ -88,6 +90,15 @@ describe('docker-compose.yml: prometheus and grafana', () => {
         authorization: undefined,
       });
     }
+    const frontend = sut.scrape_configs.find((config) => config.job_name === 'frontend')!;
+    expect(frontend.authorization).toBeUndefined();
+    // file_sd paths are relative to the configuration file; make start's stack is `dev`.
+    const files = frontend.file_sd_configs!.flatMap((config) => config.files);
+    expect(files.map((file) => path.relative(root, path.resolve(root, 'deploy/prometheus', file)))).toEqual([
+      '.local/state/dev/scrape-targets/frontend.json',
+    ]);
+    expect(read('Makefile')).toMatch(/^STACK \?= dev$/m);
+    expect(read('scripts/stack.sh')).toMatch(/"\$STATE\/scrape-targets\/frontend\.json"/);
     expect(read('scripts/env.sh')).toContain('FRONTEND_METRICS_PORT="${FRONTEND_METRICS_PORT:-$((9464 + offset))}"');
   });
 

@@ -6,6 +6,7 @@ import { GitError, GitErrorCode } from './git.error';
 import { dieWithParent, GitRuntimeOptions, hardenedGitEnv } from './git-process';
 import { gitErrorFromStderr } from './git-stderr.mapper';
 import { preflightRepository } from './redirect-preflight';
+import { type RemoteCommandResult, runSshRemoteCommand } from './ssh-remote-command';
 import { scanHostKeys, type SshKeyCredential, sshConfig } from './ssh-transport';
 import type { UrlPolicy, VettedRepositoryUrl } from './url-policy';
 
@@ -83,6 +84,11 @@ export interface RemoteGitSession {
   stop(reason: GitError): void;
   /** Runs `git <hardened config> <args>` against `target` under the launcher; the URL is the caller's to place, after `--`. */
   git(args: readonly string[], options: { readonly cwd: string; readonly onStdout?: (chunk: Buffer) => void }): Promise<void>;
+  /**
+   * SSH sessions only: runs `command` (safe for a remote shell) on the server through the very
+   * ssh invocation git uses, under the same launcher and deadline; see runSshRemoteCommand.
+   */
+  sshCommand(command: string, options: { readonly maxStdoutBytes: number }): Promise<RemoteCommandResult>;
 }
 
 /*
@@ -153,10 +159,13 @@ export async function withGuardedGit<T>(
 
   try {
     const vetted = await untilAborted(options.policy.check(request.url), controller.signal);
-    const { target, extraConfig } =
-      vetted.protocol === 'ssh:'
-        ? await sshSession(vetted, request.credential, home, { options, signal: controller.signal, deadlineAt })
-        : await httpSession(vetted, request.credential, home, { options, signal: controller.signal });
+    const {
+      target,
+      extraConfig,
+      sshArgv = [],
+    } = vetted.protocol === 'ssh:'
+      ? await sshSession(vetted, request.credential, home, { options, signal: controller.signal, deadlineAt })
+      : await httpSession(vetted, request.credential, home, { options, signal: controller.signal });
     const launch = {
       options,
       target,
@@ -167,7 +176,15 @@ export async function withGuardedGit<T>(
       extraConfig,
       withCredential: request.credential !== undefined,
     };
-    const result = await work({ target, home, stop, git: (args, run) => runLaunchedGit(launch, args, run) });
+    const maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_CLONE_MAX_MEMORY_BYTES;
+    const remote = { runtime: options, sshArgv, target, home, signal: controller.signal, deadlineAt, maxMemoryBytes };
+    const result = await work({
+      target,
+      home,
+      stop,
+      git: (args, run) => runLaunchedGit(launch, args, run),
+      sshCommand: (command, run) => runSshRemoteCommand({ ...remote, graceSeconds: BACKSTOP_GRACE_SECONDS }, command, run.maxStdoutBytes),
+    });
     if (stopReason) throw stopReason;
     await request.credential?.onAccepted?.();
     return result;
@@ -183,6 +200,8 @@ export async function withGuardedGit<T>(
 interface SessionSetup {
   readonly target: VettedRepositoryUrl;
   readonly extraConfig: string[];
+  /** SSH sessions: the ssh invocation of extraConfig's core.sshCommand, as an argument vector. */
+  readonly sshArgv?: readonly string[];
 }
 
 /** http(s): the redirect preflight (with the credential, for the URL's own origin only), then the helper. */
@@ -232,8 +251,8 @@ async function sshSession(
     hostKey = await untilAborted(scanHostKeys(target, { signal, timeoutMs: remainingMs, runtime: options }), signal);
     await given.onHostKeyPinned?.(hostKey);
   }
-  const extraConfig = await sshConfig(home, target, { ...given, hostKey }, Math.min(30, remainingMs / 1000));
-  return { target, extraConfig };
+  const ssh = await sshConfig(home, target, { ...given, hostKey }, Math.min(30, remainingMs / 1000));
+  return { target, extraConfig: ssh.gitConfig, sshArgv: ssh.argv };
 }
 
 interface Launch {

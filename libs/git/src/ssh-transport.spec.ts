@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitError, GitErrorCode } from './git.error';
-import { parseHostKeys, PINNED_HOST_ALIAS, sshCommand, sshConfig } from './ssh-transport';
+import { parseHostKeys, PINNED_HOST_ALIAS, sshArgv, sshCommand, sshConfig } from './ssh-transport';
 import type { VettedRepositoryUrl } from './url-policy';
 
 const ED = `AAAAC3NzaC1lZDI1NTE5AAAAIEROtS37RLSzBiHi4g0Q3k8k8MCK3jC4veT/FxtTsOz7`;
@@ -94,6 +94,23 @@ describe(sshCommand.name, () => {
   });
 });
 
+describe(sshArgv.name, () => {
+  const base = { identityFile: '/tmp/h/ssh-identity', knownHostsFile: '/tmp/h/ssh-known-hosts', address: '::1', connectTimeoutSeconds: 5 };
+
+  it('holds exactly the settings of sshCommand, unquoted', () => {
+    const sut = sshArgv(base);
+    expect(sut.slice(0, 3)).toEqual(['ssh', '-F', '/dev/null']);
+    expect(sshCommand(base)).toBe(sut.map((arg, i) => (sut[i - 1] === '-o' ? `'${arg}'` : arg)).join(' '));
+  });
+
+  it.each([
+    ['a host name instead of an address', { address: 'evil.example' }],
+    ['a key path with a space', { identityFile: '/tmp/a b/key' }],
+  ])('refuses %s as sshCommand does', (_what, change) => {
+    expect(codeOf(() => sshArgv({ ...base, ...change }))).toBe(GitErrorCode.INVALID_ARGUMENT);
+  });
+});
+
 describe(sshConfig.name, () => {
   let home: string;
   beforeEach(async () => (home = await mkdtemp(path.join(tmpdir(), 'ssh-config-spec-'))));
@@ -105,11 +122,18 @@ describe(sshConfig.name, () => {
   } as unknown as VettedRepositoryUrl;
 
   it('writes the key (mode 600, LF, final newline) and only the pinned keys under the alias', async () => {
-    const config = await sshConfig(home, target, { privateKey: 'KEY\r\nLINE', hostKey: `ssh-ed25519 ${ED} c` }, 10);
+    const { gitConfig: config, argv } = await sshConfig(home, target, { privateKey: 'KEY\r\nLINE', hostKey: `ssh-ed25519 ${ED} c` }, 10);
     expect(await readFile(path.join(home, 'ssh-identity'), 'utf8')).toBe('KEY\nLINE\n');
     expect((await stat(path.join(home, 'ssh-identity'))).mode & 0o777).toBe(0o600);
     expect(await readFile(path.join(home, 'ssh-known-hosts'), 'utf8')).toBe(`${PINNED_HOST_ALIAS} ssh-ed25519 ${ED}\n`);
     expect(config).toEqual([expect.stringMatching(/^core\.sshCommand=ssh .*HostName=140\.82\.121\.3'/), 'ssh.variant=ssh']);
     expect(config.join(' ')).not.toContain('KEY');
+    expect(argv.join(' ')).not.toContain('KEY');
+  });
+
+  it('gives a remote command this process runs the very ssh invocation git runs', async () => {
+    const { gitConfig, argv } = await sshConfig(home, target, { privateKey: 'KEY', hostKey: `ssh-ed25519 ${ED}` }, 10);
+    const quoted = argv.map((arg, index) => (index > 0 && argv[index - 1] === '-o' ? `'${arg}'` : arg)).join(' ');
+    expect(gitConfig[0]).toBe(`core.sshCommand=${quoted}`);
   });
 });

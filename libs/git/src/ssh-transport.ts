@@ -54,18 +54,33 @@ export function parseHostKeys(text: string): string {
   return keys.join('\n');
 }
 
+/** Where ssh finds the operation's key and pinned host keys, and the vetted address it connects to. */
+export interface SshCommandOptions {
+  readonly identityFile: string;
+  readonly knownHostsFile: string;
+  readonly address: string;
+  readonly connectTimeoutSeconds: number;
+}
+
 /**
  * `ssh` as git must run it for one operation: only our key file, only the pinned host key (no
  * known_hosts or config of the machine, no agent), no prompts, no forwarding or proxying, and
  * the vetted address as HostName, so the host name in the URL is never resolved again. git
  * appends `-p <port>`, `user@host` and the remote command; everything of ours is fixed text.
  */
-export function sshCommand(options: {
-  identityFile: string;
-  knownHostsFile: string;
-  address: string;
-  connectTimeoutSeconds: number;
-}): string {
+export function sshCommand(options: SshCommandOptions): string {
+  return ['ssh', '-F', '/dev/null', ...sshSettings(options).flatMap((setting) => ['-o', `'${setting}'`])].join(' ');
+}
+
+/**
+ * The very invocation of sshCommand as an argument vector (`ssh` first), for a remote command
+ * this process runs itself (git-lfs-authenticate): the same settings, not a second list.
+ */
+export function sshArgv(options: SshCommandOptions): string[] {
+  return ['ssh', '-F', '/dev/null', ...sshSettings(options).flatMap((setting) => ['-o', setting])];
+}
+
+function sshSettings(options: SshCommandOptions): string[] {
   for (const file of [options.identityFile, options.knownHostsFile]) {
     if (!SAFE_PATH.test(file))
       throw new GitError(GitErrorCode.INVALID_ARGUMENT, `Temporary path ${JSON.stringify(file)} is not usable by ssh`);
@@ -73,7 +88,7 @@ export function sshCommand(options: {
   if (!/^[0-9a-fA-F.:]+$/.test(options.address)) {
     throw new GitError(GitErrorCode.INVALID_ARGUMENT, `SSH address ${JSON.stringify(options.address)} is not an IP address`);
   }
-  const settings = [
+  return [
     'BatchMode=yes',
     'IdentitiesOnly=yes',
     `IdentityFile=${options.identityFile}`,
@@ -101,19 +116,25 @@ export function sshCommand(options: {
     'ServerAliveCountMax=4',
     'LogLevel=ERROR',
   ];
-  return ['ssh', '-F', '/dev/null', ...settings.flatMap((setting) => ['-o', `'${setting}'`])].join(' ');
+}
+
+/** What an SSH operation runs with: git's `-c` settings, and the same ssh as an argument vector. */
+export interface SshSetup {
+  readonly gitConfig: string[];
+  readonly argv: readonly string[];
 }
 
 /**
  * Writes the key (mode 600) and the pinned host keys into the operation's throw-away home, which
- * the caller removes in every outcome, and returns git's `-c` settings for this one operation.
+ * the caller removes in every outcome, and returns git's `-c` settings for this one operation
+ * (and the same ssh invocation as an argument vector).
  */
 export async function sshConfig(
   home: string,
   target: VettedRepositoryUrl,
   credential: SshKeyCredential & { hostKey: string },
   connectTimeoutSeconds: number,
-): Promise<string[]> {
+): Promise<SshSetup> {
   const identityFile = path.join(home, 'ssh-identity');
   const knownHostsFile = path.join(home, 'ssh-known-hosts');
   const key = credential.privateKey.replace(/\r\n?/g, '\n');
@@ -124,7 +145,8 @@ export async function sshConfig(
     .join('');
   await writeFile(knownHostsFile, knownHosts, { mode: 0o600, flag: 'wx' });
   const address = target.addresses[0]?.address ?? target.host;
-  return [`core.sshCommand=${sshCommand({ identityFile, knownHostsFile, address, connectTimeoutSeconds })}`, 'ssh.variant=ssh'];
+  const options = { identityFile, knownHostsFile, address, connectTimeoutSeconds };
+  return { gitConfig: [`core.sshCommand=${sshCommand(options)}`, 'ssh.variant=ssh'], argv: sshArgv(options) };
 }
 
 /**

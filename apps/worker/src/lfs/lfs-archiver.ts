@@ -11,6 +11,8 @@ import {
   type LfsMissingReason,
   LfsObjectMissing,
   type LfsPointer,
+  type LfsSshAccessResult,
+  LfsSshAuthenticator,
   reasonOf,
   type RemoteCredential,
   type RepositoryReader,
@@ -60,6 +62,7 @@ export class LfsArchiver {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly store: ObjectStoreRepository,
     policy: UrlPolicy,
+    private readonly sshAuthenticator: LfsSshAuthenticator,
   ) {
     this.client = new LfsClient({ policy });
   }
@@ -80,11 +83,16 @@ export class LfsArchiver {
     }
     let uploaded = 0;
     if (wanted.length > 0) {
-      const target = lfsEndpointFor(visit.url, found.lfsUrl);
+      const derived = lfsEndpointFor(visit.url, found.lfsUrl);
+      const target = 'sshAuthenticate' in derived ? await this.sshAccess(visit) : derived;
       if ('missing' in target) {
         for (const object of wanted) outcome.set(object.oid, target.missing);
       } else {
-        const credential = lfsCredential(visit.url, visit.credential);
+        // Over SSH, git-lfs-authenticate's headers open its href's origin; nothing else gets them.
+        const credential: LfsCredential | undefined =
+          'header' in target
+            ? { origin: new URL(target.endpoint).origin, header: target.header }
+            : lfsCredential(visit.url, visit.credential);
         const answers = await this.client.batch(target.endpoint, wanted, credential, signal);
         await eachLimited(wanted, CONCURRENCY, async (object) => {
           const answer = answers.get(object.oid)!;
@@ -104,6 +112,19 @@ export class LfsArchiver {
       missing: section.missingCount,
     });
     return section;
+  }
+
+  /**
+   * An SSH remote's LFS endpoint and its headers, from git-lfs-authenticate run with the visit's
+   * deploy key (host key pinned by the clone) through the clone's guard, bounded like one object.
+   */
+  private sshAccess(visit: LfsVisit): Promise<LfsSshAccessResult> {
+    return this.sshAuthenticator.access({
+      url: visit.url,
+      credential: visit.credential,
+      deadlineMs: Math.min(this.config.clone.timeoutMs, this.config.lfs.objectTimeoutMs),
+      signal: visit.signal,
+    });
   }
 
   /** The declared sizes, before anything is downloaded: a repository over the cap fails as it would for its clone. */

@@ -74,17 +74,26 @@ function answerFor(item: Record<string, unknown>, size: number): LfsBatchAnswer 
   }
   if (href.protocol !== 'https:' && href.protocol !== 'http:') return invalid(`the download href uses ${href.protocol}, not http(s)`);
   if (href.username !== '' || href.password !== '') return invalid('the download href carries a user name or password');
-  const header: Record<string, string> = {};
-  if (download.header !== undefined) {
-    if (!isRecord(download.header)) return invalid('the download action\'s "header" is not an object');
-    for (const [name, value] of Object.entries(download.header)) {
-      if (typeof value !== 'string' || !HEADER_NAME.test(name) || !HEADER_VALUE.test(value) || FORBIDDEN_HEADERS.has(name.toLowerCase())) {
-        return invalid(`the download action sets a header that cannot be sent (${name.slice(0, 64)})`);
-      }
-      header[name] = value;
+  const header = sendableHeaders(download.header);
+  if ('refused' in header) return invalid(`the download action${header.refused}`);
+  return { kind: 'download', href: href.href, header: header.header };
+}
+
+/**
+ * A server-given `header` object (batch actions, git-lfs-authenticate) as headers we may send:
+ * string values, token names, no line breaks or NULs, nothing that belongs to the connection.
+ * Absent is none; anything else is refused whole, with why (completing "the answer…").
+ */
+export function sendableHeaders(raw: unknown): { header: Record<string, string> } | { refused: string } {
+  if (raw === undefined) return { header: {} };
+  if (!isRecord(raw)) return { refused: '\'s "header" is not an object' };
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value !== 'string' || !HEADER_NAME.test(name) || !HEADER_VALUE.test(value) || FORBIDDEN_HEADERS.has(name.toLowerCase())) {
+      return { refused: ` sets a header that cannot be sent (${JSON.stringify(name.slice(0, 64))})` };
     }
   }
-  return { kind: 'download', href: href.href, header };
+  // fromEntries defines each name as an own property, even "__proto__".
+  return { header: Object.fromEntries(Object.entries(raw)) as Record<string, string> };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

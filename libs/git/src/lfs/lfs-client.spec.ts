@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UrlPolicy } from '../url-policy';
-import { LfsClient, LfsObjectMissing, reasonOf } from './lfs-client';
+import { LfsClient, type LfsCredential, LfsObjectMissing, reasonOf } from './lfs-client';
 import { LfsMissingCode } from './lfs-missing';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -58,9 +58,13 @@ describe(LfsClient.name, () => {
     return server;
   };
   const credentialFor = (origin: string) => ({ origin, username: 'x-access-token', password: 'secret-token' });
-  const fetchVia = async (served: Buffer, href?: (base: string) => string) => {
+  const fetchVia = async (
+    served: Buffer,
+    href?: (base: string) => string,
+    credentialOf: (origin: string) => LfsCredential = credentialFor,
+  ) => {
     const server = await lfsServer(served, href);
-    const credential = credentialFor(server.base);
+    const credential = credentialOf(server.base);
     const answers = await sut.batch(`${server.base}/repo.git/info/lfs`, [pointer], credential, AbortSignal.timeout(5000));
     const answer = answers.get(pointer.oid)!;
     if (answer.kind === 'missing') return { server, result: answer.reason };
@@ -88,6 +92,36 @@ describe(LfsClient.name, () => {
     const { result } = await fetchVia(content, () => `${other.base}/elsewhere`);
     expect(result).toEqual(content);
     expect(other.seen).toEqual([{ path: '/elsewhere', authorization: undefined, hostile: 'yes' }]);
+  });
+
+  const basic = `Basic ${Buffer.from('x-access-token:secret-token').toString('base64')}`;
+  it.each<[string, (origin: string) => LfsCredential, string]>([
+    ['basic auth of the repository', credentialFor, basic],
+    ['the headers git-lfs-authenticate gave', (origin) => ({ origin, header: { Authorization: 'Bearer from-ssh' } }), 'Bearer from-ssh'],
+  ])('sends %s to its own origin (batch, href there) and never to an href on another origin', async (_name, credentialOf, sent) => {
+    const same = await fetchVia(content, undefined, credentialOf);
+    expect(same.result).toEqual(content);
+    expect(same.server.seen.map((s) => s.authorization)).toEqual([sent, sent]);
+
+    const other = await startLfsServer((_req, res) => res.end(content));
+    servers.push(other);
+    const elsewhere = await fetchVia(content, () => `${other.base}/elsewhere`, credentialOf);
+    expect(elsewhere.result).toEqual(content);
+    expect(elsewhere.server.seen.map((s) => s.authorization)).toEqual([sent]);
+    expect(other.seen.map((s) => s.authorization)).toEqual([undefined]);
+  });
+
+  it("keeps the batch request's own headers whatever the credential's headers say", async () => {
+    let contentType: string | undefined;
+    const server = await startLfsServer((req, res) => {
+      contentType = req.headers['content-type'];
+      res.end(JSON.stringify({ objects: [] }));
+    });
+    servers.push(server);
+    const credential = { origin: server.base, header: { 'Content-Type': 'text/plain', Authorization: 'Bearer t' } };
+    await sut.batch(`${server.base}/repo.git/info/lfs`, [pointer], credential, AbortSignal.timeout(5000));
+    expect(contentType).toBe('application/vnd.git-lfs+json');
+    expect(server.seen[0]!.authorization).toBe('Bearer t');
   });
 
   it.each([

@@ -10,12 +10,13 @@ import { originToVet } from './lfs-endpoint';
 import { LfsMissingCode, type LfsMissingReason } from './lfs-missing';
 import type { LfsPointer } from './lfs-pointer';
 
-/** HTTP basic auth for the repository's own origin only (as git's credential helper is scoped). */
-export interface LfsCredential {
-  readonly origin: string;
-  readonly username: string;
-  readonly password: string;
-}
+/**
+ * What opens the LFS server, for one origin only (as git's credential helper is scoped): the
+ * repository's basic auth, or the headers git-lfs-authenticate gave for its href over SSH.
+ */
+export type LfsCredential =
+  | { readonly origin: string; readonly username: string; readonly password: string }
+  | { readonly origin: string; readonly header: Readonly<Record<string, string>> };
 
 export interface LfsClientOptions {
   readonly policy: UrlPolicy;
@@ -42,7 +43,8 @@ const USER_AGENT = 'git-lfs/3 (repository-archiver)';
  * Talks the Git LFS batch API itself (download, basic transfer), so every connection it makes
  * is one this process opened: each host (the batch endpoint, every href, every redirect) is
  * vetted by the URL policy and connected to at the address vetted, and the credential stays in
- * this process's memory, sent only to the repository's own origin. See README "Git LFS".
+ * this process's memory, sent only to its own origin (the repository's, or for an SSH remote
+ * the href git-lfs-authenticate gave). See README "Git LFS".
  */
 export class LfsClient {
   constructor(private readonly options: LfsClientOptions) {}
@@ -74,8 +76,8 @@ export class LfsClient {
    * The object's bytes as a stream that fails (LfsObjectMissing) unless they are exactly
    * `pointer.size` bytes hashing to `pointer.oid`: consumers that store it must let that failure
    * abort the store. Headers of the batch answer go only to the href's own origin; the
-   * repository's credential only when the href is on the repository's origin and the answer
-   * gave no Authorization.
+   * credential only when the href is on the credential's origin and the answer gave no
+   * Authorization.
    */
   async download(
     answer: Extract<LfsBatchAnswer, { kind: 'download' }>,
@@ -88,7 +90,7 @@ export class LfsClient {
     for (let hop = 0; ; hop++) {
       const given = url.origin === firstOrigin ? answer.header : {};
       const hasAuthorization = Object.keys(given).some((name) => name.toLowerCase() === 'authorization');
-      const headers = { ...given, ...(hasAuthorization ? {} : basicAuth(url, credential)), 'user-agent': USER_AGENT };
+      const headers = { ...given, ...(hasAuthorization ? {} : credentialHeaders(url, credential)), 'user-agent': USER_AGENT };
       const response = await this.send('GET', url, headers, undefined, signal);
       const status = response.statusCode ?? 0;
       if (status >= 300 && status < 400 && response.headers.location && hop < (this.options.maxRedirects ?? 3)) {
@@ -122,12 +124,13 @@ export class LfsClient {
   ): Promise<unknown> {
     const target = new URL(url);
     const body = batchRequestBody(group);
+    // The request's own headers last: a server-given credential header cannot replace them.
     const headers = {
+      ...credentialHeaders(target, credential),
       accept: LFS_MEDIA_TYPE,
       'content-type': LFS_MEDIA_TYPE,
       'content-length': String(Buffer.byteLength(body)),
       'user-agent': USER_AGENT,
-      ...basicAuth(target, credential),
     };
     const response = await this.send('POST', target, headers, body, signal);
     const status = response.statusCode ?? 0;
@@ -234,8 +237,9 @@ class VerifyingStream extends Transform {
   }
 }
 
-function basicAuth(url: URL, credential: LfsCredential | undefined): Record<string, string> {
+function credentialHeaders(url: URL, credential: LfsCredential | undefined): Record<string, string> {
   if (!credential || url.origin !== credential.origin) return {};
+  if ('header' in credential) return { ...credential.header };
   return { authorization: `Basic ${Buffer.from(`${credential.username}:${credential.password}`, 'utf8').toString('base64')}` };
 }
 

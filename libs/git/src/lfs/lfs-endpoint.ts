@@ -4,10 +4,13 @@ import { LfsMissingCode, type LfsMissingReason } from './lfs-missing';
 /**
  * Where a repository's LFS API is, as git-lfs derives it: `lfs.url` from the repository's
  * `.lfsconfig` when it sets one (any http(s) URL, vetted like everything else), else the
- * remote's URL with `.git` ensured and `/info/lfs` appended. An SSH remote would need
- * `git-lfs-authenticate` over SSH, which the archiver does not speak.
+ * remote's URL with `.git` ensured and `/info/lfs` appended; for an SSH remote, whatever
+ * `git-lfs-authenticate` over SSH answers (`sshAuthenticate`: see LfsSshAuthenticator).
  */
-export function lfsEndpointFor(remoteUrl: string, lfsUrl?: string): { endpoint: string } | { missing: LfsMissingReason } {
+export function lfsEndpointFor(
+  remoteUrl: string,
+  lfsUrl?: string,
+): { endpoint: string } | { missing: LfsMissingReason } | { sshAuthenticate: true } {
   if (lfsUrl !== undefined) {
     let parsed: URL;
     try {
@@ -38,15 +41,7 @@ export function lfsEndpointFor(remoteUrl: string, lfsUrl?: string): { endpoint: 
     }
     return { endpoint: parsed.href.replace(/\/+$/, '') };
   }
-  if (!/^https?:\/\//i.test(remoteUrl)) {
-    return {
-      missing: {
-        code: LfsMissingCode.UNSUPPORTED_TRANSPORT,
-        message:
-          'LFS objects of SSH remotes are not fetched (git-lfs-authenticate is not supported); archive the repository by its https URL to include them',
-      },
-    };
-  }
+  if (!/^https?:\/\//i.test(remoteUrl)) return { sshAuthenticate: true };
   const base = remoteUrl.replace(/\/+$/, '');
   return { endpoint: `${base.endsWith('.git') ? base : `${base}.git`}/info/lfs` };
 }

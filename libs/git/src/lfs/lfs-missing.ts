@@ -13,7 +13,7 @@ export enum LfsMissingCode {
   DIGEST_MISMATCH = 'LFS_DIGEST_MISMATCH',
   /** The bytes served are not as many as the pointer's size. */
   SIZE_MISMATCH = 'LFS_SIZE_MISMATCH',
-  /** The remote is reached over a transport the archiver fetches no LFS objects over (SSH). */
+  /** No LFS server can be reached: an SSH server that refused git-lfs-authenticate, or an lfs.url that is not http(s). */
   UNSUPPORTED_TRANSPORT = 'LFS_UNSUPPORTED_TRANSPORT',
   /** The batch answer is not what the LFS API specifies. */
   INVALID_ANSWER = 'LFS_INVALID_ANSWER',
