@@ -176,7 +176,11 @@ describe('git processes die with their worker', () => {
   it('a SIGKILLed process running a local git command leaves no git alive within 10 s', async () => {
     // cat-file or ls-tree would end anyway once their pipes to the dead parent close; a long
     // command that needs neither (git daemon stands in for a big bundle or fsck) shows the signal.
-    const child = startChild('local', repos.root, String(await freePort()));
+    // A folder of its own: processes of the earlier tests' clones (the slow server's upload-packs
+    // name repos.root) may still be finishing, and must not be taken for the daemon's.
+    const daemonRoot = path.join(base, 'daemon-root');
+    await mkdir(daemonRoot, { recursive: true });
+    const child = startChild('local', daemonRoot, String(await freePort()));
     started.push(child.pid as number);
     const gitPid = await new Promise<number>((resolve, reject) => {
       child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString('utf8').trim())));
@@ -190,7 +194,7 @@ describe('git processes die with their worker', () => {
     const tree = await waitFor(
       'git-daemon to start',
       async () => {
-        const pids = await processesUnder(repos.root);
+        const pids = await processesUnder(daemonRoot);
         const cmdlines = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
         return cmdlines.some((c) => c.includes('git-core/git-daemon')) ? pids : undefined;
       },

@@ -85,7 +85,8 @@ describe('rate limits and quotas', () => {
 
   it('keeps counting when Redis has forgotten the counting script (a restart, SCRIPT FLUSH)', async () => {
     const [a, b] = await newUser();
-    const redis = new Redis(redisOptions(loadConfig().redis.url, 'producer'));
+    // Queues commands until connected (the producer settings refuse them while connecting).
+    const redis = new Redis({ ...redisOptions(loadConfig().redis.url, 'producer'), enableOfflineQueue: true });
     try {
       const submit = async (client: ApiClient, i: number) =>
         (await client.call('POST', '/api/archives', { json: { url: http.url(`flushed-${i}`) } })).status;

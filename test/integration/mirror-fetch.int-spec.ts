@@ -183,7 +183,8 @@ describe('SafeCloner.fetchInto against real git servers', () => {
       const elapsed = Date.now() - startedAt;
       expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
       expect(elapsed).toBeGreaterThanOrEqual(deadlineMs - 50);
-      expect(elapsed).toBeLessThan(deadlineMs + 2000);
+      // Slack for a loaded machine (CI beside other stacks); a missed deadline would hang instead.
+      expect(elapsed).toBeLessThan(deadlineMs + 5000);
       expect(server.requests).toBeGreaterThan(0);
     });
 

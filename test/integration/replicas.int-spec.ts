@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +60,7 @@ describe('frontend replicas behind HAProxy', () => {
   let http: GitHttpServerHandle;
   let scratch: string;
   let realRepos: string[];
+  let metricsBase: number;
 
   /** A client through the balancer whose token is renewed before the realm's 5 minutes run out. */
   const clientFor = async (roles: string[]) => {
@@ -100,10 +101,11 @@ describe('frontend replicas behind HAProxy', () => {
     await stopStackApps();
     const statusPort = await freePort();
     statusUrl = `http://127.0.0.1:${statusPort}`;
+    metricsBase = await freePairBase();
     await startStackApps({
       FRONTEND_REPLICAS: '2',
       FRONTEND_REPLICA_PORT_BASE: String(await freePairBase()),
-      FRONTEND_REPLICA_METRICS_PORT_BASE: String(await freePairBase()),
+      FRONTEND_REPLICA_METRICS_PORT_BASE: String(metricsBase),
       HAPROXY_STATUS_PORT: String(statusPort),
       // Free ports for the others too: on stacks whose fixed ports fall in Linux's ephemeral
       // range (test1…test5), another process's outgoing connection may hold one.
@@ -126,6 +128,17 @@ describe('frontend replicas behind HAProxy', () => {
       await closeAll(keycloak.cleanup(), http?.stop(), scratch ? rm(scratch, { recursive: true, force: true }) : undefined);
     }
   }, 120_000);
+
+  it('tells Prometheus where every replica’s metrics are (the targets file make start writes), each one answering', async () => {
+    const state = stack.env.ARCHIVER_STATE_DIR ?? path.resolve(__dirname, '../../.local/state', stack.stack);
+    const groups = JSON.parse(await readFile(path.join(state, 'scrape-targets/frontend.json'), 'utf8')) as { targets: string[] }[];
+    expect(groups).toEqual([{ targets: [`127.0.0.1:${metricsBase + 1}`, `127.0.0.1:${metricsBase + 2}`] }]);
+    for (const target of groups[0]!.targets) {
+      const metrics = await fetch(`http://${target}/metrics`, { signal: AbortSignal.timeout(5000) });
+      expect({ target, status: metrics.status }).toEqual({ target, status: 200 });
+      expect(await metrics.text()).toContain('process_cpu_seconds_total{app="frontend"}');
+    }
+  });
 
   it('health-checks both replicas on /health/live and holds one submission rate limit across them', async () => {
     const live = await fetch(`${publicUrl}/health/live`);
