@@ -17,6 +17,11 @@ const CREDENTIAL_FILE = /^credential$|ssh-identity|ssh-known-hosts/;
 export interface SecretSearch {
   /** The secrets in every form they travel in (e.g. a token and its Basic authorization value). */
   secrets: string[];
+  /**
+   * Secrets the test never holds, known by their shape only (e.g. a forge's short-lived LFS
+   * token, sent as "Bearer eyJ…"), each with the name a finding reports.
+   */
+  shapes?: Array<{ name: string; pattern: RegExp }>;
   /** Processes whose output is searched, stopped ones included. */
   apps: AppProcess[];
   /** The text of every answer the API gave the test. */
@@ -44,7 +49,12 @@ export interface SecretSearchResult {
 /** Looks for every secret in logs, API answers, command lines, the database, the buckets and left-over files. */
 export async function searchForSecrets(search: SecretSearch): Promise<SecretSearchResult> {
   const found: string[] = [];
-  const look = (where: string, text: string) => found.push(...search.secrets.filter((s) => text.includes(s)).map(() => where));
+  const shapes = search.shapes ?? [];
+  const look = (where: string, text: string) => {
+    found.push(...search.secrets.filter((s) => text.includes(s)).map(() => where));
+    // search(), not test(): a /g pattern's lastIndex would make test() skip matches in later texts.
+    found.push(...shapes.filter((shape) => text.search(shape.pattern) >= 0).map((shape) => `${where} (${shape.name})`));
+  };
 
   for (const app of search.apps) look(`${app.name} log`, app.output());
   look('API answers', search.answers.join('\n'));
@@ -86,7 +96,7 @@ export class SecretLeakWatch {
 
   constructor(private readonly stores: Pick<SecretSearch, 'prisma' | 'store' | 'workDir'>) {}
 
-  search(found: Pick<SecretSearch, 'secrets' | 'apps' | 'normalizedUrlLike'>): Promise<SecretSearchResult> {
+  search(found: Pick<SecretSearch, 'secrets' | 'shapes' | 'apps' | 'normalizedUrlLike'>): Promise<SecretSearchResult> {
     return searchForSecrets({ ...this.stores, ...found, answers: this.answers, commandLines: this.commandLines.seen });
   }
 }
