@@ -1,32 +1,33 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { PrismaService } from '@archiver/database';
 import { ObjectStoreRepository } from '@archiver/storage';
 import {
   ApiClient,
-  type AppProcess,
   type ArchiveView,
   BROWSE_FIXTURE,
-  collectPageProblems,
+  BrowserPages,
   createBrowseFixtureRepo,
   createFixtureRepos,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  launchChromium,
   removeArchivesUnder,
   saveScreenshot,
   settledArchive,
-  signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 jest.setTimeout(180_000);
+
+/** Injected by the browser itself (not subject to the page's CSP): records every violation. */
+const RECORD_CSP_VIOLATIONS = `window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`;
 
 /**
  * The file browser in real Chromium against the real stack: a snapshot of the browse fixture
@@ -39,31 +40,12 @@ describe('snapshot file browser', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const prisma = new PrismaService(config);
   const store = new ObjectStoreRepository(config.minio);
-  const apps: AppProcess[] = [];
-  const contexts: BrowserContext[] = [];
   let publicUrl: string;
   let git: GitHttpServerHandle;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
   let tmp: string;
   let archive: ArchiveView;
-
-  /** A signed-in page at `route`, reporting every page problem and CSP violation. */
-  async function signedInPage(route: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    // Injected by the browser itself (not subject to the page's CSP): records every violation.
-    await context.addInitScript({
-      content: `window.__cspViolations = [];
-        document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`,
-    });
-    const page = await context.newPage();
-    await page.goto(`${publicUrl}${route}`);
-    await page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(page, stack.demo, publicUrl);
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-    return { page, problems };
-  }
 
   const expectNoProblems = async (page: Page, problems: string[]) => {
     expect(await page.evaluate('window.__cspViolations')).toEqual([]);
@@ -75,31 +57,31 @@ describe('snapshot file browser', () => {
     const repos = await createFixtureRepos(tmp);
     await createBrowseFixtureRepo(repos.root);
     git = await startGitHttpServer({ root: repos.root });
-    const frontend = await startWebFrontend();
-    publicUrl = frontend.publicUrl;
-    apps.push(
-      frontend,
-      ...(await Promise.all([startApp('injector'), startApp('worker', { ARCHIVER_WORK_DIR: path.join(tmp, 'worker') })])),
-    );
-    browser = await launchChromium();
+    web = await WebApps.start({
+      workerEnv: { ARCHIVER_WORK_DIR: path.join(tmp, 'worker') },
+      pages: { viewport: { width: 1280, height: 900 }, acceptDownloads: true, initScript: RECORD_CSP_VIOLATIONS },
+    });
+    const { frontend } = web;
+    ({ publicUrl, pages } = web);
     const api = new ApiClient(frontend.url, () => keycloak.passwordToken(stack.demo.username, stack.demo.password));
     archive = await settledArchive(api, (await api.submit(git.url('browse'))).id);
     expect(archive.status).toBe('completed');
   });
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    if (git) await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [] });
-    store.close();
-    await prisma.$disconnect();
-    await git?.stop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    tearDown({
+      cleanUp: async () => {
+        await web?.stop();
+        if (git) await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [] });
+      },
+      close: [() => store.close(), () => prisma.$disconnect(), () => git?.stop()],
+      dirs: [tmp],
+    }),
+  );
 
   it('serves marked and DOMPurify as JavaScript from this origin', async () => {
     for (const file of ['/vendor/marked/marked.esm.js', '/vendor/dompurify/purify.es.mjs']) {
@@ -113,7 +95,7 @@ describe('snapshot file browser', () => {
   });
 
   it('opens the archive, renders the README without running its script, and browses into a directory', async () => {
-    const { page, problems } = await signedInPage(`/archives/${archive.id}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/archives/${archive.id}`);
     await page.getByTestId('browse-files').click();
     await page.waitForURL(`${publicUrl}/archives/${archive.id}/files`);
     const listing = page.getByTestId('tree-listing');
@@ -165,7 +147,7 @@ describe('snapshot file browser', () => {
   });
 
   it('shows a text file with line numbers', async () => {
-    const { page, problems } = await signedInPage(`/archives/${archive.id}/files/${BROWSE_FIXTURE.textFile}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/archives/${archive.id}/files/${BROWSE_FIXTURE.textFile}`);
     const lines = page.getByTestId('file-lines').locator('.code-line');
     await lines.first().waitFor();
     expect(await lines.count()).toBe(BROWSE_FIXTURE.textLines.length);
@@ -176,7 +158,7 @@ describe('snapshot file browser', () => {
   });
 
   it('opens a file whose name is not UTF-8 (its address carries the exact bytes as pathBase64)', async () => {
-    const { page, problems } = await signedInPage(`/archives/${archive.id}/files/${BROWSE_FIXTURE.latin1Dir}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/archives/${archive.id}/files/${BROWSE_FIXTURE.latin1Dir}`);
     await page.getByTestId('tree-listing').getByRole('link', { name: 'caf\ufffd.txt' }).click();
     await page.getByTestId('file-lines').getByText('a Latin-1 name').waitFor();
     const full = Buffer.concat([Buffer.from(`${BROWSE_FIXTURE.latin1Dir}/`), BROWSE_FIXTURE.latin1NameBytes]);
@@ -191,7 +173,7 @@ describe('snapshot file browser', () => {
     ['a text file over 1 MB', BROWSE_FIXTURE.bigTextFile, 'big.txt'],
     ['a hostile HTML file', BROWSE_FIXTURE.html, 'page.html'],
   ])('offers %s for download, with its exact bytes', async (_, filePath, name) => {
-    const { page, problems } = await signedInPage(`/archives/${archive.id}/files/${filePath}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/archives/${archive.id}/files/${filePath}`);
     const isBinary = filePath !== BROWSE_FIXTURE.html;
     if (isBinary) await page.getByTestId('file-binary').waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('file-download').click()]);

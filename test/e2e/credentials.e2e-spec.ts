@@ -1,31 +1,28 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { loadConfig } from '@archiver/config';
 import { PrismaService } from '@archiver/database';
 import { ObjectStoreRepository } from '@archiver/storage';
 import {
   ApiClient,
-  type AppProcess,
   type ArchiveView,
-  collectPageProblems,
+  BrowserPages,
   createFixtureRepos,
   type FixtureRepos,
   type GiteaClient,
   type GiteaToken,
   type GiteaUser,
   KeycloakTestClient,
-  launchChromium,
   pushFixture,
   saveScreenshot,
   settledArchive,
-  signInThroughKeycloak,
-  startApp,
   startGitea,
-  startWebFrontend,
+  tearDown,
   uniqueName,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface RepositoryView {
@@ -50,10 +47,9 @@ describe('web interface: credentials of private repositories', () => {
   const prisma = new PrismaService(config);
   const store = new ObjectStoreRepository(config.minio);
   const keycloak = KeycloakTestClient.fromEnvironment();
-  const apps: AppProcess[] = [];
-  const contexts: BrowserContext[] = [];
   let publicUrl: string;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
   let scratch: string;
   let fixtures: FixtureRepos;
   let gitea: GiteaClient;
@@ -62,18 +58,6 @@ describe('web interface: credentials of private repositories', () => {
   let token: GiteaToken;
   let login: Login;
   let api: ApiClient;
-
-  async function signedInPage(route = '/'): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    const page = await context.newPage();
-    await page.goto(`${publicUrl}${route}`);
-    await page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(page, login, publicUrl);
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-    return { page, problems };
-  }
 
   const privateRepo = async () => {
     const repo = await gitea.createRepo(owner.username, uniqueName('private'), { private: true });
@@ -105,29 +89,26 @@ describe('web interface: credentials of private repositories', () => {
     token = await gitea.createToken(owner, uniqueName('archiver'));
     const user = await keycloak.createUser({ username: uniqueName('creds'), realmRoles: ['archiver-user'] });
     login = { username: user.username, password: user.password };
-    const frontend = await startWebFrontend({ REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' });
-    publicUrl = frontend.publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    web = await WebApps.start({
+      frontendEnv: { REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' },
+      pages: { viewport: { width: 1280, height: 1000 } },
+    });
+    const { frontend } = web;
+    ({ publicUrl, pages } = web);
     api = new ApiClient(frontend.url, () => keycloak.passwordToken(login.username, login.password));
-    browser = await launchChromium();
   }, 240_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    store.close();
-    await keycloak.cleanup();
-    await prisma.$disconnect();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    tearDown({ close: [() => store.close(), () => web?.stop(), () => keycloak.cleanup(), () => prisma.$disconnect()], dirs: [scratch] }),
+  );
 
   it('tracks a private repository with a token typed into the form: the visit completes, the page shows "set · token", the token is gone from the page', async () => {
     const repo = await privateRepo();
-    const { page, problems } = await signedInPage('/');
+    const { page, problems } = await pages.signedIn(login, '/');
     await page.getByLabel('Repository URL').fill(repo.cloneUrl);
     await page.getByTestId('private-repository').locator('summary').click();
     await page.getByLabel('Token', { exact: true }).check();
@@ -159,7 +140,7 @@ describe('web interface: credentials of private repositories', () => {
       json: { url: repo.cloneUrl, credential: { kind: 'token', token: token.token } },
     });
     expect(tracked.status).toBe(201);
-    const { page, problems } = await signedInPage(`/repositories/${tracked.body.id}`);
+    const { page, problems } = await pages.signedIn(login, `/repositories/${tracked.body.id}`);
     await credentialFor(page)
       .getByText(/set · token/)
       .waitFor();
@@ -197,7 +178,7 @@ describe('web interface: credentials of private repositories', () => {
 
   it('explains beside the field why an SSH key is refused: not a key at all (in the page), or one ssh cannot use (the API)', async () => {
     const url = `ssh://git@127.0.0.1:${sshPort}/${owner.username}/${uniqueName('ssh')}.git`;
-    const { page, problems } = await signedInPage('/');
+    const { page, problems } = await pages.signedIn(login, '/');
     await page.getByLabel('Repository URL').fill(url);
     await page.getByLabel('Repository URL').blur();
     // An SSH address opens the credential fields with the SSH kind chosen.
@@ -228,7 +209,7 @@ describe('web interface: credentials of private repositories', () => {
 
   it('archives a private repository once with a token from the Archives form; without one it fails AUTH_REQUIRED', async () => {
     const repo = await privateRepo();
-    const { page, problems } = await signedInPage('/archives');
+    const { page, problems } = await pages.signedIn(login, '/archives');
     const urls = page.getByLabel('Repository URLs');
     await urls.fill(repo.cloneUrl);
     await page.getByRole('button', { name: 'Archive', exact: true }).click();

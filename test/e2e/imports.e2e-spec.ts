@@ -1,10 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
-  type AppProcess,
-  collectPageProblems,
+  BrowserPages,
   createFixtureRepos,
   type FixtureRepos,
   type GiteaClient,
@@ -12,13 +11,11 @@ import {
   type GiteaToken,
   gitWithAuth,
   KeycloakTestClient,
-  launchChromium,
   saveScreenshot,
-  signInThroughKeycloak,
-  startApp,
   startGitea,
-  startWebFrontend,
+  tearDown,
   uniqueName,
+  WebApps,
 } from '@archiver/testing';
 
 type Login = { username: string; password: string };
@@ -31,10 +28,9 @@ type Login = { username: string; password: string };
  */
 describe('web interface: organization imports', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
-  const apps: AppProcess[] = [];
-  const contexts: BrowserContext[] = [];
   let publicUrl: string;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
   let scratch: string;
   let fixtures: FixtureRepos;
   let gitea: GiteaClient;
@@ -42,18 +38,6 @@ describe('web interface: organization imports', () => {
   let token: GiteaToken;
   let org: string;
   let login: Login;
-
-  async function signedInPage(route: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    const page = await context.newPage();
-    await page.goto(`${publicUrl}${route}`);
-    await page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(page, login, publicUrl);
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-    return { page, problems };
-  }
 
   async function fillForm(page: Page, values: { owner: string; token: string }): Promise<void> {
     await page.getByLabel('Forge').selectOption('gitea');
@@ -81,27 +65,20 @@ describe('web interface: organization imports', () => {
     await push(upstream);
     await gitea.fork(upstream, { token: token.token }, { organization: org, name: 'site-fork' });
 
-    const frontend = await startWebFrontend();
-    publicUrl = frontend.publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
+    web = await WebApps.start({ pages: { viewport: { width: 1280, height: 1000 } } });
+    ({ publicUrl, pages } = web);
     const user = await keycloak.createUser({ username: uniqueName('imports'), realmRoles: ['archiver-user'] });
     login = { username: user.username, password: user.password };
-    browser = await launchChromium();
   }, 180_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await keycloak.cleanup();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => keycloak.cleanup()], dirs: [scratch] }));
 
   it('imports an organization through the form and follows every repository to its outcome', async () => {
-    const { page, problems } = await signedInPage('/');
+    const { page, problems } = await pages.signedIn(login, '/');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Imports' }).click();
     await page.waitForURL(`${publicUrl}/imports`);
     await page.getByText('No imports yet').waitFor();
@@ -137,7 +114,7 @@ describe('web interface: organization imports', () => {
   });
 
   it('explains a refused token in words a person can act on', async () => {
-    const { page, problems } = await signedInPage('/imports');
+    const { page, problems } = await pages.signedIn(login, '/imports');
     await fillForm(page, { owner: org, token: 'not-a-valid-token' });
     await page.getByRole('button', { name: 'Import' }).click();
     await page.waitForURL(/\/imports\/[^/]+$/, { timeout: 30_000 });

@@ -1,12 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   ApiClient,
-  type AppProcess,
   type ArchiveView,
-  collectPageProblems,
+  BrowserPages,
   commitLfsFiles,
   fixtureBytes,
   fixtureGit,
@@ -14,16 +12,14 @@ import {
   type GiteaUser,
   gitWithAuth,
   KeycloakTestClient,
-  launchChromium,
   lfsObjectIdOf,
   saveScreenshot,
   settledArchive,
-  signInThroughKeycloak,
-  startApp,
   startGitea,
-  startWebFrontend,
+  tearDown,
   uniqueName,
   uploadLfsObjects,
+  WebApps,
 } from '@archiver/testing';
 
 /**
@@ -36,25 +32,12 @@ import {
 describe('web interface: Git LFS in the file browser', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const allowed = { ARCHIVER_ALLOWED_HOSTS: '127.0.0.1,::1,localhost' };
-  const apps: AppProcess[] = [];
-  const contexts: BrowserContext[] = [];
   let publicUrl: string;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
   let scratch: string;
   let login: { username: string; password: string };
   let archive: ArchiveView;
-
-  async function signedInPage(route: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    const page = await context.newPage();
-    await page.goto(`${publicUrl}${route}`);
-    await page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(page, login, publicUrl);
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-    return { page, problems };
-  }
 
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-e2e-lfs-'));
@@ -80,9 +63,9 @@ describe('web interface: Git LFS in the file browser', () => {
     await gitWithAuth(['push', '--quiet', repo.cloneUrl, '+refs/heads/*:refs/heads/*'], tree, { token: token.token });
     await uploadLfsObjects(repo.cloneUrl, { username: owner.username, password: token.token }, [stored]);
 
-    const frontend = await startWebFrontend(allowed);
-    publicUrl = frontend.publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector', allowed), startApp('worker', allowed)])));
+    web = await WebApps.start({ env: allowed, pages: { viewport: { width: 1280, height: 1000 } } });
+    const { frontend } = web;
+    ({ publicUrl, pages } = web);
     const user = await keycloak.createUser({ username: uniqueName('lfs'), realmRoles: ['archiver-user'] });
     login = { username: user.username, password: user.password };
     const api = new ApiClient(frontend.url, () => keycloak.passwordToken(user.username, user.password));
@@ -92,22 +75,16 @@ describe('web interface: Git LFS in the file browser', () => {
     expect(tracked.status).toBe(201);
     archive = await settledArchive(api, tracked.body.lastVisit.archiveId, 120_000);
     expect(archive).toMatchObject({ status: 'completed' });
-    browser = await launchChromium();
   }, 240_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await keycloak.cleanup();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => keycloak.cleanup()], dirs: [scratch] }));
 
   it('tags the stored LFS file with its real size and the missing one as missing, with the reason and the pointer', async () => {
-    const { page, problems } = await signedInPage(`/archives/${archive.id}/files`);
+    const { page, problems } = await pages.signedIn(login, `/archives/${archive.id}/files`);
     const storedTag = page.locator('tr', { hasText: 'stored.bin' }).getByTestId('lfs-tag');
     await storedTag.waitFor();
     expect(await storedTag.getAttribute('data-lfs')).toBe('stored');

@@ -1,24 +1,24 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { loadStackSettings } from '@archiver/config';
 import {
   type AppProcess,
-  collectPageProblems,
+  BrowserPages,
   createFixtureRepos,
-  type FixtureRepos,
   fixtureGit,
+  type FixtureRepos,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  launchChromium,
   saveScreenshot,
-  signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
+  type UserApi,
+  userApi,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface Visit {
@@ -50,34 +50,12 @@ describe('web interface: tracked repositories', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   let publicUrl: string;
   let frontend: AppProcess;
-  const apps: AppProcess[] = [];
   let fixtures: FixtureRepos;
   let git: GitHttpServerHandle;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
+  let api: UserApi;
   let tmp: string;
-  const contexts: BrowserContext[] = [];
-
-  async function api<T>(user: Login, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const token = await keycloak.passwordToken(user.username, user.password);
-    const response = await fetch(`${frontend.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json().catch(() => undefined)) as T };
-  }
-
-  async function signedInPage(login: Login, route = '/'): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    const page = await context.newPage();
-    await page.goto(`${publicUrl}${route}`);
-    await page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(page, login, publicUrl);
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-    return { page, problems };
-  }
 
   /** A repository of its own per test (a copy of `multi`), so tests never share a schedule or a cooldown. */
   async function freshRepository(label: string): Promise<{ url: string; dir: string }> {
@@ -113,27 +91,23 @@ describe('web interface: tracked repositories', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-repositories-'));
     fixtures = await createFixtureRepos(tmp);
     git = await startGitHttpServer({ root: fixtures.root });
-    frontend = await startWebFrontend({ REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) });
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
-    browser = await launchChromium();
+    web = await WebApps.start({
+      frontendEnv: { REPOSITORY_VISIT_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) },
+      pages: { viewport: { width: 1280, height: 900 } },
+    });
+    ({ frontend, publicUrl, pages } = web);
+    api = userApi(frontend.url, keycloak);
   }, 120_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await keycloak.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => git?.stop(), () => keycloak.cleanup()], dirs: [tmp] }));
 
   it('tracks a repository through the form, shows its first visit complete, and lists the visit on its page', async () => {
     const { url } = await freshRepository('track');
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo);
     await page.getByRole('heading', { name: 'Repositories', level: 1 }).waitFor();
 
     // Refusals are shown next to the field; nothing is tracked.
@@ -177,7 +151,7 @@ describe('web interface: tracked repositories', () => {
 
   it('pauses and resumes a repository from the list, with the reason shown and a state filter', async () => {
     const repository = await tracked(stack.demo, (await freshRepository('pause')).url);
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo);
     const row = rowOf(page, repository.id);
     await row.waitFor();
 
@@ -204,7 +178,7 @@ describe('web interface: tracked repositories', () => {
 
   it('stops tracking from the repository page only after confirming', async () => {
     const repository = await tracked(stack.demo, (await freshRepository('stop')).url);
-    const { page, problems } = await signedInPage(stack.demo, `/repositories/${repository.id}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/repositories/${repository.id}`);
     const stop = page.locator('[data-action="untrack"]');
     await stop.click();
     const dialog = page.getByRole('dialog', { name: 'Stop tracking?' });
@@ -224,7 +198,7 @@ describe('web interface: tracked repositories', () => {
   it('queues a visit with "Archive now" and answers a second click within the cooldown politely (429)', async () => {
     const repository = await tracked(stack.demo, (await freshRepository('now')).url);
     await visitFinished(stack.demo, repository.id);
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo);
     const row = rowOf(page, repository.id);
     await row.waitFor();
     /** Clicks "Archive now" and returns the message it produced. */
@@ -277,7 +251,7 @@ describe('web interface: tracked repositories', () => {
     expect(second.status).toBe(202);
     expect(await visitFinished(stack.demo, repository.id, second.body.id)).toMatchObject({ status: 'completed', outcome: 'changed' });
 
-    const { page, problems } = await signedInPage(stack.demo, `/repositories/${repository.id}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/repositories/${repository.id}`);
     const newest = page.getByTestId('visit-timeline').locator(`li[data-id="${second.body.id}"]`);
     await newest.locator('[data-mark="force-push"]').waitFor();
     await newest.locator('[data-mark="deleted"]').waitFor();

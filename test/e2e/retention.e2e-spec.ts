@@ -1,23 +1,22 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadStackSettings } from '@archiver/config';
 import {
   type AppProcess,
-  collectPageProblems,
+  BrowserPages,
   createFixtureRepos,
   fixtureGit,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  launchChromium,
   saveScreenshot,
-  signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
+  type UserApi,
+  userApi,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface Visit {
@@ -41,41 +40,18 @@ const SNAPSHOTS = 3;
 describe('web interface: retention', () => {
   const stack = loadStackSettings();
   const keycloak = KeycloakTestClient.fromEnvironment();
-  const apps: AppProcess[] = [];
-  const contexts: BrowserContext[] = [];
-  let publicUrl: string;
   let frontend: AppProcess;
   let git: GitHttpServerHandle;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
+  let api: UserApi;
   let tmp: string;
   let repository: Repository;
-
-  async function api<T>(user: Login, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const token = await keycloak.passwordToken(user.username, user.password);
-    const response = await fetch(`${frontend.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json().catch(() => undefined)) as T };
-  }
 
   const completedVisits = async (user: Login) =>
     (await api<Repository>(user, 'GET', `/api/repositories/${repository.id}?visitsPageSize=50`)).body.visits.items.filter(
       (visit) => visit.status === 'completed',
     );
-
-  async function signedInPage(login: Login, route: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    const page = await context.newPage();
-    await page.goto(`${publicUrl}${route}`);
-    await page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(page, login, publicUrl);
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-    return { page, problems };
-  }
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-retention-'));
@@ -84,10 +60,12 @@ describe('web interface: retention', () => {
     const upstream = path.join(fixtures.root, `${name}.git`);
     await fixtureGit(['clone', '--quiet', '--bare', fixtures.multi, upstream], fixtures.root);
     git = await startGitHttpServer({ root: fixtures.root });
-    frontend = await startWebFrontend({ REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' });
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
-    browser = await launchChromium();
+    web = await WebApps.start({
+      frontendEnv: { REPOSITORY_VISIT_COOLDOWN_SECONDS: '1' },
+      pages: { viewport: { width: 1280, height: 1000 } },
+    });
+    ({ frontend, pages } = web);
+    api = userApi(frontend.url, keycloak);
 
     // Three snapshots that each changed something: a new commit on main before each revisit.
     const tracked = await api<Repository>(stack.demo, 'POST', '/api/repositories', { url: git.url(name) });
@@ -108,19 +86,13 @@ describe('web interface: retention', () => {
   }, 300_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await keycloak.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => git?.stop(), () => keycloak.cleanup()], dirs: [tmp] }));
 
   it('lets a tracker try a policy as a dry run, without the admin-only buttons', async () => {
-    const { page, problems } = await signedInPage(stack.demo, `/repositories/${repository.id}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/repositories/${repository.id}`);
     const card = page.getByRole('region', { name: 'Retention' });
     await card.getByTestId('retention-policy').getByText('keep every snapshot').waitFor();
     expect(await card.getByRole('button', { name: 'Save policy' }).count()).toBe(0);
@@ -140,7 +112,7 @@ describe('web interface: retention', () => {
   });
 
   it('lets an admin save the policy and prune now; the page then shows the last prune', async () => {
-    const { page, problems } = await signedInPage(stack.admin, `/repositories/${repository.id}`);
+    const { page, problems } = await pages.signedIn(stack.admin, `/repositories/${repository.id}`);
     const card = page.getByRole('region', { name: 'Retention' });
     await card.getByTestId('retention-policy').waitFor();
 

@@ -1,25 +1,24 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ObjectStoreRepository } from '@archiver/storage';
 import {
   type AppProcess,
-  collectPageProblems,
+  BrowserPages,
   createFixtureRepos,
-  type FixtureRepos,
   fixtureGit,
+  type FixtureRepos,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  launchChromium,
   readManifestWithFiles,
-  signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
+  userApi,
+  type UserApi,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface Visit {
@@ -40,67 +39,37 @@ describe('web interface: restore drills', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   let publicUrl: string;
   let frontend: AppProcess;
-  const apps: AppProcess[] = [];
   let fixtures: FixtureRepos;
   let git: GitHttpServerHandle;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
+  let api: UserApi;
   let tmp: string;
-  const contexts: BrowserContext[] = [];
-
-  async function api<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const token = await keycloak.passwordToken(stack.demo.username, stack.demo.password);
-    const response = await fetch(`${frontend.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json().catch(() => undefined)) as T };
-  }
-
-  async function signedInPage(route: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    const page = await context.newPage();
-    await page.goto(`${publicUrl}${route}`);
-    await page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(page, stack.demo, publicUrl);
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-    return { page, problems };
-  }
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-verify-'));
     fixtures = await createFixtureRepos(tmp);
     git = await startGitHttpServer({ root: fixtures.root });
-    frontend = await startWebFrontend({});
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
-    browser = await launchChromium();
+    web = await WebApps.start({ pages: { viewport: { width: 1280, height: 900 } } });
+    ({ frontend, publicUrl, pages } = web);
+    api = userApi(frontend.url, keycloak);
   }, 120_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    store.close();
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await keycloak.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => store.close(), () => web?.stop(), () => git?.stop(), () => keycloak.cleanup()], dirs: [tmp] }));
 
   it('verifies a snapshot on request, then shows a deleted object on the snapshot and on the repository page', async () => {
     const name = uniqueName('verify');
     await fixtureGit(['clone', '--quiet', '--bare', fixtures.multi, path.join(fixtures.root, `${name}.git`)], fixtures.root);
-    const tracked = await api<{ id: string }>('POST', '/api/repositories', { url: git.url(name) });
+    const tracked = await api<{ id: string }>(stack.demo, 'POST', '/api/repositories', { url: git.url(name) });
     expect(tracked.status).toBe(201);
     const visit = await waitFor(
       'the first visit',
       async () => {
-        const { body } = await api<{ visits: { items: Visit[] } }>('GET', `/api/repositories/${tracked.body.id}`);
+        const { body } = await api<{ visits: { items: Visit[] } }>(stack.demo, 'GET', `/api/repositories/${tracked.body.id}`);
         const first = body.visits.items[0];
         return first && first.status === 'completed' ? first : undefined;
       },
@@ -108,7 +77,7 @@ describe('web interface: restore drills', () => {
       500,
     );
 
-    const { page, problems } = await signedInPage(`/archives/${visit.id}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/archives/${visit.id}`);
     const card = page.getByTestId('verification');
     await card.locator('[data-verification="unverified"]').waitFor();
     await page.getByTestId('verify-now').click();

@@ -1,22 +1,22 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import {
   type AppProcess,
-  collectPageProblems,
+  BrowserPages,
   createFixtureRepos,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  launchChromium,
   saveScreenshot,
   signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
+  userApi,
+  type UserApi,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 interface Archive {
@@ -40,37 +40,11 @@ describe('web interface: fixes found by a new user', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   let publicUrl: string;
   let frontend: AppProcess;
-  const apps: AppProcess[] = [];
   let git: GitHttpServerHandle;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
+  let api: UserApi;
   let tmp: string;
-  const contexts: BrowserContext[] = [];
-
-  async function api<T>(user: Login, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const token = await keycloak.passwordToken(user.username, user.password);
-    const response = await fetch(`${frontend.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  }
-
-  async function newPage(viewport = { width: 1280, height: 900 }): Promise<{ page: Page; context: BrowserContext; problems: string[] }> {
-    const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    return { page: await context.newPage(), context, problems };
-  }
-
-  async function signedInPage(login: Login, route = '/archives', viewport?: { width: number; height: number }) {
-    const opened = await newPage(viewport);
-    await opened.page.goto(`${publicUrl}${route}`);
-    await opened.page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(opened.page, login, publicUrl);
-    await opened.page.getByRole('button', { name: 'Log out' }).waitFor();
-    return opened;
-  }
 
   async function submitted(user: Login, url: string): Promise<Archive> {
     const response = await api<Archive>(user, 'POST', '/api/archives', { url });
@@ -97,29 +71,22 @@ describe('web interface: fixes found by a new user', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-fixes-'));
     const repos = await createFixtureRepos(tmp);
     git = await startGitHttpServer({ root: repos.root });
-    frontend = await startWebFrontend();
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
-    browser = await launchChromium();
+    web = await WebApps.start({ pages: { viewport: { width: 1280, height: 900 } } });
+    ({ frontend, publicUrl, pages } = web);
+    api = userApi(frontend.url, keycloak);
   }, 120_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await keycloak.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => git?.stop(), () => keycloak.cleanup()], dirs: [tmp] }));
 
   it("shows an admin only their own archives under My archives, and everyone's with owner names under All archives", async () => {
     const [mine, demos] = await Promise.all([submitted(stack.admin, missingRepo()), submitted(stack.demo, missingRepo())]);
     expect(demos.requestedByName).toBe('demo');
 
-    const { page, problems } = await signedInPage(stack.admin);
+    const { page, problems } = await pages.signedIn(stack.admin, '/archives');
     const ownRow = page.locator(`tr[data-id="${mine.id}"]`);
     await ownRow.waitFor();
     expect(await page.getByRole('heading', { name: 'My archives' }).count()).toBe(1);
@@ -146,7 +113,7 @@ describe('web interface: fixes found by a new user', () => {
 
   it('offers no All archives view to a user who is not an admin', async () => {
     // The old address of the list (it was the home page) still finds it.
-    const { page, problems } = await signedInPage(stack.demo, '/?view=all');
+    const { page, problems } = await pages.signedIn(stack.demo, '/?view=all');
     await page.waitForURL((url) => url.pathname === '/archives');
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
     expect(await page.getByRole('heading', { name: 'My archives' }).count()).toBe(1);
@@ -159,7 +126,7 @@ describe('web interface: fixes found by a new user', () => {
     const failed = await waitForTerminal((await submitted(stack.demo, missingRepo())).id);
     expect(failed.status).toBe('failed');
 
-    const { page, problems } = await signedInPage(stack.demo, `/archives/${failed.id}`);
+    const { page, problems } = await pages.signedIn(stack.demo, `/archives/${failed.id}`);
     const retry = page.getByRole('button', { name: 'Retry' });
     await retry.waitFor();
     await retry.click();
@@ -176,7 +143,7 @@ describe('web interface: fixes found by a new user', () => {
   it('offers Retry on a failed row of the archives list; the new archive appears as a row', async () => {
     const failed = await waitForTerminal((await submitted(stack.demo, missingRepo())).id);
     expect(failed.status).toBe('failed');
-    const { page, problems } = await signedInPage(stack.demo, '/archives?status=failed');
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives?status=failed');
     const row = page.locator(`tr[data-id="${failed.id}"]`);
     await row.getByTestId('retry').click();
     await page.getByLabel('Status').selectOption('');
@@ -189,7 +156,7 @@ describe('web interface: fixes found by a new user', () => {
   });
 
   it('keeps batch results live, sums them up, and does not push the list out of view', async () => {
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives');
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
     const accepted = [git.url('trunk'), git.url('multi'), missingRepo()];
     const refused = Array.from({ length: 9 }, (_, i) => `ftp://example.org/refused-${i}.git`);
@@ -219,7 +186,7 @@ describe('web interface: fixes found by a new user', () => {
   }, 180_000);
 
   it('moves focus to the main content with the skip link', async () => {
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives');
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
@@ -250,7 +217,7 @@ describe('web interface: fixes found by a new user', () => {
       });
     }
 
-    const { page, problems } = await signedInPage(stack.demo, '/no/such/page');
+    const { page, problems } = await pages.signedIn(stack.demo, '/no/such/page');
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();
     await page.getByRole('link', { name: 'Go to your archives' }).waitFor();
     await saveScreenshot(page, 'fixes-not-found');
@@ -259,7 +226,7 @@ describe('web interface: fixes found by a new user', () => {
   });
 
   it('keeps the typed URLs when the session expires and gives them back after signing in again', async () => {
-    const { page, context, problems } = await signedInPage(stack.demo);
+    const { page, context, problems } = await pages.signedIn(stack.demo, '/archives');
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
     const typed = [git.url('trunk'), 'https://example.org/someone/else.git'];
     await page.getByLabel('Repository URLs').fill([...typed, 'https://user:secret@example.org/x.git'].join('\n'));
@@ -284,7 +251,7 @@ describe('web interface: fixes found by a new user', () => {
   });
 
   it('links to the API page from the navigation', async () => {
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives');
     const link = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API' });
     expect(await link.getAttribute('href')).toBe('/api/docs');
     await link.click();
@@ -294,7 +261,7 @@ describe('web interface: fixes found by a new user', () => {
   });
 
   it('signs in on the API page through Keycloak (Authorization Code + PKCE, archiver-web) and calls GET /api/archives', async () => {
-    const { page, problems } = await newPage();
+    const { page, problems } = await pages.open();
     const docs = await page.goto(`${publicUrl}/api/docs`);
     expect(docs!.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.locator('button.authorize').first().click();

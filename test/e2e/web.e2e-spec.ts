@@ -1,27 +1,27 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import {
-  ApiClient,
   type AppProcess,
   type ArchiveView,
-  collectPageProblems,
+  type BrowserLogin,
+  BrowserPages,
   createFixtureRepos,
   type FixtureRepos,
   type GitHttpServerHandle,
   isKeycloakLoginPage,
   KeycloakTestClient,
-  launchChromium,
   saveScreenshot,
   settledArchive,
   signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
+  type UserApi,
+  userApiClient,
+  WebApps,
 } from '@archiver/testing';
 
 const exec = promisify(execFile);
@@ -38,60 +38,28 @@ describe('web interface', () => {
   const realm = config.keycloak.realm;
   let publicUrl: string;
   let frontend: AppProcess;
-  const apps: AppProcess[] = [];
   let git: GitHttpServerHandle;
   let repos: FixtureRepos;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
   let tmp: string;
-  const contexts: BrowserContext[] = [];
 
-  /** The REST API as a script would call it, as `user` (a fresh token per call: browser tests outlast tokens). */
-  const apiAs = (user: { username: string; password: string }) =>
-    new ApiClient(frontend.url, () => keycloak.passwordToken(user.username, user.password));
-  const api = <T>(user: { username: string; password: string }, method: string, route: string, json?: unknown) =>
-    apiAs(user).call<T>(method, route, { json });
-
-  async function newPage(viewport = { width: 1280, height: 860 }): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    return { page: await context.newPage(), problems };
-  }
-
-  /** A fresh browser (no Keycloak session) that opens `route` and signs in as `login`. */
-  async function signedInPage(
-    login: { username: string; password: string },
-    route = '/archives',
-    viewport?: { width: number; height: number },
-  ) {
-    const opened = await newPage(viewport);
-    await opened.page.goto(`${publicUrl}${route}`);
-    await opened.page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(opened.page, login, publicUrl);
-    await opened.page.getByRole('button', { name: 'Log out' }).waitFor();
-    return opened;
-  }
+  const apiAs = (user: BrowserLogin) => userApiClient(frontend.url, keycloak, user);
+  const api: UserApi = (user, method, route, json) => apiAs(user).call(method, route, { json });
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'archiver-web-e2e-'));
     repos = await createFixtureRepos(tmp);
     git = await startGitHttpServer({ root: repos.root });
-    frontend = await startWebFrontend();
-    publicUrl = (frontend as AppProcess & { publicUrl: string }).publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker')])));
-    browser = await launchChromium();
+    web = await WebApps.start({ pages: { viewport: { width: 1280, height: 860 }, acceptDownloads: true } });
+    ({ frontend, publicUrl, pages } = web);
   }, 120_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ close: [() => web?.stop(), () => git?.stop()], dirs: [tmp] }));
 
   it('serves the page shell publicly with a strict Content-Security-Policy', async () => {
     const response = await fetch(`${frontend.url}/`);
@@ -107,7 +75,7 @@ describe('web interface', () => {
   });
 
   it('sends an unauthenticated visitor to the Keycloak login page and brings demo back signed in', async () => {
-    const { page, problems } = await newPage();
+    const { page, problems } = await pages.open();
     // Watched from the start: the page may show the form under another URL once Keycloak redirects.
     const authorizeRequest = page.waitForRequest((request) =>
       request.url().startsWith(`${config.keycloak.url}/realms/${realm}/protocol/openid-connect/auth`),
@@ -138,7 +106,7 @@ describe('web interface', () => {
   });
 
   it('accepts a fixture repository, shows it completing without a reload, and serves a bundle that clones', async () => {
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives');
     // Survives only as long as the document does: a reload would drop it. (String expressions:
     // they run in the page, and this file is type-checked without the DOM library.)
     await page.evaluate("window.noReload = 'still here'");
@@ -209,7 +177,7 @@ describe('web interface', () => {
   it("shows the API's message next to an invalid URL, keeps it in the form, and records nothing", async () => {
     const bad = 'ftp://example.com/owner/repo.git';
     const before = await api<{ total: number }>(stack.demo, 'GET', '/api/archives?pageSize=1');
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives');
 
     await page.getByLabel('Repository URLs').fill(bad);
     await page.getByRole('button', { name: 'Archive', exact: true }).click();
@@ -230,7 +198,7 @@ describe('web interface', () => {
   });
 
   it('gives every URL of a batch its own result and keeps only the failed lines', async () => {
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives');
     const good = git.url('trunk');
     const bad = 'https://user:secret@example.com/owner/repo.git';
     await page.getByLabel('Repository URLs').fill(`${good}\n\n${bad}\n`);
@@ -247,7 +215,7 @@ describe('web interface', () => {
   });
 
   it('shows demo a "not allowed" page instead of the admin page', async () => {
-    const { page, problems } = await signedInPage(stack.demo, '/admin');
+    const { page, problems } = await pages.signedIn(stack.demo, '/admin');
     await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
     expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Delete' }).count()).toBe(0);
@@ -260,7 +228,7 @@ describe('web interface', () => {
     expect([200, 202]).toContain(submitted.status);
     const archive = await settledArchive(apiAs(stack.demo), submitted.body.id, 120_000);
 
-    const { page, problems } = await signedInPage(stack.admin, '/admin');
+    const { page, problems } = await pages.signedIn(stack.admin, '/admin');
     expect(await page.getByTestId('user-role').textContent()).toContain('Admin');
     await page.getByRole('heading', { name: 'Admin', level: 1 }).waitFor();
     const row = page.locator(`tr[data-id="${archive.id}"]`);
@@ -284,7 +252,7 @@ describe('web interface', () => {
   }, 180_000);
 
   it('opens the queue dashboard for admin from the Admin page, and again straight from its address once the sign-in is renewed', async () => {
-    const { page, problems } = await signedInPage(stack.admin, '/admin');
+    const { page, problems } = await pages.signedIn(stack.admin, '/admin');
     await page.getByTestId('open-queue-board').click();
     await page.waitForURL(`${publicUrl}/admin/queues`);
     // bull-board lists every queue by name.
@@ -303,7 +271,7 @@ describe('web interface', () => {
   }, 120_000);
 
   it('logs out to a signed-out page, after which the archives need a login again', async () => {
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives');
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(`${publicUrl}/signed-out`);
     await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
@@ -317,7 +285,7 @@ describe('web interface', () => {
   });
 
   it('shows statistics as charts', async () => {
-    const { page, problems } = await signedInPage(stack.demo, '/stats');
+    const { page, problems } = await pages.signedIn(stack.demo, '/stats');
     await page.getByRole('heading', { name: 'Statistics', level: 1 }).waitFor();
     await page.locator('.kpi').first().waitFor();
     await page.getByRole('list', { name: 'Archives by status' }).waitFor();
@@ -330,7 +298,7 @@ describe('web interface', () => {
     // An archive of demo's own, so the list has a row to open whichever tests ran before.
     const submitted = await api<ArchiveView>(stack.demo, 'POST', '/api/archives', { url: git.url('multi') });
     expect([200, 202]).toContain(submitted.status);
-    const { page, problems } = await signedInPage(stack.demo, '/archives', { width: 375, height: 780 });
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives', { viewport: { width: 375, height: 780 } });
     await page.getByTestId('last-updated').filter({ hasText: 'Live' }).waitFor();
     const overflow = async () => page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     const row = page.locator(`tr[data-id="${submitted.body.id}"]`);
@@ -350,7 +318,7 @@ describe('web interface', () => {
   });
 
   it('can be used with the keyboard alone: skip link, form, submit', async () => {
-    const { page, problems } = await signedInPage(stack.demo);
+    const { page, problems } = await pages.signedIn(stack.demo, '/archives');
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Enter');

@@ -1,25 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   ApiClient,
-  type AppProcess,
-  collectPageProblems,
+  BrowserPages,
   createFixtureRepos,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  launchChromium,
   saveScreenshot,
   settledArchive,
-  signInThroughKeycloak,
-  startApp,
   startGitHttpServer,
-  startWebFrontend,
+  tearDown,
   uniqueName,
   waitFor,
+  WebApps,
 } from '@archiver/testing';
 
 type Login = { username: string; password: string };
@@ -56,27 +52,14 @@ async function startBrokenReceiver(): Promise<{ url: (p: string) => string; hits
  */
 describe('web interface: webhooks', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
-  const apps: AppProcess[] = [];
-  const contexts: BrowserContext[] = [];
   let publicUrl: string;
-  let browser: Browser;
+  let web: WebApps | undefined;
+  let pages: BrowserPages;
   let scratch: string;
   let git: GitHttpServerHandle;
   let receiver: Awaited<ReturnType<typeof startBrokenReceiver>>;
   let login: Login;
   let api: ApiClient;
-
-  async function signedInPage(route: string): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'en-GB', timezoneId: 'UTC' });
-    contexts.push(context);
-    const problems = collectPageProblems(context);
-    const page = await context.newPage();
-    await page.goto(`${publicUrl}${route}`);
-    await page.locator('#kc-form-login').waitFor();
-    await signInThroughKeycloak(page, login, publicUrl);
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-    return { page, problems };
-  }
 
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-e2e-webhooks-'));
@@ -85,30 +68,24 @@ describe('web interface: webhooks', () => {
     receiver = await startBrokenReceiver();
     // Short retries, for whoever queues deliveries (the worker for events, the frontend for pings).
     const deliveries = { WEBHOOK_MAX_ATTEMPTS: '2', WEBHOOK_BACKOFF_MS: '200', WEBHOOK_TIMEOUT_SECONDS: '5' };
-    const frontend = await startWebFrontend(deliveries);
-    publicUrl = frontend.publicUrl;
-    apps.push(frontend, ...(await Promise.all([startApp('injector'), startApp('worker', deliveries)])));
+    web = await WebApps.start({ frontendEnv: deliveries, workerEnv: deliveries, pages: { viewport: { width: 1280, height: 1000 } } });
+    const { frontend } = web;
+    ({ publicUrl, pages } = web);
     const user = await keycloak.createUser({ username: uniqueName('hooks'), realmRoles: ['archiver-user'] });
     login = { username: user.username, password: user.password };
     api = new ApiClient(frontend.url, () => keycloak.passwordToken(login.username, login.password));
-    browser = await launchChromium();
   }, 120_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await pages?.closePages();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all(apps.map((app) => app.stop()));
-    await git?.stop();
-    await receiver?.stop();
-    await keycloak.cleanup();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    tearDown({ close: [() => web?.stop(), () => git?.stop(), () => receiver?.stop(), () => keycloak.cleanup()], dirs: [scratch] }),
+  );
 
   it('adds an endpoint with a generated secret shown once, lists it, shows the failed delivery a failed visit caused, and deletes it', async () => {
-    const { page, problems } = await signedInPage('/');
+    const { page, problems } = await pages.signedIn(login, '/');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
     await page.waitForURL(`${publicUrl}/webhooks`);
     await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
@@ -157,7 +134,7 @@ describe('web interface: webhooks', () => {
   });
 
   it('explains a refused endpoint beside its field', async () => {
-    const { page, problems } = await signedInPage('/webhooks');
+    const { page, problems } = await pages.signedIn(login, '/webhooks');
     await page.getByLabel('Receiver URL').fill('ftp://example.org/hook');
     await page.getByRole('button', { name: 'Add webhook' }).click();
     await page

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
@@ -13,19 +12,15 @@ import {
   ApiClient,
   type ApiErrorBody,
   type ApiRequestOptions,
-  type AppProcess,
   type ArchiveView,
-  closeAll,
-  createFixtureRepos,
   type FixtureRepos,
+  type FrontendOnly,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  startApp,
-  startGitHttpServer,
+  startFrontendOnly,
+  stopFrontendOnly,
   type TestUser,
-  removeArchivesUnder,
   uniqueName,
-  waitUntilNoConsumer,
 } from '@archiver/testing';
 
 // Listing, reading, downloading and deleting archives through the REST API of a real frontend
@@ -43,10 +38,10 @@ describe('REST API: reading and removing archives', () => {
   const pendingQueue = new Queue(QueueName.Pending, { connection: redisOptions(config.redis.url, 'producer') });
   const keycloak = KeycloakTestClient.fromEnvironment();
 
+  let stage: FrontendOnly | undefined;
   let workDir: string;
   let repos: FixtureRepos;
   let git: GitHttpServerHandle;
-  let frontend: AppProcess;
   const tokens: Record<'demo' | 'admin' | 'other', string> = {} as never;
   let other: TestUser;
 
@@ -56,12 +51,8 @@ describe('REST API: reading and removing archives', () => {
   const repoUrl = (name: string) => git.url(`${name}-${uniqueName('r')}`);
 
   beforeAll(async () => {
-    await waitUntilNoConsumer(pendingQueue);
-    workDir = await mkdtemp(path.join(tmpdir(), 'archiver-api-'));
-    repos = await createFixtureRepos(workDir);
-    git = await startGitHttpServer({ root: repos.root });
-    frontend = await startApp('frontend');
-    client = new ApiClient(frontend.url);
+    stage = await startFrontendOnly(pendingQueue, 'api');
+    ({ workDir, repos, git, client } = stage);
     other = await keycloak.createUser({ username: uniqueName('other'), realmRoles: ['archiver-user'] });
     [tokens.demo, tokens.admin, tokens.other] = await Promise.all([
       keycloak.passwordToken(stack.demo.username, stack.demo.password),
@@ -70,22 +61,7 @@ describe('REST API: reading and removing archives', () => {
     ]);
   });
 
-  afterAll(async () => {
-    try {
-      await frontend?.stop();
-      // Every URL this file submitted names its own fixture server's port: those rows are ours.
-      if (git) await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [pendingQueue] });
-    } finally {
-      store.close();
-      await closeAll(
-        git?.stop(),
-        keycloak.cleanup(),
-        pendingQueue.close(),
-        prisma.$disconnect(),
-        workDir ? rm(workDir, { recursive: true, force: true }) : undefined,
-      );
-    }
-  });
+  afterAll(() => stopFrontendOnly(stage, { prisma, store, pendingQueue, keycloak }));
 
   describe('GET /api/archives', () => {
     let lister: TestUser;

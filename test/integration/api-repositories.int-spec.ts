@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -10,19 +9,16 @@ import { bucketNameFor, manifestKey, ObjectStoreRepository, snapshotPrefix } fro
 import {
   ApiClient,
   type ApiRequestOptions,
-  type AppProcess,
   type ArchiveView,
-  closeAll,
-  createFixtureRepos,
+  type FrontendOnly,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  removeArchivesUnder,
   startApp,
-  startGitHttpServer,
+  startFrontendOnly,
+  stopFrontendOnly,
   type TestUser,
   uniqueName,
   waitFor,
-  waitUntilNoConsumer,
 } from '@archiver/testing';
 
 // Tracking repositories through the REST API of a real frontend process, against the test stack
@@ -56,9 +52,8 @@ describe('REST API: tracked repositories', () => {
   const pendingQueue = new Queue(QueueName.Pending, { connection: redisOptions(config.redis.url, 'producer') });
   const keycloak = KeycloakTestClient.fromEnvironment();
 
-  let workDir: string;
+  let stage: FrontendOnly | undefined;
   let git: GitHttpServerHandle;
-  let frontend: AppProcess;
   let client: ApiClient;
   const tokens: Record<'demo' | 'admin' | 'alice' | 'bob' | 'norole', string> = {} as never;
   const users: Record<'alice' | 'bob', TestUser> = {} as never;
@@ -76,11 +71,8 @@ describe('REST API: tracked repositories', () => {
   const cooldownMs = config.repositoryVisitCooldownMs;
 
   beforeAll(async () => {
-    await waitUntilNoConsumer(pendingQueue);
-    workDir = await mkdtemp(path.join(tmpdir(), 'archiver-repos-'));
-    git = await startGitHttpServer({ root: (await createFixtureRepos(workDir)).root });
-    frontend = await startApp('frontend');
-    client = new ApiClient(frontend.url);
+    stage = await startFrontendOnly(pendingQueue, 'repos');
+    ({ git, client } = stage);
     const norole = await keycloak.createUser({ username: uniqueName('norole'), realmRoles: [] });
     [users.alice, users.bob] = await Promise.all(
       ['alice', 'bob'].map((name) => keycloak.createUser({ username: uniqueName(name), realmRoles: ['archiver-user'] })),
@@ -94,25 +86,7 @@ describe('REST API: tracked repositories', () => {
     ]);
   });
 
-  afterAll(async () => {
-    try {
-      await frontend?.stop();
-      if (git) {
-        // Every URL this file tracked names its own fixture server's port: those rows are ours.
-        await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [pendingQueue] });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${git.baseUrl}/` } } });
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        git?.stop(),
-        keycloak.cleanup(),
-        pendingQueue.close(),
-        prisma.$disconnect(),
-        workDir ? rm(workDir, { recursive: true, force: true }) : undefined,
-      );
-    }
-  });
+  afterAll(() => stopFrontendOnly(stage, { prisma, store, pendingQueue, keycloak }));
 
   describe('POST /api/repositories', () => {
     it('tracks a repository for the caller, queues its first visit at once and schedules the next', async () => {

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService } from '@archiver/database';
@@ -10,19 +7,15 @@ import {
   ApiClient,
   type ApiErrorBody,
   type ApiRequestOptions,
-  type AppProcess,
   type ArchiveView,
-  closeAll,
-  createFixtureRepos,
   decodeJwt,
+  type FrontendOnly,
   type GitHttpServerHandle,
   KeycloakTestClient,
-  startApp,
-  startGitHttpServer,
+  startFrontendOnly,
+  stopFrontendOnly,
   type TestUser,
-  removeArchivesUnder,
   uniqueName,
-  waitUntilNoConsumer,
 } from '@archiver/testing';
 
 // Submitting through the REST API of a real frontend process, against the test stack's Postgres,
@@ -39,9 +32,8 @@ describe('REST API: submitting archives', () => {
   const pendingQueue = new Queue(QueueName.Pending, { connection: redisOptions(config.redis.url, 'producer') });
   const keycloak = KeycloakTestClient.fromEnvironment();
 
-  let workDir: string;
+  let stage: FrontendOnly | undefined;
   let git: GitHttpServerHandle;
-  let frontend: AppProcess;
   const tokens: Record<'demo' | 'admin' | 'fresh' | 'roleless', string> = {} as never;
   let demoSubject: string;
   // A user of this file only: counting their rows proves "nothing recorded" even while other tests run.
@@ -55,11 +47,8 @@ describe('REST API: submitting archives', () => {
   const repoUrl = (name: string) => git.url(`${name}-${uniqueName('r')}`);
 
   beforeAll(async () => {
-    await waitUntilNoConsumer(pendingQueue);
-    workDir = await mkdtemp(path.join(tmpdir(), 'archiver-api-'));
-    git = await startGitHttpServer({ root: (await createFixtureRepos(workDir)).root });
-    frontend = await startApp('frontend');
-    client = new ApiClient(frontend.url);
+    stage = await startFrontendOnly(pendingQueue, 'api');
+    ({ git, client } = stage);
     fresh = await keycloak.createUser({ username: uniqueName('fresh'), realmRoles: ['archiver-user'] });
     roleless = await keycloak.createUser({ username: uniqueName('no-role') });
     [tokens.demo, tokens.admin, tokens.fresh, tokens.roleless] = await Promise.all([
@@ -71,22 +60,7 @@ describe('REST API: submitting archives', () => {
     demoSubject = decodeJwt(tokens.demo).claims.sub as string;
   });
 
-  afterAll(async () => {
-    try {
-      await frontend?.stop();
-      // Every URL this file submitted names its own fixture server's port: those rows are ours.
-      if (git) await removeArchivesUnder(`${git.baseUrl}/`, { prisma, store, queues: [pendingQueue] });
-    } finally {
-      store.close();
-      await closeAll(
-        git?.stop(),
-        keycloak.cleanup(),
-        pendingQueue.close(),
-        prisma.$disconnect(),
-        workDir ? rm(workDir, { recursive: true, force: true }) : undefined,
-      );
-    }
-  });
+  afterAll(() => stopFrontendOnly(stage, { prisma, store, pendingQueue, keycloak }));
 
   describe('POST /api/archives', () => {
     it('records a pending archive for the token subject, queues it on "pending" and answers 202', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -10,7 +10,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  closeAll,
   createFixtureRepos,
   fixtureGit,
   type FixtureRepos,
@@ -21,10 +20,13 @@ import {
   pushFixture,
   readAll,
   readManifestWithFiles,
-  removeArchivesUnder,
+  RecordingApiClient,
+  removeRepositoriesUnder,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
+  tearDown,
   uniqueName,
 } from '@archiver/testing';
 
@@ -46,8 +48,9 @@ describe('one-off archives with their own credential', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const workDir = path.join(os.tmpdir(), `archiver-archive-credentials-${process.pid}`);
   const apps: AppProcess[] = [];
-  /** Every answer the API gave, to look for the token in. */
-  const answers: string[] = [];
+  /** What the suite's secrets could leak into: API answers and command lines, collected as it runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
+  const { answers, commandLines } = watch;
   let scratch: string;
   let fixtures: FixtureRepos;
   let gitea: GiteaClient;
@@ -57,11 +60,7 @@ describe('one-off archives with their own credential', () => {
   let requester: ApiClient;
   let someoneElse: ApiClient;
 
-  const call = async <T>(client: ApiClient, method: string, route: string, json?: unknown) => {
-    const response = await client.call<T>(method, route, json === undefined ? {} : { json });
-    answers.push(response.text);
-    return response;
-  };
+  const call = <T>(client: ApiClient, method: string, route: string, json?: unknown) => client.call<T>(method, route, { json });
   const privateRepo = async () => {
     const repo = await gitea.createRepo(owner.username, uniqueName('oneoff'), { private: true });
     await pushFixture(fixtures.multi, repo.cloneUrl, { token: token.token });
@@ -70,9 +69,7 @@ describe('one-off archives with their own credential', () => {
   const archived = async (client: ApiClient, body: Record<string, unknown>): Promise<ArchiveView> => {
     const submitted = await call<ArchiveView>(client, 'POST', '/api/archives', body);
     expect(submitted.status).toBe(202);
-    const done = await settledArchive(client, submitted.body.id, 120_000);
-    answers.push(JSON.stringify(done));
-    return done;
+    return commandLines.during(settledArchive(client, submitted.body.id, 120_000));
   };
 
   beforeAll(async () => {
@@ -93,28 +90,18 @@ describe('one-off archives with their own credential', () => {
     const [one, two] = await Promise.all(
       ['oneoff', 'other'].map((name) => keycloak.createUser({ username: uniqueName(name), realmRoles: ['archiver-user'] })),
     );
-    requester = new ApiClient(apps[0].url, () => keycloak.passwordToken(one.username, one.password));
-    someoneElse = new ApiClient(apps[0].url, () => keycloak.passwordToken(two.username, two.password));
+    requester = new RecordingApiClient(apps[0].url, () => keycloak.passwordToken(one.username, one.password), answers);
+    someoneElse = new RecordingApiClient(apps[0].url, () => keycloak.passwordToken(two.username, two.password), answers);
   }, 240_000);
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      if (owner) {
-        await removeArchivesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${giteaUrl}/${owner.username}/` } } });
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => owner && removeRepositoriesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues }),
+      close: [() => store.close(), ...queues.map((q) => () => q.close()), () => keycloak.cleanup(), () => prisma.$disconnect()],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('archives a private repository once with a token, byte for byte; without the token it fails AUTH_REQUIRED', async () => {
     const repo = await privateRepo();
@@ -169,18 +156,12 @@ describe('one-off archives with their own credential', () => {
     expect(await prisma.archive.count({ where: { normalizedUrl: { contains: `/${owner.username}/${repo.name}` } } })).toBe(0);
   });
 
-  it('never lets the token out: not in logs, API answers or the database in clear; its ciphertext is dropped once finished', async () => {
+  it('never lets the token out: not in logs, API answers, command lines, the database or buckets in clear, or left-over files; its ciphertext is dropped once finished', async () => {
     const secrets = [token.token, Buffer.from(`x-access-token:${token.token}`).toString('base64')];
-    const leaks = (where: string, text: string) => secrets.filter((s) => text.includes(s)).map(() => where);
-    const found: string[] = [];
-    for (const app of apps) found.push(...leaks(`${app.name} log`, app.output()));
-    found.push(...leaks('API answers', answers.join('\n')));
-    const rows = await prisma.$queryRaw<{ j: string }[]>`
-      SELECT row_to_json(c)::text AS j FROM archive_credential c JOIN archive a ON a.id = c.archive_id
-        WHERE a.normalized_url LIKE ${`%/${owner.username}/%`}
-      UNION ALL SELECT row_to_json(a)::text FROM archive a WHERE normalized_url LIKE ${`%/${owner.username}/%`}
-      UNION ALL SELECT row_to_json(r)::text FROM repository r WHERE normalized_url LIKE ${`%/${owner.username}/%`}`;
-    found.push(...leaks('database', rows.map((r) => r.j).join('\n')));
+    const { found, searched } = await watch.search({ secrets, apps, normalizedUrlLike: `%/${owner.username}/%` });
+    expect(searched.rows).toBeGreaterThan(3);
+    expect(searched.buckets).toBeGreaterThan(0);
+    expect(searched.commandLines).toBeGreaterThan(0);
     expect(found).toEqual([]);
 
     // A new submission sweeps finished archives' ciphertexts; the kind stays as the record.

@@ -12,19 +12,11 @@ import {
   type FixtureRepos,
   type HostileBehaviour,
   type HostileGitServerHandle,
+  rejectionOf,
 } from '@archiver/testing';
 
 const LOOPBACK = ['127.0.0.0/8'];
 const MiB = 1024 * 1024;
-
-async function rejection(work: Promise<unknown>): Promise<GitError> {
-  const error = await work.then(
-    () => new Error('expected the clone to fail'),
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitError)) throw error;
-  return error;
-}
 
 /**
  * Peak memory of every git process below this one, sampled until `work` settles: anonymous
@@ -117,7 +109,7 @@ describe('cloning from hostile git servers', () => {
       const dir = target();
       const deadlineMs = 3000;
       const startedAt = Date.now();
-      const error = await rejection(cloner().clone(request(server.url('multi'), { dir, deadlineMs })));
+      const error = await rejectionOf(cloner().clone(request(server.url('multi'), { dir, deadlineMs })), GitError);
       const elapsed = Date.now() - startedAt;
       expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
       expect(elapsed).toBeGreaterThanOrEqual(deadlineMs - 50);
@@ -129,7 +121,10 @@ describe('cloning from hostile git servers', () => {
 
     it('ends TIMED_OUT even when a per-request preflight bound is configured', async () => {
       const server = await hostile({ kind: 'silent' });
-      const error = await rejection(cloner({ preflightTimeoutMs: 500 }).clone(request(server.url('multi'), { deadlineMs: 5000 })));
+      const error = await rejectionOf(
+        cloner({ preflightTimeoutMs: 500 }).clone(request(server.url('multi'), { deadlineMs: 5000 })),
+        GitError,
+      );
       expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
       expect(error.message).toContain('did not answer within 500 ms');
     });
@@ -139,7 +134,7 @@ describe('cloning from hostile git servers', () => {
     it.each(PACK_DAMAGES.map((damage) => [damage]))('%s is a permanent CORRUPT_REPOSITORY failure', async (damage) => {
       const server = await hostile({ kind: 'corrupt-pack', damage });
       const dir = target();
-      const error = await rejection(cloner().clone(request(server.url('multi'), { dir })));
+      const error = await rejectionOf(cloner().clone(request(server.url('multi'), { dir })), GitError);
       expect(error).toMatchObject({ code: GitErrorCode.CORRUPT_REPOSITORY, transient: false });
       expect(error.message).toContain('damaged pack');
       expect(error.message).not.toMatch(/retry|later|will /i);
@@ -196,7 +191,7 @@ describe('cloning from hostile git servers', () => {
     it('an endless ref advertisement fails TOO_LARGE in the preflight, before git buffers it', async () => {
       const server = await hostile({ kind: 'endless-refs', where: 'info-refs' });
       const startedAt = Date.now();
-      const error = await rejection(cloner({ maxAdvertisementBytes: 8 * MiB }).clone(request(server.url('multi'))));
+      const error = await rejectionOf(cloner({ maxAdvertisementBytes: 8 * MiB }).clone(request(server.url('multi'))), GitError);
       expect(error).toMatchObject({ code: GitErrorCode.TOO_LARGE, transient: false });
       expect(error.message).toContain(`ref advertisement of ${server.baseUrl}/multi.git/info/refs is larger than ${8 * MiB} bytes`);
       expect(Date.now() - startedAt).toBeLessThan(10_000);

@@ -1,10 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { killProcessesUnder, SafeCloner, UrlPolicy } from '@archiver/git';
-import { createFixtureRepos, startGitHttpServer, waitFor, type FixtureRepos, type GitHttpServerHandle } from '@archiver/testing';
+import { createFixtureRepos, freePort, startGitHttpServer, waitFor, type FixtureRepos, type GitHttpServerHandle } from '@archiver/testing';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -70,15 +69,6 @@ async function processesUnder(dir: string): Promise<number[]> {
     if (named || cwd === dir || cwd.startsWith(`${dir}/`)) found.push(Number(entry));
   }
   return found;
-}
-
-/** git daemon takes port 0 to mean its default (9418), so a free one is picked here. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function alive(pid: number): Promise<boolean> {
@@ -180,6 +170,7 @@ describe('git processes die with their worker', () => {
     // name repos.root) may still be finishing, and must not be taken for the daemon's.
     const daemonRoot = path.join(base, 'daemon-root');
     await mkdir(daemonRoot, { recursive: true });
+    // git daemon takes port 0 to mean its default (9418): it gets a free one.
     const child = startChild('local', daemonRoot, String(await freePort()));
     started.push(child.pid as number);
     const gitPid = await new Promise<number>((resolve, reject) => {

@@ -1,26 +1,26 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService } from '@archiver/database';
 import { ObjectStoreRepository, readSnapshotManifest, type SnapshotManifest } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
-  closeAll,
+  commitOnBranch,
+  completedVisit,
   createFixtureRepos,
   fixtureGit,
   GitHttpServerHandle,
+  gitText,
   KeycloakTestClient,
-  settledArchive,
+  refsOf,
+  restoreFromDownload,
+  restoreWithScript,
   startApp,
   startGitHttpServer,
+  tearDown,
 } from '@archiver/testing';
-
-const run = promisify(execFile);
-const git = async (args: string[], cwd?: string) => (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 })).stdout;
 
 // Five visits of a repository that gains commits, branches and tags, with a force-push and a
 // deleted branch in between, on the real stack with a chain depth of 3: each snapshot stores a
@@ -41,44 +41,23 @@ describe('incremental snapshots', () => {
   let scratch: string;
   let upstream: string;
 
-  const refsOf = (dir: string) => git(['for-each-ref', '--format=%(objectname) %(refname)'], dir);
-  const commitOn = async (branch: string, message: string) => {
-    const commit = (await fixtureGit(['commit-tree', `${branch}^{tree}`, '-p', branch, '-m', message], upstream)).toString().trim();
-    await fixtureGit(['update-ref', `refs/heads/${branch}`, commit], upstream);
-    return commit;
-  };
   /** Visits the repository; returns the visit, its manifest and the refs upstream had. */
   const visit = async () => {
     const refs = await refsOf(upstream);
-    const done = await settledArchive(api, (await api.submit(http.url('evolving.git'))).id, 120_000);
-    expect(done).toMatchObject({ status: 'completed', error: null });
-    const row = (await archives.findById(done.id))!;
-    return { id: done.id, refs, manifest: await readSnapshotManifest(store, row.bucket!, row.prefix!), row };
+    const { view, row } = await completedVisit(api, archives, http.url('evolving.git'), 120_000);
+    return { id: view.id, refs, manifest: await readSnapshotManifest(store, row.bucket!, row.prefix!), row };
   };
-  const restoreWithScript = async (id: string) => {
-    const plan = await api.call<{ script: string; bundles: { kind: string }[] }>('GET', `/api/archives/${id}/restore`);
-    expect(plan.status).toBe(200);
-    const dir = await mkdtemp(path.join(scratch, 'script-'));
-    await writeFile(path.join(dir, 'restore.sh'), plan.body.script);
-    await run('sh', ['restore.sh', 'repo.git'], { cwd: dir });
-    await git(['fsck', '--no-progress', '--connectivity-only'], path.join(dir, 'repo.git'));
-    return { refs: await refsOf(path.join(dir, 'repo.git')), kinds: plan.body.bundles.map((b) => b.kind) };
+  const restoredByScript = async (id: string) => {
+    const { gitDir, bundles } = await restoreWithScript(api, id, scratch);
+    return { refs: await refsOf(gitDir), kinds: bundles.map((b) => b.kind) };
   };
-  const restoreDownload = async (id: string) => {
-    const link = await api.call<{ url: string }>('GET', `/api/archives/${id}/download`);
-    expect(link.status).toBe(200);
-    const dir = await mkdtemp(path.join(scratch, 'download-'));
-    const response = await fetch(link.body.url, { signal: AbortSignal.timeout(30_000) });
-    await writeFile(path.join(dir, 'repo.bundle'), Buffer.from(await response.arrayBuffer()));
-    await git(['clone', '--quiet', '--mirror', path.join(dir, 'repo.bundle'), path.join(dir, 'repo.git')]);
-    return refsOf(path.join(dir, 'repo.git'));
-  };
+  const restoredByDownload = async (id: string) => refsOf((await restoreFromDownload(api, id, scratch)).gitDir);
 
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-incremental-fixtures-'));
     const fixtures = await createFixtureRepos(scratch);
     upstream = path.join(fixtures.root, 'evolving.git');
-    await git(['clone', '--quiet', '--bare', fixtures.multi, upstream]);
+    await gitText(['clone', '--quiet', '--bare', fixtures.multi, upstream]);
     http = await startGitHttpServer({ root: fixtures.root });
     const chain = { BUNDLE_CHAIN_MAX_DEPTH: '3', BUNDLE_CHAIN_MAX_SHARE: '100' };
     const frontend = await startApp('frontend', chain);
@@ -87,26 +66,16 @@ describe('incremental snapshots', () => {
     adminToken = await keycloak.passwordToken(stack.admin.username, stack.admin.password);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-    } finally {
-      store.close();
-      await closeAll(
-        prisma.$disconnect(),
-        http?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({ apps, close: [() => store.close(), () => prisma.$disconnect(), () => http?.stop()], dirs: [scratch, workDir] }),
+  );
 
   it('stores increments, checkpoints, and restores every snapshot exactly, by script and by consolidated bundle', async () => {
     const kindOf = (manifest: SnapshotManifest) => [manifest.bundleKind ?? null, manifest.bundleChain?.length];
     const v1 = await visit();
     expect(kindOf(v1.manifest)).toEqual(['full', 1]);
 
-    await commitOn('main', 'second');
+    await commitOnBranch(upstream, 'main', 'second');
     await fixtureGit(['tag', '-a', '-m', 'three', 'v3.0', 'main'], upstream);
     const v2 = await visit();
     expect(kindOf(v2.manifest)).toEqual(['incremental', 2]);
@@ -126,7 +95,7 @@ describe('incremental snapshots', () => {
     expect(v4.manifest.bundleChain).toEqual(v3.manifest.bundleChain);
 
     // The chain is full (depth 3): the next change starts a new one with a full bundle.
-    await commitOn('main', 'fifth');
+    await commitOnBranch(upstream, 'main', 'fifth');
     const v5 = await visit();
     expect(kindOf(v5.manifest)).toEqual(['full', 1]);
 
@@ -134,14 +103,14 @@ describe('incremental snapshots', () => {
     const full = v1.manifest.bundle!.size;
     for (const v of [v2, v3]) expect(v.manifest.bundle!.size).toBeLessThan(full);
 
-    for (const v of [v1, v2, v3, v4, v5]) expect((await restoreWithScript(v.id)).refs).toBe(v.refs);
-    expect((await restoreWithScript(v3.id)).kinds).toEqual(['full', 'incremental', 'incremental']);
+    for (const v of [v1, v2, v3, v4, v5]) expect((await restoredByScript(v.id)).refs).toBe(v.refs);
+    expect((await restoredByScript(v3.id)).kinds).toEqual(['full', 'incremental', 'incremental']);
     // The commits the force-push and the deletion dropped upstream restore from the snapshots before.
-    const before = await restoreWithScript(v2.id);
+    const before = await restoredByScript(v2.id);
     expect(before.refs).toContain('refs/heads/release');
 
     // One bundle per snapshot on request: a single full one as is, increments consolidated.
-    for (const v of [v1, v3, v4]) expect(await restoreDownload(v.id)).toBe(v.refs);
+    for (const v of [v1, v3, v4]) expect(await restoredByDownload(v.id)).toBe(v.refs);
     const status = await api.call<{ status: string }>('GET', `/api/archives/${v3.id}/bundle`);
     expect(status.body.status).toBe('ready');
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -12,7 +12,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  closeAll,
   commitLfsFiles,
   fixtureBytes,
   fixtureGit,
@@ -25,10 +24,13 @@ import {
   KeycloakTestClient,
   lfsObjectIdOf,
   readAll,
-  removeArchivesUnder,
+  RecordingApiClient,
+  removeRepositoriesUnder,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
+  tearDown,
   uniqueName,
   uploadLfsObjects,
 } from '@archiver/testing';
@@ -65,9 +67,9 @@ describe('Git LFS content of repositories archived over SSH', () => {
   const allowed = { ARCHIVER_ALLOWED_HOSTS: '127.0.0.1,::1,localhost' };
   const apps: AppProcess[] = [];
   const retired: AppProcess[] = [];
-  const commandLines = new Set<string>();
+  /** What the keys and LFS tokens could leak into: API answers and command lines, collected as the suite runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
   const privateKeys: string[] = [];
-  let sampling = false;
   let scratch: string;
   let gitea: GiteaClient;
   let owner: GiteaUser;
@@ -89,25 +91,6 @@ describe('Git LFS content of repositories archived over SSH', () => {
       bytes: Buffer.from('*.bin filter=lfs diff=lfs merge=lfs -text\n*.dat filter=lfs diff=lfs merge=lfs -text\n'),
     },
   ];
-
-  const sampled = async <T>(work: Promise<T>): Promise<T> => {
-    sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const pid of await readdir('/proc').catch(() => [])) {
-          if (!/^\d+$/.test(pid)) continue;
-          const raw = await readFile(`/proc/${pid}/cmdline`).catch(() => null);
-          if (raw && raw.length > 0) commandLines.add(raw.toString('utf8').replace(/\0/g, ' '));
-        }
-      }
-    })();
-    try {
-      return await work;
-    } finally {
-      sampling = false;
-      await sampler;
-    }
-  };
 
   /** A private repository with LFS pointers pushed and their objects uploaded over HTTP, and a read-only deploy key. */
   const lfsRepoWithDeployKey = async (): Promise<{ repo: GiteaRepo; privateKey: string }> => {
@@ -132,7 +115,7 @@ describe('Git LFS content of repositories archived over SSH', () => {
     const tracked = await api.call<RepositoryView>('POST', '/api/repositories', { json: { url, credential: { kind: 'ssh', privateKey } } });
     expect(tracked.status).toBe(201);
     const detail = await api.call<RepositoryView>('GET', `/api/repositories/${tracked.body.id}`);
-    return sampled(settledArchive(api, detail.body.visits!.items.at(-1)!.id, 120_000));
+    return watch.commandLines.during(settledArchive(api, detail.body.visits!.items.at(-1)!.id, 120_000));
   };
 
   beforeAll(async () => {
@@ -147,27 +130,19 @@ describe('Git LFS content of repositories archived over SSH', () => {
     ]);
     apps.push(...started);
     const user = await keycloak.createUser({ username: uniqueName('lfsssh'), realmRoles: ['archiver-user'] });
-    api = new ApiClient(started[0].url, () => keycloak.passwordToken(user.username, user.password));
+    api = new RecordingApiClient(started[0].url, () => keycloak.passwordToken(user.username, user.password), watch.answers);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      for (const prefix of sshPrefixes) {
-        await removeArchivesUnder(prefix, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: prefix } } });
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => {
+        for (const prefix of sshPrefixes) await removeRepositoriesUnder(prefix, { prisma, store, queues });
+      },
+      close: [() => store.close(), ...queues.map((q) => () => q.close()), () => keycloak.cleanup(), () => prisma.$disconnect()],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('stores every LFS object of a repository archived by its SSH URL with a deploy key, exact bytes under lfs/<oid[0:2]>/<oid>', async () => {
     const { repo, privateKey } = await lfsRepoWithDeployKey();
@@ -221,21 +196,23 @@ describe('Git LFS content of repositories archived over SSH', () => {
     expect(manifest.lfs).toMatchObject({ objectCount: 0, missingCount: 3 });
   });
 
-  it('lets neither the deploy key nor the LFS token out: not in logs or any command line', async () => {
+  it('lets neither the deploy key nor the LFS token out: not in logs, command lines, API answers, the database in clear, the buckets or left-over files', async () => {
     const secrets = privateKeys.flatMap((key) => [key, key.split('\n')[2]!]).filter((s) => s.length > 20);
     expect(secrets.length).toBeGreaterThanOrEqual(2);
-    const found: string[] = [];
-    const leaks = (where: string, text: string) => {
-      for (const secret of secrets) if (text.includes(secret)) found.push(where);
-      // Gitea's LFS tokens are JWTs sent as "Authorization: Bearer eyJ…".
-      if (/Bearer\s+eyJ/.test(text)) found.push(`${where} (LFS token)`);
-    };
-    for (const app of [...apps, ...retired]) leaks(`${app.name} log`, app.output());
-    for (const line of commandLines) leaks(`command line ${line.slice(0, 200)}`, line);
+    const { found, searched } = await watch.search({
+      secrets,
+      // Gitea's LFS tokens are JWTs sent as "Authorization: Bearer eyJ…"; the test never holds one.
+      shapes: [{ name: 'LFS token', pattern: /Bearer\s+eyJ/ }],
+      apps: [...apps, ...retired],
+      // Both tests' repositories, by either host name, belong to this suite's own forge user.
+      normalizedUrlLike: `ssh://%/${owner.username}/%`,
+    });
     expect(found).toEqual([]);
+    expect(searched.rows).toBeGreaterThan(3);
+    expect(searched.buckets).toBeGreaterThan(0);
     // The sampler did see the worker's hardened ssh (the clone's lives long enough to be caught;
     // git-lfs-authenticate's, with the same options, may come and go between two samples), so the
     // command-line check above was not vacuous. Its exact arguments are checked in the unit tests.
-    expect([...commandLines].some((line) => line.startsWith('ssh ') && line.includes('StrictHostKeyChecking=yes'))).toBe(true);
+    expect([...watch.commandLines.seen].some((line) => line.startsWith('ssh ') && line.includes('StrictHostKeyChecking=yes'))).toBe(true);
   });
 });

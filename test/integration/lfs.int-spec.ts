@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,16 +20,19 @@ import {
   type GiteaClient,
   type GiteaToken,
   type GiteaUser,
+  type GitHttpServerHandle,
   gitWithAuth,
   KeycloakTestClient,
   lfsObjectIdOf,
   readAll,
-  removeArchivesUnder,
+  RecordingApiClient,
+  removeRepositoriesUnder,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
   startGitHttpServer,
-  type GitHttpServerHandle,
+  tearDown,
   uniqueName,
   uploadLfsObjects,
   waitFor,
@@ -115,8 +118,9 @@ describe('Git LFS content of a private Gitea repository', () => {
   const apps: AppProcess[] = [];
   /** Apps stopped before the end, whose logs are still searched for secrets. */
   const retired: AppProcess[] = [];
-  const commandLines = new Set<string>();
-  let sampling = false;
+  /** What the suite's secrets could leak into: API answers and command lines, collected as it runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
+  const { answers, commandLines } = watch;
   let scratch: string;
   let gitea: GiteaClient;
   let giteaUrl: string;
@@ -139,24 +143,6 @@ describe('Git LFS content of a private Gitea repository', () => {
     ),
   };
 
-  const sampled = async <T>(work: Promise<T>): Promise<T> => {
-    sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const pid of await readdir('/proc').catch(() => [])) {
-          if (!/^\d+$/.test(pid)) continue;
-          const raw = await readFile(`/proc/${pid}/cmdline`).catch(() => null);
-          if (raw && raw.length > 0) commandLines.add(raw.toString('utf8').replace(/\0/g, ' '));
-        }
-      }
-    })();
-    try {
-      return await work;
-    } finally {
-      sampling = false;
-      await sampler;
-    }
-  };
   /** Gitea's LFS API takes a token as the basic-auth password, not as `Authorization: token`. */
   const lfsAuth = () => ({ username: owner.username, password: token.token });
   const newWorkTree = async () => {
@@ -175,7 +161,7 @@ describe('Git LFS content of a private Gitea repository', () => {
   };
   const firstVisit = async (repositoryId: string): Promise<LfsArchiveView> => {
     const detail = await api.call<RepositoryView>('GET', `/api/repositories/${repositoryId}`);
-    return sampled(settledArchive(api, detail.body.visits!.items.at(-1)!.id, 120_000));
+    return commandLines.during(settledArchive(api, detail.body.visits!.items.at(-1)!.id, 120_000));
   };
   const nextVisit = async (repositoryId: string): Promise<LfsArchiveView> => {
     const asked = await waitFor('a visit accepted', async () => {
@@ -183,7 +169,7 @@ describe('Git LFS content of a private Gitea repository', () => {
       return answer.status === 429 ? undefined : answer;
     });
     expect(asked.status).toBe(202);
-    return sampled(settledArchive(api, asked.body.id, 120_000));
+    return commandLines.during(settledArchive(api, asked.body.id, 120_000));
   };
   const manifestLfs = async (done: ArchiveView): Promise<SnapshotLfs> =>
     (await readSnapshotManifest(store, done.bucket!, done.prefix!)).lfs!;
@@ -214,32 +200,26 @@ describe('Git LFS content of a private Gitea repository', () => {
     apps.push(...started);
     const user = await keycloak.createUser({ username: uniqueName('lfs'), realmRoles: ['archiver-user'] });
     keycloakToken = () => keycloak.passwordToken(user.username, user.password);
-    api = new ApiClient(started[0].url, keycloakToken);
+    api = new RecordingApiClient(started[0].url, keycloakToken, answers);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      if (owner) {
-        await removeArchivesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${giteaUrl}/${owner.username}/` } } });
-      }
-      if (gitServer) {
-        await removeArchivesUnder(`${gitServer.baseUrl}/`, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${gitServer.baseUrl}/` } } });
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        gitServer?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => {
+        if (owner) await removeRepositoriesUnder(`${giteaUrl}/${owner.username}/`, { prisma, store, queues });
+        if (gitServer) await removeRepositoriesUnder(`${gitServer.baseUrl}/`, { prisma, store, queues });
+      },
+      close: [
+        () => store.close(),
+        ...queues.map((q) => () => q.close()),
+        () => keycloak.cleanup(),
+        () => prisma.$disconnect(),
+        () => gitServer?.stop(),
+      ],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('stores each LFS object once by oid, serves the real bytes, restores them, and fetches only what is new next visit', async () => {
     const repo = await gitea.createRepo(owner.username, uniqueName('lfs'), { private: true });
@@ -385,7 +365,7 @@ describe('Git LFS content of a private Gitea repository', () => {
       await fixtureGit(['clone', '--quiet', '--bare', tree, path.join(root, 'hostile.git')], scratch);
       gitServer = await startGitHttpServer({ root });
       const archive = await api.submit(gitServer.url('hostile'));
-      const done = (await sampled(settledArchive(api, archive.id, 120_000))) as LfsArchiveView;
+      const done = (await commandLines.during(settledArchive(api, archive.id, 120_000))) as LfsArchiveView;
       expect(done).toMatchObject({ status: 'completed', error: null });
       const reasons = Object.fromEntries((done.lfs?.missing ?? []).map((m) => [m.path, m.reason.code]));
       expect(reasons).toEqual({
@@ -418,12 +398,11 @@ describe('Git LFS content of a private Gitea repository', () => {
     expect(done.error!.message).toMatch(/LFS/);
   });
 
-  it('never lets the token out during LFS fetches: not in logs or any command line', async () => {
+  it('never lets the token out during LFS fetches: not in logs, API answers, command lines, the database, the buckets or left-over files', async () => {
     const secrets = [token.token, Buffer.from(`x-access-token:${token.token}`).toString('base64')];
-    const found: string[] = [];
-    for (const app of [...apps, ...retired]) for (const s of secrets) if (app.output().includes(s)) found.push(`${app.name} log`);
-    for (const line of commandLines) for (const s of secrets) if (line.includes(s)) found.push(`command line ${line.slice(0, 120)}`);
+    const { found, searched } = await watch.search({ secrets, apps: [...apps, ...retired], normalizedUrlLike: `%/${owner.username}/%` });
+    expect(searched.buckets).toBeGreaterThan(0);
     expect(found).toEqual([]);
-    expect(commandLines.size).toBeGreaterThan(0);
+    expect(searched.commandLines).toBeGreaterThan(0);
   });
 });

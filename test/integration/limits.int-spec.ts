@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
@@ -7,13 +7,13 @@ import { redisOptions } from '@archiver/queue';
 import {
   ApiClient,
   AppProcess,
-  closeAll,
   createFixtureRepos,
   GitHttpServerHandle,
   KeycloakTestClient,
   settledArchive,
   startApp,
   startGitHttpServer,
+  tearDown,
   uniqueName,
 } from '@archiver/testing';
 
@@ -51,13 +51,7 @@ describe('rate limits and quotas', () => {
     apps.push(...frontends, await startApp('injector'), await startApp('worker', { ARCHIVER_WORK_DIR: path.join(scratch, 'work') }));
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-    } finally {
-      await closeAll(keycloak.cleanup(), http?.stop(), scratch ? rm(scratch, { recursive: true, force: true }) : undefined);
-    }
-  });
+  afterAll(() => tearDown({ apps, close: [() => keycloak.cleanup(), () => http?.stop()], dirs: [scratch] }));
 
   it('holds one submission budget per user across routes and across two frontend processes', async () => {
     const [a, b] = await newUser();

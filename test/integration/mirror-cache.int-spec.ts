@@ -10,7 +10,7 @@ import { ObjectStoreRepository, SnapshotManifest } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
-  closeAll,
+  completedVisit,
   createFixtureRepos,
   fixtureBytes,
   fixtureGit,
@@ -18,9 +18,9 @@ import {
   KeycloakTestClient,
   type ManifestWithFiles,
   readManifestWithFiles,
-  settledArchive,
   startApp,
   startGitHttpServer,
+  tearDown,
   waitFor,
 } from '@archiver/testing';
 import { MirrorCache } from '../../apps/worker/src/clone/mirror-cache';
@@ -86,9 +86,7 @@ describe('the worker mirror cache end to end', () => {
     files: manifest.files.map((f) => ({ path: f.path, mode: f.mode, size: f.size, gitSha: f.gitSha })),
   });
   const visit = async (url: string) => {
-    const done = await settledArchive(api, (await api.submit(url)).id, 120_000);
-    expect(done).toMatchObject({ status: 'completed', error: null });
-    const row = (await archives.findById(done.id))!;
+    const { row } = await completedVisit(api, archives, url, 120_000);
     // The worker gives the mirror back after recording the completion (and updating latest/).
     await waitFor('the mirror to be given back', async () => ((await stat(mirrorOf(row)).catch(() => null)) ? true : undefined), 20_000);
     return { row, manifest: await manifestOf(row) };
@@ -119,19 +117,9 @@ describe('the worker mirror cache end to end', () => {
     api = new ApiClient(frontend.url, await keycloak.passwordToken(stack.demo.username, stack.demo.password));
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-    } finally {
-      store.close();
-      await closeAll(
-        prisma.$disconnect(),
-        http?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({ apps, close: [() => store.close(), () => prisma.$disconnect(), () => http?.stop()], dirs: [scratch, workDir] }),
+  );
 
   it('a changed visit with a warm cache fetches only the new objects and stores exactly what a cold visit stores', async () => {
     const warm = await newRepository();

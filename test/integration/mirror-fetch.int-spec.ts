@@ -11,21 +11,13 @@ import {
   type GitHttpServerHandle,
   type HostileBehaviour,
   type HostileGitServerHandle,
+  rejectionOf,
 } from '@archiver/testing';
 import { CraftedRepository } from '../../libs/git/src/tree-crafter';
 
 const LOOPBACK = ['127.0.0.0/8'];
 const MiB = 1024 * 1024;
 const PROTOCOLS = ['v0', 'client-choice'] as const;
-
-async function rejection(work: Promise<unknown>): Promise<GitError> {
-  const error = await work.then(
-    () => new Error('expected the fetch to fail'),
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitError)) throw error;
-  return error;
-}
 
 const refsOf = (gitDir: string) => fixtureGit(['for-each-ref', '--format=%(objectname) %(refname)'], gitDir);
 const headOf = (gitDir: string) =>
@@ -138,7 +130,7 @@ describe('SafeCloner.fetchInto against real git servers', () => {
       const refs = await refsOf(gitDir);
       const strict = cloner({ policy: new UrlPolicy({ allowedHosts: [] }) });
 
-      const error = await rejection(strict.fetchInto({ gitDir, url, deadlineMs: 30_000, maxBytes: 64 * MiB }));
+      const error = await rejectionOf(strict.fetchInto({ gitDir, url, deadlineMs: 30_000, maxBytes: 64 * MiB }), GitError);
 
       expect(error).toMatchObject({ code: GitErrorCode.BLOCKED_BY_POLICY, transient: false });
       expect(server.requestLog.length).toBe(before);
@@ -152,7 +144,7 @@ describe('SafeCloner.fetchInto against real git servers', () => {
       try {
         const strict = cloner({ policy: new UrlPolicy({ allowedHosts: ['127.0.0.2'] }) });
         const url = allowed.redirect('to-blocked', blocked.url('multi'));
-        const error = await rejection(strict.fetchInto({ gitDir, url, deadlineMs: 30_000, maxBytes: 64 * MiB }));
+        const error = await rejectionOf(strict.fetchInto({ gitDir, url, deadlineMs: 30_000, maxBytes: 64 * MiB }), GitError);
         expect(error).toMatchObject({ code: GitErrorCode.REDIRECT_BLOCKED, transient: false });
         expect(blocked.requests).toBe(0);
       } finally {
@@ -179,7 +171,7 @@ describe('SafeCloner.fetchInto against real git servers', () => {
       hostiles.push(server);
       const deadlineMs = 2000;
       const startedAt = Date.now();
-      const error = await rejection(sut().fetchInto({ gitDir, url: server.url('multi'), deadlineMs, maxBytes: 64 * MiB }));
+      const error = await rejectionOf(sut().fetchInto({ gitDir, url: server.url('multi'), deadlineMs, maxBytes: 64 * MiB }), GitError);
       const elapsed = Date.now() - startedAt;
       expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
       expect(elapsed).toBeGreaterThanOrEqual(deadlineMs - 50);
@@ -192,8 +184,9 @@ describe('SafeCloner.fetchInto against real git servers', () => {
       const { gitDir } = await remoteAndMirror();
       const server = await startHostileGitServer({ behaviour: { kind: 'stall-after-advertisement' }, root });
       hostiles.push(server);
-      const error = await rejection(
+      const error = await rejectionOf(
         sut().fetchInto({ gitDir, url: server.url('multi'), deadlineMs: 30_000, maxBytes: 64 * MiB, signal: AbortSignal.timeout(500) }),
+        GitError,
       );
       expect(error).toMatchObject({ code: GitErrorCode.ABORTED });
     });
@@ -201,7 +194,7 @@ describe('SafeCloner.fetchInto against real git servers', () => {
     it('fails TOO_LARGE when the mirror would grow past the size cap', async () => {
       const { remote, url, gitDir } = await remoteAndMirror();
       await moveEverything(remote, seed);
-      const error = await rejection(sut().fetchInto({ gitDir, url, deadlineMs: 30_000, maxBytes: 64 * 1024 }));
+      const error = await rejectionOf(sut().fetchInto({ gitDir, url, deadlineMs: 30_000, maxBytes: 64 * 1024 }), GitError);
       expect(error).toMatchObject({ code: GitErrorCode.TOO_LARGE, transient: false });
     });
 
@@ -210,14 +203,17 @@ describe('SafeCloner.fetchInto against real git servers', () => {
       ['a URL with credentials', GitErrorCode.INVALID_URL, (url) => url.replace('http://', 'http://user:secret@')],
     ])('maps %s to %s like a clone', async (_what, code, urlOf) => {
       const { url, gitDir } = await remoteAndMirror();
-      const error = await rejection(sut().fetchInto({ gitDir, url: urlOf(url), deadlineMs: 30_000, maxBytes: 64 * MiB }));
+      const error = await rejectionOf(sut().fetchInto({ gitDir, url: urlOf(url), deadlineMs: 30_000, maxBytes: 64 * MiB }), GitError);
       expect(error).toMatchObject({ code });
       expect(error.message).not.toContain('secret');
     });
 
     it('refuses a target that is not a repository as INVALID_ARGUMENT', async () => {
       const { url } = await remoteAndMirror();
-      const error = await rejection(sut().fetchInto({ gitDir: path.join(base, 'nowhere'), url, deadlineMs: 30_000, maxBytes: 64 * MiB }));
+      const error = await rejectionOf(
+        sut().fetchInto({ gitDir: path.join(base, 'nowhere'), url, deadlineMs: 30_000, maxBytes: 64 * MiB }),
+        GitError,
+      );
       expect(error).toMatchObject({ code: GitErrorCode.INVALID_ARGUMENT });
     });
   });

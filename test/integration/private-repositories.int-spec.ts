@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  closeAll,
   createFixtureRepos,
   fixtureGit,
   type FixtureRepos,
@@ -23,10 +22,13 @@ import {
   KeycloakTestClient,
   readAll,
   readManifestWithFiles,
-  removeArchivesUnder,
+  RecordingApiClient,
+  removeRepositoriesUnder,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
+  tearDown,
   uniqueName,
   waitFor,
 } from '@archiver/testing';
@@ -78,11 +80,9 @@ describe('private repositories over HTTPS with a token', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const workDir = path.join(os.tmpdir(), `archiver-private-${process.pid}`);
   const apps: AppProcess[] = [];
-  /** Every answer the API gave, to look for secrets in. */
-  const answers: string[] = [];
-  /** Every command line seen while visits ran. */
-  const commandLines = new Set<string>();
-  let sampling = false;
+  /** What the suite's secrets could leak into: API answers and command lines, collected as it runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
+  const { answers, commandLines } = watch;
   let scratch: string;
   let fixtures: FixtureRepos;
   let gitea: GiteaClient;
@@ -93,11 +93,7 @@ describe('private repositories over HTTPS with a token', () => {
   const tokens: GiteaToken[] = [];
   let api: ApiClient;
 
-  const call = async <T>(method: string, route: string, json?: unknown) => {
-    const response = await api.call<T>(method, route, json === undefined ? {} : { json });
-    answers.push(response.text);
-    return response;
-  };
+  const call = <T>(method: string, route: string, json?: unknown) => api.call<T>(method, route, { json });
   const privateRepo = async () => {
     const repo = await gitea.createRepo(owner.username, uniqueName('private'), { private: true });
     await gitWithAuth(['push', '--quiet', repo.cloneUrl, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], fixtures.multi, {
@@ -112,30 +108,11 @@ describe('private repositories over HTTPS with a token', () => {
       return answer.status === 429 ? undefined : answer;
     });
     expect(asked.status).toBe(202);
-    return sampled(settledArchive(api, asked.body.id));
+    return commandLines.during(settledArchive(api, asked.body.id));
   };
   const firstVisit = async (repositoryId: string): Promise<ArchiveView> => {
     const detail = await call<RepositoryView>('GET', `/api/repositories/${repositoryId}`);
-    return sampled(settledArchive(api, detail.body.visits!.items.at(-1)!.id));
-  };
-  /** Reads every process's command line, again and again, while `work` runs. */
-  const sampled = async <T>(work: Promise<T>): Promise<T> => {
-    sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const pid of await readdir('/proc').catch(() => [])) {
-          if (!/^\d+$/.test(pid)) continue;
-          const raw = await readFile(`/proc/${pid}/cmdline`).catch(() => null);
-          if (raw && raw.length > 0) commandLines.add(raw.toString('utf8').replace(/\0/g, ' '));
-        }
-      }
-    })();
-    try {
-      return await work;
-    } finally {
-      sampling = false;
-      await sampler;
-    }
+    return commandLines.during(settledArchive(api, detail.body.visits!.items.at(-1)!.id));
   };
   const expectSameFiles = async (done: ArchiveView) => {
     const manifest = await readManifestWithFiles(store, done.bucket!, done.prefix!);
@@ -164,29 +141,19 @@ describe('private repositories over HTTPS with a token', () => {
     ]);
     apps.push(...started);
     const user = await keycloak.createUser({ username: uniqueName('private'), realmRoles: ['archiver-user'] });
-    api = new ApiClient(started[0].url, () => keycloak.passwordToken(user.username, user.password));
+    api = new RecordingApiClient(started[0].url, () => keycloak.passwordToken(user.username, user.password), answers);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      if (owner) {
-        for (const base of forgeUrls) {
-          await removeArchivesUnder(`${base}/${owner?.username}/`, { prisma, store, queues });
-          await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: `${base}/${owner?.username}/` } } });
-        }
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => {
+        for (const base of owner ? forgeUrls : []) await removeRepositoriesUnder(`${base}/${owner.username}/`, { prisma, store, queues });
+      },
+      close: [() => store.close(), ...queues.map((q) => () => q.close()), () => keycloak.cleanup(), () => prisma.$disconnect()],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('archives a private repository with its token, byte for byte, and shows only that a credential is set', async () => {
     const repo = await privateRepo();
@@ -260,7 +227,7 @@ describe('private repositories over HTTPS with a token', () => {
       credential: { kind: 'token', token: tokens[0].token },
     });
     const stranger = await keycloak.createUser({ username: uniqueName('stranger'), realmRoles: ['archiver-user'] });
-    const other = new ApiClient(apps[0].url, () => keycloak.passwordToken(stranger.username, stranger.password));
+    const other = new RecordingApiClient(apps[0].url, () => keycloak.passwordToken(stranger.username, stranger.password), answers);
     const patched = await other.call('PATCH', `/api/repositories/${tracked.body.id}`, {
       json: { credential: { kind: 'token', token: 'theirs' } },
     });
@@ -289,7 +256,7 @@ describe('private repositories over HTTPS with a token', () => {
       });
       expect(await firstVisit(tracked.body.id)).toMatchObject({ status: 'completed' });
       // The sampler saw git at work with the helper (a file path) on its command line.
-      const helpers = [...commandLines].filter((line) => line.includes(`credential.${relay.url}.helper=`));
+      const helpers = [...commandLines.seen].filter((line) => line.includes(`credential.${relay.url}.helper=`));
       expect(helpers.length).toBeGreaterThan(0);
       for (const line of helpers) expect(line).not.toContain(tokens[0].token);
     } finally {
@@ -304,34 +271,10 @@ describe('private repositories over HTTPS with a token', () => {
       ...['x-access-token', owner.username].map((user) => Buffer.from(`${user}:${t.token}`).toString('base64')),
     ]);
     expect(tokens.length).toBeGreaterThanOrEqual(3);
-    const leaks = (where: string, text: string) => secrets.filter((s) => text.includes(s)).map(() => where);
-
-    const found: string[] = [];
-    for (const app of apps) found.push(...leaks(`${app.name} log`, app.output()));
-    found.push(...leaks('API answers', answers.join('\n')));
-    for (const line of commandLines) found.push(...leaks(`command line ${line.slice(0, 200)}`, line));
-    const rows = await prisma.$queryRaw<{ j: string }[]>`
-      SELECT row_to_json(r)::text AS j FROM repository r WHERE normalized_url LIKE ${`%/${owner.username}/%`}
-      UNION ALL SELECT row_to_json(a)::text FROM archive a WHERE normalized_url LIKE ${`%/${owner.username}/%`}`;
-    expect(rows.length).toBeGreaterThan(3);
-    found.push(...leaks('database', rows.map((r) => r.j).join('\n')));
-    const buckets = new Set(
-      (
-        await prisma.archive.findMany({
-          where: { normalizedUrl: { contains: `/${owner.username}/` }, status: 'completed', bucket: { not: null } },
-        })
-      ).map((a) => a.bucket!),
-    );
-    expect(buckets.size).toBeGreaterThan(0);
-    for (const bucket of buckets) {
-      for (const object of await store.listAllObjects(bucket, '')) {
-        found.push(...leaks(`${bucket}/${object.name}`, (await readAll(await store.getObject(bucket, object.name))).toString('latin1')));
-      }
-    }
-    // The helper's file went with git's throw-away home, whatever the visit's outcome.
-    const entries = await readdir(workDir, { recursive: true }).catch(() => [] as string[]);
-    found.push(...entries.filter((entry) => path.basename(entry) === 'credential').map((entry) => `file ${entry}`));
+    const { found, searched } = await watch.search({ secrets, apps, normalizedUrlLike: `%/${owner.username}/%` });
+    expect(searched.rows).toBeGreaterThan(3);
+    expect(searched.buckets).toBeGreaterThan(0);
     expect(found).toEqual([]);
-    expect(commandLines.size).toBeGreaterThan(0);
+    expect(searched.commandLines).toBeGreaterThan(0);
   });
 });

@@ -19,6 +19,7 @@ import {
   type GitHttpServerHandle,
   type HostileBehaviour,
   type HostileGitServerHandle,
+  rejectionOf,
 } from '@archiver/testing';
 import { CraftedRepository } from '../../libs/git/src/tree-crafter';
 
@@ -27,15 +28,6 @@ const MiB = 1024 * 1024;
 /** Fixture repositories: the shared ones, plus `odd` (names that are not UTF-8, a tag of a tag) and `many` (3000 refs). */
 const REPOS = ['multi', 'trunk', 'empty', 'odd'] as const;
 const PROTOCOLS = ['v0', 'client-choice'] as const;
-
-async function rejection(work: Promise<unknown>): Promise<GitError> {
-  const error = await work.then(
-    () => new Error('expected the probe to fail'),
-    (e: unknown) => e,
-  );
-  if (!(error instanceof GitError)) throw error;
-  return error;
-}
 
 /** `<sha> <name>\n` for each ref, and `<peeled> <name>^{}\n` for each tag: the format of `git show-ref -d`. */
 function asShowRef(refs: RemoteRefs['refs']): Buffer {
@@ -156,7 +148,7 @@ describe('the change probe (SafeCloner.listRemoteRefs) against real git servers'
 
     it('refuses more refs than the advertisement cap allows as TOO_LARGE, whether the preflight or git sees them', async () => {
       const capped = prober({ maxAdvertisementBytes: 16 * 1024 });
-      const error = await rejection(capped.listRemoteRefs({ url: servers[protocol].url('many'), deadlineMs: 30_000 }));
+      const error = await rejectionOf(capped.listRemoteRefs({ url: servers[protocol].url('many'), deadlineMs: 30_000 }), GitError);
       expect(error).toMatchObject({ code: GitErrorCode.TOO_LARGE, transient: false });
       // A v0 advertisement carries the refs, so the preflight refuses them; a v2 one does not, so our read of git's output does.
       expect(error.message).toMatch(
@@ -184,7 +176,7 @@ describe('the change probe (SafeCloner.listRemoteRefs) against real git servers'
       const blocked = await startGitHttpServer({ root, host: '127.0.0.3', port: allowed.port });
       try {
         const strict = prober({ policy: new UrlPolicy({ allowedHosts: ['127.0.0.2'] }) });
-        const error = await rejection(strict.listRemoteRefs({ url: redirectUrl(allowed, blocked), deadlineMs: 30_000 }));
+        const error = await rejectionOf(strict.listRemoteRefs({ url: redirectUrl(allowed, blocked), deadlineMs: 30_000 }), GitError);
         expect(error).toMatchObject({ code: GitErrorCode.REDIRECT_BLOCKED, transient: false });
         expect(blocked.requests).toBe(0);
       } finally {
@@ -202,7 +194,7 @@ describe('the change probe (SafeCloner.listRemoteRefs) against real git servers'
       const server = await hostile(behaviour);
       const deadlineMs = 2000;
       const startedAt = Date.now();
-      const error = await rejection(sut().listRemoteRefs({ url: server.url('multi'), deadlineMs }));
+      const error = await rejectionOf(sut().listRemoteRefs({ url: server.url('multi'), deadlineMs }), GitError);
       const elapsed = Date.now() - startedAt;
       expect(error).toMatchObject({ code: GitErrorCode.TIMED_OUT, transient: false });
       expect(elapsed).toBeGreaterThanOrEqual(deadlineMs - 50);
@@ -223,7 +215,7 @@ describe('the change probe (SafeCloner.listRemoteRefs) against real git servers'
       const server = await hostile(behaviour);
       const startedAt = Date.now();
       const capped = prober({ maxAdvertisementBytes: 8 * MiB, maxMemoryBytes: 192 * MiB });
-      const error = await rejection(capped.listRemoteRefs({ url: server.url('multi'), deadlineMs: 60_000 }));
+      const error = await rejectionOf(capped.listRemoteRefs({ url: server.url('multi'), deadlineMs: 60_000 }), GitError);
       expect(error).toMatchObject({ code: GitErrorCode.TOO_LARGE, transient: false });
       expect(error.message).toMatch(why);
       expect(Date.now() - startedAt).toBeLessThan(30_000);

@@ -1,26 +1,27 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig } from '@archiver/config';
 import { PrismaService } from '@archiver/database';
 import {
   ApiClient,
   AppProcess,
-  closeAll,
+  completedArchive,
   createFixtureRepos,
   fixtureGit,
   GitHttpServerHandle,
+  gitText,
   KeycloakTestClient,
+  refsOf,
+  restoreFromDownload,
   settledArchive,
   startApp,
   startGitHttpServer,
+  tearDown,
   uniqueName,
 } from '@archiver/testing';
 
-const run = promisify(execFile);
-const git = async (args: string[], cwd?: string) => (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 })).stdout;
+const git = gitText;
 
 interface Change {
   ref: string;
@@ -59,7 +60,6 @@ describe('ref changes between snapshots', () => {
   let repositoryId: string;
 
   const sha = async (rev: string) => (await fixtureGit(['rev-parse', rev], upstream)).toString().trim();
-  const refsOf = async (dir: string) => git(['for-each-ref', '--format=%(objectname) %(refname)'], dir);
   const changes = async (query = '') => {
     const response = await api.call<Changes>('GET', `/api/repositories/${repositoryId}/changes${query}`);
     expect(response.status).toBe(200);
@@ -75,22 +75,9 @@ describe('ref changes between snapshots', () => {
     );
     return { status: response.status, ...response.body.error };
   };
-  const visitNow = async () => {
-    const done = await settledArchive(api, (await api.submit(http.url('history.git'))).id);
-    expect(done).toMatchObject({ status: 'completed', error: null });
-    return done.id;
-  };
+  const visitNow = async () => (await completedArchive(api, http.url('history.git'))).id;
   const visits = async () => (await api.call<{ visits: { items: Visit[] } }>('GET', `/api/repositories/${repositoryId}`)).body.visits.items;
-  /** Downloads the snapshot's bundle and clones it with plain git. */
-  const restore = async (archiveId: string) => {
-    const download = await api.call<{ url: string }>('GET', `/api/archives/${archiveId}/download`);
-    expect(download.status).toBe(200);
-    const fetched = await fetch(download.body.url, { signal: AbortSignal.timeout(20_000) });
-    const dir = await mkdtemp(path.join(scratch, 'restore-'));
-    await writeFile(path.join(dir, 'repo.bundle'), Buffer.from(await fetched.arrayBuffer()));
-    await git(['clone', '--quiet', '--mirror', path.join(dir, 'repo.bundle'), path.join(dir, 'restored.git')]);
-    return path.join(dir, 'restored.git');
-  };
+  const restore = async (archiveId: string) => (await restoreFromDownload(api, archiveId, scratch)).gitDir;
 
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-ref-changes-fixtures-'));
@@ -107,18 +94,7 @@ describe('ref changes between snapshots', () => {
     otherToken = await keycloak.passwordToken(other!.username, other!.password);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-    } finally {
-      await closeAll(
-        prisma.$disconnect(),
-        http?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() => tearDown({ apps, close: [() => prisma.$disconnect(), () => http?.stop()], dirs: [scratch, workDir] }));
 
   it('tracks every kind of ref move, over any range, and keeps rewritten history restorable from the earlier snapshot', async () => {
     const tracked = await api.call<{ id: string; lastVisit: { archiveId: string } }>('POST', '/api/repositories', {

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,6 @@ import { loadStackSettings } from '@archiver/config';
 import {
   ApiClient,
   ArchiveView,
-  closeAll,
   createFixtureRepos,
   freePort,
   GitHttpServerHandle,
@@ -15,6 +14,7 @@ import {
   startGitHttpServer,
   startStackApps,
   stopStackApps,
+  tearDown,
   uniqueName,
   waitFor,
 } from '@archiver/testing';
@@ -121,13 +121,7 @@ describe('frontend replicas behind HAProxy', () => {
     });
   }, 600_000);
 
-  afterAll(async () => {
-    try {
-      await stopStackApps();
-    } finally {
-      await closeAll(keycloak.cleanup(), http?.stop(), scratch ? rm(scratch, { recursive: true, force: true }) : undefined);
-    }
-  }, 120_000);
+  afterAll(() => tearDown({ cleanUp: stopStackApps, close: [() => keycloak.cleanup(), () => http?.stop()], dirs: [scratch] }), 120_000);
 
   it('tells Prometheus where every replica’s metrics are (the targets file make start writes), each one answering', async () => {
     const state = stack.env.ARCHIVER_STATE_DIR ?? path.resolve(__dirname, '../../.local/state', stack.stack);

@@ -23,16 +23,16 @@ import {
 import {
   ApiClient,
   AppProcess,
-  closeAll,
+  completedVisit,
   fixtureGit,
   GitHttpServerHandle,
   KeycloakTestClient,
   type ManifestWithFiles,
   readAll,
   readManifestWithFiles,
-  settledArchive,
   startApp,
   startGitHttpServer,
+  tearDown,
   waitFor,
 } from '@archiver/testing';
 
@@ -136,9 +136,7 @@ describe('file blobs stored once per repository', () => {
   // The worker logs the visit after recording its completion: the line may lag the status.
   const loggedUploadsOf = (archiveId: string) => waitFor('the worker to log the visit', async () => uploadsOf(archiveId), 20_000);
   const visit = async () => {
-    const done = await settledArchive(api, (await api.submit(http.url('files.git'))).id);
-    expect(done).toMatchObject({ status: 'completed', error: null });
-    const row = (await archives.findById(done.id))!;
+    const { view: done, row } = await completedVisit(api, archives, http.url('files.git'));
     return { id: done.id, bucket: row.bucket!, prefix: row.prefix!, commit: row.commit! };
   };
   /** latest/ is updated just after completion: wait until its record names `prefix`. */
@@ -199,19 +197,9 @@ describe('file blobs stored once per repository', () => {
     adminApi = new ApiClient(frontend.url, await keycloak.passwordToken(stack.admin.username, stack.admin.password));
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-    } finally {
-      store.close();
-      await closeAll(
-        prisma.$disconnect(),
-        http?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({ apps, close: [() => store.close(), () => prisma.$disconnect(), () => http?.stop()], dirs: [scratch, workDir] }),
+  );
 
   it('uploads only changed blobs, maps every path of each snapshot, keeps latest/ current, and deletes without losing shared bytes', async () => {
     // First visit: every distinct blob once (the two identical files share one object).

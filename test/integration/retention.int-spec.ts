@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService, RetentionRepository } from '@archiver/database';
 import {
@@ -17,20 +15,22 @@ import {
 import {
   ApiClient,
   AppProcess,
-  closeAll,
+  completedVisit,
   createFixtureRepos,
   fixtureGit,
   GitHttpServerHandle,
+  gitText,
   KeycloakTestClient,
+  refsOf,
+  restoreFromDownload,
+  restoreWithScript,
   settledArchive,
   startApp,
   startGitHttpServer,
+  tearDown,
   waitFor,
   withFiles,
 } from '@archiver/testing';
-
-const run = promisify(execFile);
-const git = async (args: string[], cwd?: string) => (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 })).stdout;
 
 interface Preview {
   keep: { archiveId: string; reasons: string[]; chainAfter: string }[];
@@ -68,7 +68,6 @@ describe('retention', () => {
   let upstream: string;
   let work: string;
 
-  const refsOf = (dir: string) => git(['for-each-ref', '--format=%(objectname) %(refname)'], dir);
   /** Commits on main in a working clone and pushes: `files` maps paths to content (null removes). */
   const commitFiles = async (message: string, files: Record<string, string | null>) => {
     await fixtureGit(['fetch', '--quiet', 'origin'], work);
@@ -82,9 +81,7 @@ describe('retention', () => {
     await fixtureGit(['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], work);
   };
   const visit = async (url: string) => {
-    const done = await settledArchive(api, (await api.submit(url)).id, 120_000);
-    expect(done).toMatchObject({ status: 'completed', error: null });
-    const row = (await archives.findById(done.id))!;
+    const { view: done, row } = await completedVisit(api, archives, url, 120_000);
     const manifest: SnapshotManifest = await readSnapshotManifest(store, row.bucket!, row.prefix!);
     return { id: done.id, row, manifest, files: (await withFiles(store, row.bucket!, manifest)).files };
   };
@@ -93,24 +90,11 @@ describe('retention', () => {
     return { id, row, refs, manifest: await readSnapshotManifest(store, row.bucket!, row.prefix!) };
   };
   const visitUpstream = async () => ({ ...(await visit(http.url('kept.git'))), refs: await refsOf(upstream) });
-  const restoreWithScript = async (id: string) => {
-    const plan = await api.call<{ script: string; bundles: { kind: string; url: string }[] }>('GET', `/api/archives/${id}/restore`);
-    expect(plan.status).toBe(200);
-    const dir = await mkdtemp(path.join(scratch, 'script-'));
-    await writeFile(path.join(dir, 'restore.sh'), plan.body.script);
-    await run('sh', ['restore.sh', 'repo.git'], { cwd: dir });
-    await git(['fsck', '--no-progress', '--connectivity-only'], path.join(dir, 'repo.git'));
-    return { refs: await refsOf(path.join(dir, 'repo.git')), bundles: plan.body.bundles };
+  const restoredByScript = async (id: string) => {
+    const { gitDir, bundles } = await restoreWithScript(api, id, scratch);
+    return { refs: await refsOf(gitDir), bundles };
   };
-  const restoreDownload = async (id: string) => {
-    const link = await api.call<{ url: string }>('GET', `/api/archives/${id}/download`);
-    expect(link.status).toBe(200);
-    const dir = await mkdtemp(path.join(scratch, 'download-'));
-    const response = await fetch(link.body.url, { signal: AbortSignal.timeout(30_000) });
-    await writeFile(path.join(dir, 'repo.bundle'), Buffer.from(await response.arrayBuffer()));
-    await git(['clone', '--quiet', '--mirror', path.join(dir, 'repo.bundle'), path.join(dir, 'repo.git')]);
-    return refsOf(path.join(dir, 'repo.git'));
-  };
+  const restoredByDownload = async (id: string) => refsOf((await restoreFromDownload(api, id, scratch)).gitDir);
   const drill = async (id: string) => {
     const before = (await api.archive(id)) as unknown as { verification: { checkedAt: string | null } };
     expect((await api.call('POST', `/api/archives/${id}/verify`)).status).toBe(202);
@@ -157,8 +141,8 @@ describe('retention', () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-retention-fixtures-'));
     const fixtures = await createFixtureRepos(scratch);
     upstream = path.join(fixtures.root, 'kept.git');
-    await git(['clone', '--quiet', '--bare', fixtures.multi, upstream]);
-    await git(['clone', '--quiet', '--bare', fixtures.multi, path.join(fixtures.root, 'slow.git')]);
+    await gitText(['clone', '--quiet', '--bare', fixtures.multi, upstream]);
+    await gitText(['clone', '--quiet', '--bare', fixtures.multi, path.join(fixtures.root, 'slow.git')]);
     work = path.join(scratch, 'work');
     await fixtureGit(['clone', '--quiet', upstream, work], scratch);
     http = await startGitHttpServer({ root: fixtures.root });
@@ -172,20 +156,13 @@ describe('retention', () => {
     adminToken = await keycloak.passwordToken(stack.admin.username, stack.admin.password);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-    } finally {
-      store.close();
-      await closeAll(
-        prisma.$disconnect(),
-        http?.stop(),
-        slowHttp?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      close: [() => store.close(), () => prisma.$disconnect(), () => http?.stop(), () => slowHttp?.stop()],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('prunes under a policy as the dry run said, and every kept snapshot restores exactly', async () => {
     // The demo user tracks it (so sees it and its dry run); tracking queues the first visit.
@@ -288,13 +265,13 @@ describe('retention', () => {
     expect([...remainingBlobs, ...(await keysUnder(bucket, TREES_FOLDER))].sort()).toEqual([...keptKeys].sort());
 
     // Every kept snapshot restores exactly its own refs: script, consolidated bundle, drill.
-    const byScript = await restoreWithScript(v6.id);
+    const byScript = await restoredByScript(v6.id);
     expect(byScript.refs).toBe(v6.refs);
     expect(byScript.bundles.map((b) => b.kind)).toEqual(['full', 'incremental']);
     expect(byScript.bundles.every((b) => b.url.includes('/chains/'))).toBe(true);
-    for (const kept of [v4, v5]) expect((await restoreWithScript(kept.id)).refs).toBe(kept.refs);
-    expect((await restoreWithScript(v4.id)).bundles.map((b) => b.kind)).toEqual(['full']);
-    for (const kept of [v4, v5, v6]) expect(await restoreDownload(kept.id)).toBe(kept.refs);
+    for (const kept of [v4, v5]) expect((await restoredByScript(kept.id)).refs).toBe(kept.refs);
+    expect((await restoredByScript(v4.id)).bundles.map((b) => b.kind)).toEqual(['full']);
+    for (const kept of [v4, v5, v6]) expect(await restoredByDownload(kept.id)).toBe(kept.refs);
     for (const kept of [v4, v6]) expect(await drill(kept.id)).toMatchObject({ status: 'passed' });
     // Nothing a kept snapshot stored was rewritten: its manifest is the one the visit wrote.
     expect(await readSnapshotManifest(store, bucket, v6.row.prefix!)).toEqual(v6.manifest);
@@ -304,7 +281,7 @@ describe('retention', () => {
     const v7 = await visitUpstream();
     expect(v7.manifest.bundleKind).toBe('incremental');
     expect(v7.manifest.bundleChain!.map((l) => l.archiveId)).toEqual([v4.id, v6.id, v7.id]);
-    expect((await restoreWithScript(v7.id)).refs).toBe(v7.refs);
+    expect((await restoredByScript(v7.id)).refs).toBe(v7.refs);
 
     // A second prune cuts the new chain again: v6 becomes the checkpoint v7 builds on.
     const again = await api.call<Preview>('GET', `/api/repositories/${repositoryId}/retention/preview`);
@@ -314,7 +291,7 @@ describe('retention', () => {
     ]);
     await prune(repositoryId);
     await pruned(repositoryId, done.lastPrunedAt);
-    for (const kept of [v6, v7]) expect((await restoreWithScript(kept.id)).refs).toBe(kept.refs);
+    for (const kept of [v6, v7]) expect((await restoredByScript(kept.id)).refs).toBe(kept.refs);
   });
 
   it('a prune waits for a running visit, and no visit starts while a prune holds the lease', async () => {

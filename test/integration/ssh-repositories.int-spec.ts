@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,6 @@ import {
   ApiClient,
   type AppProcess,
   type ArchiveView,
-  closeAll,
   createFixtureRepos,
   fixtureGit,
   type FixtureRepos,
@@ -26,10 +25,13 @@ import {
   KeycloakTestClient,
   readAll,
   readManifestWithFiles,
-  removeArchivesUnder,
+  RecordingApiClient,
+  removeRepositoriesUnder,
+  SecretLeakWatch,
   settledArchive,
   startApp,
   startGitea,
+  tearDown,
   uniqueName,
   waitFor,
 } from '@archiver/testing';
@@ -59,10 +61,10 @@ describe('SSH repositories with deploy keys', () => {
   const keycloak = KeycloakTestClient.fromEnvironment();
   const workDir = path.join(os.tmpdir(), `archiver-ssh-${process.pid}`);
   const apps: AppProcess[] = [];
-  const answers: string[] = [];
-  const commandLines = new Set<string>();
+  /** What the suite's secrets could leak into: API answers and command lines, collected as it runs. */
+  const watch = new SecretLeakWatch({ prisma, store, workDir });
+  const { answers, commandLines } = watch;
   const privateKeys: string[] = [];
-  let sampling = false;
   let scratch: string;
   let fixtures: FixtureRepos;
   let gitea: GiteaClient;
@@ -72,11 +74,7 @@ describe('SSH repositories with deploy keys', () => {
   let other: ApiClient;
   let sshPrefix = '';
 
-  const callAs = async <T>(client: ApiClient, method: string, route: string, json?: unknown) => {
-    const response = await client.call<T>(method, route, json === undefined ? {} : { json });
-    answers.push(response.text);
-    return response;
-  };
+  const callAs = <T>(client: ApiClient, method: string, route: string, json?: unknown) => client.call<T>(method, route, { json });
   const call = <T>(method: string, route: string, json?: unknown) => callAs<T>(api, method, route, json);
 
   /** A private repository holding the multi fixture, and a fresh deploy key (read-only) for it. */
@@ -91,27 +89,9 @@ describe('SSH repositories with deploy keys', () => {
     await gitea.addDeployKey(repo, uniqueName('archiver'), publicKey);
     return { repo, privateKey };
   };
-  const sampled = async <T>(work: Promise<T>): Promise<T> => {
-    sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const pid of await readdir('/proc').catch(() => [])) {
-          if (!/^\d+$/.test(pid)) continue;
-          const raw = await readFile(`/proc/${pid}/cmdline`).catch(() => null);
-          if (raw && raw.length > 0) commandLines.add(raw.toString('utf8').replace(/\0/g, ' '));
-        }
-      }
-    })();
-    try {
-      return await work;
-    } finally {
-      sampling = false;
-      await sampler;
-    }
-  };
   const firstVisit = async (repositoryId: string): Promise<ArchiveView> => {
     const detail = await call<RepositoryView>('GET', `/api/repositories/${repositoryId}`);
-    return sampled(settledArchive(api, detail.body.visits!.items.at(-1)!.id));
+    return commandLines.during(settledArchive(api, detail.body.visits!.items.at(-1)!.id));
   };
   const visitOf = async (repositoryId: string): Promise<ArchiveView> => {
     const asked = await waitFor('a visit accepted', async () => {
@@ -119,7 +99,7 @@ describe('SSH repositories with deploy keys', () => {
       return answer.status === 429 ? undefined : answer;
     });
     expect(asked.status).toBe(202);
-    return sampled(settledArchive(api, asked.body.id));
+    return commandLines.during(settledArchive(api, asked.body.id));
   };
   const pinnedHostKey = async (repositoryId: string): Promise<string | null> => {
     const [row] = await prisma.$queryRaw<
@@ -174,31 +154,21 @@ describe('SSH repositories with deploy keys', () => {
       keycloak.createUser({ username: uniqueName('sshuser'), realmRoles: ['archiver-user'] }),
       keycloak.createUser({ username: uniqueName('sshother'), realmRoles: ['archiver-user'] }),
     ]);
-    api = new ApiClient(started[0].url, () => keycloak.passwordToken(first.username, first.password));
-    other = new ApiClient(started[0].url, () => keycloak.passwordToken(second.username, second.password));
+    api = new RecordingApiClient(started[0].url, () => keycloak.passwordToken(first.username, first.password), answers);
+    other = new RecordingApiClient(started[0].url, () => keycloak.passwordToken(second.username, second.password), answers);
     const probe = await gitea.createRepo(owner.username, uniqueName('probe'), { private: true });
     const url = normalizeRepositoryUrl(probe.sshUrl).normalizedUrl;
     sshPrefix = url.slice(0, url.lastIndexOf('/') + 1);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-      if (sshPrefix) {
-        await removeArchivesUnder(sshPrefix, { prisma, store, queues });
-        await prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: sshPrefix } } });
-      }
-    } finally {
-      store.close();
-      await closeAll(
-        ...queues.map((q) => q.close()),
-        keycloak.cleanup(),
-        prisma.$disconnect(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({
+      apps,
+      cleanUp: async () => sshPrefix && removeRepositoriesUnder(sshPrefix, { prisma, store, queues }),
+      close: [() => store.close(), ...queues.map((q) => () => q.close()), () => keycloak.cleanup(), () => prisma.$disconnect()],
+      dirs: [scratch, workDir],
+    }),
+  );
 
   it('archives a private repository over SSH with a deploy key, byte for byte, pins the host key, and restores', async () => {
     const { repo, privateKey } = await privateRepoWithDeployKey();
@@ -339,31 +309,13 @@ describe('SSH repositories with deploy keys', () => {
     // A line from the middle of each key: any copy of the key holds it.
     const secrets = privateKeys.flatMap((key) => [key, key.split('\n')[2]!]).filter((s) => s.length > 20);
     expect(privateKeys.length).toBeGreaterThanOrEqual(4);
-    const leaks = (where: string, text: string) => secrets.filter((s) => text.includes(s)).map(() => where);
-    const found: string[] = [];
-    for (const app of apps) found.push(...leaks(`${app.name} log`, app.output()));
-    found.push(...leaks('API answers', answers.join('\n')));
-    for (const line of commandLines) found.push(...leaks(`command line ${line.slice(0, 200)}`, line));
-    const rows = await prisma.$queryRaw<{ j: string }[]>`
-      SELECT row_to_json(r)::text AS j FROM repository r WHERE normalized_url LIKE ${`${sshPrefix}%`}
-      UNION ALL SELECT row_to_json(a)::text FROM archive a WHERE normalized_url LIKE ${`${sshPrefix}%`}`;
-    expect(rows.length).toBeGreaterThan(3);
-    found.push(...leaks('database', rows.map((r) => r.j).join('\n')));
-    const buckets = new Set(
-      (
-        await prisma.archive.findMany({ where: { normalizedUrl: { startsWith: sshPrefix }, status: 'completed', bucket: { not: null } } })
-      ).map((a) => a.bucket!),
+    const { found, searched } = await watch.search({ secrets, apps, normalizedUrlLike: `${sshPrefix}%` });
+    expect(searched.rows).toBeGreaterThan(3);
+    expect(searched.buckets).toBeGreaterThan(0);
+    // ssh ran with our options (seen while visits ran).
+    expect([...commandLines.seen].some((line) => line.includes('StrictHostKeyChecking=yes') && line.includes('IdentitiesOnly=yes'))).toBe(
+      true,
     );
-    expect(buckets.size).toBeGreaterThan(0);
-    for (const bucket of buckets) {
-      for (const object of await store.listAllObjects(bucket, '')) {
-        found.push(...leaks(`${bucket}/${object.name}`, (await readAll(await store.getObject(bucket, object.name))).toString('latin1')));
-      }
-    }
-    // ssh ran with our options (seen while visits ran), and the key file went with git's throw-away home.
-    expect([...commandLines].some((line) => line.includes('StrictHostKeyChecking=yes') && line.includes('IdentitiesOnly=yes'))).toBe(true);
-    const entries = await readdir(workDir, { recursive: true }).catch(() => [] as string[]);
-    found.push(...entries.filter((entry) => /ssh-identity|ssh-known-hosts/.test(path.basename(entry))).map((entry) => `file ${entry}`));
     expect(found).toEqual([]);
   });
 });

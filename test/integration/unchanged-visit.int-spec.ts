@@ -1,29 +1,31 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService } from '@archiver/database';
 import { bundleKey, LatestView, manifestKey, ObjectStoreRepository, readManifestRefs, SnapshotManifest } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
-  closeAll,
+  completedVisit,
   createFixtureRepos,
   fixtureGit,
   FixtureRepos,
   GitHttpServerHandle,
+  gitText,
   KeycloakTestClient,
   readAll,
+  refsOf,
+  restoreFromDownload,
   settledArchive,
   startApp,
   startGitHttpServer,
+  tearDown,
   waitFor,
 } from '@archiver/testing';
 
-const run = promisify(execFile);
-const git = async (args: string[], cwd?: string) => (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 })).stdout;
+const git = gitText;
 
 // Visits of one repository on the real stack: a visit whose refs have not moved asks the git
 // server only for its refs (no pack) and stores a manifest that points at the earlier snapshot.
@@ -50,24 +52,13 @@ describe('unchanged visits end to end', () => {
   /** Pack requests: a v0 POST, or a v2 POST for anything but the ref listing. */
   const packRequestsSince = (index: number) =>
     http.requestLog.slice(index).filter((r) => r.method === 'POST' && r.path.endsWith('/git-upload-pack') && r.command !== 'ls-refs');
-  const refsOf = async (dir: string) => git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads', 'refs/tags'], dir);
+  const branchesAndTags = (dir: string) => refsOf(dir, 'refs/heads', 'refs/tags');
   /** Downloads the visit's bundle through the API and restores it with plain git: its refs, and its bytes. */
   const restoreDownload = async (id: string) => {
-    const download = await api.call<{ url: string }>('GET', `/api/archives/${id}/download`);
-    expect(download.status).toBe(200);
-    const fetched = await fetch(download.body.url, { signal: AbortSignal.timeout(20_000) });
-    expect(fetched.status).toBe(200);
-    const bytes = Buffer.from(await fetched.arrayBuffer());
-    const dir = await mkdtemp(path.join(scratch, 'restore-'));
-    await writeFile(path.join(dir, 'repo.bundle'), bytes);
-    await git(['clone', '--quiet', '--mirror', path.join(dir, 'repo.bundle'), path.join(dir, 'restored.git')]);
-    return { bytes, refs: await refsOf(path.join(dir, 'restored.git')) };
+    const { gitDir, bundle } = await restoreFromDownload(api, id, scratch);
+    return { bytes: bundle, refs: await branchesAndTags(gitDir) };
   };
-  const visit = async (name = 'multi') => {
-    const done = await settledArchive(api, (await api.submit(http.url(name))).id);
-    expect(done).toMatchObject({ status: 'completed', error: null });
-    return { view: done, row: (await archives.findById(done.id))! };
-  };
+  const visit = async (name = 'multi') => completedVisit(api, archives, http.url(name));
 
   beforeAll(async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-unchanged-fixtures-'));
@@ -78,19 +69,9 @@ describe('unchanged visits end to end', () => {
     api = new ApiClient(frontend.url, await keycloak.passwordToken(stack.demo.username, stack.demo.password));
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-    } finally {
-      store.close();
-      await closeAll(
-        prisma.$disconnect(),
-        http?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({ apps, close: [() => store.close(), () => prisma.$disconnect(), () => http?.stop()], dirs: [scratch, workDir] }),
+  );
 
   it('a second visit with the same refs fetches no pack and points at the first snapshot; a pushed commit makes the next one changed', async () => {
     const first = await visit();
@@ -136,12 +117,12 @@ describe('unchanged visits end to end', () => {
     expect((await restoreDownload(second.view.id)).bytes.equals(firstBundle)).toBe(true);
 
     // Upstream moves: a new commit on main.
-    const firstRefs = await refsOf(fixtures.multi);
+    const firstRefs = await branchesAndTags(fixtures.multi);
     const commit = (await fixtureGit(['commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', 'a later commit'], fixtures.multi))
       .toString()
       .trim();
     await fixtureGit(['update-ref', 'refs/heads/main', commit], fixtures.multi);
-    const laterRefs = await refsOf(fixtures.multi);
+    const laterRefs = await branchesAndTags(fixtures.multi);
     expect(laterRefs).not.toBe(firstRefs);
 
     const logBeforeThird = http.requestLog.length;

@@ -1,29 +1,27 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig, loadStackSettings } from '@archiver/config';
 import { ArchiveRepository, PrismaService, VerificationRepository } from '@archiver/database';
 import { encodeTreeListing, manifestKey, ObjectStoreRepository, readTreeListing, treeListingKey } from '@archiver/storage';
 import {
   ApiClient,
   AppProcess,
-  closeAll,
+  commitOnBranch,
+  completedVisit,
   createFixtureRepos,
-  fixtureGit,
   GitHttpServerHandle,
+  gitText,
   KeycloakTestClient,
   type ManifestWithFiles,
   readManifestWithFiles,
   settledArchive,
   startApp,
   startGitHttpServer,
+  tearDown,
   waitFor,
 } from '@archiver/testing';
-
-const run = promisify(execFile);
 
 interface Verification {
   status: 'unverified' | 'passed' | 'failed';
@@ -54,17 +52,11 @@ describe('restore drills', () => {
   let multi: string;
 
   const newUpstream = async (name: string) => {
-    await run('git', ['clone', '--quiet', '--bare', multi, path.join(fixturesRoot, `${name}.git`)]);
+    await gitText(['clone', '--quiet', '--bare', multi, path.join(fixturesRoot, `${name}.git`)]);
     return path.join(fixturesRoot, `${name}.git`);
   };
-  const commitOn = async (upstream: string, branch: string, message: string) => {
-    const commit = (await fixtureGit(['commit-tree', `${branch}^{tree}`, '-p', branch, '-m', message], upstream)).toString().trim();
-    await fixtureGit(['update-ref', `refs/heads/${branch}`, commit], upstream);
-  };
   const visit = async (name: string) => {
-    const done = await settledArchive(api, (await api.submit(http.url(`${name}.git`))).id, 120_000);
-    expect(done).toMatchObject({ status: 'completed', error: null });
-    const row = (await archives.findById(done.id))!;
+    const { view: done, row } = await completedVisit(api, archives, http.url(`${name}.git`), 120_000);
     const manifest: ManifestWithFiles = await readManifestWithFiles(store, row.bucket!, row.prefix!);
     return { id: done.id, bucket: row.bucket!, prefix: row.prefix!, manifest, repositoryId: row.repositoryId };
   };
@@ -98,24 +90,14 @@ describe('restore drills', () => {
     adminToken = await keycloak.passwordToken(stack.admin.username, stack.admin.password);
   });
 
-  afterAll(async () => {
-    try {
-      await Promise.all(apps.map((app) => app.stop()));
-    } finally {
-      store.close();
-      await closeAll(
-        prisma.$disconnect(),
-        http?.stop(),
-        scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
-        rm(workDir, { recursive: true, force: true }),
-      );
-    }
-  });
+  afterAll(() =>
+    tearDown({ apps, close: [() => store.close(), () => prisma.$disconnect(), () => http?.stop()], dirs: [scratch, workDir] }),
+  );
 
   it('passes a full snapshot, an incremental one and an unchanged visit', async () => {
     const upstream = await newUpstream('good');
     const first = await visit('good');
-    await commitOn(upstream, 'main', 'second');
+    await commitOnBranch(upstream, 'main', 'second');
     const second = await visit('good');
     const unchanged = await visit('good');
     expect([first.manifest.bundleKind, second.manifest.bundleKind, unchanged.manifest.outcome]).toEqual([
@@ -134,7 +116,7 @@ describe('restore drills', () => {
   it('names a corrupted increment (CORRUPT_BUNDLE) and keeps passing the snapshot before it', async () => {
     const upstream = await newUpstream('bad-bundle');
     const first = await visit('bad-bundle');
-    await commitOn(upstream, 'main', 'second');
+    await commitOnBranch(upstream, 'main', 'second');
     const second = await visit('bad-bundle');
     const increment = second.manifest.bundle!;
     expect(second.manifest.bundleKind).toBe('incremental');

@@ -33,3 +33,13 @@ export function fixtureGit(args: readonly string[], cwd: string, home: string = 
     });
   });
 }
+
+/**
+ * Moves `branch` of a bare repository on by one commit with the tip's own tree: a new commit
+ * upstream without a work tree. Returns its id.
+ */
+export async function commitOnBranch(gitDir: string, branch: string, message: string): Promise<string> {
+  const commit = (await fixtureGit(['commit-tree', `${branch}^{tree}`, '-p', branch, '-m', message], gitDir)).toString().trim();
+  await fixtureGit(['update-ref', `refs/heads/${branch}`, commit], gitDir);
+  return commit;
+}

@@ -109,3 +109,20 @@ export async function settledArchive(client: ApiClient, id: string, timeoutMs = 
     throw new Error(`${(error as Error).message} (last seen: ${JSON.stringify(last)})`, { cause: error });
   }
 }
+
+/** An ApiClient that keeps the text of every answer in `answers`, for tests that search them for secrets. */
+export class RecordingApiClient extends ApiClient {
+  constructor(
+    baseUrl: string,
+    defaultToken: TokenSource | undefined,
+    readonly answers: string[],
+  ) {
+    super(baseUrl, defaultToken);
+  }
+
+  override async call<T = unknown>(method: string, route: string, options: ApiRequestOptions = {}): Promise<ApiResponse<T>> {
+    const response = await super.call<T>(method, route, options);
+    this.answers.push(response.text);
+    return response;
+  }
+}

@@ -22,7 +22,25 @@ export interface AppProcess {
   kill(): Promise<void>;
 }
 
+/** Ports this process handed out: the OS may offer a just-closed port again at once. */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port nothing listens on, and not one handed out before in this process: an app's
+ * HTTP and metrics ports, asked for one after the other, once came back equal (EADDRINUSE).
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await unusedPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('the OS kept offering ports already handed out');
+}
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

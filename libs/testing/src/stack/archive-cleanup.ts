@@ -41,3 +41,9 @@ export async function removeArchivesUnder(urlPrefix: string, { prisma, store, qu
   }
   return mine.length;
 }
+
+/** `removeArchivesUnder`, then the repository rows under `urlPrefix`, for suites that track repositories too. */
+export async function removeRepositoriesUnder(urlPrefix: string, deps: ArchiveCleanupDeps): Promise<void> {
+  await removeArchivesUnder(urlPrefix, deps);
+  await deps.prisma.repository.deleteMany({ where: { normalizedUrl: { startsWith: urlPrefix } } });
+}
