@@ -407,7 +407,6 @@ function stageAggregate(name: string, interval: Prisma.Sql): Prisma.Sql {
 
 type RawArchiveRow = Record<string, unknown>;
 
-// Raw queries return column names; map them back to the model's field names.
 /**
  * The row createOrFindActive just inserted, without reading back all 31 columns on the hot path
  * (parsing them was a visible share of each submission's CPU): what the insert set, what the
@@ -424,7 +423,7 @@ function justInserted(input: NewArchive, returned: RawArchiveRow): ArchiveRecord
   });
 }
 
-/** Absent columns read as null (see justInserted). */
+/** Raw queries return column names: maps them back to the model's field names; absent columns read as null (see justInserted). */
 function fromRow(row: RawArchiveRow): ArchiveRecord {
   return {
     id: row.id as string,
