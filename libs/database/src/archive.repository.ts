@@ -205,8 +205,7 @@ export class ArchiveRepository {
         recorded AS (
           INSERT INTO ref_change (archive_id, name, kind, old_sha, new_sha)
           SELECT done.id, decode(c.name, 'base64'), c.kind::"RefChangeKind", c.old_sha, c.new_sha
-          FROM done, unnest(${refs.map((r) => r.nameBytes.toString('base64'))}::text[], ${refs.map((r) => r.kind)}::text[],
-            ${refs.map((r) => r.oldSha)}::text[], ${refs.map((r) => r.newSha)}::text[]) AS c(name, kind, old_sha, new_sha))
+          FROM done, ${refChangeRows(refs)})
         SELECT * FROM done`,
     );
     return rows[0] ? fromRow(rows[0]) : null;
@@ -254,8 +253,51 @@ export class ArchiveRepository {
     );
   }
 
+  /** Removes the row and its ref changes; for a whole repository going (purge). One visit alone goes with deleteVisit. */
   async delete(id: string): Promise<void> {
     await this.run(() => this.prisma.archive.deleteMany({ where: { id } }));
+  }
+
+  /**
+   * Removes one visit and keeps its repository's chain of ref changes whole: each visit that
+   * counted its changes from this one counts them, from now on, from the one before it (or from
+   * nothing, when this was the first snapshot), its recorded changes replaced by `fold`ing this
+   * visit's into its own. So the changes between any two remaining snapshots read the same as
+   * before. A visit whose changes are unknown (recorded before the column) folds nothing: what
+   * built on it stays unknown. Deletes of one repository's visits take turns on its row: two
+   * neighbours deleted at once would otherwise each relink to the other.
+   */
+  async deleteVisit(id: string, fold: FoldRefChanges): Promise<void> {
+    await this.run(() =>
+      this.prisma.$transaction(async (tx) => {
+        const locked = await tx.$queryRaw<unknown[]>`
+          SELECT r.id FROM repository r JOIN archive a ON a.repository_id = r.id WHERE a.id = ${id}::uuid FOR UPDATE OF r`;
+        if (locked.length === 0) return;
+        // Read after the lock: this statement sees what a delete that held it before committed.
+        const [gone] = await tx.$queryRaw<ChainLinkRow[]>`
+          SELECT id, changes_since_id, change_summary FROM archive WHERE id = ${id}::uuid`;
+        if (!gone) return;
+        const successors = await tx.$queryRaw<ChainLinkRow[]>`
+          SELECT id, changes_since_id, change_summary FROM archive
+          WHERE changes_since_id = ${id}::uuid AND change_summary IS NOT NULL ORDER BY id`;
+        if (gone.change_summary !== null && successors.length > 0) {
+          const older = await recordedChanges(tx, id);
+          for (const successor of successors) {
+            const { refs, summary } = fold(older, await recordedChanges(tx, successor.id));
+            await tx.$executeRaw`DELETE FROM ref_change WHERE archive_id = ${successor.id}::uuid`;
+            await tx.$executeRaw`
+              INSERT INTO ref_change (archive_id, name, kind, old_sha, new_sha)
+              SELECT ${successor.id}::uuid, decode(c.name, 'base64'), c.kind::"RefChangeKind", c.old_sha, c.new_sha
+              FROM ${refChangeRows(refs)}`;
+            await tx.$executeRaw`
+              UPDATE archive SET changes_since_id = ${gone.changes_since_id}::uuid,
+                change_summary = ${JSON.stringify(summary)}::jsonb, updated_at = now()
+              WHERE id = ${successor.id}::uuid`;
+          }
+        }
+        await tx.$executeRaw`DELETE FROM archive WHERE id = ${id}::uuid`;
+      }, FOLD_TRANSACTION),
+    );
   }
 
   countSnapshotsInBucket(bucket: string): Promise<number> {
@@ -421,6 +463,34 @@ function justInserted(input: NewArchive, returned: RawArchiveRow): ArchiveRecord
     requested_by: input.requestedBy,
     requested_by_name: input.requestedByName ?? null,
   });
+}
+
+type RecordedRefChange = VisitRefChanges['refs'][number];
+
+/** How deleteVisit merges a removed visit's ref changes (older) with those of the visit after it (newer). */
+export type FoldRefChanges = (
+  older: readonly RecordedRefChange[],
+  newer: readonly RecordedRefChange[],
+) => Pick<VisitRefChanges, 'refs' | 'summary'>;
+
+// Prisma's default of 5 s is short for folding two visits of a repository with ~10^5 refs.
+const FOLD_TRANSACTION = { timeout: 60_000 };
+
+interface ChainLinkRow {
+  id: string;
+  changes_since_id: string | null;
+  change_summary: unknown;
+}
+
+/** Ref changes as rows of `unnest(...) AS c(name, kind, old_sha, new_sha)`, names base64 (they are bytes). */
+function refChangeRows(refs: readonly RecordedRefChange[]): Prisma.Sql {
+  return Prisma.sql`unnest(${refs.map((r) => r.nameBytes.toString('base64'))}::text[], ${refs.map((r) => r.kind)}::text[],
+    ${refs.map((r) => r.oldSha)}::text[], ${refs.map((r) => r.newSha)}::text[]) AS c(name, kind, old_sha, new_sha)`;
+}
+
+async function recordedChanges(tx: Prisma.TransactionClient, archiveId: string): Promise<RecordedRefChange[]> {
+  const rows = await tx.refChange.findMany({ where: { archiveId } });
+  return rows.map((row) => ({ nameBytes: Buffer.from(row.name), kind: row.kind, oldSha: row.oldSha, newSha: row.newSha }));
 }
 
 /** Raw queries return column names: maps them back to the model's field names; absent columns read as null (see justInserted). */

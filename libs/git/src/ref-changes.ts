@@ -80,6 +80,26 @@ export async function diffRefs(
  * deleted and created again in between, or force-pushed on the way, counts as non-fast-forward.
  */
 export function composeRefChanges(steps: readonly (readonly RefChange[])[]): RefChange[] {
+  return netChanges(steps).filter((change) => change.oldSha !== change.newSha);
+}
+
+/**
+ * Two consecutive steps as one, for when the snapshot between them is removed
+ * (ArchiveRepository.deleteVisit): composing the folded step with any steps around it gives
+ * what composing all of them gave. So a branch that moved off and came back to the same commit
+ * is kept, with old = new, when it was not fast-forwarded on the way (force-pushed back, or
+ * deleted and created again): over a longer range it still was not only fast-forwarded. Such
+ * an entry is no change on its own (composeRefChanges drops it), and the summary does not count it.
+ */
+export function foldRefChanges(older: readonly RefChange[], newer: readonly RefChange[]): { refs: RefChange[]; summary: RefChangeSummary } {
+  const refs = netChanges([older, newer]).filter(
+    (change) => change.oldSha !== change.newSha || (change.oldSha !== null && change.kind === 'non_fast_forward'),
+  );
+  return { refs, summary: summarizeRefChanges(refs.filter((change) => change.oldSha !== change.newSha)) };
+}
+
+/** Every ref the steps touched, from its first old to its last new commit, sorted by name. */
+function netChanges(steps: readonly (readonly RefChange[])[]): RefChange[] {
   const net = new Map<string, { nameBytes: Buffer; oldSha: string | null; newSha: string | null; allFastForward: boolean }>();
   for (const step of steps) {
     for (const change of step) {
@@ -92,7 +112,6 @@ export function composeRefChanges(steps: readonly (readonly RefChange[])[]): Ref
   }
   const changes: RefChange[] = [];
   for (const { nameBytes, oldSha, newSha, allFastForward } of net.values()) {
-    if (oldSha === newSha) continue;
     changes.push({ nameBytes, oldSha, newSha, kind: netKind(nameBytes, oldSha, newSha, allFastForward) });
   }
   return changes.sort(byName);

@@ -11,7 +11,7 @@ import {
   type OperationsRepository,
   type TrackedRepositoryRepository,
 } from '@archiver/database';
-import { GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
+import { foldRefChanges, GitError, GitErrorCode, UrlPolicy } from '@archiver/git';
 import { QueueError, QueueErrorCode, QueueName, type QueueRepository } from '@archiver/queue';
 import { ObjectStoreRepository, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord, rejectionOf } from '@archiver/testing';
@@ -52,7 +52,7 @@ describe(ArchiveRequestsService.name, () => {
     | 'createOrFindActive'
     | 'findById'
     | 'list'
-    | 'delete'
+    | 'deleteVisit'
     | 'countSnapshotsInBucket'
     | 'findNextCompletedVisit'
     | 'countActiveOfRepository'
@@ -75,7 +75,7 @@ describe(ArchiveRequestsService.name, () => {
       createOrFindActive: jest.fn(async (input: object) => ({ archive: record({ ...input }), created: true })),
       findById: jest.fn(),
       list: jest.fn(async () => ({ items: [], total: 0 })),
-      delete: jest.fn(async () => undefined),
+      deleteVisit: jest.fn(async () => undefined),
       countSnapshotsInBucket: jest.fn(async () => 0),
       findNextCompletedVisit: jest.fn(async () => null),
       countActiveOfRepository: jest.fn(async () => 0),
@@ -315,7 +315,7 @@ describe(ArchiveRequestsService.name, () => {
       expect(error.getStatus()).toBe(HttpStatus.CONFLICT);
       expect(error.message).toMatch(/wait until it finishes/);
       expect(store.removePrefix).not.toHaveBeenCalled();
-      expect(archives.delete).not.toHaveBeenCalled();
+      expect(archives.deleteVisit).not.toHaveBeenCalled();
     });
 
     it('removes the objects, then the row, then the bucket once no completed snapshot is left in it', async () => {
@@ -323,7 +323,7 @@ describe(ArchiveRequestsService.name, () => {
       archives.findById.mockResolvedValue(archive);
       const order: string[] = [];
       store.removePrefix.mockImplementation(async (_bucket: string, prefix: string) => (order.push(prefix), 1));
-      archives.delete.mockImplementation(async () => void order.push('row'));
+      archives.deleteVisit.mockImplementation(async () => void order.push('row'));
       store.removeBucketIfEmpty.mockImplementation(async () => (order.push('bucket'), true));
 
       await sut.delete(archive.id);
@@ -365,7 +365,7 @@ describe(ArchiveRequestsService.name, () => {
       expect(error.getStatus()).toBe(HttpStatus.CONFLICT);
       expect(error.code).toBe('ARCHIVE_REFERENCED');
       expect(store.removePrefix).not.toHaveBeenCalled();
-      expect(archives.delete).not.toHaveBeenCalled();
+      expect(archives.deleteVisit).not.toHaveBeenCalled();
     });
 
     it('deletes a snapshot the next visit does not build on (it stored a new full bundle)', async () => {
@@ -375,7 +375,7 @@ describe(ArchiveRequestsService.name, () => {
       const fresh = { archiveId: 'next', bundleChain: [{ archiveId: 'next', kind: 'full', key: 'a', size: 1, sha256: 'x' }] };
       store.getObject.mockResolvedValue(Readable.from([Buffer.from(JSON.stringify(fresh))]));
       await sut.delete(archive.id);
-      expect(archives.delete).toHaveBeenCalledWith(archive.id);
+      expect(archives.deleteVisit).toHaveBeenCalledWith(archive.id, foldRefChanges);
     });
 
     it('keeps the bucket while other snapshots live in it', async () => {
@@ -390,7 +390,7 @@ describe(ArchiveRequestsService.name, () => {
       archives.findById.mockResolvedValue(record({ status: 'failed' }));
       await sut.delete('id');
       expect(store.removePrefix).not.toHaveBeenCalled();
-      expect(archives.delete).toHaveBeenCalledWith('id');
+      expect(archives.deleteVisit).toHaveBeenCalledWith('id', foldRefChanges);
       expect(store.removeBucketIfEmpty).not.toHaveBeenCalled();
     });
 
@@ -398,14 +398,14 @@ describe(ArchiveRequestsService.name, () => {
       archives.findById.mockResolvedValue(completed());
       store.removeIncompleteUploads.mockRejectedValue(new StorageError(StorageErrorCode.NOT_FOUND, 'NoSuchBucket'));
       await sut.delete('id');
-      expect(archives.delete).toHaveBeenCalledWith('id');
+      expect(archives.deleteVisit).toHaveBeenCalledWith('id', foldRefChanges);
     });
 
     it('keeps the row when storage is down, so the delete can be repeated', async () => {
       archives.findById.mockResolvedValue(completed());
       store.removePrefix.mockRejectedValue(new StorageError(StorageErrorCode.UNAVAILABLE, 'ECONNREFUSED'));
       await expect(sut.delete('id')).rejects.toBeInstanceOf(StorageError);
-      expect(archives.delete).not.toHaveBeenCalled();
+      expect(archives.deleteVisit).not.toHaveBeenCalled();
     });
 
     it('answers 404 for an unknown id', async () => {

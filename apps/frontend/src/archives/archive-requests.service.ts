@@ -9,7 +9,7 @@ import {
   type ArchiveStatus,
   TrackedRepositoryRepository,
 } from '@archiver/database';
-import { GitError } from '@archiver/git';
+import { foldRefChanges, GitError } from '@archiver/git';
 import { RepositoryTracker } from '@archiver/tracking';
 import {
   contentManifestOf,
@@ -151,7 +151,8 @@ export class ArchiveRequestsService {
       await this.moveLatestOff(archive, archive.bucket, archive.prefix);
       await this.store.removeSnapshotPrefix(archive.bucket, archive.prefix);
     }
-    await this.archives.delete(id);
+    // Visits after it then count their ref changes from the one before it (GET /api/repositories/:id/changes).
+    await this.archives.deleteVisit(id, foldRefChanges);
     if (archive.bucket !== null && (await this.archives.countSnapshotsInBucket(archive.bucket)) === 0) {
       await this.emptyBucket(archive, archive.bucket);
     }

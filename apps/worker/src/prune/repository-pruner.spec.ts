@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import type { AppConfig } from '@archiver/config';
 import type { ArchiveRecord, ArchiveRepository, RetentionRepository, TrackedRepositoryRepository } from '@archiver/database';
+import { foldRefChanges } from '@archiver/git';
 import { RetryLaterError } from '@archiver/queue';
 import { ObjectStoreRepository, type SnapshotBundleLink, StorageError, StorageErrorCode } from '@archiver/storage';
 import { archiveRecord } from '@archiver/testing';
@@ -104,7 +105,9 @@ describe(RepositoryPruner.name, () => {
       completedSnapshots: jest.fn(async () => [...rows]),
     };
     const archives = {
-      delete: jest.fn(async (id: string) => {
+      deleteVisit: jest.fn(async (id: string, fold: unknown) => {
+        // The chain of ref changes is kept whole with libs/git's fold (checked in ref-changes.spec).
+        expect(fold).toBe(foldRefChanges);
         calls.push(`delete row ${id}`);
         rows = rows.filter((r) => r.id !== id);
       }),

@@ -7,6 +7,7 @@ import {
   retentionPolicyOf,
   TrackedRepositoryRepository,
 } from '@archiver/database';
+import { foldRefChanges } from '@archiver/git';
 import { PermanentJobError } from '@archiver/queue';
 import {
   loadRetentionInputs,
@@ -32,7 +33,8 @@ import { MaintenanceLease, withMaintenanceLease } from './maintenance-lease';
  * b. give kept snapshots that restore through a pruned snapshot's bundles new chains
  *    (ChainRebuilder) — before anything is deleted;
  * c. remove each pruned snapshot, newest first: its manifest (what makes it a snapshot), the
- *    rest of its prefix, then its row (its ref changes go with it);
+ *    rest of its prefix, then its row, its ref changes folded into the next visit's (so the
+ *    changes between kept snapshots read as before);
  * d. remove blobs under `objects/` that no remaining manifest maps a path to;
  * e. record the result and give the lease back.
  */
@@ -98,7 +100,7 @@ export class RepositoryPruner {
     for await (const object of this.store.listObjects(snapshot.bucket, snapshot.prefix)) bytes += object.size;
     await this.store.removeObject(snapshot.bucket, manifestKey(snapshot.prefix));
     await this.store.removeSnapshotPrefix(snapshot.bucket, snapshot.prefix);
-    await this.archives.delete(snapshot.id);
+    await this.archives.deleteVisit(snapshot.id, foldRefChanges);
     return bytes;
   }
 
