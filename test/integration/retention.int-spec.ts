@@ -240,6 +240,16 @@ describe('retention', () => {
     expect(triedTwo.body.prune.map((p) => p.archiveId)).toEqual([v5.id, v4.id, v3.id, v2.id, v1.id]);
     expect((await api.call('GET', `/api/repositories/${repositoryId}/retention/preview?keepLast=-1`)).status).toBe(400);
 
+    // The ref changes between kept snapshots, as they read before the prune.
+    type RefChanges = { from: { id: string } | null; changes: { ref: string; kind: string; newSha: string | null }[] };
+    const refChanges = async (query: string) => {
+      const response = await api.call<RefChanges>('GET', `/api/repositories/${repositoryId}/changes${query}`);
+      expect(response.status).toBe(200);
+      return response.body;
+    };
+    const keptRange = await refChanges(`?from=${v4.id}&to=${v6.id}`);
+    const wholeRange = await refChanges(`?from=${v1.id}&to=${v6.id}`);
+
     // As if an earlier prune had crashed right after removing v1's manifest: this one finishes the job.
     await store.removeObject(bucket, `${v1.row.prefix!}manifest.json`);
     await prune(repositoryId);
@@ -259,6 +269,14 @@ describe('retention', () => {
     }
     expect(await keysUnder(bucket, onlyV2)).toEqual([]);
     expect(await keysUnder(bucket, keptBlob)).toEqual([keptBlob]);
+    // The pruned visits' ref changes were folded into v4's: ranges between kept snapshots read as
+    // before, and v4, now the oldest, holds every ref it saw as created (no 409 across the gap).
+    expect(await refChanges(`?from=${v4.id}&to=${v6.id}`)).toEqual(keptRange);
+    const sinceNothing = await refChanges(`?to=${v4.id}`);
+    expect(sinceNothing.from).toBeNull();
+    expect(sinceNothing.changes.map((c) => c.kind)).toEqual(sinceNothing.changes.map(() => 'created'));
+    expect(sinceNothing.changes.map((c) => `${c.newSha} ${c.ref}`).sort()).toEqual(v4.refs.trim().split('\n').sort());
+    expect(wholeRange.changes.length).toBeGreaterThan(0);
     const remainingBlobs = await keysUnder(bucket, OBJECTS_FOLDER);
     for (const file of v4.files) expect(remainingBlobs).toContain(file.key);
     // Exactly what kept snapshots reference is left under objects/ and trees/.
