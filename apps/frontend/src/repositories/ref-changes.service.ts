@@ -39,7 +39,9 @@ export class RefChangesService {
       );
     }
     const chain = this.chain(to, from, byId, snapshots.length);
-    const stored = await this.refChanges.findChanges(chain.filter((link) => total(link) > 0).map((link) => link.id));
+    // Every link, also those that count no change: one folded from deleted visits may hold a
+    // branch that moved away and back, which still makes the range not only fast-forwarded.
+    const stored = await this.refChanges.findChanges(chain.map((link) => link.id));
     const steps = [...chain].reverse().map((link): RefChange[] => stored.filter((change) => change.archiveId === link.id));
     const changes = composeRefChanges(steps);
     return {
