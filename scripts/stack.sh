@@ -379,11 +379,26 @@ stop_one() {
     as_pg "$PGBIN/pg_ctl" -D "$STATE/pg" -m fast -w -t 60 stop >/dev/null
     return 0
   fi
+  # Keycloak's PID is kc.sh's, whose java child still holds the ports a moment after the script
+  # is gone: wait for the whole tree, or a start right after a stop finds them taken.
+  local tree; tree="$(descendants "$pid") $pid"
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  kill -0 "$pid" 2>/dev/null && { say "$name did not stop in 30s; killing"; kill -KILL "$pid" 2>/dev/null || true; }
+  for _ in $(seq 1 60); do alive $tree || break; sleep 0.5; done
+  # shellcheck disable=SC2086 # word splitting wanted: a list of PIDs
+  alive $tree && { say "$name did not stop in 30s; killing"; kill -KILL $tree 2>/dev/null || true; }
   rm -f "$PIDS/$name.pid"
   say "stopped $name"
+}
+
+descendants() { # PID — every live descendant of it
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$child"; descendants "$child"; done
+}
+
+alive() { # PID... — true while any of them lives
+  local pid
+  for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 0; done
+  return 1
 }
 
 print_urls() {
