@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,7 @@ import {
   createFixtureRepos,
   FixtureRepos,
   GitHttpServerHandle,
+  gitText,
   KeycloakTestClient,
   processesMentioning,
   settledArchive,
@@ -48,7 +49,9 @@ describe('every accepted archive ends, whatever fails meanwhile', () => {
   let scratch: string;
   let fixtures: FixtureRepos;
   let slow: GitHttpServerHandle;
+  let fast: GitHttpServerHandle;
   let api: ApiClient;
+  let frontendUrl: string;
   let copies = 0;
 
   const start = async (name: 'frontend' | 'injector' | 'worker', env: Record<string, string> = {}) => {
@@ -65,6 +68,18 @@ describe('every accepted archive ends, whatever fails meanwhile', () => {
     const name = `faults-${process.pid}-${++copies}`;
     await cp(fixtures.multi, path.join(fixtures.root, `${name}.git`), { recursive: true });
     return { name, url: slow.url(name) };
+  };
+  /** A repository of `files` small files in one commit, served without latency: storing it is the long part. */
+  const manyFilesRepo = async (files: number) => {
+    const name = `faults-${process.pid}-many-${++copies}`;
+    const work = path.join(scratch, name);
+    await mkdir(path.join(work, 'd'), { recursive: true });
+    for (let i = 0; i < files; i++) await writeFile(path.join(work, 'd', `f${i}.txt`), `file ${i} of ${name}\n`);
+    await gitText(['init', '--quiet', '--initial-branch=main'], work);
+    await gitText(['add', '--all'], work);
+    await gitText(['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-m', 'many files'], work);
+    await gitText(['clone', '--quiet', '--bare', work, path.join(fixtures.root, `${name}.git`)]);
+    return name;
   };
   const waitStatus = (id: string, status: ArchiveView['status'], timeoutMs = 60_000) =>
     waitFor(`archive ${id} to be ${status}`, async () => ((await api.archive(id)).status === status ? true : undefined), timeoutMs);
@@ -83,7 +98,9 @@ describe('every accepted archive ends, whatever fails meanwhile', () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'archiver-faults-fixtures-'));
     fixtures = await createFixtureRepos(scratch);
     slow = await startGitHttpServer({ root: fixtures.root, latencyMs: 2500 });
+    fast = await startGitHttpServer({ root: fixtures.root });
     const frontend = await start('frontend');
+    frontendUrl = frontend.url;
     api = new ApiClient(frontend.url, await keycloak.passwordToken(stack.demo.username, stack.demo.password));
   });
 
@@ -91,11 +108,12 @@ describe('every accepted archive ends, whatever fails meanwhile', () => {
     try {
       await Promise.all([...apps].map((app) => app.stop()));
       // Whatever a failed test left down.
-      for (const service of ['postgres', 'redis'] as const) await startStackService(service);
+      for (const service of ['postgres', 'redis', 'minio'] as const) await startStackService(service);
     } finally {
       store.close();
       await closeAll(
         slow?.stop(),
+        fast?.stop(),
         scratch ? rm(scratch, { recursive: true, force: true }) : undefined,
         rm(workDir, { recursive: true, force: true }),
       );
@@ -180,6 +198,65 @@ describe('every accepted archive ends, whatever fails meanwhile', () => {
     await expectCompletedOnce(done);
     // The worker records the outcome before it logs it: on a loaded machine the line may lag.
     await waitFor('the second worker to log the archive', async () => (second.output().includes(archive.id) ? true : undefined), 10_000);
+    for (const app of [...apps].filter((a) => a.name !== 'frontend')) await stop(app);
+  });
+
+  it('object storage down mid-clone and mid-upload: each run is postponed, not failed, and the archive completes once it is back', async () => {
+    await start('injector');
+    // One upload at a time, so that uploading a few thousand files takes long enough to stop MinIO in the middle.
+    const worker = await start('worker', { UPLOAD_CONCURRENCY: '1' });
+    const health = async () => (await fetch(`${frontendUrl}/health`, { signal: AbortSignal.timeout(10_000) })).status;
+
+    // Mid-clone: the run finds storage gone when it comes to store.
+    const repo = await slowRepo();
+    const midClone = await api.submit(repo.url);
+    await waitFor('git to be fetching', async () => ((await processesMentioning(repo.name)).length > 0 ? true : undefined));
+    await stopStackService('minio');
+    expect(await health()).toBe(503);
+    await waitFor(
+      'the run to be postponed',
+      async () => (worker.output().includes('infrastructure unavailable') ? true : undefined),
+      60_000,
+    );
+    await startStackService('minio');
+    await expectCompletedOnce(await settledArchive(api, midClone.id, 120_000));
+
+    // Mid-upload: some of its files are stored, its manifest is not. The stop itself takes a
+    // moment; should the upload finish within it, the fault missed, and a new repository tries again.
+    let landed: { id: string; bucket: string } | undefined;
+    for (let attempt = 1; attempt <= 3 && !landed; attempt++) {
+      const submitted = await api.submit(fast.url(await manyFilesRepo(3000)));
+      const bucket = await waitFor(
+        'the first files to be stored',
+        async () => {
+          const view = await api.archive(submitted.id);
+          if (!view.bucket) return undefined;
+          return (await store.listAllObjects(view.bucket, 'objects/').catch(() => [])).length > 0 ? view.bucket : undefined;
+        },
+        120_000,
+        50,
+      );
+      const postponedBefore = worker.output().split('infrastructure unavailable').length;
+      await stopStackService('minio');
+      try {
+        if ((await api.archive(submitted.id)).status !== 'completed') {
+          await waitFor(
+            'the upload to be postponed',
+            async () => (worker.output().split('infrastructure unavailable').length > postponedBefore ? true : undefined),
+            60_000,
+          ).catch((e) => { console.log('DEBUG', worker.output().split('\n').slice(-30).join('\n')); throw e; });
+          landed = { id: submitted.id, bucket };
+        }
+      } finally {
+        await startStackService('minio');
+      }
+    }
+    expect(landed).toBeDefined();
+    const done = await settledArchive(api, landed!.id, 180_000);
+    await expectCompletedOnce(done);
+    expect(done.bucket).toBe(landed!.bucket);
+    expect(done.fileCount).toBe(3000);
+    expect(await health()).toBe(200);
     for (const app of [...apps].filter((a) => a.name !== 'frontend')) await stop(app);
   });
 
