@@ -35,6 +35,8 @@ export interface SweptOperation {
 
 /** One request to send, and how a failure report names it. */
 export interface ForgedRequest {
+  /** The documented operation, `METHOD /template`. */
+  operation: string;
   method: string;
   /** Path and query, already encoded as they go on the wire (some deliberately badly). */
   target: string;
@@ -48,8 +50,11 @@ export interface ForgedRequest {
 export interface ForgeContext {
   /** A URL the stack accepts (allowlisted, and whose rows the suite removes afterwards). */
   url: string;
-  /** Ids of resources that exist, by path template, so that forged query and path parts reach past "not found". */
-  existingIds?: (operation: SweptOperation) => string | undefined;
+  /**
+   * A path parameter's value naming something that exists (encoded), so that forged query and
+   * path parts of GET routes reach past "not found"; only GET, so nothing that exists is changed.
+   */
+  existingValue?: (operation: SweptOperation, param: string) => string | undefined;
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -106,9 +111,10 @@ export const FORGED_PATH_VALUES: ReadonlyArray<[string, string]> = [
 export function forgedQueries(name: string): Array<[string, string]> {
   const key = encodeURIComponent(name);
   return [
-    ...['x', '-1', '0', '1e309', '99999999999999999999', '', '%ZZ', encodeURIComponent('é😀')].map(
-      (value): [string, string] => [`${name}=${value}`, `${key}=${value}`],
-    ),
+    ...['x', '-1', '0', '1e309', '99999999999999999999', '', '%ZZ', encodeURIComponent('é😀')].map((value): [string, string] => [
+      `${name}=${value}`,
+      `${key}=${value}`,
+    ]),
     [`${name} repeated`, `${key}=1&${key}=2`],
     [`${name}[]`, `${key}%5B%5D=1`],
     [`${name}[b]`, `${key}%5Bb%5D=1`],
@@ -148,16 +154,26 @@ const WHOLE_BODIES: ReadonlyArray<[string, string]> = [
 /** The requests the sweep sends for one operation: bounded, and each one forged in one place. */
 export function forgedRequests(operation: SweptOperation, context: ForgeContext): ForgedRequest[] {
   const requests: ForgedRequest[] = [];
-  const idSets: Array<[string, string]> = [['a random uuid', randomUUID()]];
-  const existing = operation.method === 'GET' ? context.existingIds?.(operation) : undefined;
-  if (existing) idSets.push(['an existing id', existing]);
+  const random = randomUUID();
+  const existing = (name: string) => (operation.method === 'GET' ? context.existingValue?.(operation, name) : undefined);
+  const valueSets: Array<[string, (name: string) => string]> = [['a random uuid', () => random]];
+  if (operation.pathParams.some((name) => existing(name) !== undefined)) {
+    valueSets.push(['existing', (name) => existing(name) ?? random]);
+  }
 
-  for (const [idLabel, id] of operation.pathParams.length > 0 ? idSets : [['', '']]) {
+  for (const [setLabel, valueOf] of operation.pathParams.length > 0 ? valueSets : ([['', () => '']] as const)) {
     const path = (forged: Record<string, string> = {}) =>
-      operation.path.replace(/\{([^}]+)\}/g, (_match, name: string) => forged[name] ?? id);
-    const ids = idLabel ? ` (other path parameters: ${idLabel})` : '';
+      operation.path.replace(/\{([^}]+)\}/g, (_match, name: string) => forged[name] ?? valueOf(name));
+    const ids = setLabel ? ` (other path parameters: ${setLabel})` : '';
     const send = (input: string, target: string, body?: string, contentType?: string) =>
-      requests.push({ method: operation.method, target, body, contentType, input: `${input}${ids}` });
+      requests.push({
+        operation: `${operation.method} ${operation.path}`,
+        method: operation.method,
+        target,
+        body,
+        contentType,
+        input: `${input}${ids}`,
+      });
 
     send('as documented, no query', path());
     for (const name of operation.pathParams) {
@@ -169,7 +185,7 @@ export function forgedRequests(operation: SweptOperation, context: ForgeContext)
       for (const [label, query] of forgedQueries(name)) send(`query ${label}`, `${path()}?${query}`);
     }
     send('an unknown query parameter', `${path()}?zzUnknown=1`);
-    if (!BODY_METHODS.has(operation.method) || existing === id) continue;
+    if (!BODY_METHODS.has(operation.method)) continue;
     for (const [label, body] of forgedBodies(operation.body, context)) send(`body ${label}`, path(), body, 'application/json');
     send('body as text/plain', path(), validObjectText(operation.body, context), 'text/plain');
     send('body with no content type', path(), validObjectText(operation.body, context));
