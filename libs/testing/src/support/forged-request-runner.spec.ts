@@ -29,6 +29,11 @@ describe(forgedAnswerProblems.name, () => {
       exchange(400, JSON.stringify({ error: { code: 'X', message: 'Invalid `prisma.archive.findUnique()`' } })),
       'database internals in the body',
     ],
+    [
+      "zod's default message",
+      exchange(400, JSON.stringify({ error: { code: 'INVALID_REQUEST', message: 'Invalid input: expected object, received undefined' } })),
+      "a validation library's default message",
+    ],
     ['a slow answer', exchange(400, error, 1500), 'took 1500 ms'],
     ['no answer', { ...exchange(0, ''), status: undefined, failure: 'TimeoutError: aborted' }, 'no answer (TimeoutError: aborted)'],
   ])('reports %s', (_name, sut, problem) => {

@@ -62,6 +62,8 @@ async function sendOne(
 
 const STACK_TRACE = /\n\s+at /;
 const DATABASE_INTERNALS = /Prisma|Invalid `prisma/;
+/** zod's own English ("Invalid input: expected object, received undefined") names no field and no fix. */
+const LIBRARY_DEFAULT_MESSAGE = /^Invalid input|expected \w+, received \w+/;
 
 /**
  * Why an answer to forged input breaks the API's rule (a 4xx `{error: {code, message}}`, no
@@ -76,6 +78,7 @@ export function forgedAnswerProblems(exchange: ForgedExchange, slowMs: number): 
     const error = errorOf(exchange.text);
     if (typeof error?.code !== 'string' || error.code === '') problems.push('no JSON error.code');
     if (typeof error?.message !== 'string' || error.message.trim() === '') problems.push('no JSON error.message');
+    else if (LIBRARY_DEFAULT_MESSAGE.test(error.message)) problems.push("a validation library's default message");
   }
   if (STACK_TRACE.test(exchange.text)) problems.push('a stack trace in the body');
   if (DATABASE_INTERNALS.test(exchange.text)) problems.push('database internals in the body');

@@ -58,6 +58,7 @@ describe(forgedRequests.name, () => {
     }
     expect(forgedRequests(remove, context).some((request) => request.target.includes('pageSize'))).toBe(false);
     expect(forgedRequests(remove, context).some((request) => request.target.endsWith('?zzUnknown=1'))).toBe(true);
+    expect(forgedRequests(remove, context).some((request) => request.target.length > 20_000)).toBe(true);
   });
 
   it('uses existing values only on GET routes, so nothing that exists is changed', () => {
@@ -72,6 +73,7 @@ describe(forgedRequests.name, () => {
     const sut = forgedRequests(create, context);
     expect(sut.filter((request) => request.body !== undefined && request.contentType === undefined)).toHaveLength(1);
     expect(sut.some((request) => request.contentType === 'text/plain')).toBe(true);
+    expect(sut.some((request) => request.contentType === 'application/merge-patch+json')).toBe(true);
   });
 });
 

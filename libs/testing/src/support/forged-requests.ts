@@ -185,9 +185,12 @@ export function forgedRequests(operation: SweptOperation, context: ForgeContext)
       for (const [label, query] of forgedQueries(name)) send(`query ${label}`, `${path()}?${query}`);
     }
     send('an unknown query parameter', `${path()}?zzUnknown=1`);
+    // Past Node's 16 KiB limit for the request line and headers: answered before any route runs.
+    send('a 20 KB query string', `${path()}?zzLong=${'9'.repeat(20_000)}`);
     if (!BODY_METHODS.has(operation.method)) continue;
     for (const [label, body] of forgedBodies(operation.body, context)) send(`body ${label}`, path(), body, 'application/json');
     send('body as text/plain', path(), validObjectText(operation.body, context), 'text/plain');
+    send('body as application/merge-patch+json', path(), validObjectText(operation.body, context), 'application/merge-patch+json');
     send('body with no content type', path(), validObjectText(operation.body, context));
   }
   return requests;
