@@ -32,7 +32,12 @@ describe(forgedAnswerProblems.name, () => {
     [
       "zod's default message",
       exchange(400, JSON.stringify({ error: { code: 'INVALID_REQUEST', message: 'Invalid input: expected object, received undefined' } })),
-      "a validation library's default message",
+      "a library's default message",
+    ],
+    [
+      "zlib's message",
+      exchange(400, JSON.stringify({ error: { code: 'BAD_REQUEST', message: 'incorrect header check' } })),
+      "a library's default message",
     ],
     ['a slow answer', exchange(400, error, 1500), 'took 1500 ms'],
     ['no answer', { ...exchange(0, ''), status: undefined, failure: 'TimeoutError: aborted' }, 'no answer (TimeoutError: aborted)'],

@@ -41,6 +41,7 @@ async function sendOne(
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (request.contentType) headers['content-type'] = request.contentType;
+  Object.assign(headers, request.headers);
   const started = Date.now();
   try {
     // Bytes, not a string: fetch would add `text/plain` to a string body that should have no type.
@@ -62,8 +63,13 @@ async function sendOne(
 
 const STACK_TRACE = /\n\s+at /;
 const DATABASE_INTERNALS = /Prisma|Invalid `prisma/;
-/** zod's own English ("Invalid input: expected object, received undefined") names no field and no fix. */
-const LIBRARY_DEFAULT_MESSAGE = /^Invalid input|expected \w+, received \w+/;
+/**
+ * Libraries' own words, which name no field and no fix: zod's ("Invalid input: expected object,
+ * received undefined"), the router's for a bad percent-escape, zlib's for a body that is not
+ * what its Content-Encoding says.
+ */
+const LIBRARY_DEFAULT_MESSAGE =
+  /^Invalid input|expected \w+, received \w+|^Failed to decode param|^incorrect header check$|^Decompression failed$|^unexpected end of file$/;
 
 /**
  * Why an answer to forged input breaks the API's rule (a 4xx `{error: {code, message}}`, no
@@ -78,7 +84,7 @@ export function forgedAnswerProblems(exchange: ForgedExchange, slowMs: number): 
     const error = errorOf(exchange.text);
     if (typeof error?.code !== 'string' || error.code === '') problems.push('no JSON error.code');
     if (typeof error?.message !== 'string' || error.message.trim() === '') problems.push('no JSON error.message');
-    else if (LIBRARY_DEFAULT_MESSAGE.test(error.message)) problems.push("a validation library's default message");
+    else if (LIBRARY_DEFAULT_MESSAGE.test(error.message)) problems.push("a library's default message");
   }
   if (STACK_TRACE.test(exchange.text)) problems.push('a stack trace in the body');
   if (DATABASE_INTERNALS.test(exchange.text)) problems.push('database internals in the body');

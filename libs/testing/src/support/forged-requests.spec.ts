@@ -74,6 +74,7 @@ describe(forgedRequests.name, () => {
     expect(sut.filter((request) => request.body !== undefined && request.contentType === undefined)).toHaveLength(1);
     expect(sut.some((request) => request.contentType === 'text/plain')).toBe(true);
     expect(sut.some((request) => request.contentType === 'application/merge-patch+json')).toBe(true);
+    expect(sut.filter((request) => request.headers?.['content-encoding'] !== undefined)).toHaveLength(3);
   });
 });
 

@@ -42,6 +42,8 @@ export interface ForgedRequest {
   target: string;
   body?: string;
   contentType?: string;
+  /** Further headers, e.g. a Content-Encoding the body does not have. */
+  headers?: Record<string, string>;
   /** What was forged, for the failure report. */
   input: string;
 }
@@ -165,13 +167,14 @@ export function forgedRequests(operation: SweptOperation, context: ForgeContext)
     const path = (forged: Record<string, string> = {}) =>
       operation.path.replace(/\{([^}]+)\}/g, (_match, name: string) => forged[name] ?? valueOf(name));
     const ids = setLabel ? ` (other path parameters: ${setLabel})` : '';
-    const send = (input: string, target: string, body?: string, contentType?: string) =>
+    const send = (input: string, target: string, body?: string, contentType?: string, headers?: Record<string, string>) =>
       requests.push({
         operation: `${operation.method} ${operation.path}`,
         method: operation.method,
         target,
         body,
         contentType,
+        headers,
         input: `${input}${ids}`,
       });
 
@@ -190,6 +193,10 @@ export function forgedRequests(operation: SweptOperation, context: ForgeContext)
     if (!BODY_METHODS.has(operation.method)) continue;
     for (const [label, body] of forgedBodies(operation.body, context)) send(`body ${label}`, path(), body, 'application/json');
     send('body as text/plain', path(), validObjectText(operation.body, context), 'text/plain');
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const valid = validObjectText(operation.body, context);
+      send(`body declared ${encoding} but plain`, path(), valid, 'application/json', { 'content-encoding': encoding });
+    }
     send('body as application/merge-patch+json', path(), validObjectText(operation.body, context), 'application/merge-patch+json');
     send('body with no content type', path(), validObjectText(operation.body, context));
   }
