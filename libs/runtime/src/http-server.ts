@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { AppConfig } from '@archiver/config';
+import { answerClientError } from './client-error';
 
 export type HttpTimeouts = AppConfig['http']['timeouts'];
 
@@ -50,6 +51,7 @@ export class BoundedExpressAdapter extends ExpressAdapter {
     );
     // Without a 'timeout' listener Node destroys the idle socket.
     server.setTimeout(idleMs);
+    server.on('clientError', answerClientError);
     this.httpServer = server;
   }
 }

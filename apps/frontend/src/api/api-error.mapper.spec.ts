@@ -57,6 +57,30 @@ describe(toApiErrorResponse.name, () => {
     });
   });
 
+  it.each([
+    ['gzip', Object.assign(new Error('incorrect header check'), { code: 'Z_DATA_ERROR', status: 400 })],
+    ['truncated gzip', Object.assign(new Error('unexpected end of file'), { code: 'Z_BUF_ERROR', status: 400 })],
+    ['brotli', Object.assign(new Error('Decompression failed'), { code: 'ERR__ERROR_FORMAT_PADDING_2', status: 400 })],
+  ])('explains a body that is not valid %s data as its Content-Encoding says', (_name, cause) => {
+    expect(toApiErrorResponse(new HttpException(cause.message, 400, { cause }))).toEqual({
+      status: 400,
+      body: { error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/not valid data for its Content-Encoding.*uncompressed/) } },
+    });
+  });
+
+  it('explains a path with broken percent-encoding', () => {
+    const cause = Object.assign(new URIError("Failed to decode param '%ZZ'"), { status: 400 });
+    expect(toApiErrorResponse(new HttpException(cause.message, 400, { cause }))).toEqual({
+      status: 400,
+      body: { error: { code: 'INVALID_REQUEST', message: "The URL's path has broken percent-encoding ('%ZZ'); write a literal % as %25" } },
+    });
+  });
+
+  it('leaves other causes of other statuses alone', () => {
+    const cause = Object.assign(new Error('x'), { code: 'Z_DATA_ERROR' });
+    expect(toApiErrorResponse(new HttpException('gone', 404, { cause })).body.error).toEqual({ code: 'NOT_FOUND', message: 'gone' });
+  });
+
   it('maps the other libs without leaking their internals', () => {
     expect(toApiErrorResponse(new QueueError(QueueErrorCode.Unavailable, 'redis://:secret@host'))).toEqual({
       status: 503,

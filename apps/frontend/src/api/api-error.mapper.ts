@@ -102,6 +102,31 @@ interface BodyParserError {
   type?: string;
   message: string;
   limit?: number;
+  code?: string;
+}
+
+/**
+ * Failures that reach the filter as a bare 400 whose cause names only a library's internals
+ * (zlib's "incorrect header check", the router's "Failed to decode param"): said in words a
+ * caller can act on.
+ */
+function fromUntypedCause(cause: BodyParserError | undefined): ApiErrorResponse | undefined {
+  // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR) and brotli's (ERR__ERROR_FORMAT_…, ERR_BROTLI_…).
+  if (typeof cause?.code === 'string' && /^(Z_|ERR__ERROR_FORMAT|ERR_BROTLI)/.test(cause.code)) {
+    return respond(
+      HttpStatus.BAD_REQUEST,
+      ApiErrorCode.InvalidRequest,
+      `The request body is not valid data for its Content-Encoding (${cause.message}); send it uncompressed, or compressed as the header says`,
+    );
+  }
+  if (cause instanceof URIError) {
+    return respond(
+      HttpStatus.BAD_REQUEST,
+      ApiErrorCode.InvalidRequest,
+      `The URL's path has broken percent-encoding (${cause.message.replace(/^Failed to decode param /, '')}); write a literal % as %25`,
+    );
+  }
+  return undefined;
 }
 
 function fromHttpException(exception: HttpException): ApiErrorResponse {
@@ -109,6 +134,8 @@ function fromHttpException(exception: HttpException): ApiErrorResponse {
   const cause = exception.cause as BodyParserError | undefined;
   const parserError = typeof cause?.type === 'string' ? BODY_PARSER_ERRORS[cause.type] : undefined;
   if (parserError) return parserError(cause!);
+  const untyped = exception.getStatus() === HttpStatus.BAD_REQUEST ? fromUntypedCause(cause) : undefined;
+  if (untyped) return untyped;
 
   const response = exception.getResponse();
   if (typeof response === 'object' && response !== null && 'error' in response && typeof response.error === 'object') {

@@ -15,7 +15,9 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 export class JsonBodyInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = context.switchToHttp().getRequest<Request>();
-    if (METHODS_WITH_BODY.has(req.method) && hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
+    // application/json exactly: the parser reads nothing else, so a `+json` type (merge-patch,
+    // vnd.api) would reach validation as a missing body, with a message no one can act on.
+    if (METHODS_WITH_BODY.has(req.method) && hasBody(req) && !req.is('application/json')) {
       throw new ApiError(
         HttpStatus.UNSUPPORTED_MEDIA_TYPE,
         ApiErrorCode.UnsupportedMediaType,

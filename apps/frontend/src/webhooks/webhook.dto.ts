@@ -20,23 +20,32 @@ const secret = z
   .max(256, { error: 'secret must be at most 256 characters' })
   .regex(/^[\x21-\x7e]+$/, { error: 'secret must be printable ASCII without spaces' });
 
-export const createWebhookSchema = z.strictObject({
-  url,
-  secret: secret.optional(),
-  events,
-  allRepositories: z.boolean({ error: 'allRepositories must be true or false' }).optional(),
-});
+export const createWebhookSchema = z.strictObject(
+  {
+    url,
+    secret: secret.optional(),
+    events,
+    allRepositories: z.boolean({ error: 'allRepositories must be true or false' }).optional(),
+  },
+  {
+    error:
+      'The body must be a JSON object like {"url": "https://host/hook", "events": ["visit.failed"]}, sent with Content-Type: application/json',
+  },
+);
 export type CreateWebhookBody = z.infer<typeof createWebhookSchema>;
 
 export const updateWebhookSchema = z
-  .strictObject({
-    url: url.optional(),
-    events: events.optional(),
-    active: z.boolean({ error: 'active must be true or false' }).optional(),
-    allRepositories: z.boolean({ error: 'allRepositories must be true or false' }).optional(),
-    rotateSecret: z.literal(true, { error: 'rotateSecret can only be true' }).optional(),
-    secret: secret.optional(),
-  })
+  .strictObject(
+    {
+      url: url.optional(),
+      events: events.optional(),
+      active: z.boolean({ error: 'active must be true or false' }).optional(),
+      allRepositories: z.boolean({ error: 'allRepositories must be true or false' }).optional(),
+      rotateSecret: z.literal(true, { error: 'rotateSecret can only be true' }).optional(),
+      secret: secret.optional(),
+    },
+    { error: 'The body must be a JSON object like {"active": false}, sent with Content-Type: application/json' },
+  )
   .refine((body) => Object.keys(body).length > 0, {
     error: 'Nothing to change: give url, events, active, allRepositories, rotateSecret or secret',
   })

@@ -6,3 +6,5 @@ export * from './secret-search';
 export * from './tear-down';
 export * from './wait-for';
 export * from './ready-process';
+export * from './forged-requests';
+export * from './forged-request-runner';
