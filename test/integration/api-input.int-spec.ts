@@ -289,6 +289,17 @@ describe('REST API: hostile input', () => {
         expect(errorOf(result).code).toBe('INVALID_REQUEST');
       }
     });
+
+    it.each([
+      ['null', 'null'],
+      ['42', 'a number'],
+      ['"https://host/x.git"', 'a string'],
+      ['false', 'a boolean'],
+    ])('says that valid JSON %s is not an object', async (body, kind) => {
+      const result = await post(body);
+      expect([result.status, errorOf(result).code]).toEqual([400, 'INVALID_REQUEST']);
+      expect(errorOf(result).message).toMatch(new RegExp(`must be a JSON object, not ${kind}; send e\\.g\\. \\{"url"`));
+    });
   });
 
   describe('content types', () => {

@@ -39,6 +39,22 @@ describe(toApiErrorResponse.name, () => {
       status: 400,
       body: { error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/not valid JSON.*\{"url"/) } },
     });
+    // Valid JSON that is not an object or array: body-parser's strict mode refuses it as a syntax error.
+    for (const [body, kind] of [
+      ['null', 'null'],
+      ['123', 'a number'],
+      ['"text"', 'a string'],
+      ['true', 'a boolean'],
+    ]) {
+      const scalar = new BadRequestException('Unexpected token', {
+        cause: Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed', body }),
+      });
+      expect(toApiErrorResponse(scalar).body.error.message).toMatch(new RegExp(`^The request body must be a JSON object, not ${kind};`));
+    }
+    const broken = new BadRequestException('Unexpected token', {
+      cause: Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed', body: '{"url": ' }),
+    });
+    expect(toApiErrorResponse(broken).body.error.message).toMatch(/^The request body is not valid JSON/);
     const large = new PayloadTooLargeException('too large', {
       cause: Object.assign(new Error('too large'), { type: 'entity.too.large', limit: 102400 }),
     });

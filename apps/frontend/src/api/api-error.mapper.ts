@@ -78,7 +78,9 @@ const BODY_PARSER_ERRORS: Record<string, (cause: BodyParserError) => ApiErrorRes
     respond(
       HttpStatus.BAD_REQUEST,
       ApiErrorCode.InvalidRequest,
-      `The request body is not valid JSON (${cause.message}); send e.g. {"url": "https://host/owner/repo.git"}`,
+      topLevelKind(cause.body) === undefined
+        ? `The request body is not valid JSON (${cause.message}); send e.g. {"url": "https://host/owner/repo.git"}`
+        : `The request body must be a JSON object, not ${topLevelKind(cause.body)}; send e.g. {"url": "https://host/owner/repo.git"}`,
     ),
   [TOO_DEEP_ERROR_TYPE]: () =>
     respond(
@@ -98,9 +100,27 @@ const BODY_PARSER_ERRORS: Record<string, (cause: BodyParserError) => ApiErrorRes
     respond(HttpStatus.UNSUPPORTED_MEDIA_TYPE, ApiErrorCode.UnsupportedMediaType, 'Send the JSON body encoded as UTF-8'),
 };
 
+/**
+ * body-parser (strict) refuses any top-level JSON but an object or array with the same syntax
+ * error as broken JSON; `null`, `123` or `"text"` are valid JSON, just not a body. Undefined
+ * when `body` does not parse.
+ */
+function topLevelKind(body: string | undefined): string | undefined {
+  if (body === undefined || body.length > MAX_KIND_CHECK_BYTES) return undefined;
+  try {
+    const value: unknown = JSON.parse(body);
+    return value === null ? 'null' : `a ${typeof value}`;
+  } catch {
+    return undefined;
+  }
+}
+const MAX_KIND_CHECK_BYTES = 64 * 1024;
+
 interface BodyParserError {
   type?: string;
   message: string;
+  /** The raw body, when it could not be parsed. */
+  body?: string;
   limit?: number;
   code?: string;
 }
