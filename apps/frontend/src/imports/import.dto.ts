@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { z } from 'zod';
 import { assertValidGlob, FORGES, ImportError, type ImportRequest } from '@archiver/imports';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../archives/archive.dto';
@@ -51,6 +52,28 @@ export const createImportSchema = z
   .strict();
 
 export type CreateImportBody = z.output<typeof createImportSchema> & ImportRequest;
+
+/** The body's shape in the OpenAPI document (createImportSchema validates). */
+export class CreateImportDoc {
+  @ApiProperty({ enum: FORGES })
+  forge!: string;
+  @ApiProperty({ description: 'The forge’s web address; the same address policy as clones applies', example: 'https://git.example.org' })
+  baseUrl!: string;
+  @ApiProperty({ description: 'A user, an organization, or a GitLab group path', example: 'my-org' })
+  owner!: string;
+  @ApiPropertyOptional({ description: 'An API token for private repositories; stored encrypted, never shown again' })
+  token?: string;
+  @ApiPropertyOptional({ description: 'Only repositories whose name matches this glob', example: 'service-*' })
+  include?: string;
+  @ApiPropertyOptional({ description: 'Leave out repositories whose name matches this glob' })
+  exclude?: string;
+  @ApiPropertyOptional({ default: false })
+  includeForks?: boolean;
+  @ApiPropertyOptional({ default: false })
+  includeArchived?: boolean;
+  @ApiPropertyOptional({ minimum: MIN_INTERVAL_HOURS, maximum: MAX_INTERVAL_HOURS, description: 'Pins the time between visits of each' })
+  intervalHours?: number;
+}
 
 const positiveInt = (name: string, max?: number) => {
   const int = z.coerce.number({ error: `${name} must be a whole number` }).int({ error: `${name} must be a whole number` });

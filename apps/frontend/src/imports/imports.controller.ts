@@ -3,6 +3,7 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -18,7 +19,7 @@ import { JsonBodyInterceptor } from '../api/json-body.interceptor';
 import { ZodValidationPipe } from '../api/zod-validation.pipe';
 import { Audited } from '../audit/audited.decorator';
 import { SubmissionThrottlerGuard } from '../limits/submission-throttler.guard';
-import { type CreateImportBody, createImportSchema, type ListImportsQuery, listImportsQuerySchema } from './import.dto';
+import { type CreateImportBody, CreateImportDoc, createImportSchema, type ListImportsQuery, listImportsQuerySchema } from './import.dto';
 import { ImportIdPipe } from './import-id.pipe';
 import { ImportsService } from './imports.service';
 
@@ -43,6 +44,7 @@ export class ImportsController {
   @ApiOperation({
     summary: 'Import every repository of a Gitea, GitLab or GitHub user or organization: a worker lists it and tracks each one',
   })
+  @ApiBody({ type: CreateImportDoc })
   @ApiAcceptedResponse({ description: '{id, state: "listing"}: follow it with GET /api/imports/:id' })
   @ApiBadRequestResponse({
     type: ApiErrorView,

@@ -76,6 +76,15 @@ export class CreateWebhookDoc {
   allRepositories?: boolean;
 }
 
+export class ListWebhooksQueryDoc {
+  @ApiPropertyOptional({ enum: ['mine', 'all'], default: 'mine', description: 'all: everyone’s endpoints (archiver-admin only)' })
+  scope?: 'mine' | 'all';
+  @ApiPropertyOptional({ minimum: 1, default: 1 })
+  page?: number;
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  pageSize?: number;
+}
+
 export class UpdateWebhookDoc {
   @ApiPropertyOptional()
   url?: string;

@@ -11,6 +11,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiQuery,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -24,6 +25,7 @@ import {
   CreateWebhookDoc,
   createWebhookSchema,
   ListWebhooksQuery,
+  ListWebhooksQueryDoc,
   listWebhooksQuerySchema,
   PageQuery,
   pageQuerySchema,
@@ -67,6 +69,7 @@ export class WebhooksController {
 
   @Get()
   @ApiOperation({ summary: 'Your endpoints, newest first (scope=all: everyone’s, archiver-admin)' })
+  @ApiQuery({ type: ListWebhooksQueryDoc })
   @ApiOkResponse({ type: WebhookPageView })
   @ApiBadRequestResponse({ type: ApiErrorView })
   list(
