@@ -269,7 +269,15 @@ describe('politeness per upstream host', () => {
       async () => (await redis.zrange(slots, 0, -1)).find((t) => t.includes(`:${victim.child.pid}:`)),
       60_000,
       5,
-    );
+    ).catch(async (error: Error) => {
+      // Say what the victim was doing: a flaky wait here once left nothing to go on.
+      const states = await Promise.all(submitted.map(async (a) => (await api.archive(a.id)).status));
+      throw new Error(
+        `${error.message}; victim exit ${victim.child.exitCode}, slots ${JSON.stringify(await redis.zrange(slots, 0, -1))}, ` +
+          `archives ${states.join(',')}; victim's last lines:\n${victim.output().split('\n').slice(-25).join('\n')}`,
+        { cause: error },
+      );
+    });
     await victim.kill();
     const killedAt = Date.now();
     await waitFor(
