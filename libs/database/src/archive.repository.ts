@@ -14,6 +14,7 @@ import {
   StageStats,
   UnsettledArchive,
 } from './archive.types';
+import { coalescedBatches } from './coalesced-batches';
 import { DatabaseError, DatabaseErrorCode, translateDatabaseError } from './database.error';
 import { PrismaService } from './prisma.service';
 
@@ -47,25 +48,8 @@ export class ArchiveRepository {
    */
   async createOrFindActive(input: NewArchive): Promise<{ archive: ArchiveRecord; created: boolean }> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      // Raw SQL on the hot path of POST /api/archives: Prisma's create cost ~0.44 ms of CPU
-      // against ~0.29 ms for this statement, on a frontend that is CPU-bound under load
-      // (bench/README.md). A conflict — the requester already has an active archive of this
-      // repository (the partial unique index) — returns no row instead of throwing. The
-      // archive's repository is upserted in the same statement; DO UPDATE (not DO NOTHING) so
-      // RETURNING yields the id also when a concurrent submission created the repository.
-      const inserted = await this.run(
-        () => this.prisma.$queryRaw<RawArchiveRow[]>`
-          WITH repo AS (
-            INSERT INTO repository (id, url, normalized_url)
-            VALUES (${randomUUID()}::uuid, ${input.url}, ${input.normalizedUrl})
-            ON CONFLICT (normalized_url) DO UPDATE SET normalized_url = EXCLUDED.normalized_url
-            RETURNING id)
-          INSERT INTO archive (id, url, normalized_url, requested_by, requested_by_name, updated_at, repository_id)
-          SELECT ${randomUUID()}::uuid, ${input.url}, ${input.normalizedUrl}, ${input.requestedBy}, ${input.requestedByName ?? null}, now(), repo.id
-          FROM repo
-          ON CONFLICT DO NOTHING RETURNING id, status, attempts, created_at, updated_at, repository_id`,
-      );
-      if (inserted[0]) return { archive: justInserted(input, inserted[0]), created: true };
+      const inserted = await this.insertArchive({ ...input, id: randomUUID(), repositoryId: randomUUID() });
+      if (inserted) return { archive: justInserted(input, inserted), created: true };
       const active = await this.run(() =>
         this.prisma.archive.findFirst({
           where: { requestedBy: input.requestedBy, normalizedUrl: input.normalizedUrl, status: { in: ['pending', 'queued', 'running'] } },
@@ -75,6 +59,45 @@ export class ArchiveRepository {
       if (active) return { archive: active, created: false };
     }
     throw new DatabaseError(DatabaseErrorCode.Conflict, 'The repository is being submitted concurrently; try again');
+  }
+
+  // Submissions arriving together share one statement and one commit (bench/README.md, Ingest):
+  // the database's CPU per submission was as large as the frontend's, most of it per statement.
+  private readonly insertArchive = coalescedBatches((rows: readonly ArchiveToInsert[]) => this.insertArchives(rows), INSERT_BATCHES);
+
+  /**
+   * Each row's archive, and its repository upserted, in one statement; per row, what the
+   * database chose, or null when the requester already has an active archive of that
+   * repository (the partial unique index: ON CONFLICT DO NOTHING, also between rows of the
+   * batch). Raw SQL on the hot path of POST /api/archives, returning 6 columns, not 31.
+   * Repositories are upserted once each (DO UPDATE may touch a row once per statement) and in
+   * URL order, so two batches lock shared repository rows in the same order. DO UPDATE, not
+   * DO NOTHING, so RETURNING yields the id also of a repository that exists already. When the
+   * statement fails, each row is tried alone, so one row's error is its own caller's.
+   */
+  private async insertArchives(rows: readonly ArchiveToInsert[]): Promise<(RawArchiveRow | null | Error)[]> {
+    try {
+      const inserted = await this.prisma.$queryRaw<RawArchiveRow[]>`
+        WITH input AS (
+          SELECT * FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.repositoryId)}::uuid[],
+            ${rows.map((r) => r.url)}::text[], ${rows.map((r) => r.normalizedUrl)}::text[],
+            ${rows.map((r) => r.requestedBy)}::text[], ${rows.map((r) => r.requestedByName ?? null)}::text[])
+            WITH ORDINALITY AS i(id, repository_id, url, normalized_url, requested_by, requested_by_name, n)),
+        repo AS (
+          INSERT INTO repository (id, url, normalized_url)
+          SELECT DISTINCT ON (normalized_url) repository_id, url, normalized_url FROM input ORDER BY normalized_url, n
+          ON CONFLICT (normalized_url) DO UPDATE SET normalized_url = EXCLUDED.normalized_url
+          RETURNING id, normalized_url)
+        INSERT INTO archive (id, url, normalized_url, requested_by, requested_by_name, updated_at, repository_id)
+        SELECT input.id, input.url, input.normalized_url, input.requested_by, input.requested_by_name, now(), repo.id
+        FROM input JOIN repo USING (normalized_url) ORDER BY input.normalized_url, input.n
+        ON CONFLICT DO NOTHING RETURNING id, status, attempts, created_at, updated_at, repository_id`;
+      const byId = new Map(inserted.map((row) => [row.id, row]));
+      return rows.map((row) => byId.get(row.id) ?? null);
+    } catch (error) {
+      if (rows.length > 1) return Promise.all(rows.map(async (row) => (await this.insertArchives([row]))[0]));
+      return [translateDatabaseError(error, 'Archive not found')];
+    }
   }
 
   findById(id: string): Promise<ArchiveRecord | null> {
@@ -448,6 +471,13 @@ function stageAggregate(name: string, interval: Prisma.Sql): Prisma.Sql {
 }
 
 type RawArchiveRow = Record<string, unknown>;
+
+/** A submission with the ids it will have if it is inserted (matched against what the batch returns). */
+type ArchiveToInsert = NewArchive & { id: string; repositoryId: string };
+
+// Two batches at once: one slow statement (a repository row locked by a long prune) does not
+// hold every other submission, and under load each batch still carries many.
+const INSERT_BATCHES = { inFlight: 2, maxBatchSize: 100 };
 
 /**
  * The row createOrFindActive just inserted, without reading back all 31 columns on the hot path
