@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { loadConfig } from '@archiver/config';
 import { ArchiveRepository, type NewArchive, PrismaService } from '@archiver/database';
+import { QueueName, QueueRepository, redisOptions } from '@archiver/queue';
+import { closeAll } from '@archiver/testing';
 
-// Concurrent submissions share one insert statement (ArchiveRepository.createOrFindActive):
+// Concurrent submissions share one insert statement and their jobs one addBulk (ArchiveRepository.createOrFindActive):
 // whatever mix arrives together, each caller must get exactly what one statement per caller
 // gave — one active archive per requester and repository, one repository row per URL, every
 // returned archive equal to its stored row — also across two processes' batches at once.
@@ -23,7 +26,10 @@ describe('Submissions inserted in shared statements, on the real Postgres', () =
     }
   });
 
-  const users = ['alice', 'bob', 'carol'].map((name) => ({ requestedBy: `${name}-${run}`, requestedByName: name === 'carol' ? undefined : name }));
+  const users = ['alice', 'bob', 'carol'].map((name) => ({
+    requestedBy: `${name}-${run}`,
+    requestedByName: name === 'carol' ? undefined : name,
+  }));
 
   it('gives every mix of requesters and repositories what one statement per caller gave', async () => {
     const spies = prismas.map((prisma) => jest.spyOn(prisma, '$queryRaw'));
@@ -68,10 +74,16 @@ describe('Submissions inserted in shared statements, on the real Postgres', () =
   });
 
   it('fails only the submission the database refuses; the others arriving with it are recorded', async () => {
-    const good = Array.from({ length: 10 }, (_, i) => ({ url: `https://${host}/poison/${i}.git`, normalizedUrl: `https://${host}/poison/${i}`, ...users[0] }));
+    const good = Array.from({ length: 10 }, (_, i) => ({
+      url: `https://${host}/poison/${i}.git`,
+      normalizedUrl: `https://${host}/poison/${i}`,
+      ...users[0],
+    }));
     // Postgres refuses a NUL in text: this row fails the shared statement.
     const poisoned = { ...good[0], url: `https://${host}/poison/\u0000.git`, normalizedUrl: `https://${host}/poison/\u0000` };
-    const outcomes = await Promise.allSettled([...good.slice(0, 5), poisoned, ...good.slice(5)].map((input) => repositories[0].createOrFindActive(input)));
+    const outcomes = await Promise.allSettled(
+      [...good.slice(0, 5), poisoned, ...good.slice(5)].map((input) => repositories[0].createOrFindActive(input)),
+    );
     expect(outcomes.map((o) => o.status)).toEqual([...Array(5).fill('fulfilled'), 'rejected', ...Array(5).fill('fulfilled')]);
     const stored = await prismas[0].archive.findMany({ where: { normalizedUrl: { startsWith: `https://${host}/poison/` } } });
     expect(stored.map((a) => a.normalizedUrl).sort()).toEqual(good.map((g) => g.normalizedUrl).sort());
@@ -87,5 +99,50 @@ describe('Submissions inserted in shared statements, on the real Postgres', () =
     expect(next.created).toBe(true);
     expect(next.archive.id).not.toBe(first.archive.id);
     expect(next.archive.repositoryId).toBe(first.archive.repositoryId);
+  });
+});
+
+// QueueRepository.enqueue: jobs added together go to Redis in one addBulk. Queues under a
+// prefix of their own, so no injector of another suite takes these jobs.
+describe('Jobs added together, on the real Redis', () => {
+  const config = loadConfig();
+  const prefix = `test-batches-${randomUUID()}`;
+  const connection = redisOptions(config.redis.url, 'producer');
+  const queues = Object.values(QueueName).map((name) => new Queue(name, { connection, prefix }));
+  const [pending, archive, bundle, verify, prune, purge, webhook, imports] = queues;
+  const live = { queues, repository: new QueueRepository(pending, archive, bundle, verify, prune, purge, webhook, imports, config) };
+
+  afterAll(async () => {
+    try {
+      await Promise.all(live.queues.map((queue) => queue.obliterate({ force: true })));
+    } finally {
+      await closeAll(...live.queues.map((queue) => queue.close()));
+    }
+  });
+
+  it('adds every job with its id, data and options, in far fewer round trips than jobs', async () => {
+    const bulk = jest.spyOn(pending, 'addBulk');
+    const archiveIds = Array.from({ length: 300 }, () => randomUUID());
+    const deliveryIds = Array.from({ length: 20 }, () => randomUUID());
+    // Each archive twice (a duplicate enqueue of a live job is a no-op), deliveries meanwhile.
+    await Promise.all([
+      ...[...archiveIds, ...archiveIds.slice(0, 50)].map((archiveId) => live.repository.enqueue(QueueName.Pending, { archiveId })),
+      ...deliveryIds.map((deliveryId) => live.repository.enqueue(QueueName.WebhookDelivery, { deliveryId })),
+    ]);
+    expect(bulk.mock.calls.length).toBeLessThan(350 / 4);
+    bulk.mockRestore();
+
+    expect(await pending.getJobCountByTypes('waiting')).toBe(300);
+    for (const archiveId of archiveIds) {
+      const job = await pending.getJob(archiveId);
+      expect(job).toMatchObject({ id: archiveId, name: QueueName.Pending, data: { archiveId } });
+      expect(job!.opts).toMatchObject({ attempts: 8, backoff: { type: 'exponential', delay: 1000 } });
+    }
+    expect(await webhook.getJobCountByTypes('waiting')).toBe(20);
+    for (const deliveryId of deliveryIds) {
+      const job = await webhook.getJob(deliveryId);
+      expect(job).toMatchObject({ data: { deliveryId } });
+      expect(job!.opts.attempts).toBe(config.webhooks.maxAttempts);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { coalescedBatches } from '@archiver/batching';
 import { Prisma } from './generated/prisma/client';
 import type { RefChangeKind } from './generated/prisma/enums';
 import {
@@ -14,7 +15,6 @@ import {
   StageStats,
   UnsettledArchive,
 } from './archive.types';
-import { coalescedBatches } from './coalesced-batches';
 import { DatabaseError, DatabaseErrorCode, translateDatabaseError } from './database.error';
 import { PrismaService } from './prisma.service';
 

@@ -77,15 +77,25 @@ describe('coalescedBatches', () => {
     expect(mostRunning()).toBe(1);
   });
 
-  it("rejects only the caller whose key was answered with an Error, and a run that throws rejects its batch alone", async () => {
+  it('rejects only the caller whose key was answered with an Error, and a run that throws rejects its batch alone', async () => {
     const { runs, run } = controlledRuns();
     const load = coalescedBatches(run, { inFlight: 1, maxBatchSize: 10 });
-    const first = [load(1), load(2), load(3)].map((p) => p.then((v) => v, (e: Error) => e.message));
+    const first = [load(1), load(2), load(3)].map((p) =>
+      p.then(
+        (v) => v,
+        (e: Error) => e.message,
+      ),
+    );
     await settle();
     runs[0].finish((key) => (key === 2 ? new Error('row 2 refused') : `v${key}`));
     expect(await Promise.all(first)).toEqual(['v1', 'row 2 refused', 'v3']);
 
-    const second = [load(4), load(5)].map((p) => p.then((v) => v, (e: Error) => e.message));
+    const second = [load(4), load(5)].map((p) =>
+      p.then(
+        (v) => v,
+        (e: Error) => e.message,
+      ),
+    );
     await settle();
     runs[1].finish(() => {
       throw new Error('database down');
