@@ -49,8 +49,8 @@ export function formatTable(r, d, env) {
     ]);
     rows.push([
       'Ingest vs a bare `node:http` handler doing the same I/O (`bench/lib/hand-ingest.mjs`)',
-      `${i.onRps} req/s, p99 ${i.onP99Ms} ms${i.cpuUsPerRequest ? `; CPU ${i.cpuUsPerRequest.on} µs/request` : ''}`,
-      `${i.handRps} req/s by hand${i.cpuUsPerRequest ? ` (CPU ${i.cpuUsPerRequest.hand} µs/request; \`GET /config.json\` ${i.cpuUsPerRequest.configJson})` : ''}`,
+      `${i.onRps} req/s, p99 ${i.onP99Ms} ms${i.cpuUsPerRequest ? `; CPU ${i.cpuUsPerRequest.on} µs/request` : ''}${commits(i, 'on')}`,
+      `${i.handRps} req/s by hand${i.cpuUsPerRequest ? ` (CPU ${i.cpuUsPerRequest.hand} µs/request; \`GET /config.json\` ${i.cpuUsPerRequest.configJson})` : ''}${commits(i, 'hand')}`,
       n(i.vsHand),
       '≥ 0.7, p99 ≤ 50 ms',
       met(t.ingestVsHand),
@@ -275,3 +275,6 @@ export function formatCapacity(c, date) {
     check,
   ].join('\n');
 }
+
+/** Database commits per request of one side of the ingest rounds (the product shares them between submissions). */
+const commits = (ingest, side) => (ingest.commitsPerRequest?.[side] == null ? '' : `; ${ingest.commitsPerRequest[side]} commits/request`);

@@ -89,6 +89,47 @@ describe('Submissions inserted in shared statements, on the real Postgres', () =
     expect(stored.map((a) => a.normalizedUrl).sort()).toEqual(good.map((g) => g.normalizedUrl).sort());
   });
 
+  it('does not hold up the submissions arriving with one whose repository row is locked', async () => {
+    const locked = { url: `https://${host}/locked.git`, normalizedUrl: `https://${host}/locked`, ...users[0] };
+    const first = await repositories[0].createOrFindActive(locked);
+    await prismas[0].archive.update({ where: { id: first.archive.id }, data: { status: 'completed' } });
+    // As a visit delete folding that repository's history holds it (ArchiveRepository.deleteVisit).
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const holder = prismas[1].$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM repository WHERE id = ${first.archive.repositoryId}::uuid FOR UPDATE`;
+        holding();
+        await released;
+      },
+      { timeout: 60_000 },
+    );
+    await held;
+    try {
+      const blocked = repositories[0].createOrFindActive(locked);
+      let blockedDone = false;
+      void blocked.finally(() => (blockedDone = true)).catch(() => undefined);
+      const others = Array.from({ length: 10 }, (_, i) => ({
+        url: `https://${host}/beside/${i}.git`,
+        normalizedUrl: `https://${host}/beside/${i}`,
+        ...users[0],
+      }));
+      const bounded = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('the others waited for the locked row')), 20_000).unref(),
+      );
+      const results = await Promise.race([Promise.all(others.map((input) => repositories[0].createOrFindActive(input))), bounded]);
+      expect(results.every((r) => r.created)).toBe(true);
+      expect(blockedDone).toBe(false);
+      release();
+      expect((await blocked).created).toBe(true);
+    } finally {
+      release();
+      await holder;
+    }
+  });
+
   it('finds the active archive again once the insert conflicts, also after the first one finished', async () => {
     const input = { url: `https://${host}/again.git`, normalizedUrl: `https://${host}/again`, ...users[1] };
     const first = await repositories[0].createOrFindActive(input);

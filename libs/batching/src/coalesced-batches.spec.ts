@@ -108,4 +108,27 @@ describe('coalescedBatches', () => {
     runs[2].finish();
     await expect(third).resolves.toBe('v6');
   });
+
+  it('settles a caller answered with a promise when that promise does, without holding the slot', async () => {
+    let settleLate!: (value: string) => void;
+    const late = new Promise<string>((resolve) => (settleLate = resolve));
+    const runs: number[][] = [];
+    const load = coalescedBatches(
+      async (keys: readonly number[]) => {
+        runs.push([...keys]);
+        return keys.map((key) => (key === 1 ? late : `v${key}`));
+      },
+      { inFlight: 1, maxBatchSize: 10 },
+    );
+    let lateDone = false;
+    const first = [load(1), load(2)];
+    void first[0].then(() => (lateDone = true));
+    await expect(first[1]).resolves.toBe('v2');
+    // The only slot is free again although key 1 is still unanswered.
+    await expect(load(3)).resolves.toBe('v3');
+    expect(lateDone).toBe(false);
+    settleLate('late 1');
+    await expect(first[0]).resolves.toBe('late 1');
+    expect(runs).toEqual([[1, 2], [3]]);
+  });
 });

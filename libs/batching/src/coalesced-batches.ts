@@ -12,10 +12,12 @@ export interface CoalescingOptions {
  * write of its own). A batch leaves as soon as one of `inFlight` slots is free, so an idle
  * process sends a batch of one at once, and a busy one sends one statement for everyone who
  * arrived while the slots were busy — the database commits once instead of once per caller.
- * `run` answers every key in order: a value, or an Error for that caller alone.
+ * `run` answers every key in order: a value, an Error for that caller alone, or a promise of
+ * either, which settles that caller later without holding the batch's slot (e.g. a key retried
+ * on its own after its batch failed).
  */
 export function coalescedBatches<K, V>(
-  run: (keys: readonly K[]) => Promise<(V | Error)[]>,
+  run: (keys: readonly K[]) => Promise<(V | Error | PromiseLike<V>)[]>,
   { inFlight, maxBatchSize }: CoalescingOptions,
 ): (key: K) => Promise<V> {
   let busy = 0;
@@ -27,10 +29,12 @@ export function coalescedBatches<K, V>(
     if (next) next();
     else busy--;
   };
+  // DataLoader resolves each caller with its answer; a promise answer is adopted, so that
+  // caller settles when it does.
   const loader = new DataLoader<K, V>(
     async (keys) => {
       try {
-        return await run(keys);
+        return (await run(keys)) as (V | Error)[];
       } finally {
         release();
       }

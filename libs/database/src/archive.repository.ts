@@ -66,38 +66,32 @@ export class ArchiveRepository {
   private readonly insertArchive = coalescedBatches((rows: readonly ArchiveToInsert[]) => this.insertArchives(rows), INSERT_BATCHES);
 
   /**
-   * Each row's archive, and its repository upserted, in one statement; per row, what the
-   * database chose, or null when the requester already has an active archive of that
-   * repository (the partial unique index: ON CONFLICT DO NOTHING, also between rows of the
-   * batch). Raw SQL on the hot path of POST /api/archives, returning 6 columns, not 31.
-   * Repositories are upserted once each (DO UPDATE may touch a row once per statement) and in
-   * URL order, so two batches lock shared repository rows in the same order. DO UPDATE, not
-   * DO NOTHING, so RETURNING yields the id also of a repository that exists already. When the
-   * statement fails, each row is tried alone, so one row's error is its own caller's.
+   * Each row's archive, and its repository upserted, in one statement (insertArchivesSql); per
+   * row, what the database chose, or null when the requester already has an active archive of
+   * that repository. A batch waits at most BATCH_LOCK_TIMEOUT for a row lock (a visit delete
+   * holds its repository's row while it folds the history): past that, or when the statement
+   * fails, each row is tried alone and answered on its own, so one row's wait or error is its
+   * own caller's and not everyone's who arrived with it.
    */
-  private async insertArchives(rows: readonly ArchiveToInsert[]): Promise<(RawArchiveRow | null | Error)[]> {
+  private async insertArchives(
+    rows: readonly ArchiveToInsert[],
+  ): Promise<(RawArchiveRow | null | Error | Promise<RawArchiveRow | null>)[]> {
+    if (rows.length === 1) return [await this.insertAlone(rows[0]).catch((error: Error) => error)];
     try {
-      const inserted = await this.prisma.$queryRaw<RawArchiveRow[]>`
-        WITH input AS (
-          SELECT * FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.repositoryId)}::uuid[],
-            ${rows.map((r) => r.url)}::text[], ${rows.map((r) => r.normalizedUrl)}::text[],
-            ${rows.map((r) => r.requestedBy)}::text[], ${rows.map((r) => r.requestedByName ?? null)}::text[])
-            WITH ORDINALITY AS i(id, repository_id, url, normalized_url, requested_by, requested_by_name, n)),
-        repo AS (
-          INSERT INTO repository (id, url, normalized_url)
-          SELECT DISTINCT ON (normalized_url) repository_id, url, normalized_url FROM input ORDER BY normalized_url, n
-          ON CONFLICT (normalized_url) DO UPDATE SET normalized_url = EXCLUDED.normalized_url
-          RETURNING id, normalized_url)
-        INSERT INTO archive (id, url, normalized_url, requested_by, requested_by_name, updated_at, repository_id)
-        SELECT input.id, input.url, input.normalized_url, input.requested_by, input.requested_by_name, now(), repo.id
-        FROM input JOIN repo USING (normalized_url) ORDER BY input.normalized_url, input.n
-        ON CONFLICT DO NOTHING RETURNING id, status, attempts, created_at, updated_at, repository_id`;
+      const [, inserted] = await this.prisma.$transaction([
+        this.prisma.$executeRaw`SELECT set_config('lock_timeout', ${BATCH_LOCK_TIMEOUT}, true)`,
+        this.prisma.$queryRaw<RawArchiveRow[]>(insertArchivesSql(rows)),
+      ]);
       const byId = new Map(inserted.map((row) => [row.id, row]));
       return rows.map((row) => byId.get(row.id) ?? null);
-    } catch (error) {
-      if (rows.length > 1) return Promise.all(rows.map(async (row) => (await this.insertArchives([row]))[0]));
-      return [translateDatabaseError(error, 'Archive not found')];
+    } catch {
+      // Answered as each settles (a promise, not awaited here): the batch's slot is free at once.
+      return rows.map((row) => this.insertAlone(row));
     }
+  }
+
+  private async insertAlone(row: ArchiveToInsert): Promise<RawArchiveRow | null> {
+    return (await this.run(() => this.prisma.$queryRaw<RawArchiveRow[]>(insertArchivesSql([row]))))[0] ?? null;
   }
 
   findById(id: string): Promise<ArchiveRecord | null> {
@@ -475,9 +469,37 @@ type RawArchiveRow = Record<string, unknown>;
 /** A submission with the ids it will have if it is inserted (matched against what the batch returns). */
 type ArchiveToInsert = NewArchive & { id: string; repositoryId: string };
 
-// Two batches at once: one slow statement (a repository row locked by a long prune) does not
-// hold every other submission, and under load each batch still carries many.
+// Two batches at once, so one waiting for a lock does not stop the others; under load each
+// still carries many submissions.
 const INSERT_BATCHES = { inFlight: 2, maxBatchSize: 100 };
+// A batch's statement takes milliseconds; a longer wait is a lock held elsewhere.
+const BATCH_LOCK_TIMEOUT = '200ms';
+
+/**
+ * The rows' archives, their repositories upserted, in one statement. Raw SQL on the hot path
+ * of POST /api/archives, returning 6 columns, not 31. ON CONFLICT DO NOTHING: a requester's
+ * second active archive of a repository (the partial unique index) is not inserted, also
+ * between rows of one batch. Each repository is upserted once (DO UPDATE may touch a row once
+ * per statement) and in URL order, so two batches lock shared repository rows in the same
+ * order; DO UPDATE, not DO NOTHING, so RETURNING yields the id of one that exists already.
+ */
+function insertArchivesSql(rows: readonly ArchiveToInsert[]): Prisma.Sql {
+  return Prisma.sql`
+    WITH input AS (
+      SELECT * FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.repositoryId)}::uuid[],
+        ${rows.map((r) => r.url)}::text[], ${rows.map((r) => r.normalizedUrl)}::text[],
+        ${rows.map((r) => r.requestedBy)}::text[], ${rows.map((r) => r.requestedByName ?? null)}::text[])
+        WITH ORDINALITY AS i(id, repository_id, url, normalized_url, requested_by, requested_by_name, n)),
+    repo AS (
+      INSERT INTO repository (id, url, normalized_url)
+      SELECT DISTINCT ON (normalized_url) repository_id, url, normalized_url FROM input ORDER BY normalized_url, n
+      ON CONFLICT (normalized_url) DO UPDATE SET normalized_url = EXCLUDED.normalized_url
+      RETURNING id, normalized_url)
+    INSERT INTO archive (id, url, normalized_url, requested_by, requested_by_name, updated_at, repository_id)
+    SELECT input.id, input.url, input.normalized_url, input.requested_by, input.requested_by_name, now(), repo.id
+    FROM input JOIN repo USING (normalized_url) ORDER BY input.normalized_url, input.n
+    ON CONFLICT DO NOTHING RETURNING id, status, attempts, created_at, updated_at, repository_id`;
+}
 
 /**
  * The row createOrFindActive just inserted, without reading back all 31 columns on the hot path
