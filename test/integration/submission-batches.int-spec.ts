@@ -124,6 +124,11 @@ describe('Submissions inserted in shared statements, on the real Postgres', () =
       expect(blockedDone).toBe(false);
       release();
       expect((await blocked).created).toBe(true);
+      // The batch's lock timeout ended with its statement: no pooled connection keeps it.
+      const settings = await Promise.all(
+        Array.from({ length: 30 }, () => prismas[0].$queryRaw<{ lock_timeout: string }[]>`SHOW lock_timeout`),
+      );
+      expect(new Set(settings.map(([row]) => row.lock_timeout))).toEqual(new Set(['0']));
     } finally {
       release();
       await holder;

@@ -78,10 +78,7 @@ export class ArchiveRepository {
   ): Promise<(RawArchiveRow | null | Error | Promise<RawArchiveRow | null>)[]> {
     if (rows.length === 1) return [await this.insertAlone(rows[0]).catch((error: Error) => error)];
     try {
-      const [, inserted] = await this.prisma.$transaction([
-        this.prisma.$executeRaw`SELECT set_config('lock_timeout', ${BATCH_LOCK_TIMEOUT}, true)`,
-        this.prisma.$queryRaw<RawArchiveRow[]>(insertArchivesSql(rows)),
-      ]);
+      const inserted = await this.prisma.$queryRaw<RawArchiveRow[]>(insertArchivesSql(rows, BATCH_LOCK_TIMEOUT));
       const byId = new Map(inserted.map((row) => [row.id, row]));
       return rows.map((row) => byId.get(row.id) ?? null);
     } catch {
@@ -483,10 +480,15 @@ const BATCH_LOCK_TIMEOUT = '200ms';
  * per statement) and in URL order, so two batches lock shared repository rows in the same
  * order; DO UPDATE, not DO NOTHING, so RETURNING yields the id of one that exists already.
  */
-function insertArchivesSql(rows: readonly ArchiveToInsert[]): Prisma.Sql {
+function insertArchivesSql(rows: readonly ArchiveToInsert[], lockTimeout?: string): Prisma.Sql {
+  // The statement is its own transaction, so a local setting lasts exactly as long as it. Every
+  // input row is joined to it, so it is set before the first row can lock anything; a single
+  // row sets nothing (the server's default: wait).
+  const settings = lockTimeout ? Prisma.sql`SELECT set_config('lock_timeout', ${lockTimeout}, true)` : Prisma.sql`SELECT 1`;
   return Prisma.sql`
-    WITH input AS (
-      SELECT * FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.repositoryId)}::uuid[],
+    WITH settings AS MATERIALIZED (${settings}),
+    input AS (
+      SELECT i.* FROM settings, unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.repositoryId)}::uuid[],
         ${rows.map((r) => r.url)}::text[], ${rows.map((r) => r.normalizedUrl)}::text[],
         ${rows.map((r) => r.requestedBy)}::text[], ${rows.map((r) => r.requestedByName ?? null)}::text[])
         WITH ORDINALITY AS i(id, repository_id, url, normalized_url, requested_by, requested_by_name, n)),
