@@ -71,7 +71,8 @@ export class ArchiveRepository {
    * that repository. A batch waits at most BATCH_LOCK_TIMEOUT for a row lock (a visit delete
    * holds its repository's row while it folds the history): past that, or when the statement
    * fails, each row is tried alone and answered on its own, so one row's wait or error is its
-   * own caller's and not everyone's who arrived with it.
+   * own caller's and not everyone's who arrived with it; only an unreachable database fails the
+   * whole batch at once.
    */
   private async insertArchives(
     rows: readonly ArchiveToInsert[],
@@ -81,7 +82,10 @@ export class ArchiveRepository {
       const inserted = await this.prisma.$queryRaw<RawArchiveRow[]>(insertArchivesSql(rows, BATCH_LOCK_TIMEOUT));
       const byId = new Map(inserted.map((row) => [row.id, row]));
       return rows.map((row) => byId.get(row.id) ?? null);
-    } catch {
+    } catch (error) {
+      const failure = translateDatabaseError(error, 'Archive not found');
+      // Out of reach, every row would fail alike, each after waiting for a connection again.
+      if (failure instanceof DatabaseError && failure.code === DatabaseErrorCode.Unavailable) return rows.map(() => failure);
       // Answered as each settles (a promise, not awaited here): the batch's slot is free at once.
       return rows.map((row) => this.insertAlone(row));
     }
