@@ -40,7 +40,7 @@ export function formatTable(r, d, env) {
   ]);
   if (i?.offRps !== undefined) {
     rows.push([
-      'Ingest with rate limiter + metrics on, vs both off (best of 3 rounds each, 10 s)',
+      'Ingest with rate limiter + metrics on, vs both off (6 interleaved rounds each, 5 s, summed)',
       `${i.onRps} req/s, p99 ${i.onP99Ms} ms`,
       `${i.offRps} req/s off`,
       `cost ${i.limitsCost}`,
