@@ -11,8 +11,9 @@
 // The three POST sides alternate over six short rounds each (on, off, hand, hand, off, on, and
 // so on) and each side's rounds are summed: the limiter's cost is a few percent, less than one
 // round moves on a shared machine, and a slow spell of the machine then reaches every side
-// alike instead of deciding which side had the best round. /health is measured too, for information only: it pings Postgres, Redis, MinIO
-// and Keycloak on every call, so it is not a trivial route.
+// alike instead of deciding which side had the best round. /health is measured too, for
+// information only: it pings Postgres, Redis, MinIO and Keycloak on every call, so it is not a
+// trivial route.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -169,11 +170,11 @@ const sum = (values) => values.reduce((a, b) => a + b, 0);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Per request over all of a side's rounds: each round's figure weighted by its requests. */
-function perRequestOverall(rounds, figure) {
+function perRequestOverall(rounds, figure, digits) {
   const requests = sum(rounds.map((r) => r.requests));
-  const values = rounds.map((r) => figure(r));
+  const values = rounds.map(figure);
   if (requests === 0 || values.some((v) => v === null || v === undefined)) return null;
-  return round(sum(values.map((v, i) => v * rounds[i].requests)) / requests, 2);
+  return round(sum(values.map((v, i) => v * rounds[i].requests)) / requests, digits);
 }
 
 /** A side's rounds as one: its rate over all of them, the median round's p99, costs per request. */
@@ -185,19 +186,10 @@ function combined(rounds) {
     worstP99Ms: Math.max(...rounds.map((r) => r.p99Ms)),
     errors: sum(rounds.map((r) => r.errors)),
     requests,
-    commitsPerRequest: perRequestOverall(rounds, (r) => r.commitsPerRequest),
-    cpuUsPerRequest: round(
-      perRequestOverall(rounds, (r) => r.cpuUsPerRequest),
-      0,
-    ),
+    commitsPerRequest: perRequestOverall(rounds, (r) => r.commitsPerRequest, 2),
+    cpuUsPerRequest: perRequestOverall(rounds, (r) => r.cpuUsPerRequest, 0),
     cpuUsPerRequestBy: Object.fromEntries(
-      Object.keys(rounds[0].cpuUsPerRequestBy).map((c) => [
-        c,
-        round(
-          perRequestOverall(rounds, (r) => r.cpuUsPerRequestBy[c]),
-          0,
-        ),
-      ]),
+      Object.keys(rounds[0].cpuUsPerRequestBy).map((c) => [c, perRequestOverall(rounds, (r) => r.cpuUsPerRequestBy[c], 0)]),
     ),
     machineBusyPct: round(sum(rounds.map((r) => r.machineBusyPct)) / rounds.length, 0),
     rounds: rounds.map(({ rps, p99Ms, cpuUsPerRequest, machineBusyPct }) => ({ rps, p99Ms, cpuUsPerRequest, machineBusyPct })),

@@ -22,7 +22,7 @@ export class SubmissionThrottlerGuard extends ThrottlerGuard {
 
   // Not per route: a user's submissions through any of the routes count together. The subject
   // is Keycloak's (a UUID the token's signature vouches for), so it is the key as it is: hashing
-  // it cost every request ~5 µs (bench/README.md, Ingest) and hid nothing.
+  // it cost every request ~9 µs (bench/README.md, Ingest) and hid nothing.
   protected override generateKey(_context: ExecutionContext, tracker: string): string {
     return tracker;
   }
