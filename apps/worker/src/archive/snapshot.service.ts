@@ -138,12 +138,19 @@ export class SnapshotService {
       await this.snapshot(located, claim, writer, workDir, signal, upstream);
     } catch (error) {
       // The temp dir goes before the outcome is recorded: a settled archive leaves nothing behind.
-      if (workDir) await this.workDirs.remove(workDir).catch(() => undefined);
+      if (workDir) await this.removeWorkDir(workDir);
       await this.fail(claim, writer, error, context, signal);
     } finally {
       await claim.end({ release: true });
-      if (workDir) await this.workDirs.remove(workDir).catch(() => undefined);
+      if (workDir) await this.removeWorkDir(workDir);
     }
+  }
+
+  /** A failed removal does not change the run's outcome; it is logged, and a worker starting on this host after this process has gone sweeps the dir. */
+  private async removeWorkDir(dir: string): Promise<void> {
+    await this.workDirs.remove(dir).catch((error: unknown) => {
+      this.logger.warn({ msg: 'could not remove the run’s work dir', dir, error: (error as Error).message });
+    });
   }
 
   /** The run's claim, or null when there is nothing to do (finished, or deleted). */
