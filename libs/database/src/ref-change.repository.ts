@@ -48,6 +48,11 @@ export class RefChangeRepository {
   async findChanges(archiveIds: readonly string[]): Promise<StoredRefChange[]> {
     if (archiveIds.length === 0) return [];
     const rows = await this.run(() => this.prisma.refChange.findMany({ where: { archiveId: { in: [...archiveIds] } } }));
+    // In one order whatever the plan: a long id list is split into several queries by Prisma,
+    // each answering in its own order.
+    rows.sort((x, y) =>
+      x.archiveId === y.archiveId ? Buffer.compare(Buffer.from(x.name), Buffer.from(y.name)) : x.archiveId < y.archiveId ? -1 : 1,
+    );
     return rows.map((row) => ({
       archiveId: row.archiveId,
       nameBytes: Buffer.from(row.name),
